@@ -1,0 +1,87 @@
+"""custodian: a credentials vault for managed-service providers.
+
+The public API is what this module exports; the CLI and the TUI use nothing else.
+Importing it is cheap: names load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AccessDenied",
+    "ActorSession",
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "BackendUnavailable",
+    "CredentialInfo",
+    "CustodianError",
+    "Custodian",
+    "CustomerDetail",
+    "CustomerInfo",
+    "EventInfo",
+    "GrantInfo",
+    "IntegrityError",
+    "InitResult",
+    "KdfParams",
+    "NotFound",
+    "Role",
+    "Secret",
+    "SecretPayload",
+    "SessionLocked",
+    "SystemInfo",
+    "SystemKind",
+    "TechnicianInfo",
+    "UsageError",
+    "VersionInfo",
+]
+
+_WHERE = {
+    "ActorSession": "custodian.service",
+    "Custodian": "custodian.service",
+    "InitResult": "custodian.service",
+    "KdfParams": "custodian.crypto",
+    "Role": "custodian.db.models",
+    "SystemKind": "custodian.db.models",
+    "Secret": "custodian.secret",
+    "SecretPayload": "custodian.secret",
+    **{
+        n: "custodian.records"
+        for n in (
+            "CredentialInfo", "CustomerDetail", "CustomerInfo", "EventInfo", "GrantInfo",
+            "SystemInfo", "TechnicianInfo", "VersionInfo",
+        )
+    },
+    **{
+        n: "custodian.errors"
+        for n in (
+            "AccessDenied", "AlreadyExists", "AuthenticationFailed", "BackendUnavailable",
+            "CustodianError", "IntegrityError", "NotFound", "SessionLocked", "UsageError",
+        )
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'custodian' has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    from .crypto import KdfParams
+    from .db.models import Role, SystemKind
+    from .errors import (
+        AccessDenied, AlreadyExists, AuthenticationFailed, BackendUnavailable, CustodianError,
+        IntegrityError, NotFound, SessionLocked, UsageError,
+    )
+    from .records import (
+        CredentialInfo, CustomerDetail, CustomerInfo, EventInfo, GrantInfo, SystemInfo,
+        TechnicianInfo, VersionInfo,
+    )
+    from .secret import Secret, SecretPayload
+    from .service import ActorSession, Custodian, InitResult

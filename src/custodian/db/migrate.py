@@ -1,0 +1,31 @@
+"""Alembic, driven from code: the only way custodian changes a schema."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+
+def _config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "custodian.db:migrations")
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from .engine import create_db_engine
+
+    cfg = _config(create_db_engine("sqlite://"))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(_config(engine), revision)

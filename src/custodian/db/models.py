@@ -1,0 +1,198 @@
+"""The schema. Alembic migrations in `migrations/` are generated from these models.
+
+Rows hold public keys, sealed blobs and metadata; never a plaintext secret or an
+unwrapped private key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    TECHNICIAN = "technician"
+    AUDITOR = "auditor"
+
+
+class SystemKind(StrEnum):
+    ACTIVE_DIRECTORY = "active-directory"
+    DATABASE = "database"
+    SWITCH = "switch"
+    ROUTER = "router"
+    PRINTER = "printer"
+    APPLICATION = "application"
+    OTHER = "other"
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    OFFBOARDED = "offboarded"
+
+
+class RecipientKind(StrEnum):
+    TECHNICIAN = "technician"
+    ORG = "org"
+    RECOVERY = "recovery"
+
+
+def _blob(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(LargeBinary, nullable=nullable)
+
+
+class VaultInfo(SQLModel, table=True):
+    """One row: the vault's identity and organization-wide public material."""
+
+    __tablename__ = "vault_info"
+    id: int = Field(default=1, primary_key=True)
+    vault_id: str
+    created_at: datetime
+    recovery_public_key: bytes = Field(sa_column=_blob())
+    kdf_memory_kib: int
+    kdf_iterations: int
+    kdf_lanes: int
+
+
+class Technician(SQLModel, table=True):
+    __tablename__ = "technician"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=16)
+    active: bool = True
+    public_key: bytes = Field(sa_column=_blob())
+    signing_public_key: bytes = Field(sa_column=_blob())
+    locked_private: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
+    created_at: datetime
+    failed_unlocks: int = 0
+    last_failed_at: datetime | None = None
+
+
+class OrgKey(SQLModel, table=True):
+    __tablename__ = "org_key"
+    version: int = Field(primary_key=True)
+    public_key: bytes = Field(sa_column=_blob())
+    created_at: datetime
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=63)
+    name: str = Field(max_length=200)
+    status: str = Field(default=CustomerStatus.ACTIVE, max_length=16)
+    require_reason: bool = False
+    reason_pattern: str | None = None
+    current_key_version: int = 1
+    created_at: datetime
+    offboarded_at: datetime | None = None
+    purge_after: datetime | None = None
+
+
+class CustomerKey(SQLModel, table=True):
+    __tablename__ = "customer_key"
+    customer_id: int = Field(foreign_key="customer.id", primary_key=True)
+    version: int = Field(primary_key=True)
+    public_key: bytes = Field(sa_column=_blob())
+    created_at: datetime
+
+
+class KeyWrap(SQLModel, table=True):
+    """A private key (org or customer, one version) sealed to one recipient's public key."""
+
+    __tablename__ = "key_wrap"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "key_version", "recipient_kind", "recipient_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
+    key_version: int
+    recipient_kind: str = Field(max_length=16)
+    recipient_id: int = Field(index=True)
+    wrapped: bytes = Field(sa_column=_blob())
+
+
+class Grant(SQLModel, table=True):
+    __tablename__ = "grant"
+    __table_args__ = (UniqueConstraint("technician_id", "customer_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    technician_id: int = Field(foreign_key="technician.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    granted_by: int = Field(foreign_key="technician.id")
+    granted_at: datetime
+    expires_at: datetime | None = None
+
+
+class System(SQLModel, table=True):
+    __tablename__ = "system"
+    __table_args__ = (UniqueConstraint("customer_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    name: str = Field(max_length=128)
+    kind: str = Field(max_length=32)
+    host: str | None = Field(default=None, max_length=255)
+    notes: str | None = None
+    created_at: datetime
+
+
+class Credential(SQLModel, table=True):
+    __tablename__ = "credential"
+    __table_args__ = (UniqueConstraint("system_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    system_id: int = Field(foreign_key="system.id", index=True)
+    name: str = Field(max_length=128)
+    username: str | None = Field(default=None, max_length=255)
+    url: str | None = Field(default=None, max_length=2048)
+    notes: str | None = None
+    current_version: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class SecretVersion(SQLModel, table=True):
+    """One version of a credential's payload. `ciphertext` is null where an external
+    store (Vault) holds the payload."""
+
+    __tablename__ = "secret_version"
+    __table_args__ = (UniqueConstraint("credential_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    credential_id: int = Field(foreign_key="credential.id", index=True)
+    version: int
+    key_version: int
+    field_names: str
+    ciphertext: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
+    created_by: int = Field(foreign_key="technician.id")
+    created_at: datetime
+
+
+class LogHead(SQLModel, table=True):
+    """One row: the access log's last sequence number and hash. Locking it serializes appends."""
+
+    __tablename__ = "log_head"
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    head: bytes = Field(sa_column=_blob())
+
+
+class AccessEvent(SQLModel, table=True):
+    """One entry of the access log. Never holds a secret value."""
+
+    __tablename__ = "access_event"
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    actor: str = Field(max_length=64)
+    action: str = Field(max_length=32, index=True)
+    outcome: str = Field(max_length=16)
+    customer_id: int | None = Field(default=None, index=True)
+    target: str | None = Field(default=None, max_length=600)
+    credential_id: int | None = Field(default=None, index=True)
+    reason: str | None = Field(default=None, max_length=500)
+    detail: str | None = None
+    prev_hash: bytes = Field(sa_column=_blob())
+    hash: bytes = Field(sa_column=_blob())
+    signature: bytes | None = Field(default=None, sa_column=_blob(nullable=True))

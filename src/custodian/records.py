@@ -1,0 +1,95 @@
+"""What the service hands to its callers: plain, frozen views (never ORM rows, never secrets)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)  # type: ignore[call-overload]
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in out.items()}
+
+
+@dataclass(frozen=True)
+class TechnicianInfo(_Record):
+    username: str
+    role: str
+    active: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class GrantInfo(_Record):
+    technician: str
+    customer: str
+    granted_by: str
+    granted_at: datetime
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerInfo(_Record):
+    slug: str
+    name: str
+    status: str
+    require_reason: bool
+    reason_pattern: str | None
+    key_version: int
+    created_at: datetime
+    systems: int = 0
+    credentials: int = 0
+
+
+@dataclass(frozen=True)
+class SystemInfo(_Record):
+    customer: str
+    name: str
+    kind: str
+    host: str | None
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class CredentialInfo(_Record):
+    path: str
+    customer: str
+    system: str
+    system_kind: str
+    host: str | None
+    name: str
+    username: str | None
+    url: str | None
+    version: int
+    fields: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class VersionInfo(_Record):
+    version: int
+    key_version: int
+    fields: tuple[str, ...]
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerDetail(_Record):
+    customer: CustomerInfo
+    systems: tuple[SystemInfo, ...]
+    grants: tuple[GrantInfo, ...]
+
+
+@dataclass(frozen=True)
+class EventInfo(_Record):
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    target: str | None
+    reason: str | None
+    detail: str | None

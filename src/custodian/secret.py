@@ -1,0 +1,99 @@
+"""`Secret`, a string that will not print itself, and `SecretPayload`, a credential's fields."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterator, Mapping
+
+from .errors import IntegrityError, UsageError
+
+MASK = "********"
+PRIMARY_FIELD = "password"
+
+
+class Secret:
+    """A secret value. `repr`, `str` and formatting show a mask; `reveal()` gives the value."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("Secret takes a str")
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({MASK!r})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+class SecretPayload(Mapping[str, Secret]):
+    """The fields of one secret version: `password` plus optional ones (`otp`, `ssh-key`, ...)."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields: Mapping[str, Secret | str]) -> None:
+        clean: dict[str, Secret] = {}
+        for name, value in fields.items():
+            secret = value if isinstance(value, Secret) else Secret(value)
+            _check_field_name(name)
+            if not secret.reveal():
+                raise UsageError(f"the secret field {name!r} is empty")
+            clean[name] = secret
+        if not clean:
+            raise UsageError("a secret needs at least one field")
+        self._fields = clean
+
+    def __getitem__(self, name: str) -> Secret:
+        return self._fields[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"SecretPayload(fields={sorted(self._fields)!r})"
+
+    def to_bytes(self) -> bytes:
+        plain = {k: v.reveal() for k, v in sorted(self._fields.items())}
+        return json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SecretPayload:
+        try:
+            plain = json.loads(data.decode())
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise IntegrityError("a secret payload is malformed") from exc
+        if not isinstance(plain, dict) or not all(isinstance(v, str) for v in plain.values()):
+            raise IntegrityError("a secret payload is malformed")
+        return cls(plain)
+
+    def merged(self, newer: Mapping[str, Secret]) -> SecretPayload:
+        return SecretPayload({**self._fields, **newer})
+
+
+def _check_field_name(name: str) -> None:
+    if not (0 < len(name) <= 64) or not all(c.isalnum() or c in "-_." for c in name):
+        raise UsageError(f"invalid field name {name[:64]!r}: use letters, digits, - _ .")

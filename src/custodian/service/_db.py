@@ -1,0 +1,49 @@
+"""One database handle: transactions, and SQLAlchemy's errors translated at the boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlmodel import Session
+
+from ..errors import BackendUnavailable, CustodianError
+
+
+class Database:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commits on success, rolls back on any error."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            yield session
+            session.commit()
+        except CustodianError:
+            session.rollback()
+            raise
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise _translate(exc) from exc
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _translate(exc: SQLAlchemyError) -> CustodianError:
+    # Only the exception class and the driver's first line reach the user: statements
+    # and bound parameters (which may carry sealed data) never do.
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = str(exc.orig).strip().splitlines()[0][:200] if str(exc.orig).strip() else ""
+        return BackendUnavailable(f"database error ({type(exc.orig).__name__}): {first}")
+    return BackendUnavailable(f"database error ({type(exc).__name__})")

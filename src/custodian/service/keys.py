@@ -1,0 +1,146 @@
+"""The key hierarchy's moves: wrap a private key to a recipient, and open one back.
+
+    passphrase ─Argon2id→ technician key ─┬─ opens customer keys it is granted
+    recovery code ─HKDF→ recovery key ────┤
+    admin technician keys ────────────────┴─ open the organization key ─ opens every customer key
+
+Each wrap is HPKE-sealed with a `Context` naming the key, its version and the recipient.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from ..crypto import Context, KeyPair, PublicKey, open_sealed, seal
+from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind
+from ..errors import AccessDenied
+
+ORG = None  # customer_id of the organization key's wraps
+
+
+def wrap_context(customer_id: int | None, version: int, kind: str, recipient: int) -> Context:
+    purpose = "org-key" if customer_id is None else "customer-key"
+    return Context.of(
+        purpose,
+        customer=customer_id if customer_id is not None else 0,
+        version=version,
+        recipient_kind=kind,
+        recipient=recipient,
+    )
+
+
+def add_wrap(
+    tx: Session,
+    key: KeyPair,
+    customer_id: int | None,
+    version: int,
+    kind: RecipientKind,
+    recipient: int,
+    to: PublicKey,
+) -> None:
+    ctx = wrap_context(customer_id, version, kind, recipient)
+    tx.add(
+        KeyWrap(
+            customer_id=customer_id,
+            key_version=version,
+            recipient_kind=kind,
+            recipient_id=recipient,
+            wrapped=seal(key.private_bytes(), to, ctx),
+        )
+    )
+
+
+def open_wrap(
+    tx: Session,
+    customer_id: int | None,
+    version: int,
+    kind: RecipientKind,
+    recipient: int,
+    with_key: KeyPair,
+) -> KeyPair | None:
+    """The wrapped private key, or None when no wrap exists for this recipient."""
+    query = (
+        select(KeyWrap.wrapped)
+        .where(KeyWrap.key_version == version)
+        .where(KeyWrap.recipient_kind == kind)
+        .where(KeyWrap.recipient_id == recipient)
+    )
+    query = query.where(
+        col(KeyWrap.customer_id).is_(None)
+        if customer_id is None
+        else KeyWrap.customer_id == customer_id
+    )
+    blob = tx.exec(query).first()
+    if blob is None:
+        return None
+    ctx = wrap_context(customer_id, version, kind, recipient)
+    return KeyPair(open_sealed(blob, with_key, ctx))
+
+
+def current_org_version(tx: Session) -> int:
+    version = tx.exec(select(OrgKey.version).order_by(col(OrgKey.version).desc())).first()
+    assert version is not None, "vault has no organization key"
+    return version
+
+
+def org_public(tx: Session) -> tuple[int, PublicKey]:
+    row = tx.exec(select(OrgKey).order_by(col(OrgKey.version).desc())).first()
+    assert row is not None, "vault has no organization key"
+    return row.version, PublicKey(row.public_key)
+
+
+def open_org_key(tx: Session, technician_id: int, key: KeyPair) -> tuple[int, KeyPair]:
+    version = current_org_version(tx)
+    org = open_wrap(tx, ORG, version, RecipientKind.TECHNICIAN, technician_id, key)
+    if org is None:
+        raise AccessDenied("only an administrator can do this (no organization key)")
+    return version, org
+
+
+def customer_public(tx: Session, customer_id: int, version: int) -> PublicKey:
+    row = tx.get(CustomerKey, (customer_id, version))
+    assert row is not None, "customer key version missing"
+    return PublicKey(row.public_key)
+
+
+def customer_versions(tx: Session, customer_id: int) -> list[int]:
+    return list(
+        tx.exec(
+            select(CustomerKey.version)
+            .where(CustomerKey.customer_id == customer_id)
+            .order_by(col(CustomerKey.version))
+        )
+    )
+
+
+def new_customer_key(
+    tx: Session,
+    customer_id: int,
+    version: int,
+    at: object,
+    recipients: list[tuple[RecipientKind, int, PublicKey]],
+) -> KeyPair:
+    """Create customer key `version` and wrap it to each recipient."""
+    key = KeyPair.generate()
+    tx.add(
+        CustomerKey(
+            customer_id=customer_id,
+            version=version,
+            public_key=key.public_key.to_bytes(),
+            created_at=at,
+        )
+    )
+    for kind, recipient, public in recipients:
+        add_wrap(tx, key, customer_id, version, kind, recipient, public)
+    return key
+
+
+def remove_wraps(tx: Session, customer_id: int, kind: RecipientKind, recipient: int) -> int:
+    result = tx.execute(
+        delete(KeyWrap)
+        .where(col(KeyWrap.customer_id) == customer_id)
+        .where(col(KeyWrap.recipient_kind) == kind)
+        .where(col(KeyWrap.recipient_id) == recipient)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,246 @@
+"""`Custodian`: opens a vault, creates one, and authenticates the people who use it."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import inspect
+from sqlmodel import select
+
+from ..clock import Clock, utcnow
+from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode, SigningKey
+from ..db.engine import create_db_engine, resolve_url, schema_revision
+from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
+from ..errors import AlreadyExists, AuthenticationFailed, IntegrityError, UsageError
+from ..paths import check_name
+from ..storage import SecretStore, SqlSecretStore
+from . import audit, keys
+from ._db import Database
+from .session import ActorSession
+
+_BUNDLE_LEN = 96 + 32  # HPKE private key, Ed25519 seed
+
+
+def technician_lock_context(technician_id: int, username: str) -> Context:
+    return Context.of("technician-key", technician=technician_id, username=username)
+
+
+def pack_private(key: KeyPair, signer: SigningKey) -> bytes:
+    return key.private_bytes() + signer.private_bytes()
+
+
+def unpack_private(raw: bytes) -> tuple[KeyPair, SigningKey]:
+    if len(raw) != _BUNDLE_LEN:
+        raise IntegrityError("a technician's private key bundle is malformed")
+    return KeyPair(raw[:96]), SigningKey(raw[96:])
+
+
+def check_passphrase(passphrase: str) -> str:
+    if len(passphrase) < 8:
+        raise UsageError("a passphrase needs at least 8 characters")
+    return passphrase
+
+
+@dataclass(frozen=True)
+class InitResult:
+    vault_id: str
+    recovery_code: RecoveryCode
+
+
+class Custodian:
+    """A vault: its database, its secret store and its clock."""
+
+    def __init__(
+        self, db: Database, url: str, store: SecretStore | None = None, clock: Clock = utcnow
+    ) -> None:
+        self.db = db
+        self.url = url
+        self.store: SecretStore = store or SqlSecretStore()
+        self.clock = clock
+
+    @classmethod
+    def open(
+        cls,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        store: SecretStore | None = None,
+        clock: Clock = utcnow,
+        create: bool = False,
+        check_schema: bool = True,
+    ) -> Custodian:
+        url = resolve_url(db)
+        vault = cls(Database(create_db_engine(url, create_dir=create)), url, store, clock)
+        if check_schema and not create:
+            vault._check_schema()
+        return vault
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Custodian:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        from ..db.engine import display_url
+
+        return f"Custodian({display_url(self.url)!r}, store={self.store.name!r})"
+
+    # --- schema ---------------------------------------------------------------------
+
+    def _check_schema(self) -> None:
+        from ..db.migrate import head_revision
+
+        current = schema_revision(self.db.engine)
+        if current is None:
+            raise UsageError("this database holds no vault: run `custodian init` first")
+        if current != head_revision():
+            raise UsageError(
+                f"the vault's schema ({current}) is not this version's ({head_revision()}):"
+                " run `custodian db upgrade`"
+            )
+
+    def upgrade_schema(self) -> None:
+        from ..db.migrate import upgrade
+
+        upgrade(self.db.engine)
+
+    # --- creation -------------------------------------------------------------------
+
+    def init(
+        self, admin: str, passphrase: str, *, kdf: KdfParams | None = None
+    ) -> InitResult:
+        """Create the vault: schema, organization key, recovery code and the first admin."""
+        check_name(admin, "technician")
+        check_passphrase(passphrase)
+        params = kdf or KdfParams.calibrate()
+        if not params.meets_floor():
+            raise UsageError("key-derivation parameters below the floor (64 MiB, t=3, p=4)")
+        with self.db.engine.connect() as conn:
+            if inspect(conn).has_table("vault_info"):
+                with self.db.transaction() as tx:
+                    if tx.exec(select(VaultInfo)).first() is not None:
+                        raise AlreadyExists("this database already holds a vault")
+        self.upgrade_schema()
+        now = self.clock()
+        recovery = RecoveryCode.generate()
+        org = KeyPair.generate()
+        vault_id = str(uuid.uuid4())
+        with self.db.transaction() as tx:
+            if tx.exec(select(VaultInfo)).first() is not None:
+                raise AlreadyExists("this database already holds a vault")
+            tx.add(
+                VaultInfo(
+                    vault_id=vault_id,
+                    created_at=now,
+                    recovery_public_key=recovery.key_pair().public_key.to_bytes(),
+                    kdf_memory_kib=params.memory_kib,
+                    kdf_iterations=params.iterations,
+                    kdf_lanes=params.lanes,
+                )
+            )
+            tx.add(LogHead(id=1, seq=0, head=audit.GENESIS))
+            tx.add(OrgKey(version=1, public_key=org.public_key.to_bytes(), created_at=now))
+            tech, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now)
+            assert tech.id is not None
+            keys.add_wrap(tx, org, keys.ORG, 1, RecipientKind.TECHNICIAN, tech.id, _pub(tech))
+            keys.add_wrap(
+                tx, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery.key_pair().public_key
+            )
+            audit.append(
+                tx,
+                audit.EventDraft("init", "ok", admin, tech.id, detail={"vault_id": vault_id}),
+                now,
+                signer,
+            )
+        return InitResult(vault_id, recovery)
+
+    # --- authentication ---------------------------------------------------------------
+
+    def unlock(self, username: str, passphrase: str) -> ActorSession:
+        """Open `username`'s private keys with their passphrase. Every failure is logged."""
+        with self.db.transaction() as tx:
+            tech = tx.exec(select(Technician).where(Technician.username == username)).first()
+            blob = tech.locked_private if tech and tech.active else None
+        if tech is None or blob is None:
+            self._record_failed_unlock(username, None, "unknown or disabled account")
+            raise AuthenticationFailed(f"authentication failed for {username[:64]!r}")
+        assert tech.id is not None
+        try:
+            raw = PassphraseLock.unlock(blob, passphrase, technician_lock_context(tech.id, username))
+        except InvalidTag:
+            self._record_failed_unlock(username, tech.id, "wrong passphrase")
+            raise AuthenticationFailed(f"authentication failed for {username!r}") from None
+        except IntegrityError as exc:
+            self._record_failed_unlock(username, tech.id, str(exc))
+            raise
+        key, signer = unpack_private(raw)
+        return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
+
+    def resume(self, username: str, private_bundle: bytes) -> ActorSession:
+        """Rebuild a session from a cached private-key bundle (see `ActorSession.export`)."""
+        key, signer = unpack_private(private_bundle)
+        with self.db.transaction() as tx:
+            tech = tx.exec(select(Technician).where(Technician.username == username)).first()
+            if tech is None or not tech.active or tech.public_key != key.public_key.to_bytes():
+                raise AuthenticationFailed("the cached session is no longer valid: unlock again")
+            assert tech.id is not None
+            return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
+
+    def _record_failed_unlock(self, username: str, tech_id: int | None, why: str) -> None:
+        with self.db.transaction() as tx:
+            if tech_id is not None:
+                tech = tx.get(Technician, tech_id)
+                if tech is not None:
+                    tech.failed_unlocks += 1
+                    tech.last_failed_at = self.clock()
+                    tx.add(tech)
+            audit.append(
+                tx,
+                audit.EventDraft(
+                    "unlock", "failed", username[:64], tech_id, detail={"why": why}
+                ),
+                self.clock(),
+            )
+
+    def vault_kdf(self) -> KdfParams:
+        with self.db.transaction() as tx:
+            info = tx.exec(select(VaultInfo)).one()
+            return KdfParams(info.kdf_memory_kib, info.kdf_iterations, info.kdf_lanes)
+
+    def vault_id(self) -> str:
+        with self.db.transaction() as tx:
+            return tx.exec(select(VaultInfo.vault_id)).one()
+
+
+def _pub(tech: Technician):  # type: ignore[no-untyped-def]
+    from ..crypto import PublicKey
+
+    return PublicKey(tech.public_key)
+
+
+def enrol(
+    tx, username: str, role: Role, passphrase: str, params: KdfParams, now  # type: ignore[no-untyped-def]
+) -> tuple[Technician, SigningKey]:
+    """Create a technician row with fresh keys locked under `passphrase`."""
+    key, signer = KeyPair.generate(), SigningKey.generate()
+    tech = Technician(
+        username=username,
+        role=role,
+        public_key=key.public_key.to_bytes(),
+        signing_public_key=signer.public_bytes(),
+        created_at=now,
+    )
+    tx.add(tech)
+    tx.flush()
+    assert tech.id is not None
+    tech.locked_private = PassphraseLock(params).lock(
+        pack_private(key, signer), passphrase, technician_lock_context(tech.id, username)
+    )
+    tx.add(tech)
+    return tech, signer

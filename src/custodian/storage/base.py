@@ -1,0 +1,53 @@
+"""The secret store contract.
+
+The service owns the inventory, keys, grants and the access log; a store only keeps
+payloads, addressed by `SecretRef`. Every call runs inside the service's transaction
+(`tx`), so a store backed by the same database commits or rolls back with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlmodel import Session
+
+from ..crypto import Context, KeyPair, PublicKey
+from ..secret import SecretPayload
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    customer_id: int
+    customer_slug: str
+    credential_id: int
+    version: int
+    key_version: int
+
+    def context(self) -> Context:
+        """What a sealed payload is bound to: moved to any other row, it fails to open."""
+        return Context.of(
+            "secret",
+            customer=self.customer_id,
+            credential=self.credential_id,
+            version=self.version,
+            key_version=self.key_version,
+        )
+
+
+class SecretStore(Protocol):
+    name: str
+
+    def put(self, tx: Session, ref: SecretRef, payload: SecretPayload, key: PublicKey) -> None:
+        """Store `payload` as version `ref.version`; `key` is the customer's current key."""
+        ...
+
+    def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+        """Return the payload; `key()` opens the customer key of `ref.key_version`.
+        Raises `IntegrityError` when what is stored fails to verify."""
+        ...
+
+    def destroy_customer(self, tx: Session, customer_id: int) -> int:
+        """Delete every payload of a customer; returns how many versions were destroyed."""
+        ...

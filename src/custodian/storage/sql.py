@@ -1,0 +1,46 @@
+"""Payloads sealed with HPKE in the `secret_version` table of the vault's own database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from ..crypto import KeyPair, PublicKey, open_sealed, seal
+from ..db.models import Credential, SecretVersion
+from ..errors import IntegrityError
+from ..secret import SecretPayload
+from .base import SecretRef
+
+
+class SqlSecretStore:
+    name = "sql"
+
+    def put(self, tx: Session, ref: SecretRef, payload: SecretPayload, key: PublicKey) -> None:
+        blob = seal(payload.to_bytes(), key, ref.context())
+        tx.execute(
+            update(SecretVersion)
+            .where(col(SecretVersion.credential_id) == ref.credential_id)
+            .where(col(SecretVersion.version) == ref.version)
+            .values(ciphertext=blob)
+        )
+
+    def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+        blob = tx.exec(
+            select(SecretVersion.ciphertext)
+            .where(SecretVersion.credential_id == ref.credential_id)
+            .where(SecretVersion.version == ref.version)
+        ).first()
+        if not blob:
+            raise IntegrityError(f"secret version {ref.version} has no stored payload")
+        return SecretPayload.from_bytes(open_sealed(blob, key(), ref.context()))
+
+    def destroy_customer(self, tx: Session, customer_id: int) -> int:
+        ids = select(Credential.id).where(Credential.customer_id == customer_id)
+        result = tx.execute(
+            update(SecretVersion)
+            .where(col(SecretVersion.credential_id).in_(ids))
+            .values(ciphertext=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,70 @@
+"""The `custodian` command line. Every command calls the service layer; none touches
+storage or crypto. Errors become one line on stderr and an exit code (docs/cli.md)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..errors import CustodianError
+from ._context import CliContext
+
+FORMATS = click.Choice(["table", "json"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="CUSTODIAN_DB", help="Vault database: a path or an SQLAlchemy URL.")
+@click.option("--user", "-u", envvar="CUSTODIAN_USER", help="Who acts (default: login name).")
+@click.version_option(package_name="custodian")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
+    """custodian: the MSP credentials vault."""
+    ctx.obj = CliContext(db, user)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _register() -> None:
+    from . import admin, creds, log, session
+
+    for module in (admin, creds, log, session):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code. Never shows a traceback for a user error."""
+    try:
+        cli.main(args=argv, prog_name="custodian", standalone_mode=False)
+    except CustodianError as exc:
+        click.echo(f"custodian: {exc}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("custodian: aborted", err=True)
+        return 1
+    except click.ClickException as exc:
+        click.echo(f"custodian: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:
+        if os.environ.get("CUSTODIAN_DEBUG"):
+            raise
+        click.echo(
+            f"custodian: internal error ({type(exc).__name__}); set CUSTODIAN_DEBUG=1 for details",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Terminal input and output: hidden prompts, stdin secrets, tables and JSON."""
+
+from __future__ import annotations
+
+import csv
+import getpass
+import io
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..errors import SessionLocked, UsageError
+from ..secret import SecretPayload
+
+PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"
+
+
+def say(message: str) -> None:
+    """A message for people: always stderr, so stdout stays clean for scripts."""
+    print(message, file=sys.stderr)
+
+
+def _tty_prompt(prompt: str) -> str | None:
+    if not sys.stdin.isatty():
+        try:
+            with open("/dev/tty"):
+                pass
+        except OSError:
+            return None
+    return getpass.getpass(prompt)
+
+
+def acting_passphrase(username: str) -> str:
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    value = _tty_prompt(f"Passphrase for {username}: ") if sys.stdin.isatty() else None
+    if not value:
+        raise SessionLocked(
+            f"locked: no passphrase for {username!r} (run `custodian unlock`, or set"
+            f" {PASSPHRASE_ENV} for automation)"
+        )
+    return value
+
+
+def read_new_secret(what: str, *, confirm: bool = True) -> str:
+    """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice)."""
+    if not sys.stdin.isatty():
+        data = sys.stdin.read()
+        value = data[:-1] if data.endswith("\n") else data
+        if value.endswith("\r"):
+            value = value[:-1]
+        if not value:
+            raise UsageError(f"the {what} read from stdin is empty")
+        return value
+    value = getpass.getpass(f"{what.capitalize()}: ")
+    if not value:
+        raise UsageError(f"the {what} is empty")
+    if confirm and getpass.getpass(f"Repeat {what}: ") != value:
+        raise UsageError(f"the two {what} entries differ")
+    return value
+
+
+def read_payload(field: str, fields_json: bool) -> SecretPayload:
+    if not fields_json:
+        return SecretPayload({field: read_new_secret(f"{field} value")})
+    raw = sys.stdin.read() if not sys.stdin.isatty() else getpass.getpass("Fields as JSON: ")
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        raise UsageError("--fields-json expects a JSON object on stdin") from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise UsageError("--fields-json expects a JSON object of strings on stdin")
+    return SecretPayload(data)
+
+
+def emit(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str) -> None:
+    """Print records on stdout as a table, JSON or CSV."""
+    if fmt == "json":
+        print(json.dumps(list(rows), indent=2, default=str))
+        return
+    if fmt == "ndjson":
+        for row in rows:
+            print(json.dumps(row, default=str))
+        return
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_safe(_cell(row.get(k))) for k in columns})
+        sys.stdout.write(buf.getvalue())
+        return
+    print_table([[_cell(r.get(c)) for c in columns] for r in rows], columns)
+
+
+def print_table(rows: Iterable[Sequence[str]], headers: Sequence[str]) -> None:
+    rows = list(rows)
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    print(line.rstrip())
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _csv_safe(text: str) -> str:
+    # A cell that a spreadsheet would run as a formula is prefixed with a quote.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

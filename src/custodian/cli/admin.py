@@ -1,0 +1,161 @@
+"""Setting up: init, technicians, customers, systems, grants."""
+
+from __future__ import annotations
+
+import click
+
+from ..crypto import KdfParams
+from ..db.models import Role, SystemKind
+from ..service import Custodian
+from . import FORMATS
+from ._context import CliContext, parse_when
+from ._io import PASSPHRASE_ENV, emit, read_new_secret, say
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option("--admin", "admin", required=True, help="Username of the first administrator.")
+@click.option("--kdf-seconds", type=float, default=0.5, show_default=True,
+              help="Target cost of one unlock; never below RFC 9106's floor.")
+@pass_ctx
+def init(ctx: CliContext, admin: str, kdf_seconds: float) -> None:
+    """Create a vault and its first admin; prints the recovery code once."""
+    import os
+
+    vault = Custodian.open(ctx.db, create=True)
+    ctx._vault = vault
+    passphrase = os.environ.get(PASSPHRASE_ENV) or read_new_secret("passphrase for " + admin)
+    kdf = KdfParams.floor() if kdf_seconds <= 0 else KdfParams.calibrate(kdf_seconds)
+    result = vault.init(admin, passphrase, kdf=kdf)
+    say(f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
+        f" t={kdf.iterations}, p={kdf.lanes})")
+    say("RECOVERY CODE (shown once; keep it in a safe, offline):")
+    click.echo(result.recovery_code.display())
+
+
+@click.group()
+def tech() -> None:
+    """Technicians: enrol and list."""
+
+
+@tech.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default="technician",
+              show_default=True)
+@pass_ctx
+def tech_add(ctx: CliContext, name: str, role: str) -> None:
+    """Enrol NAME; their initial passphrase is read from stdin or a hidden prompt."""
+    actor = ctx.actor()
+    passphrase = read_new_secret(f"initial passphrase for {name}")
+    actor.add_technician(name, Role(role), passphrase)
+    say(f"enrolled {name} as {role}")
+
+
+@tech.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def tech_list(ctx: CliContext, fmt: str) -> None:
+    rows = [t.to_dict() for t in ctx.actor().list_technicians()]
+    emit(rows, ["username", "role", "active", "created_at"], fmt)
+
+
+@click.group()
+def customer() -> None:
+    """Customers: add, list, show."""
+
+
+@customer.command("add")
+@click.argument("slug")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--require-reason", is_flag=True, help="Every reveal needs a reason.")
+@click.option("--reason-pattern", help="A regular expression the reason must match.")
+@pass_ctx
+def customer_add(
+    ctx: CliContext, slug: str, name: str, require_reason: bool, reason_pattern: str | None
+) -> None:
+    """Add customer SLUG. Nobody is granted until `custodian grant`."""
+    ctx.actor().add_customer(
+        slug, name, require_reason=require_reason, reason_pattern=reason_pattern
+    )
+    say(f"added customer {slug}")
+
+
+@customer.command("list")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def customer_list(ctx: CliContext, fmt: str) -> None:
+    rows = [c.to_dict() for c in ctx.actor().list_customers()]
+    emit(rows, ["slug", "name", "status", "require_reason", "credentials"], fmt)
+
+
+@customer.command("show")
+@click.argument("slug")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def customer_show(ctx: CliContext, slug: str, fmt: str) -> None:
+    detail = ctx.actor().show_customer(slug)
+    if fmt == "json":
+        emit([detail.to_dict()], [], "json")
+        return
+    c = detail.customer
+    click.echo(f"{c.slug}: {c.name} ({c.status}); reason required: "
+               f"{'yes' if c.require_reason else 'no'}; key version {c.key_version};"
+               f" {c.credentials} credentials")
+    click.echo("")
+    emit([s.to_dict() for s in detail.systems], ["name", "kind", "host"], "table")
+    if detail.grants:
+        click.echo("")
+        emit([g.to_dict() for g in detail.grants],
+             ["technician", "granted_by", "granted_at", "expires_at"], "table")
+
+
+@click.command()
+@click.argument("technician")
+@click.argument("slug")
+@click.option("--until", help="Expiry: an ISO date/time, or a span such as 8h or 7d.")
+@pass_ctx
+def grant(ctx: CliContext, technician: str, slug: str, until: str | None) -> None:
+    """Grant TECHNICIAN access to customer SLUG."""
+    expires = parse_when(until, future=True) if until else None
+    ctx.actor().grant(technician, slug, until=expires)
+    say(f"granted {technician} access to {slug}" + (f" until {expires:%Y-%m-%d %H:%M} UTC"
+                                                      if expires else ""))
+
+
+@click.command()
+@click.argument("technician")
+@click.argument("slug")
+@pass_ctx
+def revoke(ctx: CliContext, technician: str, slug: str) -> None:
+    """Revoke TECHNICIAN's access to SLUG and rotate the customer key."""
+    ctx.actor().revoke(technician, slug)
+    say(f"revoked {technician} from {slug}; the customer key was rotated")
+
+
+@click.group()
+def system() -> None:
+    """Systems of a customer."""
+
+
+@system.command("add")
+@click.argument("path", metavar="SLUG/SYSTEM")
+@click.option("--kind", type=click.Choice([k.value for k in SystemKind]), required=True)
+@click.option("--host", help="Host name or address.")
+@click.option("--notes")
+@pass_ctx
+def system_add(ctx: CliContext, path: str, kind: str, host: str | None, notes: str | None) -> None:
+    ctx.actor().add_system(path, SystemKind(kind), host=host, notes=notes)
+    say(f"added system {path}")
+
+
+@system.command("list")
+@click.argument("slug")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def system_list(ctx: CliContext, slug: str, fmt: str) -> None:
+    rows = [s.to_dict() for s in ctx.actor().show_customer(slug).systems]
+    emit(rows, ["customer", "name", "kind", "host"], fmt)
+
+
+COMMANDS = [init, tech, customer, grant, revoke, system]

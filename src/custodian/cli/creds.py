@@ -1,0 +1,112 @@
+"""Credentials: add, set, list, history, and `get`, the reveal."""
+
+from __future__ import annotations
+
+import click
+
+from ..secret import PRIMARY_FIELD, SecretPayload
+from . import FORMATS
+from ._context import CliContext
+from ._io import emit, read_payload, say
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+def _payload(field: str, fields_json: bool, generate: bool, kind: str | None) -> SecretPayload:
+    if generate:
+        from ..generate import generate_password
+
+        return SecretPayload({field: generate_password(kind)})
+    return read_payload(field, fields_json)
+
+
+def _kind_of(ctx: CliContext, path: str) -> str | None:
+    slug, system_name = path.split("/")[:2]
+    for s in ctx.actor().show_customer(slug).systems:
+        if s.name == system_name:
+            return s.kind
+    return None
+
+
+@click.group()
+def cred() -> None:
+    """Credentials: add, set, list, history."""
+
+
+@cred.command("add")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--username", help="The account name on the system.")
+@click.option("--url")
+@click.option("--notes")
+@click.option("--generate", is_flag=True, help="Generate a strong secret for the system's kind.")
+@click.option("--field", default=PRIMARY_FIELD, show_default=True,
+              help="Which field the value read from stdin sets.")
+@click.option("--fields-json", is_flag=True, help="Read all fields as a JSON object from stdin.")
+@pass_ctx
+def cred_add(ctx: CliContext, path: str, username: str | None, url: str | None,
+             notes: str | None, generate: bool, field: str, fields_json: bool) -> None:
+    """Add a credential; its secret is read from stdin or a hidden prompt."""
+    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
+    payload = _payload(field, fields_json, generate, kind)
+    ctx.actor().add_credential(path, payload, username=username, url=url, notes=notes)
+    say(f"added {path}" + (" with a generated secret" if generate else ""))
+
+
+@cred.command("set")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--generate", is_flag=True, help="Generate a strong secret for the system's kind.")
+@click.option("--field", default=PRIMARY_FIELD, show_default=True)
+@click.option("--fields-json", is_flag=True, help="Read fields as a JSON object from stdin.")
+@click.option("--replace", is_flag=True, help="Drop fields not given instead of keeping them.")
+@pass_ctx
+def cred_set(ctx: CliContext, path: str, generate: bool, field: str, fields_json: bool,
+             replace: bool) -> None:
+    """Store a new version of a credential's secret."""
+    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
+    payload = _payload(field, fields_json, generate, kind)
+    version = ctx.actor().set_secret(path, payload, keep_other_fields=not replace)
+    say(f"stored version {version} of {path}")
+
+
+@cred.command("list")
+@click.argument("slug", required=False)
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def cred_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
+    """Credentials you may see (metadata only, never secrets)."""
+    rows = [c.to_dict() for c in ctx.actor().list_credentials(slug)]
+    emit(rows, ["path", "system_kind", "host", "username", "version", "fields"], fmt)
+
+
+@cred.command("history")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def cred_history(ctx: CliContext, path: str, fmt: str) -> None:
+    rows = [v.to_dict() for v in ctx.actor().history(path)]
+    emit(rows, ["version", "created_at", "created_by", "fields", "key_version"], fmt)
+
+
+@click.command()
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--field", default=PRIMARY_FIELD, show_default=True)
+@click.option("--reason", help="Why (a ticket number); some customers require one.")
+@click.option("--version", "version", type=int, help="An older version.")
+@pass_ctx
+def get(ctx: CliContext, path: str, field: str, reason: str | None, version: int | None) -> None:
+    """Print one secret value and a newline on stdout; the reveal is logged first."""
+    secret = ctx.actor().reveal(path, field=field, reason=reason, version=version)
+    click.echo(secret.reveal())
+
+
+@click.command()
+@click.option("--kind", help="Shape it for a system kind (printer, switch, ...).")
+@click.option("--length", type=click.IntRange(8, 256))
+def gen(kind: str | None, length: int | None) -> None:
+    """Print a generated secret without storing it."""
+    from ..generate import generate_password
+
+    click.echo(generate_password(kind, length))
+
+
+COMMANDS = [cred, get, gen]

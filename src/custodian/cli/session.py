@@ -1,0 +1,53 @@
+"""Sessions: unlock (cache in the OS keyring), lock, passwd."""
+
+from __future__ import annotations
+
+import click
+
+from ..session_cache import SESSION_ENV, NoKeyring, forget, store_token
+from ._context import CliContext, parse_when
+from ._io import acting_passphrase, read_new_secret, say
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option("--ttl", default="15m", show_default=True, help="How long the session lasts.")
+@pass_ctx
+def unlock(ctx: CliContext, ttl: str) -> None:
+    """Unlock once and cache the session (OS keyring) for --ttl."""
+    from ..clock import utcnow
+
+    span = parse_when(ttl, future=True) - utcnow()
+    vault = ctx.vault()
+    actor = vault.unlock(ctx.username, acting_passphrase(ctx.username))
+    slot = ctx.slot()
+    token = slot.save(actor.export(), span)
+    try:
+        store_token(slot, token)
+    except NoKeyring as exc:
+        say(f"custodian: {exc}; export this line instead (it expires with the session):")
+        click.echo(f"export {SESSION_ENV}={token}")
+        return
+    say(f"unlocked {ctx.username} until {token.split('.', 1)[1][:16]} UTC (session in the OS keyring)")
+
+
+@click.command()
+@pass_ctx
+def lock(ctx: CliContext) -> None:
+    """Forget the cached session."""
+    removed = forget(ctx.slot())
+    say("locked" if removed else "no session was cached; locked")
+
+
+@click.command()
+@pass_ctx
+def passwd(ctx: CliContext) -> None:
+    """Change your passphrase (re-wraps your private key; nothing else changes)."""
+    actor = ctx.vault().unlock(ctx.username, acting_passphrase(ctx.username))
+    actor.change_passphrase(read_new_secret("new passphrase"))
+    forget(ctx.slot())
+    say("passphrase changed; cached sessions were ended")
+
+
+COMMANDS = [unlock, lock, passwd]

@@ -1,0 +1,24 @@
+"""audit-log schema (issue 3).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-25
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """No change yet."""
+
+
+def downgrade() -> None:
+    """No change yet."""

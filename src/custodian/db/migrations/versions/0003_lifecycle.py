@@ -1,0 +1,24 @@
+"""lifecycle schema (issue 4).
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-25
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+import sqlmodel  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """No change yet."""
+
+
+def downgrade() -> None:
+    """No change yet."""

@@ -1,0 +1,139 @@
+"""Unlocked sessions that outlive one command, without ever storing the passphrase.
+
+`unlock` seals the technician's private-key bundle with a fresh random session key
+(AES-256-GCM, expiry bound as associated data) into a user-only file; the session key
+goes to the OS keyring (`keyring`), or, where none exists, to a `CUSTODIAN_SESSION=...`
+line the user exports. Neither half alone opens anything; both expire together.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .clock import utcnow
+
+SESSION_ENV = "CUSTODIAN_SESSION"
+KEYRING_SERVICE = "custodian"
+DEFAULT_TTL = timedelta(minutes=15)
+
+
+class NoKeyring(Exception):
+    """No usable OS keyring backend on this machine."""
+
+
+def runtime_dir() -> Path:
+    base = os.environ.get("XDG_RUNTIME_DIR")
+    root = Path(base) / "custodian" if base else Path(tempfile.gettempdir()) / f"custodian-{os.getuid()}"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = root.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{root} must be owned by you and private (mode 700)")
+    return root
+
+
+@dataclass(frozen=True)
+class SessionSlot:
+    """Where one user's session for one vault lives."""
+
+    vault_url: str
+    username: str
+
+    @property
+    def key_id(self) -> str:
+        digest = hashlib.sha256(f"{self.vault_url}\0{self.username}".encode()).hexdigest()
+        return digest[:32]
+
+    @property
+    def file(self) -> Path:
+        return runtime_dir() / f"session-{self.key_id}"
+
+    def _aad(self, expires: str) -> bytes:
+        return json.dumps(["custodian-session-v1", self.key_id, expires]).encode()
+
+    def save(self, bundle: bytes, ttl: timedelta = DEFAULT_TTL, *, now: datetime | None = None) -> str:
+        """Write the sealed bundle; return the session token (key + expiry)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        expires = ((now or utcnow()) + ttl).isoformat()
+        key, nonce = AESGCM.generate_key(256), os.urandom(12)
+        blob = nonce + AESGCM(key).encrypt(nonce, bundle, self._aad(expires))
+        path = self.file
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(json.dumps({"expires": expires, "blob": base64.b64encode(blob).decode()}).encode())
+        os.replace(tmp, path)
+        return base64.urlsafe_b64encode(key).decode().rstrip("=") + "." + expires
+
+    def load(self, token: str, *, now: datetime | None = None) -> bytes | None:
+        """The bundle, or None when the session is missing, expired or does not match."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        try:
+            key_text, expires = token.split(".", 1)
+            if datetime.fromisoformat(expires) <= (now or utcnow()):
+                return None
+            data = json.loads(self.file.read_bytes())
+            if data["expires"] != expires:
+                return None
+            blob = base64.b64decode(data["blob"])
+            key = base64.urlsafe_b64decode(key_text + "=" * (-len(key_text) % 4))
+            return AESGCM(key).decrypt(blob[:12], blob[12:], self._aad(expires))
+        except (OSError, ValueError, KeyError, InvalidTag):
+            return None
+
+    def erase(self) -> bool:
+        try:
+            self.file.unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+
+def keyring_backend():  # type: ignore[no-untyped-def]
+    """The usable keyring, or raise `NoKeyring` saying why."""
+    import keyring
+    from keyring.backends import fail, null
+
+    backend = keyring.get_keyring()
+    if isinstance(backend, (fail.Keyring, null.Keyring)):
+        raise NoKeyring("no OS keyring is available here (no Secret Service, Keychain or similar)")
+    return backend
+
+
+def store_token(slot: SessionSlot, token: str) -> None:
+    try:
+        keyring_backend().set_password(KEYRING_SERVICE, slot.key_id, token)
+    except NoKeyring:
+        raise
+    except Exception as exc:  # keyring's backends raise many types
+        raise NoKeyring(f"the OS keyring refused the session ({type(exc).__name__})") from None
+
+
+def fetch_token(slot: SessionSlot) -> str | None:
+    env = os.environ.get(SESSION_ENV)
+    if env:
+        return env
+    if not slot.file.exists():
+        return None  # nothing cached: skip the keyring import entirely
+    try:
+        return keyring_backend().get_password(KEYRING_SERVICE, slot.key_id)
+    except Exception:
+        return None
+
+
+def forget(slot: SessionSlot) -> bool:
+    erased = slot.erase()
+    try:
+        keyring_backend().delete_password(KEYRING_SERVICE, slot.key_id)
+    except Exception:  # nothing stored there, or no keyring: nothing to remove
+        pass
+    return erased

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import inspect
 from sqlmodel import select
 
-from ..clock import Clock, utcnow
+from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode, SigningKey
 from ..db.engine import create_db_engine, resolve_url, schema_revision
 from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
@@ -163,22 +164,39 @@ class Custodian:
     # --- authentication ---------------------------------------------------------------
 
     def unlock(self, username: str, passphrase: str) -> ActorSession:
-        """Open `username`'s private keys with their passphrase. Every failure is logged."""
+        """Open `username`'s private keys with their passphrase. Every attempt that fails is
+        logged; after `FREE_ATTEMPTS` failures in a row, further attempts must wait an
+        exponentially growing delay, kept in the database so every process shares it."""
         with self.db.transaction() as tx:
             tech = tx.exec(select(Technician).where(Technician.username == username)).first()
             blob = tech.locked_private if tech and tech.active else None
         if tech is None or blob is None:
+            # Pay the KDF anyway, so an unknown name answers as slowly as a wrong passphrase.
+            PassphraseLock(self.vault_kdf()).lock(b"", passphrase, Context.of("dummy"))
             self._record_failed_unlock(username, None, "unknown or disabled account")
             raise AuthenticationFailed(f"authentication failed for {username[:64]!r}")
         assert tech.id is not None
+        wait = backoff_remaining(tech.failed_unlocks, tech.last_failed_at, self.clock())
+        if wait > 0:
+            self._record_failed_unlock(username, tech.id, "backoff", count=False)
+            raise AuthenticationFailed(
+                f"too many failed attempts for {username!r}: try again in {wait:.0f} s"
+            )
         try:
-            raw = PassphraseLock.unlock(blob, passphrase, technician_lock_context(tech.id, username))
+            context = technician_lock_context(tech.id, username)
+            raw = PassphraseLock.unlock(blob, passphrase, context)
         except InvalidTag:
             self._record_failed_unlock(username, tech.id, "wrong passphrase")
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
         except IntegrityError as exc:
             self._record_failed_unlock(username, tech.id, str(exc))
             raise
+        if tech.failed_unlocks:
+            with self.db.transaction() as tx:
+                row = tx.get(Technician, tech.id)
+                if row is not None:
+                    row.failed_unlocks, row.last_failed_at = 0, None
+                    tx.add(row)
         key, signer = unpack_private(raw)
         return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
 
@@ -192,9 +210,11 @@ class Custodian:
             assert tech.id is not None
             return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
 
-    def _record_failed_unlock(self, username: str, tech_id: int | None, why: str) -> None:
+    def _record_failed_unlock(
+        self, username: str, tech_id: int | None, why: str, *, count: bool = True
+    ) -> None:
         with self.db.transaction() as tx:
-            if tech_id is not None:
+            if tech_id is not None and count:
                 tech = tx.get(Technician, tech_id)
                 if tech is not None:
                     tech.failed_unlocks += 1
@@ -216,6 +236,19 @@ class Custodian:
     def vault_id(self) -> str:
         with self.db.transaction() as tx:
             return tx.exec(select(VaultInfo.vault_id)).one()
+
+
+FREE_ATTEMPTS = 5
+MAX_BACKOFF_SECONDS = 900.0
+
+
+def backoff_remaining(failures: int, last_failed_at: datetime | None, now: datetime) -> float:
+    """Seconds to wait before the next attempt: 0 for the first `FREE_ATTEMPTS` failures,
+    then 2, 4, 8, ... seconds after the last failure, capped at 15 minutes."""
+    if failures < FREE_ATTEMPTS or last_failed_at is None:
+        return 0.0
+    delay = min(2.0 ** (failures - FREE_ATTEMPTS + 1), MAX_BACKOFF_SECONDS)
+    return max(0.0, delay - (now - as_utc(last_failed_at)).total_seconds())
 
 
 def _pub(tech: Technician):  # type: ignore[no-untyped-def]

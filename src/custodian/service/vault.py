@@ -122,11 +122,14 @@ class Custodian:
         params = kdf or KdfParams.calibrate()
         if not params.meets_floor():
             raise UsageError("key-derivation parameters below the floor (64 MiB, t=3, p=4)")
+        # Close the inspecting connection first: on SQLite it holds BEGIN IMMEDIATE, and a
+        # second transaction opened inside it would wait on that lock until timeout.
         with self.db.engine.connect() as conn:
-            if inspect(conn).has_table("vault_info"):
-                with self.db.transaction() as tx:
-                    if tx.exec(select(VaultInfo)).first() is not None:
-                        raise AlreadyExists("this database already holds a vault")
+            has_schema = inspect(conn).has_table("vault_info")
+        if has_schema:
+            with self.db.transaction() as tx:
+                if tx.exec(select(VaultInfo)).first() is not None:
+                    raise AlreadyExists("this database already holds a vault")
         self.upgrade_schema()
         now = self.clock()
         recovery = RecoveryCode.generate()

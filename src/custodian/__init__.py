@@ -36,6 +36,7 @@ __all__ = [
     "TechnicianInfo",
     "UsageError",
     "VersionInfo",
+    "resume_cached_session",
 ]
 
 _WHERE = {
@@ -47,6 +48,7 @@ _WHERE = {
     "SystemKind": "custodian.db.models",
     "Secret": "custodian.secret",
     "SecretPayload": "custodian.secret",
+    "resume_cached_session": "custodian.session_cache",
     **{
         n: "custodian.records"
         for n in (
@@ -85,3 +87,4 @@ if TYPE_CHECKING:
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
+    from .session_cache import resume_cached_session

@@ -16,8 +16,12 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .clock import utcnow
+
+if TYPE_CHECKING:
+    from .service import ActorSession, Custodian
 
 SESSION_ENV = "CUSTODIAN_SESSION"
 KEYRING_SERVICE = "custodian"
@@ -137,3 +141,12 @@ def forget(slot: SessionSlot) -> bool:
     except Exception:  # nothing stored there, or no keyring: nothing to remove
         pass
     return erased
+
+
+def resume_cached_session(vault: Custodian, username: str) -> ActorSession | None:
+    """`username`'s session cached by `custodian unlock` for `vault`, or None when there is
+    none or it expired. Raises `AuthenticationFailed` when the account changed since."""
+    slot = SessionSlot(vault.url, username)
+    token = fetch_token(slot)
+    bundle = slot.load(token) if token else None
+    return vault.resume(username, bundle) if bundle is not None else None

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from ..clock import utcnow
 from ..errors import UsageError
 from ..service import ActorSession, Custodian
-from ..session_cache import SessionSlot, fetch_token
+from ..session_cache import SessionSlot, resume_cached_session
 from ._io import acting_passphrase
 
 USER_ENV = "CUSTODIAN_USER"
@@ -40,13 +40,9 @@ class CliContext:
         """The acting technician: a cached session if one is valid, else their passphrase."""
         if self._actor is None:
             vault = self.vault()
-            slot = self.slot()
-            token = fetch_token(slot)
-            bundle = slot.load(token) if token else None
-            if bundle is not None:
-                self._actor = vault.resume(self.username, bundle)
-            else:
-                self._actor = vault.unlock(self.username, acting_passphrase(self.username))
+            self._actor = resume_cached_session(vault, self.username) or vault.unlock(
+                self.username, acting_passphrase(self.username)
+            )
         return self._actor
 
     def close(self) -> None:

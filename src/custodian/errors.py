@@ -8,7 +8,8 @@
     ├── AuthenticationFailed       exit 5  wrong passphrase, disabled account
     │   └── SessionLocked                  no unlocked session where one is required
     ├── IntegrityError             exit 6  a ciphertext, wrapped key or record fails to verify
-    └── BackendUnavailable         exit 1  database or secret store cannot be reached
+    ├── BackendUnavailable         exit 1  database or secret store cannot be reached
+    └── Conflict                   exit 1  a concurrent writer changed the data first (CAS)
 
 Messages are shown to users as they are: they never carry secret values or key material.
 Library exceptions (SQLAlchemy, hvac, cryptography) are translated at the boundary
@@ -61,3 +62,8 @@ class IntegrityError(CustodianError):
 class BackendUnavailable(CustodianError):
     exit_code = 1
     title = "backend unavailable"
+
+
+class Conflict(CustodianError):
+    exit_code = 1
+    title = "conflict"

@@ -165,8 +165,23 @@ class SecretVersion(SQLModel, table=True):
     key_version: int
     field_names: str
     ciphertext: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
-    created_by: int = Field(foreign_key="technician.id")
+    kv_version: int | None = None  # the Vault KV v2 version holding this payload, if any
+    created_by: int | None = Field(default=None, foreign_key="technician.id")  # None: from Vault
     created_at: datetime
+
+
+class SecretBackend(SQLModel, table=True):
+    """One row: where payloads live (`sql` or `vault`) and how to reach Vault. No row: `sql`.
+    Never holds a token: tokens come from `VAULT_TOKEN` or `~/.vault-token`."""
+
+    __tablename__ = "secret_backend"
+    id: int = Field(default=1, primary_key=True)
+    kind: str = Field(default="sql", max_length=16)
+    vault_addr: str | None = Field(default=None, max_length=2048)
+    vault_mount: str | None = Field(default=None, max_length=255)
+    vault_prefix: str | None = Field(default=None, max_length=255)
+    vault_auth_mount: str | None = Field(default=None, max_length=255)
+    migrating_to: str | None = Field(default=None, max_length=16)
 
 
 class LogHead(SQLModel, table=True):

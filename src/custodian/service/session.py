@@ -345,6 +345,7 @@ class ActorSession:
             tx.add(grant)
             detail = {"until": until.isoformat()} if until else None
             self._record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
+            self._vault.store.on_grant(tx, username, slug)
             return GrantInfo(username, slug, self.username, self._now, until)
 
     def revoke(self, username: str, slug: str) -> None:
@@ -370,6 +371,7 @@ class ActorSession:
                 tx, "revoke", customer_id=customer.id, target=f"{username}@{slug}",
                 detail={"key_version": customer.current_key_version},
             )
+            self._vault.store.on_revoke(tx, username, slug)
 
     def _rotate_customer_key(self, tx: Session, customer: Customer) -> None:
         assert customer.id is not None
@@ -451,6 +453,7 @@ class ActorSession:
         with self._tx() as tx:
             customer = self._writable(tx, cp.customer, "cred-set")
             system, cred = self._credential(tx, customer, cp)
+            self._sync(tx, customer, cred, str(cp))
             current = _version(tx, cred, None)
             if keep_other_fields and current is not None:
                 missing = set(current.field_names.split(",")) - set(payload)
@@ -485,6 +488,24 @@ class ActorSession:
         ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
         self._vault.store.put(tx, ref, payload, keys.customer_public(tx, customer.id, kv))
         return cred.current_version
+
+    def _sync(self, tx: Session, customer: Customer, cred: Credential, target: str) -> None:
+        """Record versions written straight to the store (Vault: `bao kv put`), one event
+        each. A store that refuses this actor reads leaves the history as custodian has it."""
+        assert customer.id is not None and cred.id is not None
+        ref = SecretRef(
+            customer.id, customer.slug, cred.id, cred.current_version,
+            customer.current_key_version,
+        )
+        try:
+            added = self._vault.store.sync(tx, ref)
+        except AccessDenied:
+            return
+        for version in added:
+            self._record(
+                tx, "cred-sync", customer_id=customer.id, credential_id=cred.id, target=target,
+                detail={"version": version, "store": self._vault.store.name},
+            )
 
     def _credential(
         self, tx: Session, customer: Customer, cp: CredentialPath
@@ -587,6 +608,7 @@ class ActorSession:
         with self._tx() as tx:
             customer = self._customer(tx, cp.customer, "cred-history")
             _, cred = self._credential(tx, customer, cp)
+            self._sync(tx, customer, cred, str(cp))
             names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
             rows = tx.exec(
                 select(SecretVersion)
@@ -596,7 +618,8 @@ class ActorSession:
             return [
                 VersionInfo(
                     v.version, v.key_version, tuple(v.field_names.split(",")),
-                    names.get(v.created_by, "?"), as_utc(v.created_at),
+                    names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
+                    as_utc(v.created_at),
                 )
                 for v in rows
             ]

@@ -76,6 +76,11 @@ class Custodian:
         vault = cls(Database(create_db_engine(url, create_dir=create)), url, store, clock)
         if check_schema and not create:
             vault._check_schema()
+            if store is None:  # the store named in the vault's database (storage/config.py)
+                from ..storage.config import configured_store
+
+                with vault.db.transaction() as tx:
+                    vault.store = configured_store(tx)
         return vault
 
     def close(self) -> None:

@@ -51,3 +51,24 @@ class SecretStore(Protocol):
     def destroy_customer(self, tx: Session, customer_id: int) -> int:
         """Delete every payload of a customer; returns how many versions were destroyed."""
         ...
+
+    # Hooks for a store that enforces access itself (Vault policies). Each runs inside the
+    # service's transaction, after the SQL change, so a failure rolls the change back.
+
+    def on_grant(self, tx: Session, technician: str, customer_slug: str) -> None:
+        """`technician` was granted `customer_slug`."""
+        ...
+
+    def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
+        """`technician` lost `customer_slug`: detach access and end their open sessions."""
+        ...
+
+    def on_offboard(self, tx: Session, customer_slug: str) -> None:
+        """The customer was offboarded: nobody keeps store-level access."""
+        ...
+
+    def sync(self, tx: Session, ref: SecretRef) -> list[int]:
+        """Record versions written to the store behind custodian's back (`bao kv put`) as
+        new versions after `ref.version`; returns their numbers. `ref.key_version` is the
+        customer's current key version."""
+        ...

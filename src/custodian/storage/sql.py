@@ -44,3 +44,17 @@ class SqlSecretStore:
             .values(ciphertext=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # The SQL store has no access control of its own and nothing is written behind its back.
+
+    def on_grant(self, tx: Session, technician: str, customer_slug: str) -> None:
+        return None
+
+    def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
+        return None
+
+    def on_offboard(self, tx: Session, customer_slug: str) -> None:
+        return None
+
+    def sync(self, tx: Session, ref: SecretRef) -> list[int]:
+        return []

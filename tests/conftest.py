@@ -1,14 +1,17 @@
 """Shared fixtures: every storage test runs on SQLite and on PostgreSQL.
 
-- `db_url`: an empty database with the schema migrated to head, once per backend
-  (`sqlite`: a file in tmp_path; `postgres`: a fresh database cloned from a per-session
-  template, dropped after the test). PostgreSQL tests carry the `postgres` marker; if the
-  server at 127.0.0.1:5432 is unreachable they FAIL, unless CUSTODIAN_SKIP_PG=1.
+- `backend`: "sqlite" or "postgres" (the parameter every fixture below follows).
+- `db_url`: an empty database with the schema migrated to head (`sqlite`: a file in
+  tmp_path; `postgres`: a fresh database cloned from a per-session template, dropped
+  after the test). PostgreSQL tests carry the `postgres` marker; if the server at
+  127.0.0.1:5432 is unreachable they FAIL, unless CUSTODIAN_SKIP_PG=1.
 - `blank_db_url`: the same, without any schema (migration tests).
-- `clock`: a `FakeClock`; advance it instead of sleeping.
-- `vault`: a `VaultKit`: an initialized `Custodian` on `db_url` with its admin unlocked,
-  plus helpers to enrol technicians and build customers (see the class).
-- `CANARY`: a secret value that must never show up outside a reveal.
+- `clock`: a `FakeClock`; `clock.advance(timedelta(...))` instead of sleeping.
+- `vault`: a `VaultKit`: a freshly initialized vault (`Custodian.init("admin", PASS,
+  kdf=KdfParams.floor())`, done once per session and cloned per test) opened with `clock`,
+  its admin unlocked as `vault.admin`, plus helpers (`tech`, `customer`, `sql`, `events`).
+  Its database is `vault.url` (not `db_url`, which is a different, empty database).
+- `CANARY`, `PASS`, `ADMIN`: import them with `from tests.conftest import CANARY`.
 
     def test_x(vault):
         path = vault.customer("acme")                  # acme/dc01/admin, nobody granted
@@ -21,8 +24,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,6 +48,7 @@ PG_PORT = 5432
 PG_ADMIN_DSN = f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres"
 SKIP_PG_ENV = "CUSTODIAN_SKIP_PG"
 
+ADMIN = "admin"
 PASS = "correct horse battery staple"
 CANARY = "CANARY-7f3e9a1c-do-not-leak-5b2d"
 SECRET = "S3cret-for-tests!"
@@ -53,16 +59,22 @@ def pg_url(dbname: str) -> str:
     return f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{dbname}"
 
 
-# --- PostgreSQL: one migrated template per session, one clone per test --------------
+# --- PostgreSQL: migrated templates per session, one clone per test --------------------
 
 
 class PgServer:
-    """Creates and drops databases on the local PostgreSQL (autocommit, own connections)."""
+    """Creates and drops databases on the local PostgreSQL (autocommit, own connections).
+
+    CREATE DATABASE and DROP DATABASE each cost a checkpoint (about a second on a busy
+    machine), so clones are made one ahead and dropped in background threads."""
 
     def __init__(self) -> None:
-        self.template: str | None = None
         self.error: str | None = None
-        self.created: list[str] = []
+        self.templates: dict[str, str] = {}
+        self._created: set[str] = set()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pg-db")
+        self._ready: dict[str, list[Future[str]]] = {}
 
     def _execute(self, sql: str) -> None:
         import psycopg
@@ -82,23 +94,36 @@ class PgServer:
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         clause = f" TEMPLATE {template}" if template else ""
         self._execute(f"CREATE DATABASE {name}{clause}")
-        self.created.append(name)
+        with self._lock:
+            self._created.add(name)
         return name
 
     def drop(self, name: str) -> None:
         self._execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        if name in self.created:
-            self.created.remove(name)
+        with self._lock:
+            self._created.discard(name)
 
-    def migrated_template(self) -> str:
-        if self.template is None:
-            name = self.create("custodian_tmpl")
-            _migrate(pg_url(name))
-            self.template = name
-        return self.template
+    def template(self, kind: str, build: Callable[[str], None]) -> str:
+        """A database built once per session by `build(url)`, to clone from."""
+        if kind not in self.templates:
+            name = self.create(f"custodian_tmpl_{kind}")
+            build(pg_url(name))
+            self.templates[kind] = name
+        return self.templates[kind]
 
-    def drop_all(self) -> None:
-        for name in list(self.created):
+    def clone(self, template: str) -> str:
+        """A fresh copy of `template`; the next one is prepared in the background."""
+        queue = self._ready.setdefault(template, [])
+        ready = queue.pop(0) if queue else None
+        queue.append(self._pool.submit(self.create, "custodian_t", template))
+        return ready.result() if ready else self.create("custodian_t", template)
+
+    def release(self, name: str) -> None:
+        self._pool.submit(self.drop, name)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for name in sorted(self._created):
             self.drop(name)
 
 
@@ -110,11 +135,26 @@ def _migrate(url: str) -> None:
         engine.dispose()
 
 
+@dataclass(frozen=True)
+class VaultSeed:
+    """What a vault template's `init` produced, to resume its admin without Argon2id."""
+
+    admin_bundle: bytes
+    recovery: RecoveryCode
+
+
+def _init_vault(url: str) -> VaultSeed:
+    with Custodian.open(url, create=True, clock=FakeClock()) as custodian:
+        result = custodian.init(ADMIN, PASS, kdf=KdfParams.floor())
+        bundle = custodian.unlock(ADMIN, PASS).export()
+    return VaultSeed(bundle, result.recovery_code)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server = PgServer()
     yield server
-    server.drop_all()
+    server.close()
 
 
 def _need_pg(server: PgServer) -> None:
@@ -126,14 +166,27 @@ def _need_pg(server: PgServer) -> None:
     pytest.fail(f"{message}; start it, or set {SKIP_PG_ENV}=1 to skip PostgreSQL tests")
 
 
-# --- SQLite: one migrated file per session, copied per test --------------------------
+@pytest.fixture(scope="session")
+def pg_vault_seed(pg_server: PgServer) -> VaultSeed:
+    seeds: list[VaultSeed] = []
+    pg_server.template("vault", lambda url: seeds.append(_init_vault(url)))
+    return seeds[0]
+
+
+# --- SQLite: template files made once per session, copied per test --------------------
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    path = tmp_path_factory.mktemp("sqlite-template") / "schema.db"
     _migrate(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_vault_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, VaultSeed]:
+    path = tmp_path_factory.mktemp("sqlite-template") / "vault.db"
+    return path, _init_vault(f"sqlite:///{path}")
 
 
 # --- the database fixtures -------------------------------------------------------------
@@ -145,24 +198,32 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def _pg_clone(request: pytest.FixtureRequest, kind: str) -> Iterator[str]:
+    server: PgServer = request.getfixturevalue("pg_server")
+    _need_pg(server)
+    if kind == "vault":
+        request.getfixturevalue("pg_vault_seed")
+        template = server.templates["vault"]
+    else:
+        template = server.template("schema", _migrate)
+    name = server.clone(template)
+    try:
+        yield pg_url(name)
+    finally:
+        server.release(name)
+
+
 @pytest.fixture
 def db_url(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[str]:
     """An empty database, schema at head, holding no vault yet."""
     if backend == "sqlite":
-        template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "vault.db"
-        shutil.copyfile(template, path)
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    server: PgServer = request.getfixturevalue("pg_server")
-    _need_pg(server)
-    name = server.create("custodian_t", template=server.migrated_template())
-    try:
-        yield pg_url(name)
-    finally:
-        server.drop(name)
+    yield from _pg_clone(request, "schema")
 
 
 @pytest.fixture
@@ -179,7 +240,23 @@ def blank_db_url(
     try:
         yield pg_url(name)
     finally:
-        server.drop(name)
+        server.release(name)
+
+
+@pytest.fixture
+def vault_url(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, VaultSeed]]:
+    """A database holding a fresh vault (first admin `admin`, passphrase PASS), and its seed."""
+    if backend == "sqlite":
+        template, seed = request.getfixturevalue("sqlite_vault_template")
+        path = tmp_path / "vault.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}", seed
+        return
+    seed = request.getfixturevalue("pg_vault_seed")
+    for url in _pg_clone(request, "vault"):
+        yield url, seed
 
 
 # --- time ------------------------------------------------------------------------------
@@ -265,11 +342,11 @@ class VaultKit:
 
 
 @pytest.fixture
-def vault(db_url: str, clock: FakeClock, backend: str) -> Iterator[VaultKit]:
-    custodian = Custodian.open(db_url, create=True, clock=clock)
+def vault(vault_url: tuple[str, VaultSeed], clock: FakeClock, backend: str) -> Iterator[VaultKit]:
+    url, seed = vault_url
+    custodian = Custodian.open(url, clock=clock)
     try:
-        result = custodian.init("admin", PASS, kdf=KdfParams.floor())
-        admin = custodian.unlock("admin", PASS)
-        yield VaultKit(custodian, db_url, backend, clock, result.recovery_code, admin)
+        admin = custodian.resume(ADMIN, seed.admin_bundle)
+        yield VaultKit(custodian, url, backend, clock, seed.recovery, admin)
     finally:
         custodian.close()

@@ -126,11 +126,18 @@ def grant(ctx: CliContext, technician: str, slug: str, until: str | None) -> Non
 @click.command()
 @click.argument("technician")
 @click.argument("slug")
+@click.option("--assume-compromised", is_flag=True,
+              help="Put every credential of SLUG on the rotation worklist, not only those"
+                   " TECHNICIAN revealed.")
 @pass_ctx
-def revoke(ctx: CliContext, technician: str, slug: str) -> None:
-    """Revoke TECHNICIAN's access to SLUG and rotate the customer key."""
-    ctx.actor().revoke(technician, slug)
-    say(f"revoked {technician} from {slug}; the customer key was rotated")
+def revoke(ctx: CliContext, technician: str, slug: str, assume_compromised: bool) -> None:
+    """Revoke TECHNICIAN's access to SLUG and rotate the customer key; what they saw goes
+    on the rotation worklist (`custodian rotation list`)."""
+    actor = ctx.actor()
+    actor.revoke(technician, slug, assume_compromised=assume_compromised)
+    pending = len(actor.rotation_list(slug))
+    say(f"revoked {technician} from {slug}; the customer key was rotated;"
+        f" {pending} credential(s) of {slug} on the rotation worklist")
 
 
 @click.group()

@@ -32,6 +32,7 @@ class SystemKind(StrEnum):
 class CustomerStatus(StrEnum):
     ACTIVE = "active"
     OFFBOARDED = "offboarded"
+    PURGED = "purged"
 
 
 class RecipientKind(StrEnum):
@@ -55,6 +56,7 @@ class VaultInfo(SQLModel, table=True):
     kdf_memory_kib: int
     kdf_iterations: int
     kdf_lanes: int
+    retention_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
 
 
 class Technician(SQLModel, table=True):
@@ -211,3 +213,35 @@ class AccessEvent(SQLModel, table=True):
     prev_hash: bytes = Field(sa_column=_blob())
     hash: bytes = Field(sa_column=_blob())
     signature: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
+
+
+class RotationItem(SQLModel, table=True):
+    """A credential whose value must be changed on the device: someone who lost access
+    saw it (`cause` "seen", `technician_id`, `seen_at`), or it is assumed compromised.
+    Deleted when the credential gets a new version (issue 4)."""
+
+    __tablename__ = "rotation_item"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    credential_id: int = Field(foreign_key="credential.id", index=True)
+    cause: str = Field(max_length=32)
+    technician_id: int | None = Field(default=None, foreign_key="technician.id")
+    seen_at: datetime | None = None
+    flagged_at: datetime
+    flagged_by: int | None = Field(default=None, foreign_key="technician.id")
+
+
+class ShreddedCustomer(SQLModel, table=True):
+    """The destruction list: customers whose keys were destroyed. Holds no customer data
+    beyond slug and name; a restore re-applies it (`service.lifecycle.reapply_purges`)."""
+
+    __tablename__ = "shredded_customer"
+    id: int | None = Field(default=None, primary_key=True)
+    vault_id: str = Field(max_length=64)
+    customer_id: int = Field(index=True)
+    slug: str = Field(max_length=63)
+    name: str = Field(max_length=200)
+    shredded_at: datetime
+    shredded_by: str = Field(max_length=64)
+    event_seq: int | None = None
+    detail: str | None = None

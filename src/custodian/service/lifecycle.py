@@ -1,0 +1,1076 @@
+"""Revocation and lifecycle (issue 4): what happens when access ends.
+
+- Ending a grant (revoke, departure, lapse) deletes the technician's wraps, rotates the
+  customer key and adds what they saw to the rotation worklist.
+- Removing or demoting an admin rotates the organization key and every customer key.
+- Offboarding hands the data over and sets a purge date; purging crypto-shreds a
+  customer and leaves a certificate; `recover` is the break-glass path through the
+  recovery code.
+
+`LifecycleMixin` is inherited by `ActorSession` and uses its plumbing (`_tx`,
+`_record`, `_require_role`, ...). `reapply_purges` needs no session: a restore calls it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, text
+from sqlmodel import Session, col, select
+
+from ..clock import as_utc
+from ..crypto import KeyPair, PublicKey, RecoveryCode, open_sealed
+from ..db.models import (
+    AccessEvent,
+    Credential,
+    Customer,
+    CustomerKey,
+    CustomerStatus,
+    Grant,
+    KeyWrap,
+    OrgKey,
+    RecipientKind,
+    Role,
+    RotationItem,
+    SecretVersion,
+    ShreddedCustomer,
+    System,
+    Technician,
+    VaultInfo,
+)
+from ..errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    CustodianError,
+    IntegrityError,
+    NotFound,
+    UsageError,
+)
+from ..records import _Record
+from ..secret import SecretPayload
+from ..storage import SecretStore
+from . import audit, keys
+
+if TYPE_CHECKING:
+    from ..crypto import SigningKey
+    from .vault import Custodian
+
+EXPOSING_ACTIONS = ("reveal", "copy", "export")  # events that put a value in someone's hands
+SEEN = "seen"
+ASSUMED = "assume-compromised"
+MAX_RETENTION_DAYS = 3650
+SHRED_LIST_ENV = "CUSTODIAN_SHRED_LIST"
+
+
+# --- records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RotationEntry(_Record):
+    path: str
+    customer: str
+    cause: str
+    technician: str | None
+    seen_at: datetime | None
+    flagged_at: datetime
+    flagged_by: str | None
+
+    @property
+    def why(self) -> str:
+        if self.cause == SEEN:
+            when = f" (last {self.seen_at:%Y-%m-%d %H:%M} UTC)" if self.seen_at else ""
+            return f"seen by {self.technician}{when}"
+        who = f" after {self.technician} lost access" if self.technician else ""
+        return f"assumed compromised{who}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "why": self.why}
+
+
+@dataclass(frozen=True)
+class HandoverEntry:
+    name: str
+    username: str | None
+    url: str | None
+    notes: str | None
+    fields: SecretPayload  # masked repr; values only through `.reveal()`
+
+
+@dataclass(frozen=True)
+class HandoverSystem:
+    name: str
+    kind: str
+    host: str | None
+    notes: str | None
+    entries: tuple[HandoverEntry, ...]
+
+
+@dataclass(frozen=True)
+class Handover:
+    """A customer's current credentials, decrypted for the handover file."""
+
+    slug: str
+    name: str
+    exported_at: datetime
+    systems: tuple[HandoverSystem, ...]
+
+    def __repr__(self) -> str:
+        return f"Handover({self.slug!r}, systems={len(self.systems)})"
+
+    @property
+    def count(self) -> int:
+        return sum(len(s.entries) for s in self.systems)
+
+
+@dataclass(frozen=True)
+class OffboardResult(_Record):
+    customer: str
+    revoked: tuple[str, ...]
+    purge_after: datetime
+
+
+@dataclass(frozen=True)
+class Certificate(_Record):
+    """The certificate of destruction: kept after the data is gone."""
+
+    customer: str
+    customer_id: int
+    name: str
+    shredded_at: datetime
+    shredded_by: str
+    event_seq: int | None
+    destroyed: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ReportCredential(_Record):
+    system: str
+    name: str
+    username: str | None
+    url: str | None
+    versions: int
+    updated_at: datetime
+    last_access: datetime | None
+    last_access_by: str | None
+
+
+@dataclass(frozen=True)
+class ReportAccess(_Record):
+    technician: str
+    role: str
+    via: str  # "grant" or "organization key (can grant themselves)"
+    granted_by: str | None
+    granted_at: datetime | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CustomerReport(_Record):
+    slug: str
+    name: str
+    status: str
+    created_at: datetime
+    offboarded_at: datetime | None
+    purge_after: datetime | None
+    systems: tuple[dict[str, Any], ...]
+    credentials: tuple[ReportCredential, ...]
+    access: tuple[ReportAccess, ...]
+    last_access: datetime | None
+    last_access_by: str | None
+    certificate: Certificate | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(super().to_dict())  # nested records and times, JSON-ready
+
+
+# --- the mixin -------------------------------------------------------------------------
+
+
+class LifecycleMixin:
+    """Lifecycle operations of `ActorSession` (see the module docstring)."""
+
+    if TYPE_CHECKING:
+        _vault: Custodian
+        technician_id: int
+        username: str
+        role: Role
+        _key: KeyPair
+        _signer: SigningKey
+
+        @property
+        def _now(self) -> datetime: ...
+        def _tx(self) -> Any: ...
+        def _record(self, tx: Session, action: str, outcome: str = "ok", **f: object) -> None:
+            ...
+        def _refuse(self, exc: CustodianError, action: str, outcome: str, **f: object) -> None:
+            ...
+        def _require_role(self, action: str, *roles: Role) -> None: ...
+        def _customer(self, tx: Session, slug: str, action: str) -> Customer: ...
+        def _writable(self, tx: Session, slug: str, action: str) -> Customer: ...
+        def _technician(self, tx: Session, username: str) -> Technician: ...
+        def _org(self, tx: Session) -> tuple[int, KeyPair]: ...
+        def _rotate_customer_key(self, tx: Session, customer: Customer) -> None: ...
+        def _grant_of(self, tx: Session, customer_id: int) -> Grant | None: ...
+        def _open(
+            self, tx: Session, customer: Customer, cred: Credential, sv: SecretVersion
+        ) -> SecretPayload: ...
+
+    # --- ending grants ----------------------------------------------------------------
+
+    def _end_grant(
+        self,
+        tx: Session,
+        customer: Customer,
+        tech: Technician,
+        grant: Grant | None,
+        *,
+        action: str,
+        assume_compromised: bool = False,
+        rotate: bool = True,
+        mark: bool = True,
+    ) -> int:
+        """Delete a grant and its wraps, mark what the technician saw, rotate the key.
+        Returns how many credentials were added to the worklist."""
+        assert customer.id is not None and tech.id is not None
+        if grant is not None:
+            tx.delete(grant)
+        keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
+        tx.flush()
+        marked = self._mark_exposed(tx, customer, tech, assume_compromised) if mark else 0
+        if rotate:
+            self._rotate_customer_key(tx, customer)
+        detail: dict[str, object] = {"key_version": customer.current_key_version}
+        if marked:
+            detail["rotation_marked"] = marked
+        if assume_compromised:
+            detail["assume_compromised"] = True
+        self._record(
+            tx, action, customer_id=customer.id, target=f"{tech.username}@{customer.slug}",
+            detail=detail,
+        )
+        _store_hook(self._vault.store, "on_revoke", tx, tech.username, customer.slug)
+        return marked
+
+    def _mark_exposed(
+        self, tx: Session, customer: Customer, tech: Technician, assume_compromised: bool
+    ) -> int:
+        """Add to the worklist every credential of `customer` whose current version
+        `tech` revealed, copied or exported (all of them if assumed compromised)."""
+        current = {
+            cred_id: (version, as_utc(created))
+            for cred_id, version, created in tx.exec(
+                select(Credential.id, Credential.current_version, SecretVersion.created_at)
+                .join(
+                    SecretVersion,
+                    (col(SecretVersion.credential_id) == col(Credential.id))
+                    & (col(SecretVersion.version) == col(Credential.current_version)),
+                )
+                .where(Credential.customer_id == customer.id)
+            ).all()
+        }
+        seen: dict[int, datetime | None] = {}
+        if assume_compromised:
+            seen = dict.fromkeys(current)
+        else:
+            events = tx.exec(
+                select(AccessEvent.credential_id, AccessEvent.at, AccessEvent.detail)
+                .where(AccessEvent.actor_id == tech.id)
+                .where(AccessEvent.customer_id == customer.id)
+                .where(col(AccessEvent.action).in_(EXPOSING_ACTIONS))
+                .where(AccessEvent.outcome == "ok")
+            ).all()
+            for cred_id, at, detail in events:
+                at = as_utc(at)
+                version = _detail_version(detail)
+                targets = current if cred_id is None else [cred_id]
+                for cid in targets:
+                    if cid not in current:
+                        continue
+                    cur_version, cur_written = current[cid]
+                    exposed = (
+                        version == cur_version
+                        if version is not None and cred_id is not None
+                        else at >= cur_written
+                    )
+                    if exposed:
+                        prev = seen.get(cid)
+                        seen[cid] = at if prev is None or at > prev else prev
+        cause = ASSUMED if assume_compromised else SEEN
+        existing = {
+            item.credential_id: item
+            for item in tx.exec(
+                select(RotationItem)
+                .where(RotationItem.customer_id == customer.id)
+                .where(RotationItem.cause == cause)
+                .where(RotationItem.technician_id == tech.id)
+            ).all()
+        }
+        for cid, at in seen.items():
+            item = existing.get(cid) or RotationItem(
+                customer_id=customer.id or 0, credential_id=cid, cause=cause,
+                technician_id=tech.id, flagged_at=self._now, flagged_by=self.technician_id,
+            )
+            item.seen_at = at
+            tx.add(item)
+        return len(seen)
+
+    def _clear_rotation(self, tx: Session, cred: Credential) -> None:
+        """A new version was set: the credential leaves the worklist."""
+        tx.execute(delete(RotationItem).where(col(RotationItem.credential_id) == cred.id))
+
+    def _sweep_lapsed(self) -> int:
+        """End every lapsed grant (wraps deleted, key rotated). Cheap when there is none."""
+        now = self._now
+        with self._vault.db.transaction() as tx:
+            lapsed = tx.exec(
+                select(Grant)
+                .where(col(Grant.expires_at).is_not(None))
+                .where(col(Grant.expires_at) <= now)
+            ).all()
+            for grant in lapsed:
+                customer = tx.get(Customer, grant.customer_id)
+                tech = tx.get(Technician, grant.technician_id)
+                assert customer is not None and tech is not None
+                self._end_grant(tx, customer, tech, grant, action="grant-lapse")
+            return len(lapsed)
+
+    def maintenance(self) -> dict[str, int]:
+        """Remove the wraps of lapsed grants (rotating each customer key); say what is due."""
+        if self.role != Role.ADMIN:
+            self._require_role("maintenance", Role.ADMIN)
+        ended = self._sweep_lapsed()
+        with self._vault.db.transaction() as tx:
+            due = tx.exec(
+                select(func.count())
+                .select_from(Customer)
+                .where(Customer.status == CustomerStatus.OFFBOARDED)
+                .where(col(Customer.purge_after) <= self._now)
+            ).one()
+        return {"lapsed_grants_ended": ended, "purges_due": int(due)}
+
+    # --- technicians ------------------------------------------------------------------
+
+    def remove_technician(
+        self, username: str, *, assume_compromised: bool = False
+    ) -> list[RotationEntry]:
+        """Disable an account for good: every grant ended as by `revoke`, its key material
+        destroyed, the organization key rotated if it was an admin. The account and its
+        events stay. Returns the worklist entries this departure caused."""
+        self._require_role("tech-remove", Role.ADMIN)
+        with self._tx() as tx:
+            tech = self._technician(tx, username)
+            assert tech.id is not None
+            if tech.id == self.technician_id:
+                raise UsageError("you cannot remove your own account")
+            if not tech.active:
+                raise UsageError(f"technician {username!r} is already removed")
+            was_admin = tech.role == Role.ADMIN
+            grants = tx.exec(select(Grant).where(Grant.technician_id == tech.id)).all()
+            tech.active = False
+            tech.locked_private = None
+            tx.add(tech)
+            tx.flush()
+            for grant in grants:
+                customer = tx.get(Customer, grant.customer_id)
+                assert customer is not None
+                self._end_grant(
+                    tx, customer, tech, grant, action="revoke",
+                    assume_compromised=assume_compromised, rotate=not was_admin,
+                )
+            tx.execute(
+                delete(KeyWrap)
+                .where(col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN)
+                .where(col(KeyWrap.recipient_id) == tech.id)
+            )
+            if was_admin:
+                self._rotate_org_key(tx)
+            self._record(
+                tx, "tech-remove", target=username,
+                detail={"role": tech.role, "grants_ended": len(grants)},
+            )
+        return [e for e in self.rotation_list() if e.technician == username]
+
+    def set_role(self, username: str, role: Role) -> None:
+        """Change a technician's role. Losing the admin role rotates the organization key."""
+        self._require_role("tech-role", Role.ADMIN)
+        with self._tx() as tx:
+            tech = self._technician(tx, username)
+            assert tech.id is not None
+            if not tech.active:
+                raise UsageError(f"technician {username!r} is removed")
+            if tech.id == self.technician_id and role != Role.ADMIN:
+                raise UsageError("you cannot remove your own admin role")
+            old = Role(tech.role)
+            if old == role:
+                return
+            tech.role = role
+            tx.add(tech)
+            if role == Role.ADMIN:
+                version, org = self._org(tx)
+                keys.add_wrap(
+                    tx, org, keys.ORG, version, RecipientKind.TECHNICIAN, tech.id,
+                    PublicKey(tech.public_key),
+                )
+            elif old == Role.ADMIN:
+                tx.execute(
+                    delete(KeyWrap)
+                    .where(col(KeyWrap.customer_id).is_(None))
+                    .where(col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN)
+                    .where(col(KeyWrap.recipient_id) == tech.id)
+                )
+                tx.flush()
+                self._rotate_org_key(tx)
+            self._record(
+                tx, "tech-role", target=username, detail={"from": old.value, "to": role.value}
+            )
+
+    def _rotate_org_key(self, tx: Session) -> int:
+        """New organization key, wrapped to the active admins and the recovery key; every
+        customer key version re-wrapped to it; then every customer key rotated, because
+        a former admin could open every version that existed. Returns the new version."""
+        old_version, old_org = self._org(tx)
+        new_version, new_org = old_version + 1, KeyPair.generate()
+        tx.add(OrgKey(version=new_version, public_key=new_org.public_key.to_bytes(),
+                      created_at=self._now))
+        admins = tx.exec(
+            select(Technician)
+            .where(Technician.role == Role.ADMIN)
+            .where(col(Technician.active))
+            .where(col(Technician.locked_private).is_not(None))
+        ).all()
+        for admin in admins:
+            keys.add_wrap(
+                tx, new_org, keys.ORG, new_version, RecipientKind.TECHNICIAN, admin.id or 0,
+                PublicKey(admin.public_key),
+            )
+        recovery = tx.exec(select(VaultInfo.recovery_public_key)).one()
+        keys.add_wrap(
+            tx, new_org, keys.ORG, new_version, RecipientKind.RECOVERY, 0, PublicKey(recovery)
+        )
+        wraps = tx.exec(
+            select(KeyWrap)
+            .where(col(KeyWrap.customer_id).is_not(None))
+            .where(KeyWrap.recipient_kind == RecipientKind.ORG)
+            .where(KeyWrap.recipient_id == old_version)
+        ).all()
+        expected = tx.exec(select(func.count()).select_from(CustomerKey)).one()
+        if len(wraps) != expected:
+            raise IntegrityError("some customer key versions are not wrapped to the org key")
+        for wrap in wraps:
+            ctx = keys.wrap_context(
+                wrap.customer_id, wrap.key_version, RecipientKind.ORG, old_version
+            )
+            ckey = KeyPair(open_sealed(wrap.wrapped, old_org, ctx))
+            keys.add_wrap(
+                tx, ckey, wrap.customer_id, wrap.key_version, RecipientKind.ORG, new_version,
+                new_org.public_key,
+            )
+        tx.execute(
+            delete(KeyWrap)
+            .where(col(KeyWrap.customer_id).is_not(None))
+            .where(col(KeyWrap.recipient_kind) == RecipientKind.ORG)
+            .where(col(KeyWrap.recipient_id) != new_version)
+        )
+        tx.execute(
+            delete(KeyWrap)
+            .where(col(KeyWrap.customer_id).is_(None))
+            .where(col(KeyWrap.key_version) != new_version)
+        )
+        tx.flush()
+        customers = tx.exec(
+            select(Customer).where(Customer.status != CustomerStatus.PURGED)
+        ).all()
+        for customer in customers:
+            self._rotate_customer_key(tx, customer)
+        self._record(
+            tx, "org-key-rotate",
+            detail={"org_key_version": new_version, "customers_rotated": len(customers)},
+        )
+        return new_version
+
+    # --- the worklist -----------------------------------------------------------------
+
+    def rotation_list(self, slug: str | None = None) -> list[RotationEntry]:
+        """Credentials to change on the device, each with why (who saw it, when)."""
+        self._require_role("rotation-list", Role.ADMIN, Role.AUDITOR)
+        with self._tx() as tx:
+            names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+            query = (
+                select(RotationItem, Credential, System, Customer)
+                .join(Credential, col(Credential.id) == col(RotationItem.credential_id))
+                .join(System, col(System.id) == col(Credential.system_id))
+                .join(Customer, col(Customer.id) == col(RotationItem.customer_id))
+                .order_by(col(Customer.slug), col(System.name), col(Credential.name),
+                          col(RotationItem.id))
+            )
+            if slug is not None:
+                customer = self._customer(tx, slug, "rotation-list")
+                query = query.where(RotationItem.customer_id == customer.id)
+            return [
+                RotationEntry(
+                    f"{cu.slug}/{s.name}/{c.name}", cu.slug, item.cause,
+                    names.get(item.technician_id) if item.technician_id else None,
+                    as_utc(item.seen_at) if item.seen_at else None,
+                    as_utc(item.flagged_at),
+                    names.get(item.flagged_by) if item.flagged_by else None,
+                )
+                for item, c, s, cu in tx.exec(query).all()
+            ]
+
+    # --- contract end -----------------------------------------------------------------
+
+    def handover(self, slug: str) -> Handover:
+        """Decrypt the customer's current credentials for a handover file. Needs a grant,
+        as every reveal does (admins grant themselves first); one `export` event is
+        committed before anything is returned."""
+        self._require_role("export", Role.ADMIN)
+        try:
+            with self._tx() as tx:
+                customer = self._customer(tx, slug, "export")
+                assert customer.id is not None
+                if customer.status == CustomerStatus.PURGED:
+                    raise NotFound(f"customer {slug!r} was purged: nothing to hand over")
+                if self._grant_of(tx, customer.id) is None:
+                    raise AccessDenied(
+                        f"the handover decrypts {slug!r}, which needs a grant: run"
+                        f" `custodian grant {self.username} {slug} --until 1h` first"
+                    )
+                systems = []
+                count = 0
+                for system in tx.exec(
+                    select(System).where(System.customer_id == customer.id)
+                    .order_by(col(System.name))
+                ).all():
+                    entries = []
+                    for cred, sv in tx.exec(
+                        select(Credential, SecretVersion)
+                        .join(
+                            SecretVersion,
+                            (col(SecretVersion.credential_id) == col(Credential.id))
+                            & (col(SecretVersion.version) == col(Credential.current_version)),
+                        )
+                        .where(Credential.system_id == system.id)
+                        .order_by(col(Credential.name))
+                    ).all():
+                        payload = self._open(tx, customer, cred, sv)
+                        entries.append(
+                            HandoverEntry(cred.name, cred.username, cred.url, cred.notes, payload)
+                        )
+                    count += len(entries)
+                    systems.append(
+                        HandoverSystem(
+                            system.name, system.kind, system.host, system.notes, tuple(entries)
+                        )
+                    )
+                self._record(
+                    tx, "export", customer_id=customer.id, target=slug,
+                    detail={"purpose": "handover", "credentials": count},
+                )
+                return Handover(customer.slug, customer.name, self._now, tuple(systems))
+        except (AccessDenied, NotFound, IntegrityError) as exc:
+            outcome = {AccessDenied: "denied", NotFound: "failed"}.get(type(exc), "integrity")
+            self._refuse(exc, "export", outcome, target=slug)
+            raise
+
+    def offboard(self, slug: str, *, retention_days: int | None = None) -> OffboardResult:
+        """End the contract: every grant revoked, the key rotated, the customer read-only
+        and hidden from technicians, its destruction scheduled."""
+        self._require_role("customer-offboard", Role.ADMIN)
+        if retention_days is not None:
+            _check_retention(retention_days)
+        with self._tx() as tx:
+            customer = self._writable(tx, slug, "customer-offboard")
+            assert customer.id is not None
+            days = retention_days
+            if days is None:
+                days = tx.exec(select(VaultInfo.retention_days)).one()
+            revoked = []
+            for grant, tech in tx.exec(
+                select(Grant, Technician)
+                .join(Technician, col(Technician.id) == col(Grant.technician_id))
+                .where(Grant.customer_id == customer.id)
+                .order_by(col(Technician.username))
+            ).all():
+                self._end_grant(
+                    tx, customer, tech, grant, action="revoke", rotate=False, mark=False
+                )
+                revoked.append(tech.username)
+            self._rotate_customer_key(tx, customer)
+            customer.status = CustomerStatus.OFFBOARDED
+            customer.offboarded_at = self._now
+            customer.purge_after = self._now + timedelta(days=days)
+            tx.add(customer)
+            _store_hook(self._vault.store, "on_offboard", tx, slug)
+            self._record(
+                tx, "customer-offboard", customer_id=customer.id, target=slug,
+                detail={"revoked": revoked, "purge_after": customer.purge_after.isoformat()},
+            )
+            return OffboardResult(slug, tuple(revoked), customer.purge_after)
+
+    def retention_days(self, days: int | None = None) -> int:
+        """The default retention after offboarding; sets it when `days` is given."""
+        if days is None:
+            self._require_role("retention", Role.ADMIN, Role.AUDITOR)
+        else:
+            self._require_role("retention-set", Role.ADMIN)
+        if days is not None:
+            _check_retention(days)
+        with self._tx() as tx:
+            info = tx.exec(select(VaultInfo)).one()
+            if days is not None and days != info.retention_days:
+                old, info.retention_days = info.retention_days, days
+                tx.add(info)
+                self._record(tx, "retention-set", detail={"from": old, "to": days})
+            return info.retention_days
+
+    def customer_report(self, slug: str) -> CustomerReport:
+        """What the MSP holds for a customer; never a secret value."""
+        self._require_role("customer-report", Role.ADMIN, Role.AUDITOR)
+        with self._tx() as tx:
+            customer = self._customer(tx, slug, "customer-report")
+            cid = customer.id
+            names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+            systems = tx.exec(
+                select(System).where(System.customer_id == cid).order_by(col(System.name))
+            ).all()
+            by_system = {s.id: s for s in systems}
+            last: dict[int | None, tuple[datetime, str]] = {}
+            for cred_id, at, actor in tx.exec(
+                select(AccessEvent.credential_id, AccessEvent.at, AccessEvent.actor)
+                .where(AccessEvent.customer_id == cid)
+                .where(col(AccessEvent.action).in_(EXPOSING_ACTIONS))
+                .where(AccessEvent.outcome == "ok")
+                .order_by(col(AccessEvent.seq))
+            ).all():
+                last[cred_id] = (as_utc(at), actor)
+                last[-1] = (as_utc(at), actor)
+            counts = dict(
+                tx.exec(  # type: ignore[arg-type]
+                    select(SecretVersion.credential_id, func.count())
+                    .join(Credential, col(Credential.id) == col(SecretVersion.credential_id))
+                    .where(Credential.customer_id == cid)
+                    .group_by(col(SecretVersion.credential_id))
+                ).all()
+            )
+            creds = []
+            for c in tx.exec(
+                select(Credential).where(Credential.customer_id == cid)
+                .order_by(col(Credential.system_id), col(Credential.name))
+            ).all():
+                seen = last.get(c.id)
+                creds.append(
+                    ReportCredential(
+                        by_system[c.system_id].name, c.name, c.username, c.url,
+                        counts.get(c.id, 0), as_utc(c.updated_at),
+                        seen[0] if seen else None, seen[1] if seen else None,
+                    )
+                )
+            access = [
+                ReportAccess(
+                    names[g.technician_id], t.role, "grant", names.get(g.granted_by),
+                    as_utc(g.granted_at), as_utc(g.expires_at) if g.expires_at else None,
+                )
+                for g, t in tx.exec(
+                    select(Grant, Technician)
+                    .join(Technician, col(Technician.id) == col(Grant.technician_id))
+                    .where(Grant.customer_id == cid)
+                    .order_by(col(Technician.username))
+                ).all()
+                if not g.expires_at or as_utc(g.expires_at) > self._now
+            ]
+            if customer.status != CustomerStatus.PURGED:
+                access += [
+                    ReportAccess(a.username, a.role, "organization key (can grant themselves)",
+                                 None, None, None)
+                    for a in tx.exec(
+                        select(Technician).where(Technician.role == Role.ADMIN)
+                        .where(col(Technician.active)).order_by(col(Technician.username))
+                    ).all()
+                ]
+            overall = last.get(-1)
+            return CustomerReport(
+                customer.slug, customer.name, customer.status, as_utc(customer.created_at),
+                as_utc(customer.offboarded_at) if customer.offboarded_at else None,
+                as_utc(customer.purge_after) if customer.purge_after else None,
+                tuple(
+                    {"name": s.name, "kind": s.kind, "host": s.host} for s in systems
+                ),
+                tuple(creds), tuple(access),
+                overall[0] if overall else None, overall[1] if overall else None,
+                _certificate(tx, customer),
+            )
+
+    # --- destruction ------------------------------------------------------------------
+
+    def purge(self, slug: str | None = None, *, now: bool = False) -> list[Certificate]:
+        """Crypto-shred `slug` (when due, or at once with `now`), or every offboarded
+        customer past its date. Each customer is its own transaction."""
+        self._require_role("purge", Role.ADMIN)
+        with self._tx() as tx:
+            if slug is not None:
+                customer = self._customer(tx, slug, "purge")
+                if customer.status == CustomerStatus.PURGED:
+                    raise UsageError(f"customer {slug!r} is already purged")
+                if not now:
+                    due = customer.purge_after
+                    if customer.status != CustomerStatus.OFFBOARDED or due is None:
+                        raise UsageError(
+                            f"customer {slug!r} is not offboarded: offboard it, or purge --now"
+                        )
+                    if as_utc(due) > self._now:
+                        raise UsageError(
+                            f"customer {slug!r} is kept until {as_utc(due):%Y-%m-%d %H:%M} UTC"
+                            " (purge --now destroys it earlier)"
+                        )
+                ids = [customer.id or 0]
+            else:
+                ids = list(
+                    tx.exec(
+                        select(Customer.id)
+                        .where(Customer.status == CustomerStatus.OFFBOARDED)
+                        .where(col(Customer.purge_after) <= self._now)
+                        .order_by(col(Customer.slug))
+                    ).all()
+                )
+            vault_id = tx.exec(select(VaultInfo.vault_id)).one()
+        done = []
+        for cid in ids:
+            with self._tx() as tx, _secure_delete(tx):
+                customer = tx.get(Customer, cid)
+                assert customer is not None
+                done.append(
+                    _shred_and_certify(
+                        tx, self._vault.store, customer, vault_id, self._now,
+                        lambda tx, **f: self._record(tx, "purge", **f),
+                        self.username,
+                    )
+                )
+            _after_shred(self._vault)
+            _mirror(vault_id, done[-1])
+        return done
+
+    def recover(self, slug: str, code: RecoveryCode) -> int:
+        """Break-glass: open the organization key with the recovery code and re-wrap every
+        version of the customer key to this admin, with a grant. Returns the versions."""
+        self._require_role("recover", Role.ADMIN)
+        recovery = code.key_pair()
+        try:
+            with self._tx() as tx:
+                stored = tx.exec(select(VaultInfo.recovery_public_key)).one()
+                if not hmac.compare_digest(recovery.public_key.to_bytes(), stored):
+                    raise AuthenticationFailed("the recovery code is not this vault's")
+                customer = self._customer(tx, slug, "recover")
+                assert customer.id is not None
+                versions = keys.customer_versions(tx, customer.id)
+                if customer.status == CustomerStatus.PURGED or not versions:
+                    raise NotFound(f"customer {slug!r} was purged: its keys no longer exist")
+                org_version = keys.current_org_version(tx)
+                org = keys.open_wrap(tx, keys.ORG, org_version, RecipientKind.RECOVERY, 0, recovery)
+                if org is None:
+                    raise IntegrityError("the organization key is not wrapped to the recovery key")
+                me = tx.get(Technician, self.technician_id)
+                assert me is not None
+                mine = PublicKey(me.public_key)
+                if keys.open_wrap(
+                    tx, keys.ORG, org_version, RecipientKind.TECHNICIAN, self.technician_id,
+                    self._key,
+                ) is None:
+                    keys.add_wrap(tx, org, keys.ORG, org_version, RecipientKind.TECHNICIAN,
+                                  self.technician_id, mine)
+                keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, self.technician_id)
+                for version in versions:
+                    ckey = keys.open_wrap(
+                        tx, customer.id, version, RecipientKind.ORG, org_version, org
+                    )
+                    if ckey is None:
+                        raise IntegrityError(
+                            f"customer key {version} is not wrapped to the org key"
+                        )
+                    keys.add_wrap(tx, ckey, customer.id, version, RecipientKind.TECHNICIAN,
+                                  self.technician_id, mine)
+                grant = tx.exec(
+                    select(Grant).where(Grant.technician_id == self.technician_id)
+                    .where(Grant.customer_id == customer.id)
+                ).first() or Grant(technician_id=self.technician_id, customer_id=customer.id,
+                                   granted_by=self.technician_id, granted_at=self._now)
+                grant.granted_at, grant.granted_by, grant.expires_at = (
+                    self._now, self.technician_id, None,
+                )
+                tx.add(grant)
+                _store_hook(self._vault.store, "on_grant", tx, self.username, slug)
+                self._record(
+                    tx, "recover", customer_id=customer.id, target=f"{self.username}@{slug}",
+                    detail={"via": "recovery-code", "key_versions": len(versions),
+                            "warning": "break-glass access with the recovery code"},
+                )
+                return len(versions)
+        except (AuthenticationFailed, AccessDenied, NotFound, IntegrityError) as exc:
+            outcome = "denied" if isinstance(exc, AccessDenied) else "failed"
+            self._refuse(exc, "recover", outcome, target=f"{self.username}@{slug}")
+            raise
+
+
+# --- shredding, shared by purge and restore ------------------------------------------------
+
+
+def shred_customer(tx: Session, store: SecretStore, customer: Customer) -> dict[str, int]:
+    """Delete every key version, wrap, payload and inventory row of `customer` inside
+    `tx`. The customer row stays, marked purged, so the log and the certificate name it."""
+    cid = customer.id
+    assert cid is not None
+    cred_ids = select(Credential.id).where(Credential.customer_id == cid)
+
+    def gone(stmt: Any) -> int:
+        return int(tx.execute(stmt).rowcount or 0)
+
+    counts = {
+        "rotation_items": gone(delete(RotationItem).where(col(RotationItem.customer_id) == cid))
+    }
+    counts["payloads"] = store.destroy_customer(tx, cid)
+    counts["secret_versions"] = gone(
+        delete(SecretVersion).where(col(SecretVersion.credential_id).in_(cred_ids))
+    )
+    counts["credentials"] = gone(delete(Credential).where(col(Credential.customer_id) == cid))
+    counts["systems"] = gone(delete(System).where(col(System.customer_id) == cid))
+    counts["grants"] = gone(delete(Grant).where(col(Grant.customer_id) == cid))
+    counts["key_wraps"] = gone(delete(KeyWrap).where(col(KeyWrap.customer_id) == cid))
+    counts["key_versions"] = gone(delete(CustomerKey).where(col(CustomerKey.customer_id) == cid))
+    customer.status = CustomerStatus.PURGED
+    tx.add(customer)
+    tx.flush()
+    return counts
+
+
+def _shred_and_certify(
+    tx: Session,
+    store: SecretStore,
+    customer: Customer,
+    vault_id: str,
+    now: datetime,
+    record: Any,
+    by: str,
+) -> Certificate:
+    counts = shred_customer(tx, store, customer)
+    record(tx, customer_id=customer.id, target=customer.slug, detail={"destroyed": counts})
+    seq = tx.exec(select(func.max(AccessEvent.seq))).one()
+    row = ShreddedCustomer(
+        vault_id=vault_id, customer_id=customer.id or 0, slug=customer.slug, name=customer.name,
+        shredded_at=now, shredded_by=by, event_seq=seq,
+        detail=json.dumps(counts, sort_keys=True),
+    )
+    tx.add(row)
+    return _cert_of(row)
+
+
+def _cert_of(row: ShreddedCustomer) -> Certificate:
+    return Certificate(
+        row.slug, row.customer_id, row.name, as_utc(row.shredded_at), row.shredded_by,
+        row.event_seq, json.loads(row.detail or "{}"),
+    )
+
+
+def _certificate(tx: Session, customer: Customer) -> Certificate | None:
+    row = tx.exec(
+        select(ShreddedCustomer).where(ShreddedCustomer.customer_id == customer.id)
+        .order_by(col(ShreddedCustomer.id).desc())
+    ).first()
+    return _cert_of(row) if row else None
+
+
+@contextmanager
+def _secure_delete(tx: Session) -> Iterator[None]:
+    """On SQLite, deleted rows are overwritten with zeros rather than left in free pages."""
+    if tx.get_bind().dialect.name == "sqlite":
+        tx.connection().exec_driver_sql("PRAGMA secure_delete=ON")
+    yield
+
+
+def _after_shred(vault: Custodian) -> None:
+    """Best effort: push the deletions out of the WAL (SQLite) or dead tuples (PostgreSQL)."""
+    engine = vault.db.engine
+    try:
+        if engine.dialect.name == "sqlite":
+            with engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("VACUUM customer_key, key_wrap, secret_version"))
+    except Exception:  # noqa: S110  (the purge itself is committed; this only tidies)
+        pass
+
+
+# --- the destruction list outside the database -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShredRecord:
+    """One entry of the destruction list, as kept outside the database."""
+
+    vault_id: str
+    customer_id: int
+    slug: str
+    shredded_at: str
+    shredded_by: str
+
+
+def shred_list_path(vault_id: str) -> Path | None:
+    """Where purges are mirrored outside the database: $CUSTODIAN_SHRED_LIST, or a file
+    in the user data directory. An empty $CUSTODIAN_SHRED_LIST turns the mirror off."""
+    configured = os.environ.get(SHRED_LIST_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("custodian")) / f"shredded-{vault_id}.jsonl"
+
+
+def _mirror(vault_id: str, cert: Certificate) -> None:
+    path = shred_list_path(vault_id)
+    if path is None:
+        return
+    entry = ShredRecord(vault_id, cert.customer_id, cert.customer, cert.shredded_at.isoformat(),
+                        cert.shredded_by)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry.__dict__, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        # The purge is committed and listed in the database; only the mirror is missing.
+        import sys
+
+        print(f"custodian: warning: could not append to the destruction list {path}",
+              file=sys.stderr)
+
+
+def load_shred_list(path: Path) -> list[ShredRecord]:
+    records = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            records.append(ShredRecord(**{k: data[k] for k in ShredRecord.__dataclass_fields__}))
+        except (ValueError, KeyError, TypeError):
+            raise UsageError(f"{path}: line {number} is not a destruction-list entry") from None
+    return records
+
+
+def shred_list(vault: Custodian) -> list[ShredRecord]:
+    """The destruction list held in the database."""
+    with vault.db.transaction() as tx:
+        return [
+            ShredRecord(r.vault_id, r.customer_id, r.slug, as_utc(r.shredded_at).isoformat(),
+                        r.shredded_by)
+            for r in tx.exec(select(ShreddedCustomer).order_by(col(ShreddedCustomer.id))).all()
+        ]
+
+
+def reapply_purges(
+    vault: Custodian, records: Iterable[ShredRecord] = (), *, actor: str = "restore"
+) -> list[str]:
+    """Shred again every customer a purge destroyed that a restored backup brought back.
+
+    Sources: the `shredded_customer` table, the mirror file (`shred_list_path`) and
+    `records` (e.g. the list read from the database being replaced). Entries of other
+    vaults are ignored; a customer matches by slug. Returns the slugs shredded again.
+    """
+    with vault.db.transaction() as tx:
+        vault_id = tx.exec(select(VaultInfo.vault_id)).one()
+    wanted = {r.slug: r for r in shred_list(vault) if r.vault_id == vault_id}
+    mirror = shred_list_path(vault_id)
+    if mirror is not None and mirror.exists():
+        wanted.update({r.slug: r for r in load_shred_list(mirror) if r.vault_id == vault_id})
+    wanted.update({r.slug: r for r in records if r.vault_id == vault_id})
+    redone = []
+    for slug, entry in sorted(wanted.items()):
+        with vault.db.transaction() as tx, _secure_delete(tx):
+            customer = tx.exec(select(Customer).where(Customer.slug == slug)).first()
+            if customer is None or customer.id is None:
+                continue
+            created = as_utc(customer.created_at)
+            if created > datetime.fromisoformat(entry.shredded_at):
+                continue  # a new customer that reuses the slug after the purge
+            holds = tx.exec(
+                select(func.count()).select_from(CustomerKey)
+                .where(CustomerKey.customer_id == customer.id)
+            ).one()
+            listed = tx.exec(
+                select(ShreddedCustomer.id).where(ShreddedCustomer.customer_id == customer.id)
+            ).first()
+            if not holds and customer.status == CustomerStatus.PURGED and listed:
+                continue
+
+            def record(tx: Session, **fields: object) -> None:
+                audit.append(tx, audit.EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
+                             vault.clock())
+
+            if listed:
+                counts = shred_customer(tx, vault.store, customer)
+                record(tx, customer_id=customer.id, target=slug, detail={"destroyed": counts})
+            else:
+                _shred_and_certify(tx, vault.store, customer, vault_id, vault.clock(), record,
+                                   entry.shredded_by)
+            redone.append(slug)
+        _after_shred(vault)
+    return redone
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _detail_version(detail: str | None) -> int | None:
+    if not detail:
+        return None
+    try:
+        value = json.loads(detail).get("version")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
+def _store_hook(store: SecretStore, name: str, *args: object) -> None:
+    """Tell a store that enforces access itself (Vault policies) about a change."""
+    hook = getattr(store, name, None)
+    if hook is not None:
+        hook(*args)
+
+
+def _check_retention(days: int) -> None:
+    if not 0 <= days <= MAX_RETENTION_DAYS:
+        raise UsageError(f"the retention must lie between 0 and {MAX_RETENTION_DAYS} days")
+
+
+__all__ = [
+    "Certificate",
+    "CustomerReport",
+    "Handover",
+    "LifecycleMixin",
+    "OffboardResult",
+    "RotationEntry",
+    "ShredRecord",
+    "load_shred_list",
+    "reapply_purges",
+    "shred_customer",
+    "shred_list",
+    "shred_list_path",
+]

@@ -60,6 +60,16 @@ def open_wrap(
     with_key: KeyPair,
 ) -> KeyPair | None:
     """The wrapped private key, or None when no wrap exists for this recipient."""
+    blob = wrapped_blob(tx, customer_id, version, kind, recipient)
+    if blob is None:
+        return None
+    return unwrap(blob, customer_id, version, kind, recipient, with_key)
+
+
+def wrapped_blob(
+    tx: Session, customer_id: int | None, version: int, kind: RecipientKind, recipient: int
+) -> bytes | None:
+    """The sealed wrap for this recipient, unopened, or None."""
     query = (
         select(KeyWrap.wrapped)
         .where(KeyWrap.key_version == version)
@@ -71,9 +81,18 @@ def open_wrap(
         if customer_id is None
         else KeyWrap.customer_id == customer_id
     )
-    blob = tx.exec(query).first()
-    if blob is None:
-        return None
+    return tx.exec(query).first()
+
+
+def unwrap(
+    blob: bytes,
+    customer_id: int | None,
+    version: int,
+    kind: RecipientKind,
+    recipient: int,
+    with_key: KeyPair,
+) -> KeyPair:
+    """Open one wrap already read from the database (`IntegrityError` if it fails)."""
     ctx = wrap_context(customer_id, version, kind, recipient)
     return KeyPair(open_sealed(blob, with_key, ctx))
 

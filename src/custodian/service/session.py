@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_
@@ -52,8 +53,7 @@ from ..records import (
 )
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
-from . import audit, keys
-from .lifecycle import LifecycleMixin
+from . import _readpath, audit, keys
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 READERS = (Role.ADMIN, Role.AUDITOR)  # may see every customer's metadata and the whole log
 
 
-class ActorSession(LifecycleMixin):
+class ActorSession:
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -79,6 +79,9 @@ class ActorSession(LifecycleMixin):
         self.role = role
         self._key = key
         self._signer = signer
+        # Customer keys this actor has unwrapped, by (customer id, key version). Key
+        # versions never change, and every use still checks the grant and the wrap.
+        self._customer_keys: dict[tuple[int, int], KeyPair] = {}
 
     def __repr__(self) -> str:
         return f"ActorSession(username={self.username!r}, role={self.role.value!r})"
@@ -98,10 +101,12 @@ class ActorSession(LifecycleMixin):
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._vault.db.transaction() as tx:
-            me = tx.get(Technician, self.technician_id)
-            if me is None or not me.active:
-                raise AccessDenied(f"the account {self.username!r} is disabled")
+            if not _readpath.account_active(tx, self.technician_id):
+                raise self._disabled()
             yield tx
+
+    def _disabled(self) -> AccessDenied:
+        return AccessDenied(f"the account {self.username!r} is disabled")
 
     def _record(self, tx: Session, action: str, outcome: str = "ok", **fields: object) -> None:
         audit.append(
@@ -126,8 +131,6 @@ class ActorSession(LifecycleMixin):
                 action,
                 "denied",
             )
-        if self.role == Role.ADMIN:
-            self._sweep_lapsed()  # lapsed grants lose their wraps at the next admin action
 
     def _grant_of(self, tx: Session, customer_id: int) -> Grant | None:
         grant = tx.exec(
@@ -135,7 +138,7 @@ class ActorSession(LifecycleMixin):
             .where(Grant.technician_id == self.technician_id)
             .where(Grant.customer_id == customer_id)
         ).first()
-        if grant is None or (grant.expires_at and as_utc(grant.expires_at) <= self._now):
+        if grant is None or not _grant_live(grant.expires_at, self._now):
             return None
         return grant
 
@@ -351,10 +354,9 @@ class ActorSession(LifecycleMixin):
             self._vault.store.on_grant(tx, username, slug)
             return GrantInfo(username, slug, self.username, self._now, until)
 
-    def revoke(self, username: str, slug: str, *, assume_compromised: bool = False) -> None:
+    def revoke(self, username: str, slug: str) -> None:
         """Remove `username`'s grant and wrapped keys, and rotate the customer key so that
-        nothing written from now on is sealed to a key they ever held. What they saw goes
-        on the rotation worklist (everything with `assume_compromised`)."""
+        nothing written from now on is sealed to a key they ever held."""
         self._require_role("revoke", Role.ADMIN)
         with self._tx() as tx:
             customer = self._customer(tx, slug, "revoke")
@@ -367,9 +369,15 @@ class ActorSession(LifecycleMixin):
             ).first()
             if grant is None:
                 raise NotFound(f"{username!r} has no grant for {slug!r}")
-            self._end_grant(
-                tx, customer, tech, grant, action="revoke", assume_compromised=assume_compromised
+            tx.delete(grant)
+            keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
+            tx.flush()
+            self._rotate_customer_key(tx, customer)
+            self._record(
+                tx, "revoke", customer_id=customer.id, target=f"{username}@{slug}",
+                detail={"key_version": customer.current_key_version},
             )
+            self._vault.store.on_revoke(tx, username, slug)
 
     def _rotate_customer_key(self, tx: Session, customer: Customer) -> None:
         assert customer.id is not None
@@ -379,7 +387,6 @@ class ActorSession(LifecycleMixin):
             .join(Grant, col(Grant.technician_id) == col(Technician.id))
             .where(Grant.customer_id == customer.id)
             .where(col(Technician.active))
-            .where(or_(col(Grant.expires_at).is_(None), col(Grant.expires_at) > self._now))
         ).all()
         recipients = [(RecipientKind.ORG, org_version, org_public)] + [
             (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key)) for t in grantees
@@ -486,7 +493,6 @@ class ActorSession(LifecycleMixin):
         tx.flush()
         ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
         self._vault.store.put(tx, ref, payload, keys.customer_public(tx, customer.id, kv))
-        self._clear_rotation(tx, cred)
         return cred.current_version
 
     def _sync(self, tx: Session, customer: Customer, cred: Credential, target: str) -> None:
@@ -524,19 +530,33 @@ class ActorSession(LifecycleMixin):
         assert customer.id is not None and cred.id is not None
         if self._grant_of(tx, customer.id) is None:
             raise AccessDenied(f"no grant for customer {customer.slug!r}")
+        cid, slug, kv = customer.id, customer.slug, sv.key_version
 
         def customer_key() -> KeyPair:
-            assert customer.id is not None
-            ckey = keys.open_wrap(
-                tx, customer.id, sv.key_version, RecipientKind.TECHNICIAN,
-                self.technician_id, self._key,
-            )
-            if ckey is None:
-                raise AccessDenied(f"no key for customer {customer.slug!r}")
-            return ckey
+            blob = keys.wrapped_blob(tx, cid, kv, RecipientKind.TECHNICIAN, self.technician_id)
+            return self._customer_key(cid, slug, kv, blob)
 
-        ref = SecretRef(customer.id, customer.slug, cred.id, sv.version, sv.key_version)
+        ref = SecretRef(cid, slug, cred.id, sv.version, kv)
         return self._vault.store.get(tx, ref, customer_key)
+
+    def _customer_key(
+        self, customer_id: int, slug: str, version: int, wrapped: bytes | None
+    ) -> KeyPair:
+        """Customer key `version`, opened from this actor's wrap. The wrap must still exist
+        (a revoke or an offboarding deletes it); once opened, the key is kept in memory."""
+        if wrapped is None:
+            raise AccessDenied(f"no key for customer {slug!r}")
+        slot = (customer_id, version)
+        ckey = self._customer_keys.get(slot)
+        if ckey is None:
+            ckey = keys.unwrap(
+                wrapped, customer_id, version, RecipientKind.TECHNICIAN, self.technician_id,
+                self._key,
+            )
+            if len(self._customer_keys) >= _KEY_CACHE_SIZE:
+                self._customer_keys.pop(next(iter(self._customer_keys)))
+            self._customer_keys[slot] = ckey
+        return ckey
 
     def reveal(
         self,
@@ -554,21 +574,40 @@ class ActorSession(LifecycleMixin):
         target = str(cp) + (f"#{field}" if field != PRIMARY_FIELD else "")
         event = {"target": target, "reason": reason}
         try:
-            with self._tx() as tx:
-                customer = self._customer(tx, cp.customer, action)
-                event["customer_id"] = customer.id  # type: ignore[assignment]
-                if self._grant_of(tx, customer.id or 0) is None:
+            with self._vault.db.transaction() as tx:
+                # One joined lookup (service/_readpath.py); the checks below refuse in the
+                # same order, with the same messages, as `_tx`, `_customer` and `_open`.
+                row = _readpath.reveal_lookup(
+                    tx, self.technician_id, cp.customer, cp.system, cp.name, version or None
+                )
+                if row is None or not row.active:
+                    raise self._disabled()
+                granted = row.grant_id is not None and _grant_live(row.expires_at, self._now)
+                visible = row.customer_id is not None and (
+                    self.role in READERS or (row.status == CustomerStatus.ACTIVE and granted)
+                )
+                if not visible:
+                    if self.role in READERS:
+                        raise NotFound(f"no customer {cp.customer!r}")
                     raise AccessDenied(f"no access to customer {cp.customer!r}")
-                _check_reason(customer, reason)
-                _, cred = self._credential(tx, customer, cp)
-                event["credential_id"] = cred.id  # type: ignore[assignment]
-                sv = _version(tx, cred, version)
-                if sv is None:
+                event["customer_id"] = row.customer_id
+                if not granted:
+                    raise AccessDenied(f"no access to customer {cp.customer!r}")
+                _check_reason(row, reason)  # type: ignore[arg-type]  # a Row with its fields
+                if row.credential_id is None:
+                    raise NotFound(f"no credential {str(cp)!r}")
+                event["credential_id"] = row.credential_id
+                if row.version is None:
                     raise NotFound(f"no version {version} of {str(cp)!r}")
-                if field not in sv.field_names.split(","):
+                if field not in row.field_names.split(","):
                     raise NotFound(f"{str(cp)!r} has no field {field!r}")
-                value = self._open(tx, customer, cred, sv)[field]
-                self._record(tx, action, detail={"version": sv.version}, **event)
+                ref = SecretRef(
+                    row.customer_id, row.slug, row.credential_id, row.version, row.key_version
+                )
+                key = partial(self._customer_key, row.customer_id, row.slug, row.key_version,
+                              row.wrapped)
+                value = self._vault.store.get(tx, ref, key)[field]
+                self._record(tx, action, detail={"version": row.version}, **event)
         except (AccessDenied, NotFound, IntegrityError) as exc:
             outcome = {AccessDenied: "denied", NotFound: "failed"}.get(type(exc), "integrity")
             self._refuse(exc, action, outcome, **event)
@@ -663,6 +702,13 @@ class ActorSession(LifecycleMixin):
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+_KEY_CACHE_SIZE = 4096  # unwrapped customer keys one session keeps
+
+
+def _grant_live(expires_at: datetime | None, now: datetime) -> bool:
+    return expires_at is None or as_utc(expires_at) > now
+
 
 
 def _check_text(value: str | None, what: str, limit: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from ..crypto import KeyPair, PublicKey, open_sealed, seal
@@ -12,6 +12,11 @@ from ..db.models import Credential, SecretVersion
 from ..errors import IntegrityError
 from ..secret import SecretPayload
 from .base import SecretRef
+
+_sv = SecretVersion.__table__  # type: ignore[attr-defined]
+_CIPHERTEXT = select(_sv.c.ciphertext).where(  # type: ignore[call-overload]
+    _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
+)
 
 
 class SqlSecretStore:
@@ -27,11 +32,8 @@ class SqlSecretStore:
         )
 
     def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
-        blob = tx.exec(
-            select(SecretVersion.ciphertext)
-            .where(SecretVersion.credential_id == ref.credential_id)
-            .where(SecretVersion.version == ref.version)
-        ).first()
+        params = {"credential": ref.credential_id, "version": ref.version}
+        blob = tx.execute(_CIPHERTEXT, params).scalar()  # Core, built once: the reveal path
         if not blob:
             raise IntegrityError(f"secret version {ref.version} has no stored payload")
         return SecretPayload.from_bytes(open_sealed(blob, key(), ref.context()))

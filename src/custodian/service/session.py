@@ -54,6 +54,7 @@ from ..records import (
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
 from . import _readpath, audit, keys
+from .lifecycle import LifecycleMixin
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -61,7 +62,7 @@ if TYPE_CHECKING:
 READERS = (Role.ADMIN, Role.AUDITOR)  # may see every customer's metadata and the whole log
 
 
-class ActorSession:
+class ActorSession(LifecycleMixin):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -131,6 +132,8 @@ class ActorSession:
                 action,
                 "denied",
             )
+        if self.role == Role.ADMIN:
+            self._sweep_lapsed()  # lapsed grants lose their wraps at the next admin action
 
     def _grant_of(self, tx: Session, customer_id: int) -> Grant | None:
         grant = tx.exec(
@@ -354,9 +357,10 @@ class ActorSession:
             self._vault.store.on_grant(tx, username, slug)
             return GrantInfo(username, slug, self.username, self._now, until)
 
-    def revoke(self, username: str, slug: str) -> None:
+    def revoke(self, username: str, slug: str, *, assume_compromised: bool = False) -> None:
         """Remove `username`'s grant and wrapped keys, and rotate the customer key so that
-        nothing written from now on is sealed to a key they ever held."""
+        nothing written from now on is sealed to a key they ever held. What they saw goes
+        on the rotation worklist (everything with `assume_compromised`)."""
         self._require_role("revoke", Role.ADMIN)
         with self._tx() as tx:
             customer = self._customer(tx, slug, "revoke")
@@ -369,15 +373,9 @@ class ActorSession:
             ).first()
             if grant is None:
                 raise NotFound(f"{username!r} has no grant for {slug!r}")
-            tx.delete(grant)
-            keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
-            tx.flush()
-            self._rotate_customer_key(tx, customer)
-            self._record(
-                tx, "revoke", customer_id=customer.id, target=f"{username}@{slug}",
-                detail={"key_version": customer.current_key_version},
+            self._end_grant(
+                tx, customer, tech, grant, action="revoke", assume_compromised=assume_compromised
             )
-            self._vault.store.on_revoke(tx, username, slug)
 
     def _rotate_customer_key(self, tx: Session, customer: Customer) -> None:
         assert customer.id is not None
@@ -387,6 +385,7 @@ class ActorSession:
             .join(Grant, col(Grant.technician_id) == col(Technician.id))
             .where(Grant.customer_id == customer.id)
             .where(col(Technician.active))
+            .where(or_(col(Grant.expires_at).is_(None), col(Grant.expires_at) > self._now))
         ).all()
         recipients = [(RecipientKind.ORG, org_version, org_public)] + [
             (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key)) for t in grantees
@@ -493,6 +492,7 @@ class ActorSession:
         tx.flush()
         ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
         self._vault.store.put(tx, ref, payload, keys.customer_public(tx, customer.id, kv))
+        self._clear_rotation(tx, cred)
         return cred.current_version
 
     def _sync(self, tx: Session, customer: Customer, cred: Credential, target: str) -> None:

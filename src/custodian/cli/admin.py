@@ -81,6 +81,25 @@ def customer_add(
     say(f"added customer {slug}")
 
 
+@customer.command("edit")
+@click.argument("slug")
+@click.option("--name", help="New display name.")
+@click.option("--require-reason/--no-require-reason", default=None,
+              help="Whether every reveal needs a reason (--no-require-reason drops the pattern).")
+@click.option("--reason-pattern", help="A regular expression the reason must match.")
+@click.option("--no-reason-pattern", is_flag=True, help="Drop the reason pattern.")
+@pass_ctx
+def customer_edit(ctx: CliContext, slug: str, name: str | None, require_reason: bool | None,
+                  reason_pattern: str | None, no_reason_pattern: bool) -> None:
+    """Change customer SLUG's name or reason policy (recorded in the log)."""
+    info = ctx.actor().edit_customer(
+        slug, name=name, require_reason=require_reason, reason_pattern=reason_pattern,
+        clear_pattern=no_reason_pattern,
+    )
+    say(f"customer {slug}: reason required: {'yes' if info.require_reason else 'no'}"
+        + (f", pattern {info.reason_pattern!r}" if info.reason_pattern else ""))
+
+
 @customer.command("list")
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @pass_ctx

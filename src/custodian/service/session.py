@@ -20,7 +20,6 @@ from sqlmodel import Session, col, select
 from ..clock import as_utc
 from ..crypto import KeyPair, PassphraseLock, PublicKey, SigningKey
 from ..db.models import (
-    AccessEvent,
     Credential,
     Customer,
     CustomerStatus,
@@ -45,7 +44,6 @@ from ..records import (
     CredentialInfo,
     CustomerDetail,
     CustomerInfo,
-    EventInfo,
     GrantInfo,
     SystemInfo,
     TechnicianInfo,
@@ -55,6 +53,7 @@ from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
 from . import _readpath, audit, keys
 from .lifecycle import LifecycleMixin
+from .log_review import LogReview
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -62,7 +61,7 @@ if TYPE_CHECKING:
 READERS = (Role.ADMIN, Role.AUDITOR)  # may see every customer's metadata and the whole log
 
 
-class ActorSession(LifecycleMixin):
+class ActorSession(LifecycleMixin, LogReview):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -210,7 +209,10 @@ class ActorSession(LifecycleMixin):
                     tx, org, keys.ORG, version, RecipientKind.TECHNICIAN, tech.id,
                     PublicKey(tech.public_key),
                 )
-            self._record(tx, "tech-add", target=username, detail={"role": role.value})
+            self._record(
+                tx, "tech-add", target=username,
+                detail={"role": role.value, **audit.key_binding(username, tech.signing_public_key)},
+            )
             return _tech_info(tech)
 
     def list_technicians(self) -> list[TechnicianInfo]:
@@ -269,6 +271,43 @@ class ActorSession(LifecycleMixin):
                 tx, customer.id, 1, self._now, [(RecipientKind.ORG, org_version, org_public)]
             )
             self._record(tx, "customer-add", customer_id=customer.id, target=slug)
+            return _customer_info(customer)
+
+    def edit_customer(
+        self,
+        slug: str,
+        *,
+        name: str | None = None,
+        require_reason: bool | None = None,
+        reason_pattern: str | None = None,
+        clear_pattern: bool = False,
+    ) -> CustomerInfo:
+        """Change a customer's name or reason policy. A pattern implies a required reason;
+        `require_reason=False` drops the pattern too."""
+        self._require_role("customer-edit", Role.ADMIN)
+        name = _check_text(name, "customer name", 200) if name is not None else None
+        _check_pattern(reason_pattern)
+        with self._tx() as tx:
+            customer = self._writable(tx, slug, "customer-edit")
+            changes: dict[str, object] = {}
+            if name is not None and name != customer.name:
+                customer.name = changes["name"] = name
+            pattern = customer.reason_pattern
+            if clear_pattern or require_reason is False:
+                pattern = None
+            if reason_pattern is not None:
+                pattern = reason_pattern
+            required = customer.require_reason if require_reason is None else require_reason
+            required = required or pattern is not None
+            if required != customer.require_reason:
+                customer.require_reason = changes["require_reason"] = required
+            if pattern != customer.reason_pattern:
+                customer.reason_pattern = pattern
+                changes["reason_pattern"] = pattern
+            if changes:
+                tx.add(customer)
+                self._record(tx, "customer-edit", customer_id=customer.id, target=slug,
+                             detail=changes)
             return _customer_info(customer)
 
     def list_customers(self) -> list[CustomerInfo]:
@@ -663,42 +702,7 @@ class ActorSession(LifecycleMixin):
                 for v in rows
             ]
 
-    # --- the access log -------------------------------------------------------------
-
-    def events(
-        self,
-        *,
-        customer: str | None = None,
-        technician: str | None = None,
-        since: datetime | None = None,
-        limit: int | None = None,
-    ) -> list[EventInfo]:
-        """Access events, oldest first. Technicians see only their own."""
-        with self._tx() as tx:
-            query = select(AccessEvent).order_by(col(AccessEvent.seq))
-            if self.role not in READERS:
-                query = query.where(AccessEvent.actor_id == self.technician_id)
-            if customer is not None:
-                cust = self._customer(tx, customer, "log")
-                query = query.where(AccessEvent.customer_id == cust.id)
-            if technician is not None:
-                query = query.where(
-                    or_(col(AccessEvent.actor) == technician,
-                        col(AccessEvent.target).startswith(f"{technician}@"))
-                )
-            if since is not None:
-                query = query.where(col(AccessEvent.at) >= since)
-            if limit is not None:
-                query = query.order_by(None).order_by(col(AccessEvent.seq).desc()).limit(limit)
-            rows = list(tx.exec(query).all())
-            rows.sort(key=lambda e: e.seq)
-            return [
-                EventInfo(
-                    e.seq, as_utc(e.at), e.actor, e.action, e.outcome, e.target, e.reason,
-                    e.detail,
-                )
-                for e in rows
-            ]
+    # The access log (events, report, alerts, verify, checkpoint): `LogReview`.
 
 
 # --- helpers ----------------------------------------------------------------------------

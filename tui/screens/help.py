@@ -1,0 +1,43 @@
+"""The help screen: keys and what each screen does."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# custodian
+
+| Key | Where | Does |
+|---|---|---|
+| `/` | home | search customers, systems, credentials (fuzzy) |
+| `↓` `enter` | home | from the search box to the list; reveal the credential |
+| `c` | home, reveal | copy the password (or the field); the clipboard clears itself |
+| `h` | home | history of the credential; `enter` reveals a version |
+| `space` | reveal | show the field for a few seconds; again hides it |
+| `r` | home | reload |
+| `l` | home | the access log |
+| `a` | home | admin (admins only) |
+| `ctrl+l` | anywhere | lock now |
+| `ctrl+p` | anywhere | command palette: every action |
+| `escape` | anywhere | back |
+| `ctrl+q` | anywhere | quit |
+
+Every reveal and every copy is recorded in the access log before the value is shown.
+Customers that require a reason ask for one (a ticket number), remembered for the session.
+The session locks itself after a few idle minutes.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1", "close", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box", classes="dialog"):
+            yield Markdown(HELP)
+
+    def action_close(self) -> None:
+        self.dismiss(None)

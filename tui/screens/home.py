@@ -1,0 +1,249 @@
+"""Home: the customers this technician may see, a search across everything visible,
+and the credentials of the selected customer grouped by system kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ..search import SearchIndex, SearchResult
+from ..service_features import rotation_due
+from .reveal import SecretWorkers
+
+if TYPE_CHECKING:
+    from custodian import CredentialInfo
+
+    from ..app import CustodianApp
+
+ALL = "*"
+KIND_LABELS = {
+    "active-directory": "AD",
+    "database": "Database",
+    "switch": "Switch",
+    "router": "Router",
+    "printer": "Printer",
+    "application": "App",
+    "other": "Other",
+}
+
+
+class HomeScreen(SecretWorkers, Screen[None]):
+    app: CustodianApp
+
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("enter", "reveal", "Reveal", show=True),
+        Binding("c", "copy", "Copy"),
+        Binding("h", "history", "History"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("l", "app.open_log", "Log"),
+        Binding("a", "app.open_admin", "Admin"),
+        Binding("escape", "clear", "Clear", show=False),
+    ]
+
+    @dataclass
+    class Loaded(Message):
+        index: SearchIndex
+        due: frozenset[str] | None  # credential paths needing rotation; None: not offered
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.index: SearchIndex | None = None
+        self.due: frozenset[str] | None = None
+        self.result: SearchResult | None = None
+        self.selected = ALL
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="⚿")
+        yield Input(placeholder="Search customers, systems, credentials…  ( / )", id="search")
+        with Horizontal(id="home-body"):
+            yield OptionList(id="customers")
+            with Vertical(id="home-right"):
+                yield Static("loading…", id="summary")
+                yield DataTable(id="creds", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#creds", DataTable)
+        for label, width in (
+            ("Customer", 12), ("Kind", 8), ("System", 12), ("Credential", 14),
+            ("Username", 14), ("Host", 18), ("Ver", 3), ("Updated", 10), ("", 8),
+        ):
+            table.add_column(label, width=width)
+        self.query_one("#customers", OptionList).border_title = "Customers"
+        self.query_one("#search", Input).focus()
+        self.load()
+
+    # --- loading ----------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        with self.app.service_errors():
+            actor = self.app.session
+            customers = actor.list_customers()
+            credentials = actor.list_credentials()
+            due = rotation_due(actor)
+            index = SearchIndex(customers, credentials, limit=self.app.config.result_limit)
+            self.post_message(self.Loaded(index, due))
+
+    def on_home_screen_loaded(self, message: Loaded) -> None:
+        self.index, self.due = message.index, message.due
+        self.app.customers = {c.slug: c for c in message.index.customers}
+        if self.selected != ALL and self.selected not in self.app.customers:
+            self.selected = ALL
+        self.refilter()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    # --- search and selection ---------------------------------------------------------
+
+    @on(Input.Changed, "#search")
+    def refilter(self) -> None:
+        if self.index is None:
+            return
+        query = self.query_one("#search", Input).value
+        customer = None if self.selected == ALL else self.selected
+        self.result = self.index.search(query, customer)
+        self._show_customers(self.result)
+        self._show_credentials(self.result)
+
+    def _show_customers(self, result: SearchResult) -> None:
+        options = self.query_one("#customers", OptionList)
+        wanted = [ALL] + [c.slug for c in result.customers]
+        current = [options.get_option_at_index(i).id for i in range(options.option_count)]
+        if wanted == current:
+            return
+        options.clear_options()
+        options.add_options(
+            [Option("All customers", id=ALL)]
+            + [
+                Option(f"{c.slug}{' ✎' if c.require_reason else ''}\n  [dim]{c.name}[/]", id=c.slug)
+                for c in result.customers
+            ]
+        )
+        if self.selected in wanted:
+            options.highlighted = wanted.index(self.selected)
+
+    def _show_credentials(self, result: SearchResult) -> None:
+        table = self.query_one("#creds", DataTable)
+        table.clear()
+        previous: tuple[str, str] | None = None
+        for cred in result.credentials:
+            group = (cred.customer, cred.system_kind)
+            kind = KIND_LABELS.get(cred.system_kind, cred.system_kind) if group != previous else ""
+            previous = group
+            due = self.due is not None and cred.path in self.due
+            table.add_row(
+                cred.customer, kind, cred.system, cred.name, cred.username or "",
+                cred.host or "", str(cred.version), cred.updated_at.strftime("%Y-%m-%d"),
+                "[b $warning]rotate[/]" if due else "",
+                key=cred.path,
+            )
+        self.query_one("#summary", Static).update(self._summary(result))
+
+    def _summary(self, result: SearchResult) -> str:
+        parts = []
+        if self.selected != ALL and self.selected in self.app.customers:
+            c = self.app.customers[self.selected]
+            parts.append(f"[b]{c.name}[/] ({c.slug})")
+            if c.require_reason:
+                parts.append("reason required")
+        else:
+            assert self.index is not None
+            parts.append(f"{len(self.index.customers)} customers")
+        parts.append(f"{result.shown} credentials")
+        if result.query.strip():
+            parts.append(f"matching “{result.query.strip()}”")
+        if self.due is not None:
+            count = sum(1 for c in result.credentials if c.path in self.due)
+            if count:
+                parts.append(f"[b $warning]{count} to rotate[/]")
+        return " · ".join(parts)
+
+    @on(OptionList.OptionHighlighted, "#customers")
+    def customer_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        chosen = event.option.id or ALL
+        if chosen != self.selected:
+            self.selected = chosen
+            self.refilter()
+
+    @on(OptionList.OptionSelected, "#customers")
+    def customer_selected(self) -> None:
+        self.query_one("#creds", DataTable).focus()
+
+    @on(Input.Submitted, "#search")
+    def search_submitted(self) -> None:
+        self.query_one("#creds", DataTable).focus()
+
+    def on_key(self, event: object) -> None:
+        from textual.events import Key
+
+        if isinstance(event, Key) and event.key == "down" and self.focused is self.query_one(
+            "#search", Input
+        ):
+            self.query_one("#creds", DataTable).focus()
+            event.stop()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_clear(self) -> None:
+        search = self.query_one("#search", Input)
+        if search.value:
+            search.value = ""
+        search.focus()
+
+    # --- the selected credential --------------------------------------------------------
+
+    def current(self) -> CredentialInfo | None:
+        table = self.query_one("#creds", DataTable)
+        if self.result is None or not table.row_count:
+            return None
+        path = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return next((c for c in self.result.credentials if c.path == path), None)
+
+    @on(DataTable.RowSelected, "#creds")
+    def row_selected(self) -> None:
+        self.action_reveal()
+
+    def action_reveal(self) -> None:
+        if self.focused is self.query_one("#customers", OptionList):
+            self.query_one("#creds", DataTable).focus()
+            return
+        cred = self.current()
+        if cred is not None:
+            self.app.open_reveal(cred)
+
+    def action_copy(self) -> None:
+        from .reveal import copy_worker
+
+        cred = self.current()
+        if cred is not None:
+            self.app.with_reason(cred, lambda reason: copy_worker(self, cred, "password", reason))
+
+    def action_history(self) -> None:
+        from .history import HistoryScreen
+
+        cred = self.current()
+        if cred is not None:
+            self.app.push_screen(HistoryScreen(cred))
+
+    def commands(self) -> Iterable[SystemCommand]:
+        yield SystemCommand("Search", "Focus the search box", self.action_search)
+        yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
+        if self.current() is not None:
+            yield SystemCommand("Reveal", "Show the selected credential", self.action_reveal)
+            yield SystemCommand("Copy", "Copy the selected password", self.action_copy)
+            yield SystemCommand("History", "Versions of the selected credential",
+                                self.action_history)

@@ -1,0 +1,200 @@
+"""The home screen's search: a precomputed index over everything the technician may see.
+
+Each credential is one line of lower-case text (customer slug and name, system, kind, host,
+credential, username), all joined into one string. A query is split into words that may
+match in any order and any field. The longest word is found with `str.find` over the whole
+string (C speed), the others are checked on the lines it hits, and the scan stops once it
+has enough lines to show. When no line holds every word as typed, the search turns fuzzy:
+each word may match as a subsequence of one word of the line (`edgrtr` finds `edge-rtr`),
+tried only on lines holding all of its letters (a bit set per letter, computed once).
+A query that extends a previous complete one filters that one's matches only.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from custodian import CredentialInfo, CustomerInfo
+
+_NARROW_BELOW = 20_000  # filter earlier matches line by line when fewer than this
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    customers: tuple[CustomerInfo, ...]  # at most `limit`, in slug order
+    credentials: tuple[CredentialInfo, ...]  # at most `limit`
+    complete: bool  # False when the scan stopped at the limit: there are more matches
+    fuzzy: bool = False  # matched as subsequences: nothing held the words as typed
+
+    @property
+    def shown(self) -> str:
+        return f"{len(self.credentials)}{'' if self.complete else '+'}"
+
+
+def tokens_of(query: str) -> list[str]:
+    return query.lower().split()
+
+
+def _fuzzy_pattern(tokens: list[str]) -> re.Pattern[str]:
+    """Each token a subsequence of one word of the line (`rtr` finds `edge-rtr`, `ergw`
+    finds `edge-rtr-gw`); possessive quantifiers keep it linear in the word."""
+    looks = (
+        "(?=.*?" + re.escape(token[0])
+        + "".join(f"[^ {re.escape(c)}]*+{re.escape(c)}" for c in token[1:]) + ")"
+        for token in tokens
+    )
+    return re.compile("".join(looks))
+
+
+class SearchIndex:
+    """Built once, in a worker, from `list_customers()` and `list_credentials()`. It
+    remembers its last complete result to narrow from: use it from one thread at a time."""
+
+    def __init__(
+        self,
+        customers: Sequence[CustomerInfo],
+        credentials: Sequence[CredentialInfo],
+        *,
+        limit: int = 200,
+    ) -> None:
+        self.limit = limit
+        self.customers = sorted(customers, key=lambda c: c.slug)
+        names = {c.slug: c.name for c in self.customers}
+        self.credentials = sorted(
+            credentials, key=lambda c: (c.customer, c.system_kind, c.system, c.name)
+        )
+        self._lines = [
+            " ".join(filter(None, (
+                c.customer, names.get(c.customer, ""), c.system, c.system_kind,
+                c.host, c.name, c.username,
+            ))).lower()
+            for c in self.credentials
+        ]
+        self._starts: list[int] = []
+        offset = 0
+        for line in self._lines:
+            self._starts.append(offset)
+            offset += len(line) + 1
+        self._blob = "\n".join(self._lines)
+        self._customer_lines = [f"{c.slug} {c.name}".lower() for c in self.customers]
+        self._ranges: dict[str, range] = {}
+        for i, c in enumerate(self.credentials):
+            r = self._ranges.get(c.customer)
+            self._ranges[c.customer] = range(r.start if r else i, i + 1)
+        self._letters = _letter_sets(self._lines)
+        self._last: tuple[list[str], list[int]] | None = None
+
+    def by_customer(self, slug: str) -> list[CredentialInfo]:
+        r = self._ranges.get(slug, range(0))
+        return self.credentials[r.start : r.stop]
+
+    # --- searching ------------------------------------------------------------------
+
+    def search(self, query: str, customer: str | None = None) -> SearchResult:
+        """Customers and credentials matching `query`; only `customer`'s credentials if
+        set (the customer list is the same either way)."""
+        tokens = tokens_of(query)
+        if not tokens:
+            creds = self.by_customer(customer) if customer else self.credentials
+            return SearchResult(
+                query, tuple(self.customers[: self.limit]), tuple(creds[: self.limit]),
+                len(self.customers) <= self.limit and len(creds) <= self.limit,
+            )
+        hits, complete = self._exact(tokens)
+        fuzzy = False
+        if not hits:
+            hits, complete = self._fuzzy(tokens)
+            fuzzy = True
+        owners = {self.credentials[i].customer for i in hits}
+        match_customer = _fuzzy_pattern(tokens).match if fuzzy else None
+        for c, line in zip(self.customers, self._customer_lines, strict=True):
+            if all(t in line for t in tokens) or (match_customer and match_customer(line)):
+                owners.add(c.slug)
+        customers = tuple(c for c in self.customers if c.slug in owners)[: self.limit]
+        if customer is not None:
+            hits = [i for i in self._ranges.get(customer, range(0)) if self._keeps(i, tokens,
+                                                                                   fuzzy)]
+            complete = True
+        creds = tuple(self.credentials[i] for i in hits[: self.limit])
+        return SearchResult(query, customers, creds, complete and len(hits) <= self.limit, fuzzy)
+
+    def _keeps(self, i: int, tokens: list[str], fuzzy: bool) -> bool:
+        line = self._lines[i]
+        if fuzzy:
+            return _fuzzy_pattern(tokens).match(line) is not None
+        return all(t in line for t in tokens)
+
+    def _exact(self, tokens: list[str]) -> tuple[list[int], bool]:
+        """Lines holding every token as typed: narrowed from the last result, or scanned
+        for the longest token, stopping at `limit * 5` lines."""
+        last = self._last
+        if last is not None and _extends(tokens, last[0]) and len(last[1]) < _NARROW_BELOW:
+            lines = self._lines
+            hits = [i for i in last[1] if all(t in lines[i] for t in tokens)]
+            self._last = (tokens, hits)
+            return hits, True
+        key = max(tokens, key=len)
+        others = [t for t in tokens if t != key]
+        blob, starts, lines = self._blob, self._starts, self._lines
+        stop, hits, pos = self.limit * 5, [], 0
+        count = len(lines)
+        while True:
+            at = blob.find(key, pos)
+            if at < 0:
+                break
+            line = bisect_right(starts, at) - 1
+            if all(t in lines[line] for t in others):
+                hits.append(line)
+                if len(hits) >= stop:
+                    self._last = None
+                    return hits, False
+            if line + 1 >= count:
+                break
+            pos = starts[line + 1]
+        self._last = (tokens, hits)
+        return hits, True
+
+    def _fuzzy(self, tokens: list[str]) -> tuple[list[int], bool]:
+        """Lines where every token is a subsequence, tried only on lines holding all of
+        the query's letters, stopping at `limit * 5` lines."""
+        mask = -1
+        for ch in set("".join(tokens)):
+            mask &= self._letters.get(ch, 0)
+        if mask <= 0:
+            return [], True
+        search = _fuzzy_pattern(tokens).match
+        lines, stop, hits = self._lines, self.limit * 5, []
+        for at, byte in enumerate(mask.to_bytes((len(lines) + 7) // 8, "little")):
+            if not byte:
+                continue
+            for i in range(at * 8, at * 8 + 8):
+                if byte >> (i - at * 8) & 1 and search(lines[i]):
+                    hits.append(i)
+                    if len(hits) >= stop:
+                        return hits, False
+        return hits, True
+
+
+def _letter_sets(lines: list[str]) -> dict[str, int]:
+    """For each character, a bit set (an int; bit i is line i) of the lines holding it."""
+    per_char: dict[str, bytearray] = {}
+    size = (len(lines) + 7) // 8
+    for i, line in enumerate(lines):
+        byte, bit = i >> 3, 1 << (i & 7)
+        for ch in set(line):
+            flags = per_char.get(ch)
+            if flags is None:
+                flags = per_char[ch] = bytearray(size)
+            flags[byte] |= bit
+    return {ch: int.from_bytes(flags, "little") for ch, flags in per_char.items()}
+
+
+def _extends(tokens: list[str], previous: list[str]) -> bool:
+    """Every line matching `tokens` also matches `previous` (the user typed more)."""
+    if len(tokens) < len(previous):
+        return False
+    return all(p in t for t, p in zip(tokens, previous, strict=False))

@@ -93,3 +93,75 @@ class EventInfo(_Record):
     target: str | None
     reason: str | None
     detail: str | None
+    customer: str | None = None  # the customer's slug, where the event concerns one
+
+
+# --- the access log (issue 3) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogVerification(_Record):
+    """The outcome of `log verify`: `first_bad` is the first sequence number that fails."""
+
+    ok: bool
+    checked: int
+    head_seq: int
+    head_hash: str
+    first_bad: int | None
+    problem: str | None
+    checkpoints: int
+    warnings: tuple[str, ...]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CheckpointInfo(_Record):
+    seq: int
+    head: str
+    at: datetime
+    signer: str
+    line: str
+
+
+@dataclass(frozen=True)
+class CredentialUse(_Record):
+    """One technician's reveals of one credential in a report."""
+
+    path: str
+    technician: str
+    reveals: int
+    denied: int
+    last: datetime | None
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TechnicianTotal(_Record):
+    technician: str
+    reveals: int
+    denied: int
+    credentials: int
+    last: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertInfo(_Record):
+    """An anomaly: `kind` is burst, unusual-customer, off-hours or denied-attempts."""
+
+    kind: str
+    technician: str
+    at: datetime
+    customer: str | None
+    count: int
+    detail: str
+
+
+@dataclass(frozen=True)
+class AccessReport(_Record):
+    customer: str
+    name: str | None
+    since: datetime | None
+    until: datetime | None
+    credentials: tuple[CredentialUse, ...]
+    technicians: tuple[TechnicianTotal, ...]
+    alerts: tuple[AlertInfo, ...]

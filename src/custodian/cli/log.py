@@ -1,36 +1,323 @@
-"""The access log, as the service shows it to this actor."""
+"""The access log: review, follow, report, alerts, verify and checkpoint."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 import click
 
+from ..errors import IntegrityError, UsageError
 from ._context import CliContext, parse_when
-from ._io import emit
+from ._io import _cell, _csv_safe, emit, print_table, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
-EVENT_COLUMNS = ["seq", "at", "actor", "action", "outcome", "target", "reason", "detail"]
+EVENT_COLUMNS = ["seq", "at", "actor", "action", "outcome", "customer", "target", "reason",
+                 "detail"]
+FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
+DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _when(text: str | None) -> datetime | None:
+    return parse_when(text, future=False) if text else None
+
+
+class _Writer:
+    """Prints events as they come: JSON arrays and CSV are streamed, not built in memory."""
+
+    def __init__(self, fmt: str, columns: list[str]) -> None:
+        self.fmt, self.columns, self.count = fmt, columns, 0
+
+    def start(self) -> None:
+        if self.fmt == "json":
+            sys.stdout.write("[")
+        elif self.fmt == "csv":
+            self._csv(list(self.columns))
+
+    def row(self, row: dict[str, Any]) -> None:
+        if self.fmt == "json":
+            sys.stdout.write(("," if self.count else "") + "\n  " + json.dumps(row, default=str))
+        elif self.fmt == "ndjson":
+            sys.stdout.write(json.dumps(row, default=str) + "\n")
+        elif self.fmt == "csv":
+            self._csv([_csv_safe(_cell(row.get(c))) for c in self.columns])
+        else:
+            sys.stdout.write("  ".join(_cell(row.get(c)) for c in self.columns) + "\n")
+        self.count += 1
+        sys.stdout.flush()
+
+    def end(self) -> None:
+        if self.fmt == "json":
+            sys.stdout.write("\n]\n" if self.count else "]\n")
+
+    def _csv(self, cells: list[str]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf).writerow(cells)
+        sys.stdout.write(buf.getvalue())
 
 
 @click.group(invoke_without_command=True)
-@click.option("--customer", help="Only events of this customer.")
-@click.option("--tech", help="Only events by or about this technician.")
-@click.option("--since", help="ISO date/time, or a span such as 24h or 7d.")
+@click.option("--customer", help="Only events of this customer (slug).")
+@click.option("--tech", "--technician", "tech", help="Only events by or about this technician.")
+@click.option("--credential", metavar="SLUG/SYSTEM/NAME", help="Only events of this credential.")
+@click.option("--action", "actions", multiple=True, help="Only this action (repeatable).")
+@click.option("--outcome", "outcomes", multiple=True,
+              type=click.Choice(["ok", "denied", "failed", "integrity"]),
+              help="Only this outcome (repeatable).")
+@click.option("--since", help="From: ISO date/time, or a span such as 24h or 7d.")
+@click.option("--until", help="Before: ISO date/time, or a span such as 24h or 7d.")
+@click.option("--reason", help="Only events whose reason contains this text.")
 @click.option("--limit", type=click.IntRange(1), help="Only the newest N events.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "ndjson", "csv"]),
-              default="table")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events (Ctrl-C stops).")
+@click.option("--follow-for", type=click.FloatRange(0), help="Stop following after N seconds.")
+@click.option("--max-events", type=click.IntRange(1), help="Stop after printing N new events.")
+@click.option("--poll", type=click.FloatRange(0.05), default=1.0, show_default=True,
+              help="Seconds between polls while following.")
 @click.pass_context
-def log(click_ctx: click.Context, customer: str | None, tech: str | None, since: str | None,
-        limit: int | None, fmt: str) -> None:
+def log(click_ctx: click.Context, customer: str | None, tech: str | None,
+        credential: str | None, actions: tuple[str, ...], outcomes: tuple[str, ...],
+        since: str | None, until: str | None, reason: str | None, limit: int | None,
+        fmt: str, follow: bool, follow_for: float | None, max_events: int | None,
+        poll: float) -> None:
     """Show the access log (admins and auditors see all; technicians their own)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    ctx: CliContext = click_ctx.obj
-    events = ctx.actor().events(
-        customer=customer, technician=tech,
-        since=parse_when(since, future=False) if since else None, limit=limit,
+    actor = click_ctx.obj.actor()
+    filters: dict[str, Any] = dict(
+        customer=customer, technician=tech, credential=credential, actions=actions,
+        outcomes=outcomes, since=_when(since), until=_when(until), reason=reason,
     )
-    emit([e.to_dict() for e in events], EVENT_COLUMNS, fmt)
+    if not follow:
+        if limit is not None or fmt == "table":
+            events = actor.events(limit=limit, **filters)
+            emit([e.to_dict() for e in events], EVENT_COLUMNS, fmt)
+            return
+        from ..service.log_review import EventFilter
+
+        writer = _Writer(fmt, EVENT_COLUMNS)
+        writer.start()
+        for e in actor.iter_events(EventFilter(**filters)):
+            writer.row(e.to_dict())
+        writer.end()
+        return
+    _follow(actor, filters, fmt, limit, follow_for, max_events, poll)
+
+
+def _follow(actor: Any, filters: dict[str, Any], fmt: str, limit: int | None,
+            follow_for: float | None, max_events: int | None, poll: float) -> None:
+    if fmt == "json":
+        raise UsageError("--follow prints one event per line: use --format ndjson, csv or table")
+    writer = _Writer(fmt, EVENT_COLUMNS)
+    writer.start()
+    last = actor.last_seq()
+    for e in actor.events(limit=limit or 10, **filters):
+        writer.row(e.to_dict())
+        last = max(last, e.seq)
+    deadline = time.monotonic() + follow_for if follow_for is not None else None
+    printed = 0
+    try:
+        while True:
+            for e in actor.events(after=last, **filters):
+                writer.row(e.to_dict())
+                last, printed = e.seq, printed + 1
+                if max_events is not None and printed >= max_events:
+                    return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            time.sleep(poll)
+    except KeyboardInterrupt:
+        return
+
+
+# --- thresholds -------------------------------------------------------------------------------
+
+
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--burst-count", type=click.IntRange(1), default=20, show_default=True,
+                     help="Flag more than N reveals ..."),
+        click.option("--burst-minutes", type=click.IntRange(1), default=10, show_default=True,
+                     help="... within M minutes."),
+        click.option("--baseline-days", type=click.IntRange(1), default=30, show_default=True,
+                     help="Usual customers: those revealed in the previous N days."),
+        click.option("--work-hours", default="07-19", show_default=True,
+                     help="Working hours, local time: START-END."),
+        click.option("--work-days", default="mon-fri", show_default=True,
+                     help="Working days: a range (mon-fri) or a list (mon,tue,sat)."),
+        click.option("--tz", default="UTC", show_default=True, help="Time zone of the hours."),
+        click.option("--denied-count", type=click.IntRange(1), default=3, show_default=True,
+                     help="Flag N denied or failed attempts ..."),
+        click.option("--denied-minutes", type=click.IntRange(1), default=15, show_default=True,
+                     help="... within M minutes."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _policy(burst_count: int, burst_minutes: int, baseline_days: int, work_hours: str,
+            work_days: str, tz: str, denied_count: int, denied_minutes: int) -> Any:
+    from ..service.log_review import AlertPolicy
+
+    try:
+        start, end = (int(h) for h in work_hours.split("-"))
+    except ValueError:
+        raise UsageError("--work-hours takes START-END, such as 07-19") from None
+    if not 0 <= start < end <= 24:
+        raise UsageError("--work-hours takes START-END with 0 <= START < END <= 24")
+    return AlertPolicy.from_mapping(dict(
+        burst_count=burst_count, burst_minutes=burst_minutes, baseline_days=baseline_days,
+        work_start=start, work_end=end, work_days=_days(work_days), timezone=tz,
+        denied_count=denied_count, denied_minutes=denied_minutes,
+    ))
+
+
+def _days(text: str) -> tuple[int, ...]:
+    text = text.lower().strip()
+    try:
+        if "-" in text:
+            a, b = (DAYS[d] for d in text.split("-"))
+            return tuple(range(a, b + 1))
+        return tuple(sorted({DAYS[d.strip()] for d in text.split(",")}))
+    except (KeyError, ValueError):
+        raise UsageError("--work-days takes a range such as mon-fri or a list such as"
+                         " mon,tue,sat") from None
+
+
+# --- report and alerts --------------------------------------------------------------------------
+
+ALERT_COLUMNS = ["kind", "technician", "at", "customer", "count", "detail"]
+USE_COLUMNS = ["path", "technician", "reveals", "denied", "last", "reasons"]
+TOTAL_COLUMNS = ["technician", "reveals", "denied", "credentials", "last"]
+
+
+@log.command("report")
+@click.option("--customer", required=True, help="The customer (slug).")
+@click.option("--since", help="From: ISO date/time, or a span such as 30d.")
+@click.option("--until", help="Before: ISO date/time, or a span.")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text")
+@_policy_options
+@pass_ctx
+def report(ctx: CliContext, customer: str, since: str | None, until: str | None, fmt: str,
+           **thresholds: Any) -> None:
+    """Who revealed which credential of a customer, how often, last when, and why."""
+    rep = ctx.actor().report(customer, since=_when(since), until=_when(until),
+                             policy=_policy(**thresholds))
+    uses = [_jsonable(u.to_dict()) for u in rep.credentials]
+    totals = [_jsonable(t.to_dict()) for t in rep.technicians]
+    alerts = [_jsonable(a.to_dict()) for a in rep.alerts]
+    if fmt == "json":
+        out = _jsonable(rep.to_dict())
+        out.update(credentials=uses, technicians=totals, alerts=alerts)
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    if fmt == "csv":
+        writer = _Writer("csv", ["section", *USE_COLUMNS, "credentials", "kind", "count",
+                                 "detail", "at"])
+        writer.start()
+        for section, rows in (("credential", uses), ("technician", totals), ("alert", alerts)):
+            for row in rows:
+                writer.row({"section": section, **row})
+        return
+    span = f"{_date(rep.since) or 'the beginning'} to {_date(rep.until) or 'now'}"
+    click.echo(f"Access report for {rep.customer} ({rep.name}), {span}")
+    click.echo("")
+    click.echo("Credentials")
+    print_table([[_cell(u[c]) for c in USE_COLUMNS] for u in uses], USE_COLUMNS)
+    click.echo("")
+    click.echo("Technicians")
+    print_table([[_cell(t[c]) for c in TOTAL_COLUMNS] for t in totals], TOTAL_COLUMNS)
+    click.echo("")
+    click.echo(f"Alerts ({len(alerts)})")
+    if alerts:
+        print_table([[_cell(a[c]) for c in ALERT_COLUMNS] for a in alerts], ALERT_COLUMNS)
+
+
+@log.command("alerts")
+@click.option("--since", default="7d", show_default=True, help="From: ISO date/time or span.")
+@click.option("--until", help="Before: ISO date/time, or a span.")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@_policy_options
+@pass_ctx
+def alerts(ctx: CliContext, since: str | None, until: str | None, fmt: str,
+           **thresholds: Any) -> None:
+    """Anomalies: bursts of reveals, unusual customers, off-hours reveals, repeated denials."""
+    found = ctx.actor().alerts(since=_when(since), until=_when(until),
+                               policy=_policy(**thresholds))
+    emit([_jsonable(a.to_dict()) for a in found], ALERT_COLUMNS, fmt)
+
+
+def _date(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else None
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else
+            list(v) if isinstance(v, tuple) else v for k, v in row.items()}
+
+
+# --- verify and checkpoint ----------------------------------------------------------------------
+
+
+@log.command("verify")
+@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
+              help="A file of checkpoint lines (from `log checkpoint`) to check against.")
+@click.option("--workers", type=click.IntRange(0), help="Processes for signature checks.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@pass_ctx
+def verify(ctx: CliContext, checkpoint_file: str | None, workers: int | None, fmt: str) -> None:
+    """Check the chain, every signature and the log head; exit 6 at the first bad event."""
+    text = None
+    if checkpoint_file is not None:
+        try:
+            with open(checkpoint_file, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"cannot read {checkpoint_file}: {exc.strerror}") from None
+    result = ctx.actor().verify_log(checkpoint_text=text, workers=workers,
+                                    progress=_progress() if sys.stderr.isatty() else None)
+    if fmt == "json":
+        click.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
+    elif result.ok:
+        click.echo(f"log verified: {result.checked} events, head seq {result.head_seq}"
+                   f" ({result.head_hash[:16]}), {result.checkpoints} checkpoint(s),"
+                   f" {result.seconds:.2f} s")
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    if not result.ok:
+        raise IntegrityError(f"log verification failed at seq {result.first_bad}:"
+                             f" {result.problem}")
+
+
+def _progress() -> Callable[[int, int], None]:
+    def show(done: int, total: int) -> None:
+        sys.stderr.write(f"\rverifying {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+@log.command("checkpoint")
+@click.option("--append", "append_to", type=click.Path(dir_okay=False),
+              help="Also append the line to this file.")
+@pass_ctx
+def checkpoint(ctx: CliContext, append_to: str | None) -> None:
+    """Print a signed line naming the log's head: keep it outside the database."""
+    cp = ctx.actor().checkpoint()
+    click.echo(cp.line)
+    if append_to:
+        with open(append_to, "a", encoding="utf-8") as fh:
+            fh.write(cp.line + "\n")
 
 
 COMMANDS = [log]

@@ -41,6 +41,7 @@ __all__ = [
     "PublicKey",
     "RecoveryCode",
     "SigningKey",
+    "first_bad_signature",
     "open_sealed",
     "seal",
     "verify_signature",
@@ -175,6 +176,28 @@ def verify_signature(public: bytes, signature: bytes, data: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def first_bad_signature(items: list[tuple[int, bytes, bytes, bytes]]) -> int | None:
+    """Check `(tag, public key, signature, data)` items in order; the tag of the first whose
+    signature fails, or None. Public keys are parsed once per call."""
+    from cryptography.exceptions import InvalidSignature
+
+    keys: dict[bytes, Ed25519PublicKey | None] = {}
+    for tag, public, signature, data in items:
+        if public not in keys:
+            try:
+                keys[public] = Ed25519PublicKey.from_public_bytes(public)
+            except ValueError:
+                keys[public] = None
+        key = keys[public]
+        if key is None:
+            return tag
+        try:
+            key.verify(signature, data)
+        except InvalidSignature:
+            return tag
+    return None
 
 
 # --- passphrase lock ---------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -199,6 +199,11 @@ class AccessEvent(SQLModel, table=True):
     """One entry of the access log. Never holds a secret value."""
 
     __tablename__ = "access_event"
+    __table_args__ = (  # review queries: one customer, technician or credential over time
+        Index("ix_access_event_customer_at", "customer_id", "at"),
+        Index("ix_access_event_actor_at", "actor_id", "at"),
+        Index("ix_access_event_credential_at", "credential_id", "at"),
+    )
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: datetime = Field(index=True)
     actor_id: int | None = Field(default=None, index=True)

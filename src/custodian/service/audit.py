@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from types import SimpleNamespace
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
@@ -34,26 +33,54 @@ class EventDraft:
     detail: dict[str, object] | None = None
 
 
-def canonical(event: AccessEvent) -> bytes:
+# Events that carry no signature: nobody is authenticated when they happen. Every other
+# event must be signed by its actor (docs/audit-format.md, "Signatures").
+UNSIGNED_ACTIONS = frozenset({("unlock", "failed")})
+
+# The detail key that binds a technician's Ed25519 public key in the log itself, so that
+# verification does not have to trust the technician table.
+KEY_BINDING = "signing_key"
+
+
+def key_binding(username: str, public: bytes) -> dict[str, object]:
+    """The `detail` entry recording that `username` signs with `public` from now on."""
+    return {KEY_BINDING: {"technician": username, "public": public.hex()}}
+
+
+def canonical_values(
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    outcome: str,
+    customer_id: int | None,
+    target: str | None,
+    credential_id: int | None,
+    reason: str | None,
+    detail: str | None,
+) -> bytes:
     """The exact bytes an event's hash covers (docs/audit-format.md)."""
     fields = [
-        event.seq,
-        as_utc(event.at).isoformat(),
-        event.actor_id,
-        event.actor,
-        event.action,
-        event.outcome,
-        event.customer_id,
-        event.target,
-        event.credential_id,
-        event.reason,
-        event.detail,
+        seq, as_utc(at).astimezone(UTC).isoformat(), actor_id, actor, action, outcome,
+        customer_id, target, credential_id, reason, detail,
     ]
     return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def canonical(event: AccessEvent) -> bytes:
+    return canonical_values(
+        event.seq, event.at, event.actor_id, event.actor, event.action, event.outcome,
+        event.customer_id, event.target, event.credential_id, event.reason, event.detail,
+    )
+
+
+def chain_hash(prev_hash: bytes, canonical_bytes: bytes) -> bytes:
+    return hashlib.sha256(CHAIN_TAG + prev_hash + canonical_bytes).digest()
+
+
 def link_hash(prev_hash: bytes, event: AccessEvent) -> bytes:
-    return hashlib.sha256(CHAIN_TAG + prev_hash + canonical(event)).digest()
+    return chain_hash(prev_hash, canonical(event))
 
 
 def append(
@@ -71,8 +98,14 @@ def append(
         "target": draft.target, "credential_id": draft.credential_id, "reason": draft.reason,
         "detail": detail, "prev_hash": prev,
     }
-    # Hash the plain values: building an ORM AccessEvent costs more than the insert.
-    row["hash"] = digest = link_hash(prev, SimpleNamespace(**row))  # type: ignore[arg-type]
+    digest = chain_hash(
+        prev,
+        canonical_values(
+            seq + 1, at, draft.actor_id, draft.actor, draft.action, draft.outcome,
+            draft.customer_id, draft.target, draft.credential_id, draft.reason, detail,
+        ),
+    )
+    row["hash"] = digest
     row["signature"] = signer.sign(digest) if signer else None
     tx.execute(_INSERT_EVENT, row)
     tx.execute(_MOVE_HEAD, {"new_seq": seq + 1, "new_head": digest})

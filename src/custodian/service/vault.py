@@ -163,7 +163,12 @@ class Custodian:
             )
             audit.append(
                 tx,
-                audit.EventDraft("init", "ok", admin, tech.id, detail={"vault_id": vault_id}),
+                audit.EventDraft(
+                    "init", "ok", admin, tech.id,
+                    detail={
+                        "vault_id": vault_id, **audit.key_binding(admin, signer.public_bytes())
+                    },
+                ),
                 now,
                 signer,
             )

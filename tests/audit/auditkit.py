@@ -1,0 +1,79 @@
+"""Audit-log test helpers: an attacker's tools.
+
+The attacker has write access to the database (not to anyone's private key): they drop
+the append-only triggers first, then edit rows, and may recompute the hash chain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert, select
+
+from custodian.crypto import SigningKey
+from custodian.db.models import AccessEvent
+from custodian.service import audit
+
+EVENTS = AccessEvent.__table__  # type: ignore[attr-defined]
+CUSTOMER_PATH = "acme/dc01/admin"
+
+
+def drop_triggers(kit: Any) -> None:
+    if kit.backend == "postgres":
+        kit.sql("DROP TRIGGER IF EXISTS access_event_append_only ON access_event")
+        kit.sql("DROP TRIGGER IF EXISTS access_event_no_truncate ON access_event")
+    else:
+        kit.sql("DROP TRIGGER IF EXISTS access_event_no_update")
+        kit.sql("DROP TRIGGER IF EXISTS access_event_no_delete")
+
+
+def rows(kit: Any) -> list[Any]:
+    """Every event row, through the table's types (times as datetimes on SQLite too)."""
+    with kit.vault.db.engine.begin() as conn:
+        return list(conn.execute(select(EVENTS).order_by(EVENTS.c.seq)).all())
+
+
+def seq_of(kit: Any, action: str, actor: str, nth: int = 0) -> int:
+    found = [r.seq for r in rows(kit) if r.action == action and r.actor == actor]
+    return found[nth]
+
+
+def head(kit: Any) -> tuple[int, bytes]:
+    seq, digest = kit.sql("SELECT seq, head FROM log_head")[0]
+    return seq, bytes(digest)
+
+
+def rehash(row: Any, prev: bytes) -> bytes:
+    return audit.chain_hash(prev, audit.canonical_values(
+        row.seq, row.at, row.actor_id, row.actor, row.action, row.outcome, row.customer_id,
+        row.target, row.credential_id, row.reason, row.detail,
+    ))
+
+
+def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> None:
+    """What a database-only attacker can do: make every prev_hash/hash consistent again
+    (and re-sign the events whose seq is in `resign` with a key they hold), then move
+    the log head to the last event."""
+    prev = audit.GENESIS
+    last = 0
+    for row in rows(kit):
+        digest = rehash(row, prev)
+        params: dict[str, Any] = {"p": prev, "h": digest, "s": row.seq}
+        sql = "UPDATE access_event SET prev_hash = :p, hash = :h"
+        if resign and row.seq in resign:
+            sql += ", signature = :sig"
+            params["sig"] = resign[row.seq].sign(digest)
+        kit.sql(sql + " WHERE seq = :s", **params)
+        prev, last = digest, row.seq
+    kit.sql("UPDATE log_head SET seq = :s, head = :h", s=last, h=prev)
+
+
+def shift(kit: Any, from_seq: int, by: int) -> None:
+    """Renumber events >= from_seq by `by` (through negatives: no transient duplicates)."""
+    kit.sql("UPDATE access_event SET seq = -(seq + :by) WHERE seq >= :f", by=by, f=from_seq)
+    kit.sql("UPDATE access_event SET seq = -seq WHERE seq < 0")
+
+
+def insert_row(kit: Any, values: dict[str, Any]) -> None:
+    with kit.vault.db.engine.begin() as conn:
+        conn.execute(insert(EVENTS).values(**values))

@@ -226,10 +226,11 @@ class ActorSession(LifecycleMixin, LogReview):
         from .vault import check_passphrase, pack_private, technician_lock_context
 
         check_passphrase(new_passphrase)
+        floor = self._vault.vault_kdf()  # before _tx: a nested transaction deadlocks SQLite
         with self._tx() as tx:
             me = tx.get(Technician, self.technician_id)
             assert me is not None and me.locked_private is not None
-            params = max(PassphraseLock.params_of(me.locked_private), self._vault.vault_kdf())
+            params = max(PassphraseLock.params_of(me.locked_private), floor)
             me.locked_private = PassphraseLock(params).lock(
                 pack_private(self._key, self._signer),
                 new_passphrase,

@@ -97,3 +97,5 @@ class SecretPayload(Mapping[str, Secret]):
 def _check_field_name(name: str) -> None:
     if not (0 < len(name) <= 64) or not all(c.isalnum() or c in "-_." for c in name):
         raise UsageError(f"invalid field name {name[:64]!r}: use letters, digits, - _ .")
+    if name == "otp-seed":  # derived on reveal from `otp` (see totp.py)
+        raise UsageError("the field name 'otp-seed' is reserved: store a TOTP seed as 'otp'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -16,10 +17,16 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._atomic = threading.local()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error."""
+        """One unit of work: commits on success, rolls back on any error. Inside
+        `atomic()` on the same thread it joins that one transaction instead."""
+        outer: Session | None = getattr(self._atomic, "session", None)
+        if outer is not None:
+            yield outer
+            return
         session = Session(self.engine, expire_on_commit=False)
         try:
             yield session
@@ -35,6 +42,19 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Session]:
+        """One transaction that every `transaction()` of this thread joins until the
+        block ends: a bulk operation (an import) commits whole or not at all."""
+        if getattr(self._atomic, "session", None) is not None:
+            raise RuntimeError("Database.atomic() does not nest")
+        with self.transaction() as tx:
+            self._atomic.session = tx
+            try:
+                yield tx
+            finally:
+                self._atomic.session = None
 
     def close(self) -> None:
         self.engine.dispose()

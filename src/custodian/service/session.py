@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
+from .. import totp
 from ..clock import as_utc
 from ..crypto import KeyPair, PassphraseLock, PublicKey, SigningKey
 from ..db.models import (
@@ -52,6 +53,7 @@ from ..records import (
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
 from . import _readpath, audit, keys
+from .importing import ImportingMixin
 from .lifecycle import LifecycleMixin
 from .log_review import LogReview
 
@@ -61,7 +63,7 @@ if TYPE_CHECKING:
 READERS = (Role.ADMIN, Role.AUDITOR)  # may see every customer's metadata and the whole log
 
 
-class ActorSession(LifecycleMixin, LogReview):
+class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -639,14 +641,15 @@ class ActorSession(LifecycleMixin, LogReview):
                 event["credential_id"] = row.credential_id
                 if row.version is None:
                     raise NotFound(f"no version {version} of {str(cp)!r}")
-                if field not in row.field_names.split(","):
+                stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
+                if stored not in row.field_names.split(","):
                     raise NotFound(f"{str(cp)!r} has no field {field!r}")
                 ref = SecretRef(
                     row.customer_id, row.slug, row.credential_id, row.version, row.key_version
                 )
                 key = partial(self._customer_key, row.customer_id, row.slug, row.key_version,
                               row.wrapped)
-                value = self._vault.store.get(tx, ref, key)[field]
+                value = totp.derive(field, self._vault.store.get(tx, ref, key)[stored], self._now)
                 self._record(tx, action, detail={"version": row.version}, **event)
         except (AccessDenied, NotFound, IntegrityError) as exc:
             outcome = {AccessDenied: "denied", NotFound: "failed"}.get(type(exc), "integrity")

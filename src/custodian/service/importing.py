@@ -1,0 +1,299 @@
+"""Bulk import: many credentials written in ONE transaction, or none.
+
+`ImportingMixin` is a base class of `ActorSession`. Its `import_items` opens one
+transaction and runs the session's ordinary operations (`add_customer`, `add_system`,
+`add_credential`, `set_secret`) inside it: every transaction they open joins the bulk one
+(`Database.atomic`), so authorization, sealing and audit events are exactly those
+of the single-item commands, and a failure anywhere rolls the whole import back.
+
+Re-running an import updates instead of duplicating: items are keyed by
+customer/system/name. An unchanged secret writes no new version, but telling "unchanged"
+needs the current version decrypted, which needs a grant: without one, every existing
+credential gets a new version (sealing to the customer's public key needs no grant).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session
+
+from ..db.models import Role, SystemKind
+from ..errors import AccessDenied, CustodianError, NotFound, UsageError
+from ..paths import CredentialPath, check_name, check_slug
+from ..secret import Secret, SecretPayload
+
+if TYPE_CHECKING:
+    from .session import ActorSession
+
+Progress = Callable[[int, int], None]
+
+MAX_VALUE = 64 * 1024  # one secret field or the notes
+_EXPUNGE_EVERY = 500  # keep the ORM identity map small on big imports
+
+# Name tokens that reveal a system's kind, first match wins (docs/import-backup.md).
+_KIND_TOKENS: tuple[tuple[SystemKind, frozenset[str]], ...] = (
+    (SystemKind.ACTIVE_DIRECTORY, frozenset({"dc", "ad", "adds", "domain", "ldap"})),
+    (SystemKind.DATABASE, frozenset(
+        {"sql", "db", "mssql", "mysql", "postgres", "postgresql", "pg", "oracle", "database"}
+    )),
+    (SystemKind.SWITCH, frozenset({"sw", "switch", "switches"})),
+    (SystemKind.ROUTER, frozenset(
+        {"rtr", "fw", "router", "routers", "firewall", "firewalls", "gw", "gateway"}
+    )),
+    (SystemKind.PRINTER, frozenset({"printer", "printers", "mfp", "prn", "copier"})),
+)
+
+
+def guess_kind(system_name: str) -> SystemKind:
+    """The kind a system's name suggests: `DC01` is active-directory, `sql-prod` a
+    database, `core-sw1` a switch, `FW` a router, `MFP 2nd floor` a printer."""
+    tokens = re.findall(r"[a-z]+", system_name.lower())
+    for token in tokens:
+        for kind, words in _KIND_TOKENS:
+            if token in words:
+                return kind
+    return SystemKind.OTHER
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One credential to import, as a parser read it. `source` ("file:line") prefixes
+    every error about it. `fields` are the secret fields; their values never print."""
+
+    source: str
+    customer: str  # slug
+    system: str
+    name: str
+    fields: Mapping[str, Secret] = field(repr=False)
+    customer_name: str | None = None
+    username: str | None = None
+    url: str | None = None
+    notes: str | None = field(default=None, repr=False)
+    kind: SystemKind | None = None  # None: guessed from the system's name
+    host: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.customer}/{self.system}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did (or, with `dry_run`, would do). Paths only, never values."""
+
+    dry_run: bool
+    customers: tuple[str, ...]
+    systems: tuple[str, ...]
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    compared: int  # existing credentials whose current version could be read and compared
+
+    def rows(self) -> list[dict[str, str]]:
+        out = [{"action": "create-customer", "target": c} for c in self.customers]
+        out += [{"action": "create-system", "target": s} for s in self.systems]
+        for action, paths in (
+            ("create", self.created), ("update", self.updated), ("unchanged", self.unchanged)
+        ):
+            out += [{"action": action, "target": p} for p in paths]
+        return out
+
+
+class _DryRun(Exception):
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+
+class ImportingMixin:
+    """Bulk operations of `ActorSession` (see the module docstring)."""
+
+    def import_items(  # type: ignore[misc]
+        self: ActorSession,
+        items: Iterable[ImportItem],
+        *,
+        source: str,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Create or update every item in one transaction. `dry_run` does all of it,
+        checks included, then rolls back. Errors name the item's source location."""
+        todo = list(items)
+        _check_unique(todo)
+        if self.role == Role.AUDITOR:
+            raise AccessDenied("auditors cannot import")
+        try:
+            with self._vault.db.atomic() as tx:
+                report = _Importer(self, tx).run(todo, progress)
+                report = ImportReport(dry_run, *report)
+                self._record(
+                    tx, "import", target=source[:600],
+                    detail={
+                        "created": len(report.created), "updated": len(report.updated),
+                        "unchanged": len(report.unchanged), "customers": len(report.customers),
+                        "systems": len(report.systems),
+                    },
+                )
+                if dry_run:
+                    raise _DryRun(report)
+        except _DryRun as done:
+            return done.report
+        return report
+
+
+class _Importer:
+    def __init__(self, actor: ActorSession, tx: Session) -> None:
+        self.actor, self.tx = actor, tx
+        self.customers: list[str] = []
+        self.systems: list[str] = []
+        self.created: list[str] = []
+        self.updated: list[str] = []
+        self.unchanged: list[str] = []
+        self.compared = 0
+        self._known_customers: set[str] = set()
+        self._known_systems: set[tuple[str, str]] = set()
+
+    def run(
+        self, items: Sequence[ImportItem], progress: Progress | None
+    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...],
+               tuple[str, ...], int]:
+        for n, item in enumerate(items, 1):
+            try:
+                self._one(item)
+            except CustodianError as exc:
+                raise type(exc)(f"{item.source}: {exc}") from None
+            if n % _EXPUNGE_EVERY == 0:
+                self.tx.expunge_all()
+            if progress is not None:
+                progress(n, len(items))
+        return (tuple(self.customers), tuple(self.systems), tuple(self.created),
+                tuple(self.updated), tuple(self.unchanged), self.compared)
+
+    def _one(self, item: ImportItem) -> None:
+        _check_item(item)
+        payload = SecretPayload(item.fields)
+        self._ensure_customer(item)
+        self._ensure_system(item)
+        path = str(CredentialPath.parse(item.path))
+        existing = self._existing(item)
+        if existing is None:
+            self.actor.add_credential(
+                path, payload, username=item.username, url=item.url, notes=item.notes
+            )
+            self.created.append(path)
+            return
+        customer, cred = existing
+        meta_changed = (cred.username, cred.url, cred.notes) != (
+            item.username, item.url, item.notes
+        )
+        if meta_changed:
+            cred.username, cred.url, cred.notes = item.username, item.url, item.notes
+            self.tx.add(cred)
+            self.actor._record(
+                self.tx, "cred-edit", customer_id=customer.id, credential_id=cred.id,
+                target=path, detail={"via": "import"},
+            )
+        same = self._same_secret(customer, cred, payload)
+        if not same:
+            self.actor.set_secret(path, payload, keep_other_fields=False)
+        (self.updated if meta_changed or not same else self.unchanged).append(path)
+
+    def _ensure_customer(self, item: ImportItem) -> None:
+        slug = check_slug(item.customer)
+        if slug in self._known_customers:
+            return
+        from sqlmodel import select
+
+        from ..db.models import Customer
+
+        if self.tx.exec(select(Customer.id).where(Customer.slug == slug)).first() is None:
+            if self.actor.role != Role.ADMIN:
+                raise AccessDenied(f"creating customer {slug!r} needs the role admin")
+            self.actor.add_customer(slug, item.customer_name or slug)
+            self.customers.append(slug)
+        self._known_customers.add(slug)
+
+    def _ensure_system(self, item: ImportItem) -> None:
+        key = (item.customer, check_name(item.system, "system"))
+        if key in self._known_systems:
+            return
+        from .session import _find_system
+
+        customer = self.actor._writable(self.tx, item.customer, "import")
+        if _find_system(self.tx, customer, item.system) is None:
+            kind = item.kind or guess_kind(item.system)
+            self.actor.add_system(f"{item.customer}/{item.system}", kind, host=item.host)
+            self.systems.append(f"{item.customer}/{item.system} ({kind.value})")
+        self._known_systems.add(key)
+
+    def _existing(self, item: ImportItem):  # type: ignore[no-untyped-def]
+        from .session import _find_credential, _find_system
+
+        customer = self.actor._writable(self.tx, item.customer, "import")
+        system = _find_system(self.tx, customer, item.system)
+        cred = _find_credential(self.tx, system, item.name) if system else None
+        return None if cred is None else (customer, cred)
+
+    def _same_secret(self, customer, cred, payload: SecretPayload) -> bool:  # type: ignore[no-untyped-def]
+        """Whether the current version holds exactly `payload`; False when unreadable."""
+        from .session import _version
+
+        if self.actor._grant_of(self.tx, customer.id or 0) is None:
+            return False
+        current = _version(self.tx, cred, None)
+        if current is None:
+            return False
+        try:
+            old = self.actor._open(self.tx, customer, cred, current)
+        except (AccessDenied, NotFound):
+            return False
+        self.compared += 1
+        return hmac.compare_digest(old.to_bytes(), payload.to_bytes())
+
+
+# --- validation -----------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def check_value(value: str, what: str, limit: int = MAX_VALUE) -> str:
+    """Free text or a secret value: bounded, no NUL or other control characters
+    (tab and line breaks allowed)."""
+    if len(value) > limit:
+        raise UsageError(f"the {what} is longer than {limit} characters")
+    if _CONTROL.search(value):
+        raise UsageError(f"the {what} contains control characters")
+    return value
+
+
+def _check_item(item: ImportItem) -> None:
+    for name, secret in item.fields.items():
+        check_value(secret.reveal(), f"field {name!r}")
+    if item.notes is not None:
+        check_value(item.notes, "notes")
+    for what, text, limit in (
+        ("username", item.username, 255), ("URL", item.url, 2048), ("host", item.host, 255),
+        ("customer name", item.customer_name, 200),
+    ):
+        if text is not None:
+            check_value(text, what, limit)
+    if "otp" in item.fields:
+        from ..totp import parse_seed
+
+        parse_seed(item.fields["otp"].reveal())
+
+
+def _check_unique(items: Sequence[ImportItem]) -> None:
+    seen: dict[tuple[str, str, str], str] = {}
+    for item in items:
+        key = (item.customer, item.system, item.name)
+        if key in seen:
+            raise UsageError(
+                f"{item.source}: {item.path!r} appears twice (also at {seen[key]});"
+                " rename one, or import with --dedupe"
+            )
+        seen[key] = item.source

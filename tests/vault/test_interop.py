@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from custodian.secret import SecretPayload
-
 from tests.vault.baokit import VaultKit
 
 

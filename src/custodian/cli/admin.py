@@ -18,16 +18,34 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @click.option("--admin", "admin", required=True, help="Username of the first administrator.")
 @click.option("--kdf-seconds", type=float, default=0.5, show_default=True,
               help="Target cost of one unlock; never below RFC 9106's floor.")
+@click.option("--backend", type=click.Choice(["sql", "vault"]), default="sql", show_default=True,
+              help="Where secret payloads live (docs/vault-backend.md).")
+@click.option("--vault-addr", help="Vault/OpenBao address ($VAULT_ADDR wins when set).")
+@click.option("--vault-mount", default="secret", show_default=True, help="KV v2 mount.")
+@click.option("--vault-prefix", default="custodian", show_default=True, help="Path prefix.")
+@click.option("--vault-auth-mount", default="userpass", show_default=True,
+              help="Auth mount whose users are the technicians.")
 @pass_ctx
-def init(ctx: CliContext, admin: str, kdf_seconds: float) -> None:
+def init(
+    ctx: CliContext, admin: str, kdf_seconds: float, backend: str, vault_addr: str | None,
+    vault_mount: str, vault_prefix: str, vault_auth_mount: str,
+) -> None:
     """Create a vault and its first admin; prints the recovery code once."""
     import os
 
-    vault = Custodian.open(ctx.db, create=True)
+    from ..storage import config
+
+    backend_config = config.BackendConfig(
+        backend, vault_addr, vault_mount, vault_prefix, vault_auth_mount
+    )
+    store = config.checked_store(backend_config)  # Vault reachable, token valid, mount there
+    vault = Custodian.open(ctx.db, create=True, store=store)
     ctx._vault = vault
     passphrase = os.environ.get(PASSPHRASE_ENV) or read_new_secret("passphrase for " + admin)
     kdf = KdfParams.floor() if kdf_seconds <= 0 else KdfParams.calibrate(kdf_seconds)
     result = vault.init(admin, passphrase, kdf=kdf)
+    with vault.db.transaction() as tx:
+        config.save(tx, config.with_address(backend_config, store))
     say(f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
         f" t={kdf.iterations}, p={kdf.lanes})")
     say("RECOVERY CODE (shown once; keep it in a safe, offline):")

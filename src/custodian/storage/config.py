@@ -8,7 +8,7 @@ imported only when a Vault store is built.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session, select
 
@@ -89,3 +89,20 @@ def configured_store(tx: Session) -> SecretStore:
             f" run `custodian migrate --to {config.migrating_to}` to complete it"
         )
     return build_store(config)
+
+
+def checked_store(config: BackendConfig) -> SecretStore:
+    """The store for a new vault, after checking that it can be used (`init`)."""
+    store = build_store(config)
+    check = getattr(store, "check", None)
+    if check is not None:
+        check()
+    return store
+
+
+def with_address(config: BackendConfig, store: SecretStore) -> BackendConfig:
+    """`config` with the Vault address actually used (from `VAULT_ADDR` if not given)."""
+    address = getattr(store, "addr", None)
+    if config.kind != "vault" or config.vault_addr or not address:
+        return config
+    return replace(config, vault_addr=address)

@@ -1,0 +1,80 @@
+"""`custodian doctor` (drift between SQL and the payload store) and `custodian migrate`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import UsageError
+from . import FORMATS
+from ._context import CliContext
+from ._io import emit, say
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@click.command()
+@click.option("--repair", is_flag=True, help="Fix what can be fixed (recorded in the log).")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def doctor(ctx: CliContext, repair: bool, fmt: str) -> None:
+    """Report drift between custodian's records and the payload store (admins).
+    Exits 1 when unrepaired drift remains."""
+    from ..service.backend import doctor as run
+
+    found = run(ctx.actor(), repair=repair)
+    emit([d.to_dict() for d in found], ["kind", "target", "detail", "repaired"], fmt)
+    left = [d for d in found if not d.repaired]
+    say(f"{len(found)} problem(s) found, {len(found) - len(left)} repaired"
+        if found else "no drift: every credential has its payload and nothing else is stored")
+    if left:
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.option("--to", "to", type=click.Choice(["vault", "sql"]), required=True)
+@click.option("--vault-addr", help="Target Vault address ($VAULT_ADDR wins when set).")
+@click.option("--vault-mount", default="secret", show_default=True)
+@click.option("--vault-prefix", default="custodian", show_default=True)
+@click.option("--vault-auth-mount", default="userpass", show_default=True)
+@pass_ctx
+def migrate(ctx: CliContext, to: str, vault_addr: str | None, vault_mount: str,
+            vault_prefix: str, vault_auth_mount: str) -> None:
+    """Move every payload to Vault or back to SQL, verifying each (admins; resumable)."""
+    from ..service import Custodian
+    from ..service.backend import migrate as run
+    from ..storage import config
+
+    if ctx._vault is not None:
+        raise UsageError("migrate opens the vault itself")
+    vault = Custodian.open(ctx.db, store=config.SqlSecretStore())
+    ctx._vault = vault
+    with vault.db.transaction() as tx:
+        current = config.load(tx)
+    if to == "vault" and current.migrating_to == "vault":
+        target = config.BackendConfig("vault", current.vault_addr, current.vault_mount,
+                                      current.vault_prefix, current.vault_auth_mount)
+    elif to == "vault":
+        target = config.BackendConfig("vault", vault_addr, vault_mount, vault_prefix,
+                                      vault_auth_mount)
+        config.checked_store(target)
+    else:
+        target = config.BackendConfig("sql")
+    actor = ctx.actor()
+    if sys.stderr.isatty():
+        with click.progressbar(length=1, label=f"moving payloads to {to}", file=sys.stderr
+                               ) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            result = run(actor, target, progress=progress)
+    else:
+        result = run(actor, target)
+    say(f"moved {result.versions} version(s) of {result.credentials} credential(s) to {to}"
+        + (f"; {result.already_done} were already there" if result.already_done else ""))
+
+
+COMMANDS = (doctor, migrate)

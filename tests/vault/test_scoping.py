@@ -1,0 +1,94 @@
+"""Vault itself refuses a technician's own token for customers they are not granted."""
+
+from __future__ import annotations
+
+import hvac.exceptions
+import pytest
+
+from custodian.errors import AccessDenied, AuthenticationFailed
+from custodian.storage import SecretRef
+from custodian.storage.vault import VaultSecretStore
+from tests.vault.baokit import VaultKit
+
+
+def _read(client, kit: VaultKit, path: str) -> str:
+    result = client.secrets.kv.v2.read_secret_version(
+        path=kit.kv_path(path), mount_point=kit.store.mount, raise_on_deleted_version=True
+    )
+    return str(result["data"]["data"]["password"])
+
+
+def test_userpass_token_reads_only_granted_customers_and_loses_them_on_revoke(
+    vkit: VaultKit,
+) -> None:
+    vkit.tech("alice")
+    acme = vkit.customer("acme", grant=("alice",))
+    globex = vkit.customer("globex", secret="globex-secret")
+    client = vkit.bao.client(vkit.userpass_login("alice"))
+    assert _read(client, vkit, acme) == vkit.secret
+    with pytest.raises(hvac.exceptions.Forbidden):
+        _read(client, vkit, globex)
+
+    vkit.admin.revoke("alice", "acme")
+    with pytest.raises(hvac.exceptions.Forbidden):
+        _read(client, vkit, acme)
+    assert not client.is_authenticated()  # the outstanding login token itself is revoked
+    fresh = vkit.bao.client(vkit.userpass_login("alice"))
+    with pytest.raises(hvac.exceptions.Forbidden):
+        _read(fresh, vkit, acme)
+
+
+def test_token_role_token_follows_grants(vkit: VaultKit) -> None:
+    vkit.tech("bob")
+    acme = vkit.customer("acme")
+    token = vkit.store.technician_token("bob").reveal()
+    client = vkit.bao.client(token)
+    with pytest.raises(hvac.exceptions.Forbidden):
+        _read(client, vkit, acme)
+    vkit.admin.grant("bob", "acme")
+    assert _read(client, vkit, acme) == vkit.secret  # entity policies apply at once
+    vkit.admin.revoke("bob", "acme")
+    assert not client.is_authenticated()
+
+
+def test_vault_refuses_the_technicians_token_whatever_custodian_does(vkit: VaultKit) -> None:
+    """Custodian's own checks bypassed: the store, on alice's token, asked for globex."""
+    alice = vkit.tech("alice")
+    vkit.customer("acme", grant=("alice",))
+    globex = vkit.customer("globex")
+    token = vkit.userpass_login("alice")
+    as_alice = VaultSecretStore(
+        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        auth_mount=vkit.store.auth_mount,
+    )
+    ref = SecretRef(0, "globex", vkit.credential_id(globex), 1, 1)
+    with vkit.vault.db.transaction() as tx, pytest.raises(AccessDenied, match="Vault denied"):
+        as_alice.get(tx, ref, lambda: None)  # type: ignore[arg-type,return-value]
+    assert alice.username == "alice"
+
+
+def test_custodian_on_a_technicians_own_token(vkit: VaultKit) -> None:
+    alice = vkit.tech("alice")
+    acme = vkit.customer("acme", grant=("alice",))
+    token = vkit.userpass_login("alice")
+    vkit.vault.store = VaultSecretStore(
+        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        auth_mount=vkit.store.auth_mount,
+    )
+    alice = vkit.vault.unlock("alice", "correct horse battery staple")
+    assert alice.reveal(acme).reveal() == vkit.secret
+    vkit.bao.client().auth.token.revoke(token)
+    with pytest.raises(AuthenticationFailed, match="expired or revoked"):
+        alice.reveal(acme)
+
+
+def test_grant_and_revoke_are_recorded_and_attach_one_policy(vkit: VaultKit) -> None:
+    vkit.tech("alice")
+    vkit.customer("acme", grant=("alice",))
+    assert vkit.store.attached() == {"alice": {"acme"}}
+    policy = vkit.bao.client().sys.read_policy(vkit.store.policy_name("acme"))
+    assert f"{vkit.store.prefix}/acme/*" in policy["data"]["rules"]
+    vkit.admin.revoke("alice", "acme")
+    assert vkit.store.attached() == {"alice": set()}
+    actions = [e.action for e in vkit.admin.events()]
+    assert "grant" in actions and "revoke" in actions

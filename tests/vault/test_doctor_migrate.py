@@ -113,7 +113,7 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
     for path in paths:
         assert alice.reveal(path).reveal().endswith("-v2")
     events = [e for e in admin.events() if e.action == "migrate"]
-    assert len(events) == 2 * (6 + 2)  # start, one per credential, finish; both ways
+    assert len(events) == 2 * 3  # start, one per batch of credentials, finish; both ways
     custodian.close()
 
 
@@ -135,20 +135,24 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     store = make_store(bao)
     target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix)
     with pytest.raises(IntegrityError):
-        migrate(admin, target)
+        migrate(admin, target, batch=2)  # c0, c1 committed; c2 written, then c3 fails
     with pytest.raises(Exception, match="migration to vault is unfinished"):
         Custodian.open(db_url, clock=clock)
-    assert sorted(store.stored_paths()["acme"]) == sorted(
-        i for i in store.stored_paths()["acme"] if i != last)
+    with custodian.db.engine.begin() as conn:
+        ids = [int(r[0]) for r in conn.exec_driver_sql(
+            "SELECT id FROM credential ORDER BY id").all()]
+    assert store.stored_paths() == {"acme": ids[:2]}  # c2's write was taken back
     # Once the damage is repaired (the good ciphertext restored), it resumes.
     with custodian.db.engine.begin() as conn:
         conn.execute(update(SecretVersion).where(SecretVersion.credential_id == last)
                      .values(ciphertext=good))
-    result = migrate(admin, target)
-    assert (result.credentials, result.versions, result.already_done) == (1, 1, 3)
-    viewer = custodian.unlock("admin", PASS)
+    result = migrate(admin, target, batch=2)
+    assert (result.credentials, result.versions, result.already_done) == (2, 2, 2)
+    assert store.stored_paths() == {"acme": ids}
     admin.grant("admin", "acme")
-    assert viewer.reveal("acme/sw/c3").reveal() == "value-3"
+    viewer = custodian.unlock("admin", PASS)
+    assert [viewer.reveal(f"acme/sw/c{n}").reveal() for n in range(4)] == [
+        f"value-{n}" for n in range(4)]
     reopened = Custodian.open(db_url, clock=clock)
     assert reopened.store.name == "vault"
     reopened.close()

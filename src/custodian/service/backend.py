@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .session import ActorSession
 
 Progress = Callable[[int, int], None]
+BATCH = 100  # credentials per transaction: an interruption loses at most one batch's work
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ def migrate(
     target: backend_config.BackendConfig,
     *,
     progress: Progress | None = None,
+    batch: int = BATCH,
 ) -> MigrationResult:
     """Move every payload to `target` (`sql` or `vault`), verifying each. Resumable: run
     it again after an interruption, with the same target."""
@@ -250,15 +252,26 @@ def migrate(
     with actor._tx() as tx:
         todo = [cr.id or 0 for _, cr in _live_credentials(tx)]
     moved = versions = done_before = 0
-    for index, cred_id in enumerate(todo):
-        count = _migrate_one(actor, cred_id, target.kind, vault_store, sql_store)
-        if count is None:
-            done_before += 1
-        elif count:
-            moved += 1
-            versions += count
+    for start in range(0, len(todo), batch):
+        with actor._tx() as tx:
+            opener = _KeyOpener(actor, tx)
+            counts = {}
+            for cred_id in todo[start:start + batch]:
+                count = _migrate_one(actor, tx, opener, cred_id, target.kind, vault_store,
+                                     sql_store)
+                if count is None:
+                    done_before += 1
+                elif count:
+                    counts[cred_id] = count
+            if counts:
+                actor._record(tx, "migrate", detail={
+                    "to": target.kind, "credentials": len(counts),
+                    "versions": sum(counts.values()), "ids": f"{min(counts)}..{max(counts)}",
+                })
+        moved += len(counts)
+        versions += sum(counts.values())
         if progress is not None:
-            progress(index + 1, len(todo))
+            progress(min(start + batch, len(todo)), len(todo))
     if target.kind == "sql":
         _sweep_vault(actor, vault_store)
     with actor._tx() as tx:
@@ -271,73 +284,75 @@ def migrate(
     return MigrationResult(target.kind, moved, versions, done_before)
 
 
-def _customer_key_opener(actor: ActorSession, tx: Session, customer_id: int
-                         ) -> Callable[[int], KeyPair]:
-    """Customer keys opened through the organization key (admins only)."""
-    org_version, org = actor._org(tx)
-    cache: dict[int, KeyPair] = {}
+class _KeyOpener:
+    """Customer keys opened through the organization key (admins only), per transaction."""
 
-    def open_key(version: int) -> KeyPair:
-        if version not in cache:
-            key = keys.open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
+    def __init__(self, actor: ActorSession, tx: Session) -> None:
+        self._tx = tx
+        self._org_version, self._org = actor._org(tx)
+        self._keys: dict[tuple[int, int], KeyPair] = {}
+
+    def __call__(self, customer_id: int, version: int) -> KeyPair:
+        slot = (customer_id, version)
+        if slot not in self._keys:
+            key = keys.open_wrap(self._tx, customer_id, version, RecipientKind.ORG,
+                                 self._org_version, self._org)
             if key is None:
                 raise IntegrityError(f"customer key {version} is not wrapped to the org key")
-            cache[version] = key
-        return cache[version]
-
-    return open_key
+            self._keys[slot] = key
+        return self._keys[slot]
 
 
-def _migrate_one(actor: ActorSession, cred_id: int, to: str, vault_store: VaultSecretStore,
-                 sql_store: SqlSecretStore) -> int | None:
-    """Move one credential's versions in one transaction; None if nothing was left to do."""
-    with actor._tx() as tx:
-        cred = tx.get(Credential, cred_id)
-        assert cred is not None
-        customer = tx.get(Customer, cred.customer_id)
-        assert customer is not None and customer.id is not None
-        if to == "sql":
-            actor._sync(tx, customer, cred, f"{customer.slug}/{cred.id}")
-        rows = _versions(tx, cred_id)
-        pending = [sv for sv in rows if (sv.ciphertext is None) == (to == "sql")]
-        if not pending:
-            return None
-        open_key = _customer_key_opener(actor, tx, customer.id)
-        for sv in pending:
-            ref = SecretRef(customer.id, customer.slug, cred_id, sv.version, sv.key_version)
-            if to == "vault":
-                if sv.ciphertext is None:
-                    continue  # nothing stored anywhere (a purged payload)
-                payload = _payload_of(open_sealed(sv.ciphertext, open_key(sv.key_version),
-                                                  ref.context()))
-                vault_store.put(tx, ref, payload, None)  # type: ignore[arg-type]
-                tx.flush()
-                tx.refresh(sv)
-                check = vault_store.read(customer.slug, cred_id, sv.kv_version or 0)
-            else:
-                if not sv.kv_version:
-                    continue
-                payload_or_none = vault_store.read(customer.slug, cred_id, sv.kv_version)
-                if payload_or_none is None:
-                    raise IntegrityError(f"{_name(tx, customer, cred, sv.version)} is gone"
-                                         " from Vault: run `custodian doctor` first")
-                payload = payload_or_none
-                public = keys.customer_public(tx, customer.id, sv.key_version)
-                sql_store.put(tx, ref, payload, public)
-                tx.flush()
-                tx.refresh(sv)
-                sv.kv_version = None
-                tx.add(sv)
-                check = _payload_of(open_sealed(sv.ciphertext or b"", open_key(sv.key_version),
-                                                ref.context()))
-            if check is None or not hmac.compare_digest(check.to_bytes(), payload.to_bytes()):
-                raise IntegrityError(
-                    f"{_name(tx, customer, cred, sv.version)} did not verify after the move"
-                )
-        actor._record(tx, "migrate", customer_id=customer.id, credential_id=cred_id,
-                      target=_name(tx, customer, cred, None),
-                      detail={"to": to, "versions": len(pending)})
-        return len(pending)
+def _migrate_one(actor: ActorSession, tx: Session, opener: _KeyOpener, cred_id: int, to: str,
+                 vault_store: VaultSecretStore, sql_store: SqlSecretStore) -> int | None:
+    """Move one credential's versions; None if nothing was left to do."""
+    cred = tx.get(Credential, cred_id)
+    assert cred is not None
+    customer = tx.get(Customer, cred.customer_id)
+    assert customer is not None and customer.id is not None
+    if to == "sql":
+        actor._sync(tx, customer, cred, f"{customer.slug}/{cred.id}")
+    rows = _versions(tx, cred_id)
+    pending = [sv for sv in rows if (sv.ciphertext is None) == (to == "sql")]
+    if not pending:
+        return None
+    cid = customer.id
+
+    def open_key(version: int) -> KeyPair:
+        return opener(cid, version)
+
+    for sv in pending:
+        ref = SecretRef(customer.id, customer.slug, cred_id, sv.version, sv.key_version)
+        if to == "vault":
+            if sv.ciphertext is None:
+                continue  # nothing stored anywhere (a purged payload)
+            payload = _payload_of(open_sealed(sv.ciphertext, open_key(sv.key_version),
+                                              ref.context()))
+            vault_store.put(tx, ref, payload, None)  # type: ignore[arg-type]
+            tx.flush()
+            tx.refresh(sv)
+            check = vault_store.read(customer.slug, cred_id, sv.kv_version or 0)
+        else:
+            if not sv.kv_version:
+                continue
+            payload_or_none = vault_store.read(customer.slug, cred_id, sv.kv_version)
+            if payload_or_none is None:
+                raise IntegrityError(f"{_name(tx, customer, cred, sv.version)} is gone"
+                                     " from Vault: run `custodian doctor` first")
+            payload = payload_or_none
+            public = keys.customer_public(tx, customer.id, sv.key_version)
+            sql_store.put(tx, ref, payload, public)
+            tx.flush()
+            tx.refresh(sv)
+            sv.kv_version = None
+            tx.add(sv)
+            check = _payload_of(open_sealed(sv.ciphertext or b"", open_key(sv.key_version),
+                                            ref.context()))
+        if check is None or not hmac.compare_digest(check.to_bytes(), payload.to_bytes()):
+            raise IntegrityError(
+                f"{_name(tx, customer, cred, sv.version)} did not verify after the move"
+            )
+    return len(pending)
 
 
 def _sweep_vault(actor: ActorSession, store: VaultSecretStore) -> None:

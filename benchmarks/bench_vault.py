@@ -1,0 +1,166 @@
+"""Vault backend benchmark, against a real `bao server -dev` started here (and stopped).
+
+1. Reveal through custodian's Vault backend (authorization, customer key check, KV read,
+   access event committed) against a bare hvac `read_secret_version` of the same secret,
+   on the same server in the same run, both with the technician's own Vault token.
+   Target: ratio of medians <= 1.3.
+2. Migrating N credentials (default 10,000) from the SQL store to Vault: total time.
+
+    .venv/bin/python benchmarks/bench_vault.py [--reveals 2000] [--count 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # for tests.vault.baokit: one way to start a dev server
+
+from custodian.crypto import KdfParams, KeyPair  # noqa: E402
+from custodian.db.models import Role, SystemKind  # noqa: E402
+from custodian.secret import Secret, SecretPayload  # noqa: E402
+from custodian.service import Custodian  # noqa: E402
+from custodian.service.backend import migrate  # noqa: E402
+from custodian.service.importing import ImportItem  # noqa: E402
+from custodian.storage import SecretRef, config  # noqa: E402
+from custodian.storage.vault import VaultSecretStore  # noqa: E402
+from tests.vault.baokit import start_bao  # noqa: E402
+
+PASS = "correct horse battery staple"
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _row(name: str, samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return f"{name:<44} {statistics.median(ms):>8.3f} {_pct(ms, 0.99):>8.3f}"
+
+
+def bench_reveal(server, directory: Path, reveals: int) -> None:  # type: ignore[no-untyped-def]
+    root = server.client()
+    root.sys.enable_auth_method("userpass", path="bench-up")
+    admin_store = VaultSecretStore(server.addr, server.root_token, prefix="bench",
+                                   auth_mount="bench-up")
+    vault = Custodian.open(directory / "reveal.db", create=True, store=admin_store)
+    vault.init("admin", PASS, kdf=KdfParams.floor())
+    admin = vault.unlock("admin", PASS)
+    admin.add_technician("alice", Role.TECHNICIAN, PASS)
+    admin.add_customer("acme", "Acme")
+    admin.add_system("acme/dc01", SystemKind.ACTIVE_DIRECTORY)
+    admin.add_credential("acme/dc01/admin", SecretPayload({"password": "bench-secret-1"}))
+    admin.grant("alice", "acme")
+    # Alice works with her own Vault token (userpass login), as a technician would.
+    root.write("auth/bench-up/users/alice", password="alice-vault-pw")
+    login = server.client(token="")
+    login.auth.userpass.login("alice", "alice-vault-pw", mount_point="bench-up")
+    token = str(login.token)
+    vault.store = VaultSecretStore(server.addr, token, prefix="bench", auth_mount="bench-up")
+    alice = vault.unlock("alice", PASS)
+    bare = server.client(token=token)
+    path = admin_store.path("acme", 1)
+
+    def custodian_reveal() -> None:
+        assert alice.reveal("acme/dc01/admin").reveal() == "bench-secret-1"
+
+    def hvac_read() -> None:
+        data = bare.secrets.kv.v2.read_secret_version(
+            path=path, version=1, mount_point="secret", raise_on_deleted_version=True
+        )
+        assert data["data"]["data"]["password"] == "bench-secret-1"
+
+    ref = SecretRef(1, "acme", 1, 1, 1)
+    key = KeyPair.generate()
+
+    def store_get() -> None:  # the backend alone: kv_version lookup, key check, KV read
+        with vault.db.transaction() as tx:
+            assert vault.store.get(tx, ref, lambda: key)["password"].reveal() == "bench-secret-1"
+
+    for _ in range(50):  # warm up every path (connections, caches)
+        custodian_reveal()
+        hvac_read()
+        store_get()
+    ours: list[float] = []
+    theirs: list[float] = []
+    backend: list[float] = []
+    for _ in range(reveals // 100):  # alternate in blocks, so drift hits all alike
+        for fn, out in ((custodian_reveal, ours), (hvac_read, theirs), (store_get, backend)):
+            for _ in range(100):
+                start = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - start)
+    title = f"reveal, {len(ours)} each (SQLite vault db)"
+    print(f"{title:<44} {'p50 ms':>8} {'p99 ms':>8}")
+    print(_row("custodian reveal (Vault backend)", ours))
+    print(_row("bare hvac read_secret_version", theirs))
+    print(_row("VaultSecretStore.get alone (in a transaction)", backend))
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"{'ratio reveal / bare read (target <= 1.3)':<44} {ratio:>8.2f}")
+    ratio = statistics.median(backend) / statistics.median(theirs)
+    print(f"{'ratio store.get / bare read':<44} {ratio:>8.2f}")
+    print("(a reveal also commits its access event durably before returning: SQLite,"
+          " synchronous=FULL)")
+    vault.close()
+
+
+def bench_migrate(server, directory: Path, count: int) -> None:  # type: ignore[no-untyped-def]
+    vault = Custodian.open(directory / "migrate.db", create=True)
+    vault.init("admin", PASS, kdf=KdfParams.floor())
+    admin = vault.unlock("admin", PASS)
+    per_customer = 100
+    start = time.perf_counter()
+    items = [
+        ImportItem(f"bench:{i}", f"c{i // per_customer:04d}", "sys", f"k{i % per_customer}",
+                   {"password": Secret(f"v-{i}")})
+        for i in range(count)
+    ]
+    admin.import_items(items, source="bench")
+    filled = time.perf_counter() - start
+    target = config.BackendConfig("vault", server.addr, "secret", "bench-migrate")
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() and done * 10 // total != shown[0]:
+            shown[0] = done * 10 // total
+            print(f"\r  migrating: {done}/{total}", end="", file=sys.stderr, flush=True)
+
+    import os
+
+    os.environ["VAULT_TOKEN"] = server.root_token
+    start = time.perf_counter()
+    result = migrate(admin, target, progress=progress)
+    took = time.perf_counter() - start
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    assert result.versions == count
+    print(f"\nfilled {count} credentials in SQL (one import) in {filled:.1f} s")
+    print(f"migrate --to vault: {count} credentials in {took:.1f} s"
+          f" ({took / count * 1000:.2f} ms each, each written, read back and compared)")
+    vault.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reveals", type=int, default=2000)
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        server = start_bao(directory)
+        try:
+            print(f"OpenBao dev server at {server.addr} (pid {server.pid})\n")
+            bench_reveal(server, directory, args.reveals)
+            bench_migrate(server, directory, args.count)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()

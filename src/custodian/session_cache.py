@@ -9,15 +9,14 @@ line the user exports. Neither half alone opens anything; both expire together.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import _fastpath
 from .clock import utcnow
 
 if TYPE_CHECKING:
@@ -33,13 +32,8 @@ class NoKeyring(Exception):
 
 
 def runtime_dir() -> Path:
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    root = Path(base) / "custodian" if base else Path(tempfile.gettempdir()) / f"custodian-{os.getuid()}"
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    st = root.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise PermissionError(f"{root} must be owned by you and private (mode 700)")
-    return root
+    """The user-only directory for session files and agent sockets (see `_fastpath`)."""
+    return Path(_fastpath.runtime_dir())
 
 
 @dataclass(frozen=True)
@@ -51,8 +45,7 @@ class SessionSlot:
 
     @property
     def key_id(self) -> str:
-        digest = hashlib.sha256(f"{self.vault_url}\0{self.username}".encode()).hexdigest()
-        return digest[:32]
+        return _fastpath.slot_id(self.vault_url, self.username)
 
     @property
     def file(self) -> Path:
@@ -135,7 +128,9 @@ def fetch_token(slot: SessionSlot) -> str | None:
 
 
 def forget(slot: SessionSlot) -> bool:
-    erased = slot.erase()
+    """End the session: stop its agent, erase the sealed file and the keyring entry."""
+    stopped = _fastpath.stop_agent(slot.key_id)
+    erased = slot.erase() or stopped
     try:
         keyring_backend().delete_password(KEYRING_SERVICE, slot.key_id)
     except Exception:  # nothing stored there, or no keyring: nothing to remove

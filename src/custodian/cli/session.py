@@ -13,9 +13,14 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 @click.command()
 @click.option("--ttl", default="15m", show_default=True, help="How long the session lasts.")
+@click.option("--no-agent", is_flag=True,
+              help="Do not start the session agent that serves `get` from memory.")
 @pass_ctx
-def unlock(ctx: CliContext, ttl: str) -> None:
+def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     """Unlock once and cache the session (OS keyring) for --ttl."""
+    from datetime import datetime
+
+    from .. import agent
     from ..clock import utcnow
 
     span = parse_when(ttl, future=True) - utcnow()
@@ -23,13 +28,26 @@ def unlock(ctx: CliContext, ttl: str) -> None:
     actor = vault.unlock(ctx.username, acting_passphrase(ctx.username))
     slot = ctx.slot()
     token = slot.save(actor.export(), span)
+    expires = token.split(".", 1)[1]
+    note = ""
+    if no_agent:
+        agent.stop(vault.url, ctx.username)
+    else:
+        try:
+            until = datetime.fromisoformat(expires)
+            pid = agent.spawn(vault.url, ctx.username, actor.export(), until)
+            note = f"; session agent pid {pid} serves `get`"
+        except agent.AgentError as exc:
+            say(f"custodian: {exc}; `get` will unlock from the cached session instead")
     try:
         store_token(slot, token)
     except NoKeyring as exc:
         say(f"custodian: {exc}; export this line instead (it expires with the session):")
         click.echo(f"export {SESSION_ENV}={token}")
+        if note:
+            say(f"unlocked {ctx.username} until {expires[:16]} UTC{note}")
         return
-    say(f"unlocked {ctx.username} until {token.split('.', 1)[1][:16]} UTC (session in the OS keyring)")
+    say(f"unlocked {ctx.username} until {expires[:16]} UTC (session in the OS keyring{note})")
 
 
 @click.command()

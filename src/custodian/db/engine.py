@@ -9,20 +9,20 @@ from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from .. import _fastpath
 from ..errors import BackendUnavailable, UsageError
 
-DB_ENV = "CUSTODIAN_DB"
+DB_ENV = _fastpath.DB_ENV
 
 
 def default_db_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("custodian")) / "vault.db"
+    return Path(_fastpath.default_db_path())
 
 
 def resolve_url(db: str | os.PathLike[str] | None) -> str:
-    """`db` is a path or an SQLAlchemy URL; None falls back to $CUSTODIAN_DB, then the default."""
-    raw = os.fspath(db) if db is not None else os.environ.get(DB_ENV) or str(default_db_path())
+    """`db` is a path or an SQLAlchemy URL; None falls back to $CUSTODIAN_DB, then the default.
+    The naming lives in `custodian._fastpath`, shared with the stdlib-only `get` path."""
+    raw = _fastpath.raw_db(db)
     if "://" in raw:
         try:
             url = make_url(raw)
@@ -31,7 +31,7 @@ def resolve_url(db: str | os.PathLike[str] | None) -> str:
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise UsageError("the database must be SQLite or PostgreSQL")
         return raw
-    return f"sqlite:///{Path(raw).expanduser().absolute()}"
+    return _fastpath.path_url(raw)
 
 
 def display_url(url: str) -> str:

@@ -6,6 +6,7 @@ import hvac.exceptions
 import pytest
 
 from custodian.errors import AccessDenied, AuthenticationFailed
+from custodian.secret import SecretPayload
 from custodian.storage import SecretRef
 from custodian.storage.vault import VaultSecretStore
 from tests.vault.baokit import VaultKit
@@ -92,3 +93,29 @@ def test_grant_and_revoke_are_recorded_and_attach_one_policy(vkit: VaultKit) -> 
     assert vkit.store.attached() == {"alice": set()}
     actions = [e.action for e in vkit.admin.events()]
     assert "grant" in actions and "revoke" in actions
+
+
+def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
+    vkit: VaultKit,
+) -> None:
+    from custodian.service.backend import doctor
+
+    root = vkit.bao.client()
+    root.sys.create_or_update_policy(name="custodian-admin", policy=vkit.store.admin_policy_text())
+    token = root.auth.token.create(policies=["custodian-admin"], ttl="1h")["auth"]["client_token"]
+    admin_store = VaultSecretStore(
+        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        auth_mount=vkit.store.auth_mount,
+    )
+    vkit.vault.store = admin_store
+    alice = vkit.tech("alice")
+    acme = vkit.customer("acme", grant=("alice",))
+    alice.set_secret(acme, SecretPayload({"password": "second-value"}))
+    assert alice.history(acme)[-1].version == 2
+    assert admin_store.technician_token("alice").reveal()
+    vkit.admin.revoke("alice", "acme")
+    vkit.admin.grant("alice", "acme")
+    assert doctor(vkit.admin, repair=True) == []
+    with vkit.vault.db.transaction() as tx:
+        assert admin_store.destroy_customer(tx, 1) == 2
+    assert admin_store.stored_paths() == {}

@@ -154,6 +154,33 @@ class VaultSecretStore:
             f'path "{base % "metadata"}" {{ capabilities = ["list"] }}\n'
         )
 
+    def admin_policy_text(self) -> str:
+        """The least a token needs for every admin operation of custodian on this store
+        (docs/vault-backend.md): payloads, policies, identities, token revocation."""
+        data, meta = f"{self.mount}/data/{self.prefix}", f"{self.mount}/metadata/{self.prefix}"
+        pol, ent = self.policy_name("*"), self.entity_name("*")
+        rules = [
+            (f"{data}/*", "create read update"),
+            (f"{meta}/*", "read list delete"),
+            (meta, "list"),
+            (f"{self.mount}/destroy/{self.prefix}/*", "update"),
+            (f"sys/policy/{pol}", "create read update delete"),
+            (f"sys/policies/acl/{pol}", "create read update delete"),
+            ("sys/auth", "read"),
+            ("identity/entity/name", "list"),
+            (f"identity/entity/name/{ent}", "create read update"),
+            ("identity/entity-alias", "create update"),
+            (f"auth/token/roles/{ent}", "create read update"),
+            (f"auth/token/create/{ent}", "create update"),
+            (f"sys/leases/revoke-prefix/auth/{self.auth_mount}/login/*", "update sudo"),
+            (f"sys/leases/revoke-prefix/auth/token/create/{ent}", "update sudo"),
+        ]
+        lines = [f"# custodian admin: mount {self.mount}, prefix {self.prefix}"]
+        for path, caps in rules:
+            quoted = ", ".join(f'"{c}"' for c in caps.split())
+            lines.append(f'path "{path}" {{ capabilities = [{quoted}] }}')
+        return "\n".join(lines) + "\n"
+
     # --- hvac and its errors ----------------------------------------------------------
 
     @property

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from custodian.crypto import KeyPair, open_sealed
-from custodian.db.models import RecipientKind, Role
+from custodian.db.models import Role
 from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError
 from custodian.secret import SecretPayload
 from custodian.service import keys
@@ -136,7 +136,8 @@ def test_removed_admin_with_database_copy_cannot_open_new_versions(vault, tmp_pa
 
 def test_worklist_names_exactly_what_the_technician_saw_and_clears_on_rotation(vault):
     vault.customer("acme")
-    seen, copied, rotated, unseen = add_creds(vault, "acme", ["seen", "copied", "rotated", "unseen"])
+    names = ["seen", "copied", "rotated", "unseen"]
+    seen, copied, rotated, unseen = add_creds(vault, "acme", names)
     vault.customer("globex")
     (other,) = add_creds(vault, "globex", ["other"])
     bob = vault.tech("bob")
@@ -170,7 +171,7 @@ def test_worklist_names_exactly_what_the_technician_saw_and_clears_on_rotation(v
 
 def test_assume_compromised_marks_every_credential(vault):
     vault.customer("acme")
-    paths = [f"acme/dc01/admin", *add_creds(vault, "acme", ["a", "b"])]
+    paths = ["acme/dc01/admin", *add_creds(vault, "acme", ["a", "b"])]
     vault.tech("bob")
     vault.admin.grant("bob", "acme")
     vault.admin.revoke("bob", "acme", assume_compromised=True)
@@ -253,7 +254,8 @@ def test_lapsed_grant_loses_its_wraps_at_the_next_admin_action(vault):
     bob.reveal(path)
     bob_id = tech_id(vault, "bob")
     cid = ids(vault, "acme")
-    wraps = "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician' AND recipient_id = :i"
+    wraps = ("SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
+             " AND recipient_id = :i")
     assert vault.sql(wraps, i=bob_id)[0][0] == 1
     vault.clock.advance(timedelta(hours=2))
     with pytest.raises(AccessDenied):

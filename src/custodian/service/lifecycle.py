@@ -898,8 +898,16 @@ def _after_shred(vault: Custodian) -> None:
     engine = vault.db.engine
     try:
         if engine.dialect.name == "sqlite":
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Free pages still hold copies of rows that B-tree balancing moved: VACUUM
+            # rewrites the file without them, and the checkpoint empties the WAL.
+            raw = engine.raw_connection()
+            try:
+                driver = raw.driver_connection
+                assert driver is not None
+                driver.execute("VACUUM")
+                driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.close()
         else:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM customer_key, key_wrap, secret_version"))

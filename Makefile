@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: venv test lint
+.PHONY: venv test lint demo
 
 venv: $(STAMP)
 
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q -e '.[dev]'
 	cp pyproject.toml $@
+
+# A fresh demo vault in ./demo/vault.db (fictional customers), a `get` and the log.
+demo: venv
+	$(VENV)/bin/python -m custodian.demo demo
 
 test: venv
 	scripts/ensure-services.sh

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import SessionLocked, UsageError
 from ..secret import SecretPayload
 
-PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"
+PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 
 
 def say(message: str) -> None:
@@ -36,7 +36,8 @@ def acting_passphrase(username: str) -> str:
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
-    value = _tty_prompt(f"Passphrase for {username}: ") if sys.stdin.isatty() else None
+    # On the terminal even when stdin is piped (`echo secret | custodian cred set ...`).
+    value = _tty_prompt(f"Passphrase for {username}: ")
     if not value:
         raise SessionLocked(
             f"locked: no passphrase for {username!r} (run `custodian unlock`, or set"

@@ -1,0 +1,169 @@
+"""End-to-end CLI helpers: real `python -m custodian` processes on a vault in tmp_path.
+
+- `Cli` runs one command as its own process with a clean environment (no inherited
+  CUSTODIAN_*, no OS keyring, a private XDG_RUNTIME_DIR, no controlling terminal) and
+  checks what every command owes its user: no traceback, and exactly one `custodian: ...`
+  line on stderr when it fails. Every result is kept, for the secret-hygiene checks.
+- `template_vault` (once per session) builds a vault through the CLI itself; `cli` gives
+  each test its own copy of it, so tests may change and tamper with their vault freely.
+
+    def test_x(cli):
+        assert cli.run("get", CRED, user="ben").stdout == CANARY + "\\n"
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CANARY = "CANARY-cli-3b9f61d2-never-print-me"
+ADMIN = "ada"
+ADMIN_PASS = "ada's demo passphrase"
+TECH_PASS = "technician passphrase"
+CRED = "acme/dc01/administrator"  # holds CANARY; ben is granted acme
+SA = "acme/sql01/sa"  # a generated secret
+SWITCH = "globex/core-sw/admin"  # fields password + enable; globex requires a reason
+LOCKED = "initech/fs01/backup"  # nobody is granted initech
+NULL_KEYRING = "keyring.backends.null.Keyring"
+RECOVERY_LINE = r"[A-Z2-7]{4}(-[A-Z2-7]{4})+"
+TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Result:
+    args: tuple[str, ...]
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def clean_env(db: str, runtime: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
+    env.update(
+        CUSTODIAN_DB=db,
+        XDG_RUNTIME_DIR=str(runtime),
+        PYTHON_KEYRING_BACKEND=NULL_KEYRING,
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    return env
+
+
+def check_streams(result: Result) -> None:
+    """What every command owes: no traceback; a failure is one line on stderr."""
+    assert "Traceback" not in result.stderr + result.stdout, result
+    if result.code != 0:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1, f"expected one stderr line, got {result.stderr!r}"
+        assert lines[0].startswith("custodian: "), lines[0]
+
+
+@dataclass
+class Cli:
+    """Runs `custodian` commands against one vault as `user` (default: the admin)."""
+
+    db: str
+    runtime: Path
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def path(self) -> Path:
+        return Path(self.db)
+
+    def env(
+        self, user: str | None = ADMIN, passphrase: str | None = None, **extra: str
+    ) -> dict[str, str]:
+        env = clean_env(self.db, self.runtime)
+        if user is not None:
+            env["CUSTODIAN_USER"] = user
+            pw = passphrase if passphrase is not None else _passphrase_of(user)
+            if pw:
+                env["CUSTODIAN_PASSPHRASE"] = pw
+        env.update(extra)
+        return env
+
+    def run(
+        self,
+        *args: str,
+        input: str | None = None,
+        user: str | None = ADMIN,
+        passphrase: str | None = None,
+        expect: int | None = 0,
+        env: dict[str, str] | None = None,
+    ) -> Result:
+        proc = subprocess.run(
+            [sys.executable, "-m", "custodian", *args],
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=env or self.env(user, passphrase),
+            timeout=TIMEOUT,
+            start_new_session=True,  # no controlling terminal: no prompt can appear
+        )
+        result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
+        self.results.append(result)
+        check_streams(result)
+        if expect is not None:
+            assert result.code == expect, f"exit {result.code}, expected {expect}: {result}"
+        return result
+
+    def sql(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(self.db) as conn:
+            rows = conn.execute(statement, params).fetchall()
+        conn.close()
+        return rows
+
+    def files_bytes(self) -> bytes:
+        """The vault's bytes on disk: the database file and any WAL beside it."""
+        parts = [self.path, Path(self.db + "-wal")]
+        return b"".join(p.read_bytes() for p in parts if p.exists())
+
+
+def _passphrase_of(user: str) -> str:
+    return ADMIN_PASS if user == ADMIN else TECH_PASS
+
+
+@dataclass(frozen=True)
+class Template:
+    dir: Path
+    init: Result
+    results: tuple[Result, ...]
+
+
+def build_template(root: Path) -> Template:
+    """A vault built through the CLI: admin ada, technician ben, auditor dora; customers
+    acme (ben granted), globex (reason required; ben granted for 7 days), initech (nobody)."""
+    runtime = root / "run"
+    runtime.mkdir(mode=0o700)
+    cli = Cli(str(root / "vault.db"), runtime)
+    init = cli.run("init", "--admin", ADMIN, "--kdf-seconds", "0")
+    cli.run("tech", "add", "ben", input=TECH_PASS + "\n")
+    cli.run("tech", "add", "dora", "--role", "auditor", input=TECH_PASS + "\n")
+    cli.run("customer", "add", "acme", "--name", "Acme Corporation")
+    cli.run("customer", "add", "globex", "--name", "Globex", "--require-reason")
+    cli.run("customer", "add", "initech", "--name", "Initech")
+    cli.run("system", "add", "acme/dc01", "--kind", "active-directory", "--host", "192.0.2.10")
+    cli.run("system", "add", "acme/sql01", "--kind", "database", "--host", "192.0.2.11")
+    cli.run("system", "add", "globex/core-sw", "--kind", "switch",
+            "--host", "core-sw.globex.example.invalid")
+    cli.run("system", "add", "initech/fs01", "--kind", "other")
+    cli.run("cred", "add", CRED, "--username", "Administrator",
+            "--url", "https://dc01.acme.example.invalid", input=CANARY + "\n")
+    cli.run("cred", "add", SA, "--username", "sa", "--generate")
+    cli.run("cred", "add", SWITCH, "--username", "admin", "--fields-json",
+            input=json.dumps({"password": "switch-pw-1", "enable": "enable-pw-1"}))
+    cli.run("cred", "add", LOCKED, "--username", "backup", "--generate")
+    cli.run("grant", "ben", "acme")
+    cli.run("grant", "ben", "globex", "--until", "7d")
+    return Template(root, init, tuple(cli.results))
+

@@ -77,3 +77,25 @@ def shift(kit: Any, from_seq: int, by: int) -> None:
 def insert_row(kit: Any, values: dict[str, Any]) -> None:
     with kit.vault.db.engine.begin() as conn:
         conn.execute(insert(EVENTS).values(**values))
+
+
+def write_events(url: str, user: str, bundle: bytes, count: int, per_tx: int = 1) -> None:
+    """A writer process's body: append `count` events (0: until killed) as `user`, `per_tx`
+    per transaction, through the same `audit.append` every service call uses."""
+    from sqlmodel import select as sm_select
+
+    from custodian.db.models import Technician
+    from custodian.service import Custodian
+    from custodian.service.vault import unpack_private
+
+    _, signer = unpack_private(bundle)
+    with Custodian.open(url) as vault:
+        with vault.db.transaction() as tx:
+            tech_id = tx.exec(sm_select(Technician.id).where(Technician.username == user)).one()
+        done = 0
+        while count == 0 or done < count:
+            with vault.db.transaction() as tx:
+                for _ in range(per_tx if count == 0 else min(per_tx, count - done)):
+                    draft = audit.EventDraft("load-test", "ok", user, tech_id, detail={"n": done})
+                    audit.append(tx, draft, vault.clock(), signer)
+                    done += 1

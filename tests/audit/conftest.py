@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import PASS, FakeClock, PgServer, VaultKit, _need_pg, pg_url
 
 from custodian.crypto import KdfParams, RecoveryCode
 from custodian.service import Custodian
+from tests.conftest import PASS, FakeClock, PgServer, VaultKit, _need_pg, pg_url
 
 CUSTOMER_PATH = "acme/dc01/admin"
 USERS = ("admin", "bob", "carol")

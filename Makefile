@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: venv test lint demo
+.PHONY: venv test lint demo bench
 
 venv: $(STAMP)
 
@@ -24,3 +24,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check src tests
+
+# Every benchmark, one table, saved under benchmarks/results/ (BENCH_ARGS=--quick for a short run).
+bench: venv
+	$(VENV)/bin/python -m benchmarks $(BENCH_ARGS)

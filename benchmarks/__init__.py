@@ -1,0 +1,1 @@
+"""custodian's benchmarks: `python -m benchmarks` (see run.py)."""

@@ -1,0 +1,151 @@
+"""Run custodian's benchmarks and print one table; save it under benchmarks/results/.
+
+    make bench                      # or: .venv/bin/python -m benchmarks [--quick]
+
+1. In-process reveal p50/p99 (authorization + access event committed + decrypt) with
+   1,000 customers and 100,000 credentials, on SQLite and on a fresh PostgreSQL database
+   (created here and dropped afterwards). `--quick`: 100 customers, 5,000 credentials.
+2. Cold `custodian get` as a whole process (with and without the session agent) against
+   `bao kv get`, `pass show` and `keepassxc-cli show` of the same secret, as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+START_LOAD = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+if str(ROOT) not in sys.path:  # `python benchmarks/run.py` as well as `python -m benchmarks`
+    sys.path.insert(0, str(ROOT))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _pg_database() -> tuple[str, str] | None:
+    """A fresh PostgreSQL database for the run: (name, URL), or None if unreachable."""
+    try:
+        import psycopg
+
+        name = f"custodian_bench_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    except Exception as exc:  # psycopg.OperationalError and friends
+        _say(f"PostgreSQL unavailable, skipped: {type(exc).__name__}")
+        return None
+    return name, f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def _drop_pg(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+def reveal_rows(customers: int, credentials: int, samples: int, pg: bool) -> list[str]:
+    import tempfile
+
+    from benchmarks import reveal
+
+    rows = []
+    work = Path(tempfile.mkdtemp(prefix="rbench-"))
+    targets = [("SQLite", f"sqlite:///{work / 'vault.db'}", None)]
+    if pg and (made := _pg_database()):
+        targets.append(("PostgreSQL", made[1], made[0]))
+    for label, url, pg_name in targets:
+        _say(f"reveal on {label}: seeding {customers} customers, {credentials} credentials")
+        try:
+            r = reveal.measure(url, label, customers, credentials, samples, _say)
+        finally:
+            if pg_name:
+                _drop_pg(pg_name)
+        rows.append(
+            f"| reveal p50, {label} | {r.p50_ms:.2f} ms | p99 {r.p99_ms:.2f} ms | "
+            f"{r.credentials:,} credentials, {r.customers:,} customers; {r.samples:,} reveals;"
+            f" CPU time p50 {r.cpu_p50_ms:.2f} ms;"
+            f" first reveal of a customer (key unwrap) p50 {r.first_p50_ms:.2f} ms;"
+            f" seeding took {r.seed_seconds:.0f} s |"
+        )
+    for p in work.iterdir():
+        p.unlink()
+    work.rmdir()
+    return rows
+
+
+def cold_rows(runs: int) -> list[str]:
+    from benchmarks import cold
+
+    timings = cold.measure(runs, _say)
+    by_name = {t.name: t for t in timings}
+    agent = by_name.get("custodian get (agent)")
+    rows = []
+    for t in timings:
+        ratios = []
+        if agent and t is not agent and not t.name.startswith("custodian"):
+            ratios.append(f"custodian (agent) / this = {agent.median_ms / t.median_ms:.2f}")
+        plain = by_name.get("custodian get (agent, regular install)")
+        if plain and t.name in ("bao kv get", "pass show", "keepassxc-cli show"):
+            ratios.append(f"regular install / this = {plain.median_ms / t.median_ms:.2f}")
+        rows.append(
+            f"| {t.name} | {t.median_ms:.1f} ms | {'; '.join(ratios) or '-'} | "
+            f"median of {t.runs}; {t.note} |"
+        )
+    return rows
+
+
+def machine() -> list[str]:
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return [
+        f"- load average at the start: {START_LOAD[0]:.2f} {START_LOAD[1]:.2f}"
+        f" {START_LOAD[2]:.2f} (other work on the machine inflates wall-clock figures;"
+        " the reveal's CPU time does not)",
+        f"- host: {socket.gethostname()}, {platform.platform()}",
+        f"- CPUs: {os.cpu_count()}; load average at the end: {load[0]:.2f} {load[1]:.2f}"
+        f" {load[2]:.2f}",
+        f"- Python {platform.python_version()} ({sys.executable})",
+        f"- run: {datetime.now(UTC).isoformat(timespec='seconds')}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
+    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--only", choices=["reveal", "cold"], help="run one part")
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    customers, credentials = (100, 5_000) if args.quick else (1_000, 100_000)
+    samples, runs = (300, 10) if args.quick else (2_000, 30)
+
+    rows = ["| benchmark | custodian | peer / ratio | notes |", "|---|---|---|---|"]
+    if args.only in (None, "reveal"):
+        rows += reveal_rows(customers, credentials, samples, pg=not args.no_pg)
+    if args.only in (None, "cold"):
+        rows += cold_rows(runs)
+    title = "# custodian benchmarks" + (" (quick)" if args.quick else "")
+    text = "\n".join([title, "", *machine(), "", *rows, ""])
+    print(text)
+    if not args.no_save:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+        suffix = "-quick" if args.quick else ""
+        out = RESULTS / f"{stamp}-{socket.gethostname()}{suffix}.md"
+        out.write_text(text)
+        _say(f"saved {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

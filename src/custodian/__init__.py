@@ -21,6 +21,7 @@ __all__ = [
     "Custodian",
     "CustomerDetail",
     "CustomerInfo",
+    "EventFilter",
     "EventInfo",
     "GrantInfo",
     "IntegrityError",
@@ -49,6 +50,7 @@ _WHERE = {
     "Secret": "custodian.secret",
     "SecretPayload": "custodian.secret",
     "resume_cached_session": "custodian.session_cache",
+    "EventFilter": "custodian.service.log_review",
     **{
         n: "custodian.records"
         for n in (
@@ -87,4 +89,5 @@ if TYPE_CHECKING:
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
+    from .service.log_review import EventFilter
     from .session_cache import resume_cached_session

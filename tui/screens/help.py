@@ -19,8 +19,8 @@ HELP = """\
 | `h` | home | history of the credential; `enter` reveals a version |
 | `space` | reveal | show the field for a few seconds; again hides it |
 | `r` | home | reload |
-| `l` | home | the access log |
-| `a` | home | admin (admins only) |
+| `F2` | home | the access log (filters, detail, chart, verify, export) |
+| `F3` | home | admin (admins only) |
 | `ctrl+l` | anywhere | lock now |
 | `ctrl+p` | anywhere | command palette: every action |
 | `escape` | anywhere | back |

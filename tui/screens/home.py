@@ -46,8 +46,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("c", "copy", "Copy"),
         Binding("h", "history", "History"),
         Binding("r", "refresh", "Refresh"),
-        Binding("l", "app.open_log", "Log"),
-        Binding("a", "app.open_admin", "Admin"),
+        Binding("f2", "app.open_log", "Log"),
+        Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
     ]
 

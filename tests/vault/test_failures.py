@@ -3,10 +3,7 @@ error, nothing half-written, never a fallback to local storage."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +12,11 @@ from custodian.errors import (
     AuthenticationFailed,
     BackendUnavailable,
     Conflict,
-    CustodianError,
 )
 from custodian.secret import SecretPayload
 from custodian.storage import SecretRef
 from custodian.storage.vault import VaultSecretStore
-from tests.vault.baokit import PASS, BaoServer, VaultKit, make_kit, make_store
+from tests.vault.baokit import BaoServer, VaultKit, make_kit, make_store
 
 
 @pytest.fixture
@@ -135,34 +131,3 @@ def test_concurrent_writer_is_refused_not_overwritten(vkit: VaultKit) -> None:
     kv = vkit.bao.client().secrets.kv.v2.read_secret_version(
         path=vkit.kv_path(path), mount_point="secret", raise_on_deleted_version=True)
     assert kv["data"]["data"] == {"password": "racer"}
-
-
-# --- the CLI: one line on stderr, the right exit code --------------------------------
-
-
-def _cli(kit: VaultKit, *args: str, token: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = kit.bao.env(token)
-    env.update(CUSTODIAN_DB=kit.url, CUSTODIAN_PASSPHRASE=PASS, CUSTODIAN_USER="alice",
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    return subprocess.run([sys.executable, "-m", "custodian", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_cli_exit_codes(private_kit: VaultKit, tmp_path: Path) -> None:
-    kit = private_kit
-    kit.tech("alice")
-    path = kit.customer("acme", grant=("alice",))
-    ok = _cli(kit, "get", path)
-    assert (ok.returncode, ok.stdout) == (0, kit.secret + "\n"), ok.stderr
-    bad = _cli(kit, "get", path, token="not-a-real-token")
-    assert bad.returncode == AuthenticationFailed.exit_code
-    assert bad.stderr.count("\n") == 1 and "not-a-real-token" not in bad.stderr
-    kit.bao.seal()
-    sealed = _cli(kit, "get", path)
-    assert sealed.returncode == BackendUnavailable.exit_code
-    assert sealed.stderr.strip().endswith("is sealed") and sealed.stdout == ""
-    kit.bao.stop()
-    down = _cli(kit, "get", path)
-    assert down.returncode == 1 and "cannot reach Vault" in down.stderr
-    assert down.stderr.count("\n") == 1 and kit.bao.root_token not in down.stderr
-    assert issubclass(BackendUnavailable, CustodianError)

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event, func, update
+from sqlalchemy import bindparam, event, func, update
 from sqlmodel import Session, col, select
 
 from ..crypto import KeyPair, PublicKey
@@ -56,6 +56,10 @@ if TYPE_CHECKING:
     import hvac
 
 TIMEOUT_SECONDS = 10.0
+_sv = SecretVersion.__table__  # type: ignore[attr-defined]
+_KV_VERSION = select(_sv.c.kv_version).where(  # type: ignore[call-overload]
+    _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
+)
 
 
 def _env(*names: str) -> str | None:
@@ -375,11 +379,9 @@ class VaultSecretStore:
         # The actor must still hold the customer key: the cryptographic half of
         # authorization, checked before Vault (which checks the token's policies).
         key()
-        kv_version = tx.exec(
-            select(SecretVersion.kv_version)
-            .where(SecretVersion.credential_id == ref.credential_id)
-            .where(SecretVersion.version == ref.version)
-        ).first()
+        kv_version = tx.execute(
+            _KV_VERSION, {"credential": ref.credential_id, "version": ref.version}
+        ).scalar()
         if not kv_version:
             raise IntegrityError(f"secret version {ref.version} has no payload in Vault")
         path = self.path(ref.customer_slug, ref.credential_id)

@@ -30,7 +30,7 @@ def harden(conn: Connection, app_roles: list[str]) -> list[str]:
     dialect = conn.dialect.name
     done = []
     for statement in _migration().append_only_statements(dialect):
-        conn.exec_driver_sql(statement)
+        conn.execute(text(statement))  # text(): escapes the % of the function body
     done.append("append-only triggers on access_event in place")
     if dialect != "postgresql":
         if app_roles:

@@ -134,9 +134,10 @@ def parse_get(argv: list[str]) -> dict[str, str] | None:
             if key is None or key in found:
                 return None
             if not eq:
-                value = next(args, None)  # type: ignore[arg-type]
-                if value is None:
+                following = next(args, None)
+                if following is None:
                     return None
+                value = following
             found[key] = value
         elif stage == "global" and arg == "get":
             stage = "get"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Row, and_, bindparam, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -80,14 +80,11 @@ REVEAL_LOOKUP = (
 
 ACCOUNT_ACTIVE = select(_t.c.active).where(_t.c.id == bindparam("technician"))
 
-GRANT_EXPIRY = select(_g.c.id, _g.c.expires_at).where(
-    _g.c.technician_id == bindparam("technician"), _g.c.customer_id == bindparam("customer")
-)
-
 
 def reveal_lookup(
     tx: Session, technician_id: int, slug: str, system: str, name: str, version: int | None
-) -> Row[Any] | None:
+) -> Any:
+    """The joined row (see REVEAL_LOOKUP), or None when the technician does not exist."""
     params = {
         "technician": technician_id, "slug": slug, "system": system, "name": name,
         "version": version,
@@ -98,8 +95,3 @@ def reveal_lookup(
 def account_active(tx: Session, technician_id: int) -> bool:
     return bool(tx.execute(ACCOUNT_ACTIVE, {"technician": technician_id}).scalar())
 
-
-def grant_expiry(tx: Session, technician_id: int, customer_id: int) -> Row[Any] | None:
-    """(grant id, expires_at) of the actor's grant for the customer, or None."""
-    params = {"technician": technician_id, "customer": customer_id}
-    return tx.execute(GRANT_EXPIRY, params).first()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from conftest import SEED, fast_kdbx, run_cli
+from importkit import SEED, fast_kdbx, run_cli
 
 ADMIN_PASS = "admin passphrase"
 

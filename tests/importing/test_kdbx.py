@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from importkit import ENTRIES, SEED, fast_kdbx
 
-from conftest import ENTRIES, SEED, fast_kdbx
 from custodian.db.models import SystemKind
 from custodian.errors import AuthenticationFailed, UsageError
 from custodian.importers import Rule

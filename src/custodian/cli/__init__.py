@@ -26,9 +26,9 @@ def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
 
 
 def _register() -> None:
-    from . import admin, creds, db, doctor, importing, lifecycle, log, session, tui
+    from . import admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui
 
-    for module in (admin, creds, db, doctor, importing, lifecycle, log, session, tui):
+    for module in (admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -33,9 +33,10 @@ class EventDraft:
     detail: dict[str, object] | None = None
 
 
-# Events that carry no signature: nobody is authenticated when they happen. Every other
-# event must be signed by its actor (docs/audit-format.md, "Signatures").
-UNSIGNED_ACTIONS = frozenset({("unlock", "failed")})
+# Events that carry no signature: nobody is authenticated when they happen (a failed
+# unlock; a restore into an empty database and the purges it re-applies, backup.py).
+# Every other event must be signed by its actor (docs/audit-format.md, "Signatures").
+UNSIGNED_ACTIONS = frozenset({("unlock", "failed"), ("restore", "ok"), ("purge-reapply", "ok")})
 
 # The detail key that binds a technician's Ed25519 public key in the log itself, so that
 # verification does not have to trust the technician table.

@@ -1,4 +1,4 @@
-"""Bulk import: many credentials written in ONE transaction, or none.
+"""Bulk operations: an import (many credentials in ONE transaction, or none) and a backup.
 
 `ImportingMixin` is a base class of `ActorSession`. Its `import_items` opens one
 transaction and runs the session's ordinary operations (`add_customer`, `add_system`,
@@ -18,7 +18,7 @@ import hmac
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
@@ -28,6 +28,8 @@ from ..paths import CredentialPath, check_name, check_slug
 from ..secret import Secret, SecretPayload
 
 if TYPE_CHECKING:
+    from ..backup import Manifest
+    from ..crypto import KdfParams
     from .session import ActorSession
 
 Progress = Callable[[int, int], None]
@@ -143,6 +145,23 @@ class ImportingMixin:
         except _DryRun as done:
             return done.report
         return report
+
+
+    def backup(  # type: ignore[misc]
+        self: ActorSession, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None
+    ) -> Manifest:
+        """Write an encrypted backup of the whole vault (admins only; logged)."""
+        from ..backup import create_backup
+
+        self._require_role("backup", Role.ADMIN)
+        manifest = create_backup(
+            self._vault.db.engine, out, passphrase, params=params, clock=self._vault.clock
+        )
+        with self._tx() as tx:
+            self._record(tx, "backup", detail={
+                "rows": manifest.rows, "created_at": manifest.created_at,
+            })
+        return manifest
 
 
 class _Importer:

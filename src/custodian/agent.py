@@ -225,7 +225,8 @@ def spawn(
     vault_url: str, username: str, bundle: bytes, expires: datetime, *, timeout: float = 60.0
 ) -> int:
     """Start a detached agent holding `bundle` until `expires`; returns its pid once it
-    listens. The bundle travels over a pipe, never through argv or the environment."""
+    listens. The bundle travels over a pipe, never through argv or the environment, and
+    the agent's environment drops every CUSTODIAN_* variable (CUSTODIAN_PASSPHRASE too)."""
     stop(vault_url, username)
     if len(socket_for(vault_url, username).encode()) > _MAX_SOCKET_PATH:
         raise AgentError("did not start: the runtime dir's path is too long for a socket")
@@ -235,6 +236,7 @@ def spawn(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd="/",
+        env={k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")},
         start_new_session=True,
         close_fds=True,
     )

@@ -174,6 +174,17 @@ def test_options_the_fast_path_does_not_know_go_to_the_full_cli(env: Env) -> Non
     assert r.returncode == 2 and "--version" in r.stderr
 
 
+def test_the_agent_holds_no_passphrase_in_argv_or_environment(env: Env) -> None:
+    pid = env.unlock()  # with CUSTODIAN_PASSPHRASE set, as automation does
+    for name in ("cmdline", "environ"):
+        raw = Path(f"/proc/{pid}/{name}").read_bytes()
+        assert PASS.encode() not in raw and b"CUSTODIAN_" not in raw, name
+    r = env.run("get", PATH)
+    assert r.returncode == 0
+    leftovers = b"".join(p.read_bytes() for p in env.runtime.rglob("*") if p.is_file())
+    assert SECRET.encode() not in leftovers and PASS.encode() not in leftovers
+
+
 def test_lock_stops_the_agent(env: Env) -> None:
     pid = env.unlock()
     assert os.path.exists(env.socket)

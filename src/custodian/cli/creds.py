@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..db.models import SystemKind
 from ..secret import PRIMARY_FIELD, SecretPayload
 from . import FORMATS
 from ._context import CliContext
@@ -100,13 +101,20 @@ def get(ctx: CliContext, path: str, field: str, reason: str | None, version: int
 
 
 @click.command()
-@click.option("--kind", help="Shape it for a system kind (printer, switch, ...).")
-@click.option("--length", type=click.IntRange(8, 256))
-def gen(kind: str | None, length: int | None) -> None:
+@click.option("--kind", type=click.Choice([k.value for k in SystemKind]),
+              help="Shape it by the kind's policy (docs/import-backup.md, generate.toml).")
+@click.option("--length", type=click.IntRange(8, 256), help="Characters (passwords).")
+@click.option("--passphrase/--password", "passphrase", default=None,
+              help="Pronounceable words instead of characters (default: the kind's policy).")
+@click.option("--words", type=click.IntRange(3, 20), help="Words (passphrases).")
+@click.option("--username", help="An account name the secret must not contain.")
+def gen(kind: str | None, length: int | None, passphrase: bool | None, words: int | None,
+        username: str | None) -> None:
     """Print a generated secret without storing it."""
     from ..generate import generate_password
 
-    click.echo(generate_password(kind, length))
+    click.echo(generate_password(kind, length, passphrase=passphrase, words=words,
+                                 username=username))
 
 
 COMMANDS = [cred, get, gen]

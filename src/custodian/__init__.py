@@ -6,7 +6,9 @@ Importing it is cheap: names load on first use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+# Not `from typing import ...`: typing costs milliseconds, and `custodian get` through the
+# session agent imports this package and the stdlib fast path only (docs/performance.md).
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -77,6 +79,8 @@ def __getattr__(name: str) -> Any:
 
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .crypto import KdfParams
     from .db.models import Role, SystemKind
     from .errors import (

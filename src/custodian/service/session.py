@@ -614,7 +614,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         cp = CredentialPath.parse(path)
         reason = _check_text(reason, "reason", 500) if reason else None
         target = str(cp) + (f"#{field}" if field != PRIMARY_FIELD else "")
-        event = {"target": target, "reason": reason}
+        event: dict[str, object] = {"target": target, "reason": reason}
         try:
             with self._vault.db.transaction() as tx:
                 # One joined lookup (service/_readpath.py); the checks below refuse in the
@@ -650,7 +650,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 key = partial(self._customer_key, row.customer_id, row.slug, row.key_version,
                               row.wrapped)
                 value = totp.derive(field, self._vault.store.get(tx, ref, key)[stored], self._now)
-                self._record(tx, action, detail={"version": row.version}, **event)
+                self._record(tx, action, "ok", detail={"version": row.version}, **event)
         except (AccessDenied, NotFound, IntegrityError) as exc:
             outcome = {AccessDenied: "denied", NotFound: "failed"}.get(type(exc), "integrity")
             self._refuse(exc, action, outcome, **event)

@@ -175,6 +175,7 @@ class _Importer:
         self.compared = 0
         self._known_customers: set[str] = set()
         self._known_systems: set[tuple[str, str]] = set()
+        self._new_systems: set[tuple[str, str]] = set()  # created here: no credentials yet
 
     def run(
         self, items: Sequence[ImportItem], progress: Progress | None
@@ -198,7 +199,8 @@ class _Importer:
         self._ensure_customer(item)
         self._ensure_system(item)
         path = str(CredentialPath.parse(item.path))
-        existing = self._existing(item)
+        fresh = (item.customer, item.system) in self._new_systems
+        existing = None if fresh else self._existing(item)
         if existing is None:
             self.actor.add_credential(
                 path, payload, username=item.username, url=item.url, notes=item.notes
@@ -246,6 +248,7 @@ class _Importer:
         if _find_system(self.tx, customer, item.system) is None:
             kind = item.kind or guess_kind(item.system)
             self.actor.add_system(f"{item.customer}/{item.system}", kind, host=item.host)
+            self._new_systems.add(key)
             self.systems.append(f"{item.customer}/{item.system} ({kind.value})")
         self._known_systems.add(key)
 

@@ -355,3 +355,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def runner_rows(quick: bool, pg: bool) -> list[str]:
+    """This benchmark's rows in the common runner's table (benchmarks/run.py)."""
+    lines = run(100_000 if quick else 1_000_000, pg, 5.0 if quick else 10.0)
+    out = []
+    for line in lines[3:]:
+        measure, database, figure, notes = (c.strip() for c in line.strip("|").split("|"))
+        out.append(f"| {measure}, {database} | {figure} | | {notes} |")
+    return out

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--only", choices=["reveal", "cold"], help="run one part")
+    parser.add_argument("--only", choices=["reveal", "cold", "log"], help="run one part")
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args(argv)
     customers, credentials = (100, 5_000) if args.quick else (1_000, 100_000)
@@ -134,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         rows += reveal_rows(customers, credentials, samples, pg=not args.no_pg)
     if args.only in (None, "cold"):
         rows += cold_rows(runs)
+    if args.only == "log":  # the access log (issue 3): long, so only when asked for
+        from benchmarks import bench_log
+
+        rows += bench_log.runner_rows(args.quick, pg=not args.no_pg)
     title = "# custodian benchmarks" + (" (quick)" if args.quick else "")
     text = "\n".join([title, "", *machine(), "", *rows, ""])
     print(text)

@@ -157,3 +157,19 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     assert reopened.store.name == "vault"
     reopened.close()
     custodian.close()
+
+
+def test_doctor_on_the_sql_store_reports_versions_without_payload(
+    db_url: str, clock: Any
+) -> None:
+    custodian = Custodian.open(db_url, create=True, clock=clock)
+    custodian.init("admin", PASS, kdf=KdfParams.floor())
+    admin = custodian.unlock("admin", PASS)
+    admin.add_customer("acme", "Acme")
+    admin.add_system("acme/sw", SystemKind.SWITCH)
+    admin.add_credential("acme/sw/c0", SecretPayload({"password": "value-0"}))
+    assert doctor(admin) == []
+    with custodian.db.engine.begin() as conn:
+        conn.execute(update(SecretVersion).values(ciphertext=None))
+    assert _kinds(doctor(admin, repair=True)) == [("missing-payload", False)]
+    custodian.close()

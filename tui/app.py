@@ -216,6 +216,8 @@ class CustodianApp(App[None]):
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lock":
+            return self.actor is not None
         if action in ("open_log", "open_admin"):
             return self.can_use(action.removeprefix("open_"))
         return True

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -76,8 +77,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#creds", DataTable)
         for label, width in (
-            ("Customer", 12), ("Kind", 8), ("System", 12), ("Credential", 14),
-            ("Username", 14), ("Host", 18), ("Ver", 3), ("Updated", 10), ("", 8),
+            ("Customer", 10), ("Kind", 8), ("System", 10), ("Credential", 12),
+            ("Username", 13), ("Ver", 3), ("Updated", 10), ("Rotate", 6), ("Host", 24),
         ):
             table.add_column(label, width=width)
         self.query_one("#customers", OptionList).border_title = "Customers"
@@ -146,8 +147,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
             due = self.due is not None and cred.path in self.due
             table.add_row(
                 cred.customer, kind, cred.system, cred.name, cred.username or "",
-                cred.host or "", str(cred.version), cred.updated_at.strftime("%Y-%m-%d"),
-                "[b $warning]rotate[/]" if due else "",
+                str(cred.version), cred.updated_at.strftime("%Y-%m-%d"),
+                Text("rotate", style="bold yellow") if due else "", cred.host or "",
                 key=cred.path,
             )
         self.query_one("#summary", Static).update(self._summary(result))
@@ -160,9 +161,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
             if c.require_reason:
                 parts.append("reason required")
         else:
-            assert self.index is not None
-            parts.append(f"{len(self.index.customers)} customers")
-        parts.append(f"{result.shown} credentials")
+            count = len(result.customers)
+            parts.append(f"{count}{'' if count < self.app.config.result_limit else '+'} "
+                         f"customer{'s' if count != 1 else ''}")
+        parts.append(f"{result.shown} credential{'s' if result.shown != '1' else ''}")
         if result.query.strip():
             parts.append(f"matching “{result.query.strip()}”")
         if self.due is not None:

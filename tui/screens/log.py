@@ -70,6 +70,7 @@ class LogScreen(Screen[None]):
         Binding("s", "split", "Chart split"),
         Binding("x", "export('csv')", "Export CSV"),
         Binding("J", "export('json')", "Export JSON"),
+        Binding("g", "chart", "Chart"),
         Binding("m", "more", "More", show=False),
     ]
 
@@ -124,16 +125,26 @@ class LogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
-        for label, width in (("Seq", 6), ("At (UTC)", 16), ("Actor", 10), ("Action", 12),
-                             ("Outcome", 9), ("Target", 26), ("Reason", 12), ("Flag", 14)):
+        for label, width in (("Seq", 5), ("At (UTC)", 16), ("Actor", 8), ("Action", 12),
+                             ("Outcome", 7), ("Target", 22), ("Reason", 10), ("Flag", 12)):
             table.add_column(label, width=width)
         table.focus()
         self.reload()
 
+    def on_resize(self) -> None:
+        # small terminals (80x24) show the table; `g` brings the chart back
+        self.set_class(self.size.height < 30, "-compact")
+
+    def action_chart(self) -> None:
+        if self.has_class("-compact"):
+            self.toggle_class("-chart-shown")
+        else:
+            self.toggle_class("-chart-hidden")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "verify":
             return self.reader and offers(self.app.actor, "verify_log")
-        if action == "split":
+        if action in ("split", "chart"):
             return self.reader
         return True
 

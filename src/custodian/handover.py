@@ -26,8 +26,7 @@ def write_kdbx(handover: Handover, path: Path, passphrase: str) -> None:
     enable secret) become protected custom properties."""
     from pykeepass import create_database
 
-    if len(passphrase) < MIN_PASSPHRASE:
-        raise UsageError(f"a handover passphrase needs at least {MIN_PASSPHRASE} characters")
+    check_passphrase(passphrase)
 
     def write(tmp: Path) -> None:
         kp = create_database(str(tmp), password=passphrase)
@@ -82,7 +81,16 @@ def handover_json(handover: Handover) -> dict[str, Any]:
 
 def write_json(handover: Handover, path: Path) -> None:
     data = json.dumps(handover_json(handover), indent=2, ensure_ascii=False) + "\n"
-    _atomic(path, lambda tmp: tmp.write_text(data, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(data, encoding="utf-8")
+
+    _atomic(path, write)
+
+
+def check_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise UsageError(f"a handover passphrase needs at least {MIN_PASSPHRASE} characters")
 
 
 def check_target(path: Path) -> None:

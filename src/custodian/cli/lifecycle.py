@@ -136,6 +136,7 @@ def customer_offboard(ctx: CliContext, slug: str, kdbx: Path | None, json_path: 
             passphrase = generate_password(None, 32)
         else:
             passphrase = read_new_secret("handover passphrase")
+        ho.check_passphrase(passphrase)
         data = actor.handover(slug)
         ho.write_kdbx(data, kdbx, passphrase)
         say(f"wrote {data.count} credential(s) of {slug} to {kdbx}")
@@ -228,9 +229,14 @@ def recover(ctx: CliContext, slug: str, yes: bool) -> None:
     """Break-glass: with the recovery code (stdin or hidden prompt), regain access to
     SLUG. Recorded in the log as a `recover` event."""
     from ..crypto import RecoveryCode
+    from ..errors import IntegrityError
 
     actor = ctx.actor()
-    code = RecoveryCode.parse(read_new_secret("recovery code", confirm=False))
+    try:
+        code = RecoveryCode.parse(read_new_secret("recovery code", confirm=False))
+    except IntegrityError:
+        raise UsageError("the recovery code is malformed (groups of letters A-Z and 2-7)")\
+            from None
     confirm_typed(slug, f"break-glass access to {slug} with the recovery code", yes)
     versions = actor.recover(slug, code)
     say(f"RECOVERED: {actor.username} now holds {slug}'s keys ({versions} version(s)) and a"

@@ -138,7 +138,8 @@ def make_item(
         slug, display = slugify(customer, source), customer.strip()[:200]
     else:
         raise UsageError(f"{source}: no customer (give --customer SLUG or map a customer column)")
-    system_name = clean_name(system, "system", source) if _text(system) else rule.default_system
+    system_name = clean_name(system, "system", source) if system and _text(system) \
+        else rule.default_system
     label = _text(name) or _text(username)
     if label is None:
         raise UsageError(f"{source}: the entry has neither a name nor a username")
@@ -146,7 +147,7 @@ def make_item(
     if not fields:
         parsed.skipped.append(f"{source}: no password or other secret field; skipped")
         return
-    explicit = parse_kind(kind, source) if _text(kind) else None
+    explicit = parse_kind(kind, source) if kind and _text(kind) else None
     parsed.items.append(
         ImportItem(
             source=source,

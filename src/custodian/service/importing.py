@@ -130,8 +130,7 @@ class ImportingMixin:
             raise AccessDenied("auditors cannot import")
         try:
             with self._vault.db.atomic() as tx:
-                report = _Importer(self, tx).run(todo, progress)
-                report = ImportReport(dry_run, *report)
+                report = ImportReport(dry_run, *_Importer(self, tx).run(todo, progress))
                 self._record(
                     tx, "import", target=source[:600],
                     detail={

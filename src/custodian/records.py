@@ -112,6 +112,7 @@ class LogVerification(_Record):
     checkpoints: int
     warnings: tuple[str, ...]
     seconds: float
+    trusted_through: int = 0  # incremental: signatures up to here were not re-checked
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,12 @@ def test_verify_exits_6_at_the_first_bad_event_and_checkpoints_catch_truncation(
     line = run(url, "log", "checkpoint", "--append", str(file)).stdout.strip()
     assert file.read_text().strip() == line and line.startswith("custodian-checkpoint v1 ")
     assert run(url, "log", "verify", "--checkpoint", str(file)).returncode == 0
+    second = run(url, "log", "checkpoint", "--append", str(file))  # anchored on the first
+    assert second.returncode == 0 and len(file.read_text().splitlines()) == 2
+    incremental = run(url, "log", "verify", "--checkpoint", str(file), "--incremental")
+    assert "signatures trusted through seq" in incremental.stdout
+    assert run(url, "log", "verify", "--incremental").returncode == 2
+    file.write_text(line + "\n")
     seq = int(line.split(" seq=")[1].split()[0])
     drop_triggers(canary_vault)
     canary_vault.sql("DELETE FROM access_event WHERE seq > :s", s=seq - 2)

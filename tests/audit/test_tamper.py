@@ -254,3 +254,56 @@ def test_unsigned_failed_unlock_is_allowed_but_other_unsigned_events_are_not(log
     log_vault.sql("UPDATE access_event SET signature = NULL WHERE seq = :s", s=k)
     result = verify(log_vault)
     assert (result.ok, result.first_bad) == (False, k)
+
+
+# --- incremental verification, anchored in a checkpoint ------------------------------------
+
+
+def test_incremental_verify_trusts_signatures_up_to_the_checkpoint_only(log_vault):
+    line = log_vault.admin.checkpoint().line
+    log_vault.clock.advance()
+    log_vault.bob.reveal("acme/dc01/admin", reason="after the checkpoint")
+    result = verify(log_vault, checkpoint_text=line, incremental=True)
+    assert result.ok and result.trusted_through == int(line.split(" seq=")[1].split()[0])
+    # a forged tail after the checkpoint is still caught
+    n, digest = head(log_vault)
+    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate()))
+    log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
+                  h=bytes(rows(log_vault)[-1].hash))
+    assert verify(log_vault, checkpoint_text=line, incremental=True).first_bad == n + 1
+
+
+def test_incremental_verify_still_locates_a_rewrite_before_the_checkpoint(log_vault):
+    line = log_vault.admin.checkpoint().line
+    k = seq_of(log_vault, "reveal", "carol", 1)
+    drop_triggers(log_vault)
+    log_vault.sql("UPDATE access_event SET reason = 'x' WHERE seq = :s", s=k)
+    recompute_chain(log_vault)
+    result = verify(log_vault, checkpoint_text=line, incremental=True)
+    assert (result.ok, result.first_bad, result.trusted_through) == (False, k, 0)
+
+
+def test_checkpoint_is_refused_when_the_log_does_not_verify(log_vault):
+    import pytest
+
+    from custodian.errors import IntegrityError
+
+    k = seq_of(log_vault, "reveal", "bob", 0)
+    drop_triggers(log_vault)
+    log_vault.sql("UPDATE access_event SET reason = 'x' WHERE seq = :s", s=k)
+    with pytest.raises(IntegrityError, match=f"seq {k}"):
+        log_vault.admin.checkpoint()
+
+
+def test_incremental_needs_a_checkpoint_by_an_admin_or_auditor(log_vault):
+    auditor = log_vault.vault.resume("admin", log_vault.admin.export())
+    line = auditor.checkpoint().line
+    forged = line.replace("signer=admin", "signer=bob")  # breaks its signature
+    import pytest
+
+    from custodian.errors import UsageError
+
+    with pytest.raises(UsageError):
+        verify(log_vault, checkpoint_text=forged, incremental=True)
+    with pytest.raises(UsageError):
+        verify(log_vault, incremental=True)

@@ -17,7 +17,7 @@ from sqlalchemy.sql import Select
 
 from ..clock import as_utc
 from ..db.models import AccessEvent, Customer, LogHead, Role
-from ..errors import UsageError
+from ..errors import IntegrityError, UsageError
 from ..records import (
     AccessReport,
     AlertInfo,
@@ -267,39 +267,54 @@ class LogReview:
 
     def verify_log(
         self, *, checkpoint_text: str | None = None, workers: int | None = None,
-        progress: Any = None,
+        progress: Any = None, incremental: bool = False,
     ) -> LogVerification:
         """Verify the whole log (and checkpoints); the run itself is recorded as an event.
-        Failing verification is returned, not raised: the CLI maps it to exit 6."""
-        from .log_verify import read_checkpoints, verify_log
-
+        Failing verification is returned, not raised: the CLI maps it to exit 6.
+        `incremental`: trust the signatures up to the newest checkpoint (its hash pins them)."""
         self._require_role("log-verify", *READERS)
-        checkpoints = read_checkpoints(checkpoint_text) if checkpoint_text is not None else []
-        result = verify_log(
-            self._vault.db.engine, vault_id=self._vault.vault_id(), checkpoints=checkpoints,
-            workers=workers, progress=progress,
-        )
+        result = self._verify(checkpoint_text, workers, progress, incremental)
         detail: dict[str, object] = {"through": result.head_seq,
                                      "checkpoints": result.checkpoints}
+        if result.trusted_through:
+            detail["trusted_through"] = result.trusted_through
         if not result.ok:
             detail.update(first_bad=result.first_bad, problem=result.problem)
         with self._tx() as tx:
             self._record(tx, "log-verify", "ok" if result.ok else "integrity", detail=detail)
         return result
 
-    def checkpoint(self) -> CheckpointInfo:
-        """A signed line naming the current head, to keep outside the database. The event
-        recording it follows the head it names."""
+    def _verify(self, checkpoint_text: str | None, workers: int | None, progress: Any,
+                incremental: bool) -> LogVerification:
+        from .log_verify import read_checkpoints, verify_log
+
+        checkpoints = read_checkpoints(checkpoint_text) if checkpoint_text is not None else []
+        result = verify_log(
+            self._vault.db.engine, vault_id=self._vault.vault_id(), checkpoints=checkpoints,
+            workers=workers, progress=progress, incremental=incremental,
+        )
+        if incremental and not result.ok and (result.first_bad or 0) <= result.trusted_through:
+            # the trusted prefix changed: check every signature to find the first bad event
+            return self._verify(checkpoint_text, workers, progress, False)
+        return result
+
+    def checkpoint(self, *, previous: str | None = None, workers: int | None = None,
+                   progress: Any = None) -> CheckpointInfo:
+        """Verify the log, then sign a line naming the head it verified, to keep outside
+        the database. `previous`: earlier checkpoint lines; signatures up to the newest
+        are not checked again. The event recording the checkpoint follows its head."""
         from .log_verify import Checkpoint
 
         self._require_role("log-checkpoint", *READERS)
-        head = LogHead.__table__  # type: ignore[attr-defined]
-        vault_id = self._vault.vault_id()
+        result = self._verify(previous, workers, progress, previous is not None)
+        if not result.ok:
+            raise IntegrityError(f"no checkpoint: the log fails to verify at seq"
+                                 f" {result.first_bad}: {result.problem}")
+        cp = Checkpoint.make(self._vault.vault_id(), result.head_seq,
+                             bytes.fromhex(result.head_hash), self._now, self.username,
+                             self._signer)
         with self._tx() as tx:
-            seq, digest = tx.execute(select(head.c.seq, head.c.head)).one()
-            cp = Checkpoint.make(vault_id, seq, bytes(digest), self._now, self.username,
-                                 self._signer)
-            self._record(tx, "log-checkpoint", detail={"seq": seq, "head": cp.head.hex()})
+            self._record(tx, "log-checkpoint", detail={"seq": cp.seq, "head": cp.head.hex()})
         return cp.info()
 
     def harden_database(self, app_roles: list[str]) -> list[str]:

@@ -484,8 +484,9 @@ class LifecycleMixin:
         customers = tx.exec(
             select(Customer).where(Customer.status != CustomerStatus.PURGED)
         ).all()
-        for customer in customers:
-            self._rotate_customer_key(tx, customer)
+        with tx.no_autoflush:  # one flush at the end, not one per customer
+            for customer in customers:
+                self._rotate_customer_key(tx, customer)
         self._record(
             tx, "org-key-rotate",
             detail={"org_key_version": new_version, "customers_rotated": len(customers)},

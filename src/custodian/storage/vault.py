@@ -265,11 +265,14 @@ class VaultSecretStore:
     def _check_mount(self) -> None:
         """Raise a clear error when the configured mount is absent or not KV version 2."""
         import hvac.exceptions as hx
+        import requests
 
         try:
             info = self._client.read(f"sys/internal/ui/mounts/{self.mount}")
         except (hx.InvalidPath, hx.Forbidden, hx.InvalidRequest):
             info = None
+        except (hx.VaultError, requests.exceptions.RequestException):
+            return  # cannot tell; the caller reports the original error
         data = (info or {}).get("data") or {}
         if data.get("type") != "kv" or str((data.get("options") or {}).get("version")) != "2":
             raise BackendUnavailable(

@@ -272,6 +272,7 @@ def verify_log(
                         problems.add(seq, f"unsigned, but a {action!r} event must be signed")
                         break
                 else:
+                    key: bytes | None = None
                     if seq == 1 and action == "init" and binding and binding[0] == actor:
                         key = binding[1]  # the first admin introduces their own key
                     else:
@@ -284,8 +285,8 @@ def verify_log(
                 if binding is not None and signature is not None:
                     keys.from_log[binding[0]] = binding[1]
                     roles[binding[0]] = _role(action, detail)
-                cp = wanted.get(seq)
-                if cp is not None and cp.head != digest:
+                named = wanted.get(seq)
+                if named is not None and named.head != digest:
                     problems.add(seq, "the event differs from the checkpoint")
                     break
                 running, expected, checked = digest, seq + 1, checked + 1

@@ -96,6 +96,7 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
     result = migrate(admin, target, progress=lambda d, t: seen.append((d, t)))
     assert (result.credentials, result.versions) == (6, 12) and seen[-1] == (6, 6)
     assert custodian.store.name == "vault"
+    assert store.attached() == {"alice": {"acme", "globex"}}  # grants now enforced by Vault
     alice = custodian.unlock("alice", PASS)
     for path in paths:
         assert alice.reveal(path).reveal() == f"{path.split('/')[0]}-{path[-1]}-v2"
@@ -110,6 +111,7 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
     back = migrate(admin, config.BackendConfig("sql"))
     assert (back.to, back.credentials, back.versions) == ("sql", 6, 12)
     assert store.stored_paths() == {}
+    assert store.attached() == {"alice": set()}
     for path in paths:
         assert alice.reveal(path).reveal().endswith("-v2")
     events = [e for e in admin.events() if e.action == "migrate"]

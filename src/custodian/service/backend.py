@@ -274,6 +274,8 @@ def migrate(
             progress(min(start + batch, len(todo)), len(todo))
     if target.kind == "sql":
         _sweep_vault(actor, vault_store)
+    else:  # existing grants become Vault policy attachments
+        _doctor_access(actor, vault_store, repair=True)
     with actor._tx() as tx:
         backend_config.save(tx, replace(pending, kind=target.kind, migrating_to=None))
         actor._record(tx, "migrate", detail={

@@ -14,6 +14,8 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 
 def _payload(field: str, fields_json: bool, generate: bool, kind: str | None) -> SecretPayload:
+    if generate and fields_json:
+        raise click.UsageError("--generate and --fields-json exclude each other")
     if generate:
         from ..generate import generate_password
 

@@ -155,6 +155,15 @@ def use() -> None:
     run(["log"])
 
 
+def _executable() -> str:
+    """How to call `custodian` from here: the script beside this Python, else by name."""
+    script = Path(sys.executable).parent / "custodian"
+    if not script.exists():
+        return "custodian"
+    relative = os.path.relpath(script)
+    return shlex.quote(relative if not relative.startswith("..") else str(script))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     directory = Path(args[0] if args else "demo")
@@ -169,7 +178,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lock_all()
     _banner("Try it yourself")
     print(f"export CUSTODIAN_DB={shlex.quote(str(db))} CUSTODIAN_USER=ben")
-    print("custodian get acme/sql01/sa     # passphrase: " + PASSPHRASES["ben"])
+    print(f"{_executable()} get acme/sql01/sa     # passphrase: {PASSPHRASES['ben']}")
     return 0
 
 

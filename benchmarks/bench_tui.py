@@ -114,7 +114,12 @@ def launch(db: Path, runs: int) -> dict[str, list[float]]:
 # --- 2. keystrokes -----------------------------------------------------------------------------
 
 
-def keystrokes(db: Path) -> tuple[list[float], list[float], int, int]:
+def keystrokes(db: Path) -> dict[str, list[float] | int]:
+    """Type QUERIES one key at a time. `handler`: the work one keystroke causes (search,
+    customer list and table rebuilt), timed around the screen's handler; `pilot`: the
+    same through Textual's Pilot, which adds the test driver's own waits for idle."""
+    from textual.widgets import Input
+
     from benchmarks.reveal import PASS as SEED_PASS
     from custodian import Custodian
     from custodian_tui import TuiConfig, make_app
@@ -122,31 +127,40 @@ def keystrokes(db: Path) -> tuple[list[float], list[float], int, int]:
     vault = Custodian.open(db)
     actor = vault.unlock("bench", SEED_PASS)
     app = make_app(vault=vault, actor=actor, config=TuiConfig(use_session_cache=False))
-    per_key: list[float] = []
-    index_only: list[float] = []
-    sizes: list[int] = []
+    out: dict[str, list[float] | int] = {"handler": [], "pilot": [], "index": []}
 
     async def run() -> None:
         async with app.run_test(size=(120, 40)) as pilot:
             while getattr(app.screen, "index", None) is None:
                 await pilot.pause(0.01)
             await pilot.pause()
-            index = app.screen.index
-            sizes.extend((len(index.customers), len(index.credentials)))
+            screen = app.screen
+            index = screen.index
+            out["customers"], out["credentials"] = len(index.customers), len(index.credentials)
+            box = screen.query_one("#search", Input)
             for query in QUERIES:
-                for i, ch in enumerate(query):
-                    start = time.perf_counter()
-                    await pilot.press("space" if ch == " " else ch)
-                    per_key.append(time.perf_counter() - start)
+                for i in range(len(query)):
                     start = time.perf_counter()
                     index.search(query[: i + 1])
-                    index_only.append(time.perf_counter() - start)
+                    out["index"].append(time.perf_counter() - start)  # type: ignore[union-attr]
+                    with app.prevent(Input.Changed):
+                        box.value = query[: i + 1]
+                    start = time.perf_counter()
+                    screen.refilter()
+                    out["handler"].append(time.perf_counter() - start)  # type: ignore[union-attr]
+                    await pilot.pause()
+                with app.prevent(Input.Changed):
+                    box.value = ""
+                screen.refilter()
+                for ch in query:
+                    start = time.perf_counter()
+                    await pilot.press("space" if ch == " " else ch)
+                    out["pilot"].append(time.perf_counter() - start)  # type: ignore[union-attr]
                 await pilot.press("ctrl+a", "ctrl+k")
-                index.search("")
 
     asyncio.run(run())
     vault.close()
-    return per_key, index_only, sizes[0], sizes[1]
+    return out
 
 
 def main() -> None:
@@ -164,19 +178,21 @@ def main() -> None:
     ensure_vault(args.db, args.customers, args.credentials)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     marks = launch(args.db, args.runs)
-    per_key, index_only, customers, credentials = keystrokes(args.db)
-    print(f"TUI benchmark: {customers} customers, {credentials} credentials visible "
-          f"(1-min load average at start {load:.1f}, {os.cpu_count()} CPUs)")
-    print(f"{'measure':<48}{'p50':>10}{'p95':>10}{'max':>10}  target")
+    keys = keystrokes(args.db)
+    print(f"TUI benchmark: {keys['customers']} customers, {keys['credentials']} credentials "
+          f"visible (1-min load average at start {load:.1f}, {os.cpu_count()} CPUs)")
+    print(f"{'measure':<56}{'p50':>9}{'p95':>9}{'max':>9}  target")
     rows = [
         ("launch -> home screen shown (ms)", marks["home"], ""),
         ("launch -> first interactive screen, index loaded (ms)", marks["loaded"], "< 1000"),
-        (f"keystroke -> list updated ({len(per_key)} keys) (ms)", per_key, "p95 < 50"),
-        ("search index alone per keystroke (ms)", index_only, ""),
+        ("keystroke -> search + lists updated (ms)", keys["handler"], "p95 < 50"),
+        ("keystroke through Pilot, incl. its waits (ms)", keys["pilot"], ""),
+        ("search index alone per keystroke (ms)", keys["index"], ""),
     ]
     for name, values, target in rows:
-        print(f"{name:<48}{_pct(values, 0.5):>10.1f}{_pct(values, 0.95):>10.1f}"
-              f"{max(values) * 1000:>10.1f}  {target}")
+        assert isinstance(values, list)
+        print(f"{name:<56}{_pct(values, 0.5):>9.1f}{_pct(values, 0.95):>9.1f}"
+              f"{max(values) * 1000:>9.1f}  {target}")
 
 
 if __name__ == "__main__":

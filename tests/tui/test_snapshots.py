@@ -11,9 +11,15 @@ SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24"
 
 
 async def settle(pilot) -> None:
+    """Workers done, no animation, no blinking cursor: the same picture every run."""
+    pilot.app.animation_level = "none"
     for _ in range(3):
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
+    for screen in pilot.app.screen_stack:
+        for box in screen.query(Input):
+            box.cursor_blink = False
+    await pilot.pause()
 
 
 @pytest.mark.parametrize("size", SIZES)

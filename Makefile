@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: venv test lint demo bench
+.PHONY: venv test lint demo bench tui
 
 venv: $(STAMP)
 
@@ -17,6 +17,12 @@ $(STAMP): pyproject.toml
 # A fresh demo vault in ./demo/vault.db (fictional customers), a `get` and the log.
 demo: venv
 	$(VENV)/bin/python -m custodian.demo demo
+
+# The terminal UI on the demo vault (needs a terminal). User ben; his passphrase is
+# "demo passphrase of ben" (make demo prints every demo passphrase).
+tui: venv
+	test -f demo/vault.db || $(VENV)/bin/python -m custodian.demo demo
+	CUSTODIAN_DB=demo/vault.db CUSTODIAN_USER=$${CUSTODIAN_USER:-ben} $(VENV)/bin/custodian tui
 
 test: venv
 	scripts/ensure-services.sh

@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-        suffix = "-quick" if args.quick else ""
+        suffix = ("-quick" if args.quick else "") + (f"-{args.only}" if args.only else "")
         out = RESULTS / f"{stamp}-{socket.gethostname()}{suffix}.md"
         out.write_text(text)
         _say(f"saved {out.relative_to(ROOT)}")

@@ -118,7 +118,7 @@ def test_admin_grants(snap_compare, app_for, size):
         screen.query_one("#admin-tabs").active = "tab-grants"
         screen.query_one("#grant-customer").value = "acme"
         await settle(pilot)
-        screen.query_one("#grant-tech", Input).focus()
+        screen.query_one("#grants").focus()
         await pilot.pause()
 
     assert snap_compare(app_for("admin", unlocked=True), terminal_size=size, run_before=grants)

@@ -19,15 +19,15 @@ __all__ = [
     "AuthenticationFailed",
     "BackendUnavailable",
     "CredentialInfo",
-    "CustodianError",
     "Custodian",
+    "CustodianError",
     "CustomerDetail",
     "CustomerInfo",
     "EventFilter",
     "EventInfo",
     "GrantInfo",
-    "IntegrityError",
     "InitResult",
+    "IntegrityError",
     "KdfParams",
     "NotFound",
     "Role",
@@ -84,12 +84,25 @@ if TYPE_CHECKING:
     from .crypto import KdfParams
     from .db.models import Role, SystemKind
     from .errors import (
-        AccessDenied, AlreadyExists, AuthenticationFailed, BackendUnavailable, CustodianError,
-        IntegrityError, NotFound, SessionLocked, UsageError,
+        AccessDenied,
+        AlreadyExists,
+        AuthenticationFailed,
+        BackendUnavailable,
+        CustodianError,
+        IntegrityError,
+        NotFound,
+        SessionLocked,
+        UsageError,
     )
     from .records import (
-        CredentialInfo, CustomerDetail, CustomerInfo, EventInfo, GrantInfo, SystemInfo,
-        TechnicianInfo, VersionInfo,
+        CredentialInfo,
+        CustomerDetail,
+        CustomerInfo,
+        EventInfo,
+        GrantInfo,
+        SystemInfo,
+        TechnicianInfo,
+        VersionInfo,
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult

@@ -9,6 +9,7 @@ line the user exports. Neither half alone opens anything; both expire together.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 from dataclasses import dataclass
@@ -54,7 +55,9 @@ class SessionSlot:
     def _aad(self, expires: str) -> bytes:
         return json.dumps(["custodian-session-v1", self.key_id, expires]).encode()
 
-    def save(self, bundle: bytes, ttl: timedelta = DEFAULT_TTL, *, now: datetime | None = None) -> str:
+    def save(
+        self, bundle: bytes, ttl: timedelta = DEFAULT_TTL, *, now: datetime | None = None
+    ) -> str:
         """Write the sealed bundle; return the session token (key + expiry)."""
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -65,7 +68,8 @@ class SessionSlot:
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(json.dumps({"expires": expires, "blob": base64.b64encode(blob).decode()}).encode())
+            record = {"expires": expires, "blob": base64.b64encode(blob).decode()}
+            fh.write(json.dumps(record).encode())
         os.replace(tmp, path)
         return base64.urlsafe_b64encode(key).decode().rstrip("=") + "." + expires
 
@@ -131,10 +135,9 @@ def forget(slot: SessionSlot) -> bool:
     """End the session: stop its agent, erase the sealed file and the keyring entry."""
     stopped = _fastpath.stop_agent(slot.key_id)
     erased = slot.erase() or stopped
-    try:
+    # Nothing stored there, or no keyring: nothing to remove.
+    with contextlib.suppress(Exception):
         keyring_backend().delete_password(KEYRING_SERVICE, slot.key_id)
-    except Exception:  # nothing stored there, or no keyring: nothing to remove
-        pass
     return erased
 
 

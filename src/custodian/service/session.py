@@ -499,7 +499,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         cp = CredentialPath.parse(path)
         with self._tx() as tx:
             customer = self._writable(tx, cp.customer, "cred-set")
-            system, cred = self._credential(tx, customer, cp)
+            _, cred = self._credential(tx, customer, cp)
             self._sync(tx, customer, cred, str(cp))
             current = _version(tx, cred, None)
             if keep_other_fields and current is not None:

@@ -118,3 +118,9 @@ def test_the_cli_refuses_an_older_schema_in_one_line(blank_db_url: str) -> None:
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "custodian db upgrade" in lines[0], proc.stderr
+
+
+def test_schema_head_constant_matches_the_migration_scripts():
+    from custodian.db.migrate import scripted_head_revision
+
+    assert head_revision() == scripted_head_revision()

@@ -504,6 +504,11 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             current = _version(tx, cred, None)
             if keep_other_fields and current is not None:
                 missing = set(current.field_names.split(",")) - set(payload)
+                if missing and self._grant_of(tx, customer.id or 0) is None:
+                    raise AccessDenied(
+                        f"keeping the fields {', '.join(sorted(missing))} of {str(cp)!r} needs a"
+                        " grant to read them; give every field, or replace them (--replace)"
+                    )
                 if missing:
                     old = self._open(tx, customer, cred, current)
                     payload = SecretPayload({k: v for k, v in old.items() if k in missing}).merged(

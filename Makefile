@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed-pyproject
 
 venv: $(STAMP)
 
-# Reinstall only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml
+# Reinstall only when pyproject.toml or the pins changed since the last install.
+# constraints.txt pins every dependency to the versions the test suite last passed with
+# (regenerate: .venv/bin/pip freeze --exclude-editable > constraints.txt).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
 	cp pyproject.toml $@
 
 # A fresh demo vault in ./demo/vault.db (fictional customers), a `get` and the log.

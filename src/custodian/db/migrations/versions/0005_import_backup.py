@@ -1,4 +1,7 @@
-"""import-backup schema (issue 6).
+"""import-backup (issue 6): no schema change.
+
+Import and backup needed no new tables or columns; this empty revision was reserved for
+them and stays so that vaults already at 0005 keep a valid revision.
 
 Revision ID: 0005
 Revises: 0004
@@ -17,8 +20,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """No change yet."""
+    """Nothing to change."""
 
 
 def downgrade() -> None:
-    """No change yet."""
+    """Nothing to change."""

@@ -17,7 +17,6 @@ from conftest import CUSTOMER_PATH
 
 PROCESSES = 8
 EACH = 500
-PER_TX = 5  # events per transaction in the 8 x 500 test; the SIGKILL test commits each one
 
 _fork = multiprocessing.get_context("fork")
 
@@ -33,7 +32,7 @@ def test_eight_processes_appending_keep_one_linear_chain(log_db, log_vault):
     url, template = log_db
     start, _ = head(log_vault)
     users = ["bob", "carol"] * (PROCESSES // 2)
-    procs = [_start(url, u, template.bundles[u], EACH, PER_TX) for u in users]
+    procs = [_start(url, u, template.bundles[u], EACH) for u in users]  # one event per tx
     for proc in procs:
         proc.join(timeout=300)
         assert proc.exitcode == 0

@@ -21,6 +21,8 @@ from . import _fastpath
 from .clock import utcnow
 
 if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
     from .service import ActorSession, Custodian
 
 SESSION_ENV = "CUSTODIAN_SESSION"
@@ -99,7 +101,7 @@ class SessionSlot:
             return False
 
 
-def keyring_backend():  # type: ignore[no-untyped-def]
+def keyring_backend() -> KeyringBackend:
     """The usable keyring, or raise `NoKeyring` saying why."""
     import keyring
     from keyring.backends import fail, null

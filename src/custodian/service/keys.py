@@ -9,6 +9,8 @@ Each wrap is HPKE-sealed with a `Context` naming the key, its version and the re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
@@ -137,7 +139,7 @@ def new_customer_key(
     tx: Session,
     customer_id: int,
     version: int,
-    at: object,
+    at: datetime,
     recipients: list[tuple[RecipientKind, int, PublicKey]],
 ) -> KeyPair:
     """Create customer key `version` and wrap it to each recipient."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -184,7 +185,8 @@ class CustomerReport(_Record):
     certificate: Certificate | None
 
     def to_dict(self) -> dict[str, Any]:
-        return _plain(super().to_dict())  # nested records and times, JSON-ready
+        plain: dict[str, Any] = _plain(super().to_dict())  # nested records and times, JSON-ready
+        return plain
 
 
 # --- the mixin -------------------------------------------------------------------------
@@ -203,7 +205,7 @@ class LifecycleMixin:
 
         @property
         def _now(self) -> datetime: ...
-        def _tx(self) -> Any: ...
+        def _tx(self) -> AbstractContextManager[Session]: ...
         def _record(self, tx: Session, action: str, outcome: str = "ok", **f: object) -> None:
             ...
         def _refuse(self, exc: CustodianError, action: str, outcome: str, **f: object) -> None:
@@ -499,7 +501,7 @@ class LifecycleMixin:
         """Credentials to change on the device, each with why (who saw it, when)."""
         self._require_role("rotation-list", Role.ADMIN, Role.AUDITOR)
         with self._tx() as tx:
-            names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+            names = dict(tx.exec(select(Technician.id, Technician.username)).all())
             query = (
                 select(RotationItem, Credential, System, Customer)
                 .join(Credential, col(Credential.id) == col(RotationItem.credential_id))
@@ -634,7 +636,7 @@ class LifecycleMixin:
         with self._tx() as tx:
             customer = self._customer(tx, slug, "customer-report")
             cid = customer.id
-            names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+            names = dict(tx.exec(select(Technician.id, Technician.username)).all())
             systems = tx.exec(
                 select(System).where(System.customer_id == cid).order_by(col(System.name))
             ).all()
@@ -649,8 +651,8 @@ class LifecycleMixin:
             ).all():
                 last[cred_id] = (as_utc(at), actor)
                 last[-1] = (as_utc(at), actor)
-            counts = dict(
-                tx.exec(  # type: ignore[arg-type]
+            counts: dict[int | None, int] = dict(
+                tx.exec(
                     select(SecretVersion.credential_id, func.count())
                     .join(Credential, col(Credential.id) == col(SecretVersion.credential_id))
                     .where(Credential.customer_id == cid)
@@ -727,7 +729,7 @@ class LifecycleMixin:
                             f"customer {slug!r} is kept until {as_utc(due):%Y-%m-%d %H:%M} UTC"
                             " (purge --now destroys it earlier)"
                         )
-                ids = [customer.id or 0]
+                ids: list[int | None] = [customer.id or 0]
             else:
                 ids = list(
                     tx.exec(
@@ -741,11 +743,11 @@ class LifecycleMixin:
         done = []
         for cid in ids:
             with self._tx() as tx, secure_delete(tx):
-                customer = tx.get(Customer, cid)
-                assert customer is not None
+                target = tx.get(Customer, cid)
+                assert target is not None
                 done.append(
                     shred_and_certify(
-                        tx, self._vault.store, customer, vault_id, self._now,
+                        tx, self._vault.store, target, vault_id, self._now,
                         lambda tx, **f: self._record(tx, "purge", **f),
                         self.username,
                     )

@@ -19,17 +19,19 @@ from ..errors import NotFound, UsageError
 _ROLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,62}")
 
 
-def _migration():  # type: ignore[no-untyped-def]
+def _append_only_statements(dialect: str) -> list[str]:
     from importlib import import_module
 
-    return import_module("custodian.db.migrations.versions.0002_audit_log")
+    migration = import_module("custodian.db.migrations.versions.0002_audit_log")
+    statements: list[str] = migration.append_only_statements(dialect)
+    return statements
 
 
 def harden(conn: Connection, app_roles: list[str]) -> list[str]:
     """Apply the append-only protections; returns what was done, one line each."""
     dialect = conn.dialect.name
     done = []
-    for statement in _migration().append_only_statements(dialect):
+    for statement in _append_only_statements(dialect):
         conn.execute(text(statement))  # text(): escapes the % of the function body
     done.append("append-only triggers on access_event in place")
     if dialect != "postgresql":

@@ -7,7 +7,7 @@ Admins and auditors read the whole log; a technician reads only their own events
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from ..records import (
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
+    from zoneinfo import ZoneInfo
 
     from sqlmodel import Session
 
@@ -84,13 +85,71 @@ class AlertPolicy:
         policy.zone()
         return policy
 
-    def zone(self):  # type: ignore[no-untyped-def]
+    def with_settings(self, values: dict[str, Any], name: Callable[[str], str]) -> AlertPolicy:
+        """This policy changed by user-facing settings: `config.toml`'s `[alerts]` or the
+        CLI's options, which share their names (`SETTINGS`). `name(key)` names a setting in
+        messages. Unknown keys and ill-typed values are refused."""
+        unknown = set(values) - set(SETTINGS)
+        if unknown:
+            raise UsageError(f"unknown alert settings: {', '.join(map(name, sorted(unknown)))}")
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if key == "work_hours":
+                changes["work_start"], changes["work_end"] = _hours(value, name(key))
+            elif key == "work_days":
+                changes["work_days"] = _days(value, name(key))
+            elif key == "timezone":
+                changes[key] = value if isinstance(value, str) else ""
+            elif type(value) is not int or value < 1:
+                raise UsageError(f"{name(key)} takes a whole number of at least 1")
+            else:
+                changes[key] = value
+        policy = replace(self, **changes)
+        try:
+            policy.zone()
+        except UsageError as exc:
+            raise UsageError(f"{name('timezone')}: {exc}") from None
+        return policy
+
+    def zone(self) -> ZoneInfo:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             return ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"unknown time zone {self.timezone[:64]!r}") from None
+
+
+SETTINGS = ("burst_count", "burst_minutes", "baseline_days", "work_hours", "work_days",
+            "timezone", "denied_count", "denied_minutes")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hours(value: object, name: str) -> tuple[int, int]:
+    """`07-19`: working hours [start, end), local time."""
+    try:
+        start, end = (int(h) for h in str(value).split("-"))
+    except ValueError:
+        raise UsageError(f"{name} takes START-END, such as 07-19") from None
+    if not isinstance(value, str) or not 0 <= start < end <= 24:
+        raise UsageError(f"{name} takes START-END with 0 <= START < END <= 24")
+    return start, end
+
+
+def _days(value: object, name: str) -> tuple[int, ...]:
+    """`mon-fri` (a range), `mon,tue,sat` or a list of day names: Monday = 0."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    try:
+        if isinstance(value, str) and "-" in value:
+            first, last = (DAYS.index(d.strip().lower()) for d in value.split("-"))
+            days = tuple(range(first, last + 1))
+        else:
+            days = tuple(sorted({DAYS.index(str(d).strip().lower()) for d in items}))
+    except ValueError:
+        days = ()
+    if not days or not isinstance(value, (str, list)):
+        raise UsageError(f"{name} takes a range such as mon-fri or a list such as mon,tue,sat")
+    return days
 
 
 class LogReview:

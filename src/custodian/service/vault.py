@@ -6,6 +6,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import inspect
@@ -21,6 +22,11 @@ from ..storage import SecretStore, SqlSecretStore
 from . import audit, keys
 from ._db import Database
 from .session import ActorSession
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from ..crypto import PublicKey
 
 _BUNDLE_LEN = 96 + 32  # HPKE private key, Ed25519 seed
 
@@ -264,14 +270,14 @@ def backoff_remaining(failures: int, last_failed_at: datetime | None, now: datet
     return max(0.0, delay - (now - as_utc(last_failed_at)).total_seconds())
 
 
-def _pub(tech: Technician):  # type: ignore[no-untyped-def]
+def _pub(tech: Technician) -> PublicKey:
     from ..crypto import PublicKey
 
     return PublicKey(tech.public_key)
 
 
 def enrol(
-    tx, username: str, role: Role, passphrase: str, params: KdfParams, now  # type: ignore[no-untyped-def]
+    tx: Session, username: str, role: Role, passphrase: str, params: KdfParams, now: datetime
 ) -> tuple[Technician, SigningKey]:
     """Create a technician row with fresh keys locked under `passphrase`."""
     key, signer = KeyPair.generate(), SigningKey.generate()

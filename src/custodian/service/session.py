@@ -52,7 +52,7 @@ from ..records import (
 )
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
-from . import _readpath, audit, keys
+from . import _listing, _readpath, audit, keys
 from .importing import ImportingMixin
 from .lifecycle import LifecycleMixin
 from .log_review import LogReview
@@ -314,15 +314,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
 
     def list_customers(self) -> list[CustomerInfo]:
         with self._tx() as tx:
-            rows = tx.exec(select(Customer).order_by(col(Customer.slug))).all()
-            visible = [c for c in rows if self._visible(tx, c)]
-            counts = dict(
-                tx.exec(  # type: ignore[arg-type]
-                    select(Credential.customer_id, func.count())
-                    .group_by(col(Credential.customer_id))
-                ).all()
-            )
-            return [_customer_info(c, credentials=counts.get(c.id, 0)) for c in visible]
+            return _listing.customers(tx, self._listing_scope, self._now)
 
     def show_customer(self, slug: str) -> CustomerDetail:
         customer = self._customer_or_refuse(slug, "customer-show", slug)
@@ -395,7 +387,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             tx.add(grant)
             detail = {"until": until.isoformat()} if until else None
             self._record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
-            self._vault.store.on_grant(tx, username, slug)
+            self._vault.store.on_grant(tx, username, slug, until)
             return GrantInfo(username, slug, self.username, self._now, until)
 
     def revoke(self, username: str, slug: str, *, assume_compromised: bool = False) -> None:
@@ -620,7 +612,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         target = str(cp) + (f"#{field}" if field != PRIMARY_FIELD else "")
         event: dict[str, object] = {"target": target, "reason": reason}
         try:
-            with self._vault.db.transaction() as tx:
+            with self._vault.db.core_transaction() as tx:
                 # One joined lookup (service/_readpath.py); the checks below refuse in the
                 # same order, with the same messages, as `_tx`, `_customer` and `_open`.
                 row = _readpath.reveal_lookup(
@@ -661,31 +653,15 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
 
     def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
         with self._tx() as tx:
-            if slug is not None:
-                customers = [self._customer(tx, slug, "cred-list")]
-            else:
-                customers = [
-                    c for c in tx.exec(select(Customer).order_by(col(Customer.slug))).all()
-                    if self._visible(tx, c)
-                ]
-            by_id = {c.id: c for c in customers}
-            if not by_id:
-                return []
-            rows = tx.exec(
-                select(Credential, System, SecretVersion)
-                .join(System, col(System.id) == col(Credential.system_id))
-                .join(
-                    SecretVersion,
-                    (col(SecretVersion.credential_id) == col(Credential.id))
-                    & (col(SecretVersion.version) == col(Credential.current_version)),
-                )
-                .where(col(Credential.customer_id).in_(list(by_id)))
-                .order_by(col(Credential.customer_id), col(System.name), col(Credential.name))
-            ).all()
-            return [
-                _credential_info(by_id[c.customer_id], s, c, tuple(v.field_names.split(",")))
-                for c, s, v in rows
-            ]
+            if slug is None:
+                return _listing.credentials(tx, self._listing_scope, self._now)
+            customer = self._customer(tx, slug, "cred-list")
+            return _listing.credentials(tx, None, self._now, customer.id)
+
+    @property
+    def _listing_scope(self) -> int | None:
+        """Whose grants limit a listing: None for readers, who see every customer."""
+        return None if self.role in READERS else self.technician_id
 
     def history(self, path: str) -> list[VersionInfo]:
         cp = CredentialPath.parse(path)

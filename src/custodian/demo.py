@@ -86,7 +86,8 @@ def unlock(user: str) -> None:
     import keyring
     from keyring.backends import null
 
-    keyring.set_keyring(null.Keyring())  # this process only
+    # this process only; keyring's backends leave __init__ unannotated
+    keyring.set_keyring(null.Keyring())  # type: ignore[no-untyped-call]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         run(["unlock", "--ttl", "10m", "--no-agent"], user=user, show=False)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from ._context import CliContext
 from ._io import emit, read_new_secret, say
+
+if TYPE_CHECKING:
+    from ..backup import Manifest
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -17,7 +21,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 class _BackupGroup(click.Group):
     """`backup FILE` creates; `backup verify FILE` checks."""
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[no-untyped-def]
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         if args and args[0] not in self.commands and not args[0].startswith("-"):
             return "create", self.commands["create"], args
         return super().resolve_command(ctx, args)
@@ -28,7 +34,7 @@ def _passphrase(confirm: bool) -> str:
     return read_new_secret("backup passphrase", confirm=confirm)
 
 
-def _show(manifest, fmt: str) -> None:  # type: ignore[no-untyped-def]
+def _show(manifest: Manifest, fmt: str) -> None:
     rows = [{"table": name, "rows": count} for name, count in manifest.tables.items()]
     if fmt == "json":
         emit([manifest.to_dict()], [], "json")

@@ -44,11 +44,11 @@ def migrate(ctx: CliContext, to: str, vault_addr: str | None, vault_mount: str,
     """Move every payload to Vault or back to SQL, verifying each (admins; resumable)."""
     from ..service import Custodian
     from ..service.backend import migrate as run
-    from ..storage import config
+    from ..storage import SqlSecretStore, config
 
     if ctx._vault is not None:
         raise UsageError("migrate opens the vault itself")
-    vault = Custodian.open(ctx.db, store=config.SqlSecretStore())
+    vault = Custodian.open(ctx.db, store=SqlSecretStore())
     ctx._vault = vault
     with vault.db.transaction() as tx:
         current = config.load(tx)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
@@ -14,9 +16,10 @@ from ._context import CliContext
 from ._io import emit, read_new_secret, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
-def _rule_options(f):  # type: ignore[no-untyped-def]
+def _rule_options(f: FC) -> FC:
     """Options every importer shares."""
     for option in reversed([
         click.option("--customer", "customer", metavar="SLUG",

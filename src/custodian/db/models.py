@@ -41,7 +41,7 @@ class RecipientKind(StrEnum):
     RECOVERY = "recovery"
 
 
-def _blob(nullable: bool = False) -> Column:  # type: ignore[type-arg]
+def _blob(nullable: bool = False) -> Column[bytes]:
     return Column(LargeBinary, nullable=nullable)
 
 

@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import AuthenticationFailed, UsageError
 from ._common import Parsed, Rule, field_name, make_item
+
+if TYPE_CHECKING:
+    from pykeepass.entry import Entry  # untyped: Any to mypy
 
 _TIMEOTP = "TimeOtp-Secret-Base32"
 
@@ -75,7 +79,7 @@ def read_kdbx(
     return parsed.finish(rule)
 
 
-def _secrets(entry, source: str) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+def _secrets(entry: Entry, source: str) -> dict[str, str | None]:
     custom = dict(entry.custom_properties)
     out: dict[str, str | None] = {"password": entry.password, "otp": entry.otp}
     if not out["otp"] and custom.get(_TIMEOTP):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sqlmodel import Session
 
-from ..db.models import Role, SystemKind
+from ..db.models import Credential, Customer, Role, SystemKind
 from ..errors import AccessDenied, CustodianError, NotFound, UsageError
 from ..paths import CredentialPath, check_name, check_slug
 from ..secret import Secret, SecretPayload
@@ -251,7 +251,7 @@ class _Importer:
             self.systems.append(f"{item.customer}/{item.system} ({kind.value})")
         self._known_systems.add(key)
 
-    def _existing(self, item: ImportItem):  # type: ignore[no-untyped-def]
+    def _existing(self, item: ImportItem) -> tuple[Customer, Credential] | None:
         from .session import _find_credential, _find_system
 
         customer = self.actor._writable(self.tx, item.customer, "import")
@@ -259,7 +259,7 @@ class _Importer:
         cred = _find_credential(self.tx, system, item.name) if system else None
         return None if cred is None else (customer, cred)
 
-    def _same_secret(self, customer, cred, payload: SecretPayload) -> bool:  # type: ignore[no-untyped-def]
+    def _same_secret(self, customer: Customer, cred: Credential, payload: SecretPayload) -> bool:
         """Whether the current version holds exactly `payload`; False when unreadable."""
         from .session import _version
 

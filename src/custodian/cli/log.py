@@ -206,7 +206,7 @@ TOTAL_COLUMNS = ["technician", "reveals", "denied", "credentials", "last"]
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text")
 @_policy_options
 @pass_ctx
-def report(ctx: CliContext, customer: str, since: str | None, until: str | None, fmt: str,
+def report(ctx: CliContext, /, customer: str, since: str | None, until: str | None, fmt: str,
            **thresholds: Any) -> None:
     """Who revealed which credential of a customer, how often, last when, and why."""
     rep = ctx.actor().report(customer, since=_when(since), until=_when(until),
@@ -247,7 +247,7 @@ def report(ctx: CliContext, customer: str, since: str | None, until: str | None,
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @_policy_options
 @pass_ctx
-def alerts(ctx: CliContext, since: str | None, until: str | None, fmt: str,
+def alerts(ctx: CliContext, /, since: str | None, until: str | None, fmt: str,
            **thresholds: Any) -> None:
     """Anomalies: bursts of reveals, unusual customers, off-hours reveals, repeated denials."""
     found = ctx.actor().alerts(since=_when(since), until=_when(until),

@@ -14,7 +14,7 @@ from ..secret import SecretPayload
 from .base import SecretRef
 
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
-_CIPHERTEXT = select(_sv.c.ciphertext).where(  # type: ignore[call-overload]
+_CIPHERTEXT = select(_sv.c.ciphertext).where(
     _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
 )
 

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 TIMEOUT_SECONDS = 10.0
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
-_KV_VERSION = select(_sv.c.kv_version).where(  # type: ignore[call-overload]
+_KV_VERSION = select(_sv.c.kv_version).where(
     _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
 )
 
@@ -201,7 +201,7 @@ class VaultSecretStore:
                 token=self._token,
                 verify=self._cacert or True,
                 namespace=self.namespace,
-                timeout=self._timeout,  # type: ignore[arg-type]
+                timeout=self._timeout,
             )
         return self._hvac
 
@@ -673,7 +673,7 @@ def _last_kv_version(tx: Session, credential_id: int, before: int | None = None)
     )
     if before is not None:
         query = query.where(SecretVersion.version < before)
-    value = tx.exec(query).first()  # type: ignore[call-overload]
+    value = tx.exec(query).first()
     return int(value) if value else None
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -157,7 +158,7 @@ class CustodianApp(App[None]):
     def show_error(self, message: str, title: str = "error") -> None:
         self.notify(message, title=title, severity="error", timeout=8)
 
-    def with_reason(self, cred: CredentialInfo, then: Callable[[str | None], None]) -> None:
+    def with_reason(self, cred: CredentialInfo, then: Callable[[str | None], object]) -> None:
         """Ask for a reason when `cred`'s customer requires one, then call `then(reason)`;
         a cancelled prompt calls nothing."""
         from .screens.reason import ReasonScreen
@@ -234,7 +235,7 @@ class CustodianApp(App[None]):
         if self.can_use("admin") and not isinstance(self.screen, AdminScreen):
             self.push_screen(AdminScreen())
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         if self.actor is None:
             return

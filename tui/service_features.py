@@ -5,8 +5,6 @@ and no refused call lands in the access log just because a screen opened."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from custodian import ActorSession, Role
 
 READERS = (Role.ADMIN, Role.AUDITOR)
@@ -21,5 +19,5 @@ def rotation_due(actor: ActorSession) -> frozenset[str] | None:
     this actor (the service offers it to admins and auditors)."""
     if actor.role not in READERS or not offers(actor, "rotation_list"):
         return None
-    entries: list[Any] = actor.rotation_list()  # type: ignore[attr-defined]
+    entries = actor.rotation_list()
     return frozenset(e.path for e in entries)

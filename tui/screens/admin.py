@@ -150,7 +150,7 @@ class AdminScreen(Screen[None]):
     def load(self) -> None:
         with self.app.service_errors():
             actor = self.app.session
-            rotation = actor.rotation_list() if offers(actor, "rotation_list") else None  # type: ignore[attr-defined]
+            rotation = actor.rotation_list() if offers(actor, "rotation_list") else None
             self.post_message(self.Loaded(
                 actor.list_technicians(), actor.list_customers(), rotation
             ))
@@ -245,7 +245,7 @@ class AdminScreen(Screen[None]):
         c = self.customers[table.cursor_row]
         self.change(
             f"{c.slug}: reason {'no longer ' if c.require_reason else ''}required",
-            self.app.session.edit_customer, c.slug,  # type: ignore[attr-defined]
+            self.app.session.edit_customer, c.slug,
             require_reason=not c.require_reason,
         )
 
@@ -296,7 +296,7 @@ class AdminScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.change(f"offboarded {slug}", self.app.session.offboard,  # type: ignore[attr-defined]
+                self.change(f"offboarded {slug}", self.app.session.offboard,
                             slug, retention_days=days)
 
         self.app.push_screen(ConfirmScreen(
@@ -309,7 +309,7 @@ class AdminScreen(Screen[None]):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.change("purged customers past their retention date",
-                            self.app.session.purge)  # type: ignore[attr-defined]
+                            self.app.session.purge)
 
         self.app.push_screen(ConfirmScreen(
             "Destroy every offboarded customer past its retention date? This cannot be "

@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
@@ -276,7 +277,7 @@ class LogScreen(Screen[None]):
         for i, e in enumerate(self.rows):
             flag = self.flags.get((e.actor, e.at))
             if flag:
-                table.update_cell_at((i, 7), f"⚑ {flag}")
+                table.update_cell_at(Coordinate(i, 7), f"⚑ {flag}")
         self.query_one("#chart", ActivityChart).show(*message.chart, message.title)
         self._status()
 
@@ -293,7 +294,7 @@ class LogScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="log-verify")
     def verify(self) -> None:
         with self.app.service_errors():
-            result = self.app.session.verify_log()  # type: ignore[attr-defined]
+            result = self.app.session.verify_log()
             if result.ok:
                 text = (f"[b $success]chain verified[/]: {result.checked} events through "
                         f"#{result.head_seq}")

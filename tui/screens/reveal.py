@@ -43,6 +43,10 @@ class SecretWorkers:
 
     app: CustodianApp
 
+    if TYPE_CHECKING:  # the Screen this is mixed into provides it
+
+        def post_message(self, message: Message) -> bool: ...
+
     @work(thread=True, exclusive=True, group="secret")
     def fetch_secret(
         self, path: str, field: str, reason: str | None, version: int | None, action: str
@@ -51,7 +55,7 @@ class SecretWorkers:
             secret = self.app.session.reveal(
                 path, field=field, reason=reason, version=version, action=action
             )
-            self.post_message(SecretFetched(path, field, action, secret))  # type: ignore[attr-defined]
+            self.post_message(SecretFetched(path, field, action, secret))
 
     def on_secret_fetched(self, message: SecretFetched) -> None:
         if message.action == "copy":
@@ -64,6 +68,8 @@ def copy_worker(screen: DOMNode, cred: CredentialInfo, field: str, reason: str |
 
 
 class RevealScreen(SecretWorkers, ModalScreen[None]):
+    app: CustodianApp
+
     BINDINGS = [
         Binding("space,v", "show", "Show"),
         Binding("c", "copy", "Copy"),

@@ -46,7 +46,8 @@ class ActivityChart(PlotextPlot):
         plt.clear_figure()
         plt.title(title)
         if series:
-            plt.stacked_bar(labels, list(series.values()), labels=list(series))
+            # textual-plotext's stub names it `label`; plotext's stacked_bar takes `labels`
+            plt.stacked_bar(labels, list(series.values()), labels=list(series))  # type: ignore[call-arg]
         else:
             plt.bar(labels or ["-"], [0] * max(1, len(labels)))
         plt.xlabel("day (UTC)")

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session
 
@@ -29,19 +29,26 @@ class Database:
             return
         session = Session(self.engine, expire_on_commit=False)
         try:
-            yield session
-            session.commit()
-        except CustodianError:
-            session.rollback()
-            raise
-        except SQLAlchemyError as exc:
-            session.rollback()
-            raise _translate(exc) from exc
+            with _translated():
+                yield session
+                session.commit()
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def core_transaction(self) -> Iterator[Connection]:
+        """One unit of work on a bare Core connection: no ORM session, no identity map.
+        For the hot paths (a reveal) whose statements are all Core; same commit and
+        error rules as `transaction()`, and it too joins an enclosing `atomic()`."""
+        outer: Session | None = getattr(self._atomic, "session", None)
+        if outer is not None:
+            yield outer.connection()
+            return
+        with _translated(), self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def atomic(self) -> Iterator[Session]:
@@ -58,6 +65,16 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except CustodianError:
+        raise
+    except SQLAlchemyError as exc:
+        raise _translate(exc) from exc
 
 
 def _translate(exc: SQLAlchemyError) -> CustodianError:

@@ -8,11 +8,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from ..clock import as_utc
 from ..crypto import SigningKey
 from ..db.models import AccessEvent, LogHead
+from ..db.prepared import Prepared, datetime_codec
+from ..errors import IntegrityError
 
 GENESIS = b"\x00" * 32
 CHAIN_TAG = b"custodian-log-v1\x00"
@@ -85,11 +88,14 @@ def link_hash(prev_hash: bytes, event: AccessEvent) -> bytes:
 
 
 def append(
-    tx: Session, draft: EventDraft, at: datetime, signer: SigningKey | None = None
+    tx: Session | Connection, draft: EventDraft, at: datetime, signer: SigningKey | None = None
 ) -> int:
     """Append one event inside `tx` and return its sequence number. Locks the log head,
-    so concurrent appends queue. Core statements built once: this is on every reveal."""
-    seq, prev = tx.execute(_LOCK_HEAD).one()
+    so concurrent appends queue. Prepared statements: this is on every reveal."""
+    head = _LOCK_HEAD.one(tx, {})
+    if head is None:
+        raise IntegrityError("the access log has no head row: the vault is damaged")
+    seq, prev = head[0], bytes(head[1])
     detail = (
         json.dumps(draft.detail, sort_keys=True, separators=(",", ":")) if draft.detail else None
     )
@@ -108,16 +114,17 @@ def append(
     )
     row["hash"] = digest
     row["signature"] = signer.sign(digest) if signer else None
-    tx.execute(_INSERT_EVENT, row)
-    tx.execute(_MOVE_HEAD, {"new_seq": seq + 1, "new_head": digest})
+    row["at"] = datetime_codec(tx)[0](at)
+    _INSERT_EVENT.run(tx, row).close()
+    _MOVE_HEAD.run(tx, {"new_seq": seq + 1, "new_head": digest}).close()
     return seq + 1
 
 
 _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
-_LOCK_HEAD = select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update()
-_INSERT_EVENT = insert(_events)
-_MOVE_HEAD = (
+_LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
+_INSERT_EVENT = Prepared(insert(_events).values({c.name: bindparam(c.name) for c in _events.c}))
+_MOVE_HEAD = Prepared(
     update(_head)
     .where(_head.c.id == 1)
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from ..crypto import KeyPair, PublicKey, open_sealed, seal
 from ..db.models import Credential, SecretVersion
+from ..db.prepared import Prepared
 from ..errors import IntegrityError
 from ..secret import SecretPayload
 from .base import SecretRef
 
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
-_CIPHERTEXT = select(_sv.c.ciphertext).where(
-    _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
+_CIPHERTEXT = Prepared(
+    select(_sv.c.ciphertext).where(
+        _sv.c.credential_id == bindparam("credential"), _sv.c.version == bindparam("version")
+    )
 )
 
 
@@ -33,7 +37,8 @@ class SqlSecretStore:
 
     def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
         params = {"credential": ref.credential_id, "version": ref.version}
-        blob = tx.execute(_CIPHERTEXT, params).scalar()  # Core, built once: the reveal path
+        found = _CIPHERTEXT.one(tx, params)  # prepared: the reveal path
+        blob = bytes(found[0]) if found and found[0] else None
         if not blob:
             raise IntegrityError(f"secret version {ref.version} has no stored payload")
         return SecretPayload.from_bytes(open_sealed(blob, key(), ref.context()))
@@ -49,7 +54,9 @@ class SqlSecretStore:
 
     # The SQL store has no access control of its own and nothing is written behind its back.
 
-    def on_grant(self, tx: Session, technician: str, customer_slug: str) -> None:
+    def on_grant(
+        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
+    ) -> None:
         return None
 
     def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:

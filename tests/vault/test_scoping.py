@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import hvac.exceptions
 import pytest
 
@@ -9,6 +11,7 @@ from custodian.errors import AccessDenied, AuthenticationFailed
 from custodian.secret import SecretPayload
 from custodian.storage import SecretRef
 from custodian.storage.vault import VaultSecretStore
+from tests.conftest import FakeClock
 from tests.vault.baokit import VaultKit
 
 
@@ -96,9 +99,11 @@ def test_grant_and_revoke_are_recorded_and_attach_one_policy(vkit: VaultKit) -> 
 
 
 def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
-    vkit: VaultKit,
+    vkit: VaultKit, clock: FakeClock
 ) -> None:
     from custodian.service.backend import doctor
+
+    clock.now = datetime.now(UTC)  # time-limited grants expire by the server's clock
 
     root = vkit.bao.client()
     root.sys.create_or_update_policy(name="custodian-admin", policy=vkit.store.admin_policy_text())
@@ -114,6 +119,7 @@ def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
     assert alice.history(acme)[-1].version == 2
     assert admin_store.technician_token("alice").reveal()
     vkit.admin.revoke("alice", "acme")
+    vkit.admin.grant("alice", "acme", until=clock.now + timedelta(hours=1))  # own policy
     vkit.admin.grant("alice", "acme")
     assert doctor(vkit.admin, repair=True) == []
     with vkit.vault.db.transaction() as tx:

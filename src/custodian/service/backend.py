@@ -187,14 +187,14 @@ def _doctor_access(actor: ActorSession, store: VaultSecretStore, repair: bool) -
             .where(Customer.status == CustomerStatus.ACTIVE)
         ).all()
     now = actor._now
-    wanted = {(u, s) for u, s, until in rows if until is None or as_utc(until) > now}
+    wanted = {(u, s): until for u, s, until in rows if until is None or as_utc(until) > now}
     attached = {(u, s) for u, slugs in store.attached().items() for s in slugs}
-    for tech, slug in sorted(wanted - attached):
+    for tech, slug in sorted(wanted.keys() - attached):
         if repair:
-            store.set_access(tech, slug, attach=True)
+            store.set_access(tech, slug, attach=True, until=wanted[tech, slug])
         out.append(Drift("access", f"{tech}@{slug}", "granted in custodian, not in Vault"
                          + ("; policy attached" if repair else ""), repair))
-    for tech, slug in sorted(attached - wanted):
+    for tech, slug in sorted(attached - wanted.keys()):
         if repair:
             store.set_access(tech, slug, attach=False)
             store.revoke_tokens(tech)

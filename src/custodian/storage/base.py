@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sqlmodel import Session
@@ -55,8 +56,10 @@ class SecretStore(Protocol):
     # Hooks for a store that enforces access itself (Vault policies). Each runs inside the
     # service's transaction, after the SQL change, so a failure rolls the change back.
 
-    def on_grant(self, tx: Session, technician: str, customer_slug: str) -> None:
-        """`technician` was granted `customer_slug`."""
+    def on_grant(
+        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
+    ) -> None:
+        """`technician` was granted `customer_slug`, until `until` (UTC) or for good."""
         ...
 
     def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:

@@ -20,6 +20,8 @@ Access: policy `<prefix>-customer-S` (read and write on S's paths) is attached t
 identity entity `<prefix>-tech-T` of every technician T granted S. Entity policies apply
 to all of T's tokens at once, whether from userpass login or from the token role
 `<prefix>-tech-T`; revoking detaches the policy and revokes T's login and role tokens.
+A grant with an end gets its own policy `<prefix>-customer-S.T` instead, written with
+OpenBao's policy `expiration`, so Vault itself ends it at that time.
 
 The token is read from `VAULT_TOKEN` (or `BAO_TOKEN`, or `~/.vault-token`) and kept only
 inside the hvac client: it is in no repr, message or log line.
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, event, func, update
 from sqlmodel import Session, col, select
 
+from ..clock import as_utc
 from ..crypto import KeyPair, PublicKey
 from ..db.models import Credential, Customer, SecretVersion
 from ..errors import (
@@ -145,6 +148,10 @@ class VaultSecretStore:
 
     def policy_name(self, customer_slug: str) -> str:
         return f"{self.prefix.replace('/', '-')}-customer-{customer_slug}"
+
+    def grant_policy_name(self, customer_slug: str, technician: str) -> str:
+        """The policy of one time-limited grant: Vault deletes it at the grant's expiry."""
+        return f"{self.policy_name(customer_slug)}.{technician}"
 
     def entity_name(self, technician: str) -> str:
         return f"{self.prefix.replace('/', '-')}-tech-{technician}"
@@ -503,25 +510,22 @@ class VaultSecretStore:
 
     # --- access: policies on identity entities ---------------------------------------
 
-    def on_grant(self, tx: Session, technician: str, customer_slug: str) -> None:
-        policy = self.policy_name(customer_slug)
+    def on_grant(
+        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
+    ) -> None:
         with self._vault(f"granting {technician} Vault access to {customer_slug}"):
-            self._client.sys.create_or_update_policy(
-                name=policy, policy=self.policy_text(customer_slug)
-            )
-            self._ensure_identity(technician)
-            changed = self._set_policy(technician, policy, attach=True)
-        if changed:
+            before = self._attach(technician, customer_slug, until)
+        if before is not None:
+            entity = f"identity/entity/name/{self.entity_name(technician)}"
             event.listen(
                 tx, "after_rollback",
-                lambda _s: self._quietly(self._set_policy, technician, policy, attach=False),
+                lambda _s: self._quietly(self._client.write, entity, policies=before),
                 once=True,
             )
 
     def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
-        policy = self.policy_name(customer_slug)
         with self._vault(f"revoking {technician}'s Vault access to {customer_slug}"):
-            self._set_policy(technician, policy, attach=False)
+            self._detach(technician, customer_slug)
             self.revoke_tokens(technician)
 
     def on_offboard(self, tx: Session, customer_slug: str) -> None:
@@ -545,21 +549,23 @@ class VaultSecretStore:
             for name in self._entity_names():
                 if not name.startswith(tech_prefix):
                     continue
-                policies = self._entity_policies(name) or []
                 out[name[len(tech_prefix):]] = {
-                    p[len(pol_prefix):] for p in policies if p.startswith(pol_prefix)
+                    slug for p in self._entity_policies(name) or []
+                    if p.startswith(pol_prefix)
+                    for slug, dot, _ in [p[len(pol_prefix):].partition(".")]
+                    if not dot or self._policy_exists(p)  # an expired grant's is gone
                 }
         return out
 
-    def set_access(self, technician: str, customer_slug: str, attach: bool) -> None:
-        """Attach or detach one customer policy (doctor's repair)."""
+    def set_access(
+        self, technician: str, customer_slug: str, attach: bool, until: datetime | None = None
+    ) -> None:
+        """Attach (until `until`) or detach one customer's access (doctor's repair)."""
         with self._vault(f"repairing {technician}'s Vault access to {customer_slug}"):
             if attach:
-                self._client.sys.create_or_update_policy(
-                    name=self.policy_name(customer_slug), policy=self.policy_text(customer_slug)
-                )
-                self._ensure_identity(technician)
-            self._set_policy(technician, self.policy_name(customer_slug), attach=attach)
+                self._attach(technician, customer_slug, until)
+            else:
+                self._detach(technician, customer_slug)
 
     def technician_token(self, technician: str, ttl: str = "8h") -> Secret:
         """A token for `technician`, bound to their entity through their token role."""
@@ -636,27 +642,83 @@ class VaultSecretStore:
             return None
         return list(entity["data"].get("policies") or [])
 
-    def _set_policy(self, technician: str, policy: str, *, attach: bool) -> bool:
-        """Add or remove `policy` on the technician's entity; True if it changed."""
+    def _attach(self, technician: str, customer_slug: str, until: datetime | None
+                ) -> list[str] | None:
+        """Give the technician's entity access to the customer: the customer's policy for
+        a standing grant; for a grant until `until`, a policy of its own that Vault itself
+        deletes at that time (OpenBao's policy `expiration`). Returns the entity's
+        policies before, if they changed."""
+        shared = self.policy_name(customer_slug)
+        own = self.grant_policy_name(customer_slug, technician)
+        self._ensure_identity(technician)
+        policy = self._write_expiring(own, customer_slug, until) if until else shared
+        if policy == shared:
+            self._client.sys.create_or_update_policy(
+                name=shared, policy=self.policy_text(customer_slug)
+            )
+        before = self._edit_policies(
+            technician, add=[policy] if policy else [], remove={shared, own} - {policy}
+        )
+        if policy != own:
+            self._client.sys.delete_policy(name=own)
+        return before
+
+    def _write_expiring(self, name: str, customer_slug: str, until: datetime) -> str | None:
+        """Write the policy `name` expiring at `until`. Returns `name`; None when `until`
+        has passed by Vault's clock; the customer's shared policy when the server keeps
+        no policy expiry (HashiCorp Vault): custodian's maintenance then ends the grant."""
+        import hvac.exceptions as hx
+
+        try:
+            self._client.write(
+                f"sys/policies/acl/{name}", policy=self.policy_text(customer_slug),
+                expiration=as_utc(until).isoformat(),
+            )
+        except hx.InvalidRequest as exc:
+            if "elapsed" in str(exc):
+                return None
+            raise
+        written = self._client.read(f"sys/policies/acl/{name}") or {}
+        if not (written.get("data") or {}).get("expiration"):
+            return self.policy_name(customer_slug)
+        return name
+
+    def _detach(self, technician: str, customer_slug: str) -> None:
+        own = self.grant_policy_name(customer_slug, technician)
+        self._edit_policies(technician, remove={self.policy_name(customer_slug), own})
+        self._client.sys.delete_policy(name=own)
+
+    def _policy_exists(self, name: str) -> bool:
+        import hvac.exceptions as hx
+
+        try:
+            return bool(self._client.read(f"sys/policies/acl/{name}"))
+        except hx.InvalidPath:
+            return False
+
+    def _edit_policies(self, technician: str, *, add: Iterable[str] = (),
+                       remove: Iterable[str] = ()) -> list[str] | None:
+        """Add and remove policies on the technician's entity; its policies before, if
+        they changed."""
         name = self.entity_name(technician)
         policies = self._entity_policies(name)
         if policies is None:
-            return False
-        wanted = sorted(set(policies) | {policy}) if attach else [
-            p for p in policies if p != policy
-        ]
-        if sorted(wanted) == sorted(policies):
-            return False
+            return None
+        wanted = sorted((set(policies) - set(remove)) | set(add))
+        if wanted == sorted(policies):
+            return None
         self._client.write(f"identity/entity/name/{name}", policies=wanted)
-        return True
+        return policies
 
     def _detach_everywhere(self, customer_slug: str) -> None:
-        policy = self.policy_name(customer_slug)
+        """Nobody keeps access to the customer: its policy and every grant's are gone."""
+        shared = self.policy_name(customer_slug)
         tech_prefix = self.entity_name("")
         for name in self._entity_names():
             if name.startswith(tech_prefix):
-                self._set_policy(name[len(tech_prefix):], policy, attach=False)
-        self._client.sys.delete_policy(name=policy)
+                technician = name[len(tech_prefix):]
+                self._detach(technician, customer_slug)
+        self._client.sys.delete_policy(name=shared)
 
     def _quietly(self, fn: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         # Best effort, after a rollback: `custodian doctor` repairs whatever remains.

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed-pyproject
 
-.PHONY: venv test lint demo bench tui
+.PHONY: venv test lint format-check audit demo bench tui
 
 venv: $(STAMP)
 
@@ -26,12 +26,24 @@ tui: venv
 	test -f demo/vault.db || $(VENV)/bin/python -m custodian.demo demo
 	CUSTODIAN_DB=demo/vault.db CUSTODIAN_USER=$${CUSTODIAN_USER:-ben} $(VENV)/bin/custodian tui
 
-test: venv
+# Static checks first (docs/development.md), then every test.
+test: venv lint audit
 	scripts/ensure-services.sh
 	$(VENV)/bin/pytest -q
 
+# ruff's lint rules, then mypy --strict on src/custodian and tui ([tool.mypy] in pyproject.toml).
 lint: venv
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests tui benchmarks
+	$(VENV)/bin/mypy
+
+# Formatting, checked without rewriting anything. Not yet part of `make test`.
+format-check: venv
+	$(VENV)/bin/ruff format --check src tests tui benchmarks
+
+# pip-audit over constraints.txt: fails on a known vulnerability that has a fix, reports the
+# others, and says so in one line when the advisory service cannot be reached.
+audit: venv
+	$(VENV)/bin/python scripts/audit.py constraints.txt
 
 # Every benchmark, one table, saved under benchmarks/results/ (BENCH_ARGS=--quick for a short run).
 bench: venv

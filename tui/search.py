@@ -6,7 +6,8 @@ match in any order and any field. The longest word is found with `str.find` over
 string (C speed), the others are checked on the lines it hits, and the scan stops once it
 has enough lines to show. When no line holds every word as typed, the search turns fuzzy:
 each word may match as a subsequence of one word of the line (`edgrtr` finds `edge-rtr`),
-tried only on lines holding all of its letters (a bit set per letter, computed once).
+tried only on lines holding all of its letters (a bit set per letter, computed the first
+time a fuzzy query needs that letter, so building the index stays cheap).
 A query that extends a previous complete one filters that one's matches only.
 """
 
@@ -16,6 +17,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from custodian import CredentialInfo, CustomerInfo
 
@@ -65,7 +67,7 @@ class SearchIndex:
         self.customers = sorted(customers, key=lambda c: c.slug)
         names = {c.slug: c.name for c in self.customers}
         self.credentials = sorted(
-            credentials, key=lambda c: (c.customer, c.system_kind, c.system, c.name)
+            credentials, key=attrgetter("customer", "system_kind", "system", "name")
         )
         self._lines = [
             " ".join(filter(None, (
@@ -74,18 +76,15 @@ class SearchIndex:
             ))).lower()
             for c in self.credentials
         ]
-        self._starts: list[int] = []
-        offset = 0
-        for line in self._lines:
-            self._starts.append(offset)
-            offset += len(line) + 1
-        self._blob = "\n".join(self._lines)
+        self._blob, self._starts = _joined(self._lines)
         self._customer_lines = [f"{c.slug} {c.name}".lower() for c in self.customers]
+        self._customer_blob, self._customer_starts = _joined(self._customer_lines)
+        self._by_slug = {c.slug: c for c in self.customers}
         self._ranges: dict[str, range] = {}
         for i, c in enumerate(self.credentials):
             r = self._ranges.get(c.customer)
             self._ranges[c.customer] = range(r.start if r else i, i + 1)
-        self._letters = _letter_sets(self._lines)
+        self._letters: dict[str, int] = {}  # filled by `_lines_with` as fuzzy queries need
         self._last: tuple[list[str], list[int]] | None = None
 
     def by_customer(self, slug: str) -> list[CredentialInfo]:
@@ -110,17 +109,24 @@ class SearchIndex:
             hits, complete = self._fuzzy(tokens)
             fuzzy = True
         owners = {self.credentials[i].customer for i in hits}
-        match_customer = _fuzzy_pattern(tokens).match if fuzzy else None
-        for c, line in zip(self.customers, self._customer_lines, strict=True):
-            if all(t in line for t in tokens) or (match_customer and match_customer(line)):
-                owners.add(c.slug)
-        customers = tuple(c for c in self.customers if c.slug in owners)[: self.limit]
+        owners.update(self.customers[i].slug for i in self._customer_hits(tokens, fuzzy))
+        by_slug = self._by_slug
+        customers = tuple(by_slug[slug] for slug in sorted(owners)[: self.limit])
         if customer is not None:
             hits = [i for i in self._ranges.get(customer, range(0)) if self._keeps(i, tokens,
                                                                                    fuzzy)]
             complete = True
         creds = tuple(self.credentials[i] for i in hits[: self.limit])
         return SearchResult(query, customers, creds, complete and len(hits) <= self.limit, fuzzy)
+
+    def _customer_hits(self, tokens: list[str], fuzzy: bool) -> list[int]:
+        """Customers whose own slug or name matches; lines are in slug order, so the
+        first `limit` hits are the ones a slug-sorted list shows."""
+        lines = self._customer_lines
+        if fuzzy:
+            match = _fuzzy_pattern(tokens).match
+            return [i for i, line in enumerate(lines) if match(line)][: self.limit]
+        return _scan(self._customer_blob, self._customer_starts, lines, tokens, self.limit)[0]
 
     def _keeps(self, i: int, tokens: list[str], fuzzy: bool) -> bool:
         line = self._lines[i]
@@ -137,33 +143,22 @@ class SearchIndex:
             hits = [i for i in last[1] if all(t in lines[i] for t in tokens)]
             self._last = (tokens, hits)
             return hits, True
-        key = max(tokens, key=len)
-        others = [t for t in tokens if t != key]
-        blob, starts, lines = self._blob, self._starts, self._lines
-        stop, hits, pos = self.limit * 5, [], 0
-        count = len(lines)
-        while True:
-            at = blob.find(key, pos)
-            if at < 0:
-                break
-            line = bisect_right(starts, at) - 1
-            if all(t in lines[line] for t in others):
-                hits.append(line)
-                if len(hits) >= stop:
-                    self._last = None
-                    return hits, False
-            if line + 1 >= count:
-                break
-            pos = starts[line + 1]
-        self._last = (tokens, hits)
-        return hits, True
+        hits, complete = _scan(self._blob, self._starts, self._lines, tokens, self.limit * 5)
+        self._last = (tokens, hits) if complete else None
+        return hits, complete
+
+    def _lines_with(self, ch: str) -> int:
+        found = self._letters.get(ch)
+        if found is None:
+            found = self._letters[ch] = _bit_set(self._lines, ch)
+        return found
 
     def _fuzzy(self, tokens: list[str]) -> tuple[list[int], bool]:
         """Lines where every token is a subsequence, tried only on lines holding all of
         the query's letters, stopping at `limit * 5` lines."""
         mask = -1
         for ch in set("".join(tokens)):
-            mask &= self._letters.get(ch, 0)
+            mask &= self._lines_with(ch)
         if mask <= 0:
             return [], True
         search = _fuzzy_pattern(tokens).match
@@ -179,18 +174,44 @@ class SearchIndex:
         return hits, True
 
 
-def _letter_sets(lines: list[str]) -> dict[str, int]:
-    """For each character, a bit set (an int; bit i is line i) of the lines holding it."""
-    per_char: dict[str, bytearray] = {}
-    size = (len(lines) + 7) // 8
-    for i, line in enumerate(lines):
-        byte, bit = i >> 3, 1 << (i & 7)
-        for ch in set(line):
-            flags = per_char.get(ch)
-            if flags is None:
-                flags = per_char[ch] = bytearray(size)
-            flags[byte] |= bit
-    return {ch: int.from_bytes(flags, "little") for ch, flags in per_char.items()}
+def _joined(lines: list[str]) -> tuple[str, list[int]]:
+    """The lines joined by newlines, and where each one starts."""
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    return "\n".join(lines), starts
+
+
+def _scan(
+    blob: str, starts: list[int], lines: list[str], tokens: list[str], stop: int
+) -> tuple[list[int], bool]:
+    """Lines holding every token: `str.find` of the longest over the joined lines, the
+    others checked on each line it hits; stops (complete False) at `stop` lines."""
+    key = max(tokens, key=len)
+    others = [t for t in tokens if t != key]
+    hits: list[int] = []
+    pos, count = 0, len(lines)
+    while True:
+        at = blob.find(key, pos)
+        if at < 0:
+            return hits, True
+        line = bisect_right(starts, at) - 1
+        if all(t in lines[line] for t in others):
+            hits.append(line)
+            if len(hits) >= stop:
+                return hits, False
+        if line + 1 >= count:
+            return hits, True
+        pos = starts[line + 1]
+
+
+def _bit_set(lines: list[str], ch: str) -> int:
+    """The lines holding `ch` as a bit set (an int; bit i is line i): one `in` per line,
+    packed by `int(..., 2)`, which is linear for base 2."""
+    if not lines:
+        return 0
+    return int("".join(["1" if ch in line else "0" for line in reversed(lines)]), 2)
 
 
 def _extends(tokens: list[str], previous: list[str]) -> bool:

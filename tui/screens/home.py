@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..app import CustodianApp
 
 ALL = "*"
+PAGE = 50  # rows added to a list at a time: a screenful and more; the rest as the cursor nears
 KIND_LABELS = {
     "active-directory": "AD",
     "database": "Database",
@@ -56,13 +57,16 @@ class HomeScreen(SecretWorkers, Screen[None]):
     class Loaded(Message):
         index: SearchIndex
         due: frozenset[str] | None  # credential paths needing rotation; None: not offered
+        complete: bool = True  # False: the customers only, credentials still loading
 
     def __init__(self) -> None:
         super().__init__()
         self.index: SearchIndex | None = None
+        self.indexed = False  # the index holds the credentials too, not only the customers
         self.due: frozenset[str] | None = None
         self.result: SearchResult | None = None
         self.selected = ALL
+        self._listed: list[str] = []  # the customer ids the list holds or will hold
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
@@ -89,16 +93,20 @@ class HomeScreen(SecretWorkers, Screen[None]):
 
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
+        """The customers first (one query: the screen is usable at once), then every
+        visible credential for the search (one query, indexed here, off the UI thread)."""
         with self.app.service_errors():
             actor = self.app.session
+            limit = self.app.config.result_limit
             customers = actor.list_customers()
+            self.post_message(self.Loaded(SearchIndex(customers, [], limit=limit), None, False))
             credentials = actor.list_credentials()
             due = rotation_due(actor)
-            index = SearchIndex(customers, credentials, limit=self.app.config.result_limit)
-            self.post_message(self.Loaded(index, due))
+            self.post_message(self.Loaded(SearchIndex(customers, credentials, limit=limit), due))
 
     def on_home_screen_loaded(self, message: Loaded) -> None:
         self.index, self.due = message.index, message.due
+        self.indexed = message.complete
         self.app.customers = {c.slug: c for c in message.index.customers}
         if self.selected != ALL and self.selected not in self.app.customers:
             self.selected = ALL
@@ -122,25 +130,38 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def _show_customers(self, result: SearchResult) -> None:
         options = self.query_one("#customers", OptionList)
         wanted = [ALL] + [c.slug for c in result.customers]
-        current = [options.get_option_at_index(i).id for i in range(options.option_count)]
-        if wanted == current:
+        if wanted == self._listed:
             return
+        self._listed = wanted
         options.clear_options()
-        options.add_options(
-            [Option("All customers", id=ALL)]
-            + [
-                Option(f"{c.slug}{' ✎' if c.require_reason else ''}\n  [dim]{c.name}[/]", id=c.slug)
-                for c in result.customers
-            ]
-        )
+        shown = max(PAGE, wanted.index(self.selected) + 1 if self.selected in wanted else 0)
+        options.add_options([Option("All customers", id=ALL)])
+        self._more_customers(result, shown)
         if self.selected in wanted:
             options.highlighted = wanted.index(self.selected)
 
+    def _more_customers(self, result: SearchResult, count: int = PAGE) -> None:
+        options = self.query_one("#customers", OptionList)
+        start = options.option_count - 1  # after "All customers"
+        options.add_options([
+            Option(f"{c.slug}{' ✎' if c.require_reason else ''}\n  [dim]{c.name}[/]", id=c.slug)
+            for c in result.customers[start : start + count]
+        ])
+
     def _show_credentials(self, result: SearchResult) -> None:
+        self.query_one("#creds", DataTable).clear()
+        self._more_credentials(result)
+        self.query_one("#summary", Static).update(self._summary(result))
+
+    def _more_credentials(self, result: SearchResult) -> None:
+        """Add the next `PAGE` rows of `result` (the table grows as the cursor moves down)."""
         table = self.query_one("#creds", DataTable)
-        table.clear()
+        start = table.row_count
         previous: tuple[str, str] | None = None
-        for cred in result.credentials:
+        if start:
+            before = result.credentials[start - 1]
+            previous = (before.customer, before.system_kind)
+        for cred in result.credentials[start : start + PAGE]:
             group = (cred.customer, cred.system_kind)
             kind = KIND_LABELS.get(cred.system_kind, cred.system_kind) if group != previous else ""
             previous = group
@@ -151,7 +172,13 @@ class HomeScreen(SecretWorkers, Screen[None]):
                 Text("rotate", style="bold yellow") if due else "", cred.host or "",
                 key=cred.path,
             )
-        self.query_one("#summary", Static).update(self._summary(result))
+
+    @on(DataTable.RowHighlighted, "#creds")
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table
+        if (self.result is not None and event.cursor_row >= table.row_count - 10
+                and table.row_count < len(self.result.credentials)):
+            self._more_credentials(self.result)
 
     def _summary(self, result: SearchResult) -> str:
         parts = []
@@ -164,7 +191,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
             count = len(result.customers)
             parts.append(f"{count}{'' if count < self.app.config.result_limit else '+'} "
                          f"customer{'s' if count != 1 else ''}")
-        parts.append(f"{result.shown} credential{'s' if result.shown != '1' else ''}")
+        if not self.indexed:
+            parts.append("loading credentials…")
+        else:
+            parts.append(f"{result.shown} credential{'s' if result.shown != '1' else ''}")
         if result.query.strip():
             parts.append(f"matching “{result.query.strip()}”")
         if self.due is not None:
@@ -175,6 +205,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
 
     @on(OptionList.OptionHighlighted, "#customers")
     def customer_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        options = event.option_list
+        if (self.result is not None and event.option_index >= options.option_count - 10
+                and options.option_count - 1 < len(self.result.customers)):
+            self._more_customers(self.result)
         chosen = event.option.id or ALL
         if chosen != self.selected:
             self.selected = chosen

@@ -79,12 +79,9 @@ def policy_for(kind: SystemKind | str | None, config: Path | None = None) -> Pol
     path = config or config_path()
     if not path.is_file():
         return policy
-    import tomllib
+    from .userconfig import read_toml
 
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: not a readable TOML file ({type(exc).__name__})") from None
+    data = read_toml(path)
     known = {f.name: f.type for f in fields(Policy)}
     for table in ("default", str(kind) if kind else None):
         values = data.get(table) if table else None

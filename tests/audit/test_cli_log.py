@@ -21,10 +21,12 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 CANARY_PATH = "acme/dc01/canary"
 
 
-def run(url: str, *args: str, user: str = "admin", reveals: bool = False):  # type: ignore[no-untyped-def]
+def run(url: str, *args: str, user: str = "admin", reveals: bool = False,  # type: ignore[no-untyped-def]
+        config: Path | None = None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
     env.update(CUSTODIAN_DB=url, CUSTODIAN_USER=user, CUSTODIAN_PASSPHRASE=PASS,
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+               CUSTODIAN_CONFIG=str(config or ""))  # no settings file unless given
     result = subprocess.run([sys.executable, "-m", "custodian", *args], env=env, text=True,
                             capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
@@ -78,6 +80,42 @@ def test_bad_options_fail_with_one_line(canary_vault):
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     denied = run(url, "log", "report", "--customer", "acme", user="bob")
     assert denied.returncode == 4
+
+
+def _kinds(result) -> set[str]:  # type: ignore[no-untyped-def]
+    assert result.returncode == 0, result.stderr
+    return {a["kind"] for a in json.loads(result.stdout)}
+
+
+def test_alert_thresholds_come_from_config_toml_and_options_override_them(
+        canary_vault, tmp_path):
+    """bob's four reveals, seconds apart on a Sunday (2026-03-01): a burst for a
+    threshold of 1 per hour, off hours for a Monday-to-Friday week."""
+    url, config = canary_vault.url, tmp_path / "config.toml"
+    config.write_text('[alerts]\nburst_count = 1\nburst_minutes = 60\n'
+                      'work_hours = "00-24"\nwork_days = ["mon", "tue", "wed", "thu", "fri",'
+                      ' "sat", "sun"]\ntimezone = "Europe/Berlin"\n')
+    alerts = ("log", "alerts", "--since", "3000d", "--format", "json")
+    defaults = _kinds(run(url, *alerts))
+    assert "off-hours" in defaults and "burst" not in defaults  # mon-fri; 20 in 10 minutes
+    from_file = _kinds(run(url, *alerts, config=config))
+    assert "burst" in from_file and "off-hours" not in from_file
+    overridden = _kinds(run(url, *alerts, "--burst-count", "50", "--work-days", "mon-fri",
+                            config=config))
+    assert "burst" not in overridden and "off-hours" in overridden
+    report = run(url, "log", "report", "--customer", "acme", "--format", "json", config=config)
+    assert "burst" in {a["kind"] for a in json.loads(report.stdout)["alerts"]}
+
+
+def test_a_bad_alerts_table_fails_with_one_line_naming_the_file(canary_vault, tmp_path):
+    """Each kind of bad setting: tests/audit/test_alert_settings.py."""
+    url, config = canary_vault.url, tmp_path / "config.toml"
+    config.write_text('[alerts]\nburst_count = "many"\n')
+    result = run(url, "log", "alerts", config=config)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert f"{config} [alerts] burst_count" in result.stderr
+    missing = run(url, "log", "report", "--customer", "acme", config=tmp_path / "absent.toml")
+    assert missing.returncode == 2 and "CUSTODIAN_CONFIG" in missing.stderr
 
 
 def test_verify_exits_6_at_the_first_bad_event_and_checkpoints_catch_truncation(

@@ -22,7 +22,6 @@ pass_ctx = click.make_pass_decorator(CliContext)
 EVENT_COLUMNS = ["seq", "at", "actor", "action", "outcome", "customer", "target", "reason",
                  "detail"]
 FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
-DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
 def _when(text: str | None) -> datetime | None:
@@ -141,21 +140,22 @@ def _follow(actor: Any, filters: dict[str, Any], fmt: str, limit: int | None,
 
 
 def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Alert thresholds; each overrides the `[alerts]` table of config.toml (userconfig)."""
     options = [
-        click.option("--burst-count", type=click.IntRange(1), default=20, show_default=True,
+        click.option("--burst-count", type=click.IntRange(1), show_default="20",
                      help="Flag more than N reveals ..."),
-        click.option("--burst-minutes", type=click.IntRange(1), default=10, show_default=True,
+        click.option("--burst-minutes", type=click.IntRange(1), show_default="10",
                      help="... within M minutes."),
-        click.option("--baseline-days", type=click.IntRange(1), default=30, show_default=True,
+        click.option("--baseline-days", type=click.IntRange(1), show_default="30",
                      help="Usual customers: those revealed in the previous N days."),
-        click.option("--work-hours", default="07-19", show_default=True,
+        click.option("--work-hours", show_default="07-19",
                      help="Working hours, local time: START-END."),
-        click.option("--work-days", default="mon-fri", show_default=True,
+        click.option("--work-days", show_default="mon-fri",
                      help="Working days: a range (mon-fri) or a list (mon,tue,sat)."),
-        click.option("--tz", default="UTC", show_default=True, help="Time zone of the hours."),
-        click.option("--denied-count", type=click.IntRange(1), default=3, show_default=True,
+        click.option("--tz", show_default="UTC", help="Time zone of the hours."),
+        click.option("--denied-count", type=click.IntRange(1), show_default="3",
                      help="Flag N denied or failed attempts ..."),
-        click.option("--denied-minutes", type=click.IntRange(1), default=15, show_default=True,
+        click.option("--denied-minutes", type=click.IntRange(1), show_default="15",
                      help="... within M minutes."),
     ]
     for option in reversed(options):
@@ -163,33 +163,17 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def _policy(burst_count: int, burst_minutes: int, baseline_days: int, work_hours: str,
-            work_days: str, tz: str, denied_count: int, denied_minutes: int) -> Any:
+def _policy(**options: Any) -> Any:
+    """The thresholds: built-in defaults, then config.toml's [alerts], then the options."""
     from ..service.log_review import AlertPolicy
+    from ..userconfig import section
 
-    try:
-        start, end = (int(h) for h in work_hours.split("-"))
-    except ValueError:
-        raise UsageError("--work-hours takes START-END, such as 07-19") from None
-    if not 0 <= start < end <= 24:
-        raise UsageError("--work-hours takes START-END with 0 <= START < END <= 24")
-    return AlertPolicy.from_mapping(dict(
-        burst_count=burst_count, burst_minutes=burst_minutes, baseline_days=baseline_days,
-        work_start=start, work_end=end, work_days=_days(work_days), timezone=tz,
-        denied_count=denied_count, denied_minutes=denied_minutes,
-    ))
-
-
-def _days(text: str) -> tuple[int, ...]:
-    text = text.lower().strip()
-    try:
-        if "-" in text:
-            a, b = (DAYS[d] for d in text.split("-"))
-            return tuple(range(a, b + 1))
-        return tuple(sorted({DAYS[d.strip()] for d in text.split(",")}))
-    except (KeyError, ValueError):
-        raise UsageError("--work-days takes a range such as mon-fri or a list such as"
-                         " mon,tue,sat") from None
+    table, where = section("alerts")
+    policy = AlertPolicy().with_settings(table, lambda key: f"{where} {key}")
+    given = {("timezone" if k == "tz" else k): v for k, v in options.items() if v is not None}
+    return policy.with_settings(
+        given, lambda key: "--tz" if key == "timezone" else "--" + key.replace("_", "-")
+    )
 
 
 # --- report and alerts --------------------------------------------------------------------------

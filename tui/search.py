@@ -116,8 +116,8 @@ class SearchIndex:
             hits = [i for i in self._ranges.get(customer, range(0)) if self._keeps(i, tokens,
                                                                                    fuzzy)]
             complete = True
-        creds = tuple(self.credentials[i] for i in hits[: self.limit])
-        return SearchResult(query, customers, creds, complete and len(hits) <= self.limit, fuzzy)
+        found = tuple(self.credentials[i] for i in hits[: self.limit])
+        return SearchResult(query, customers, found, complete and len(hits) <= self.limit, fuzzy)
 
     def _customer_hits(self, tokens: list[str], fuzzy: bool) -> list[int]:
         """Customers whose own slug or name matches; lines are in slug order, so the

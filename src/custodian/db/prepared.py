@@ -59,7 +59,11 @@ class Prepared:
         if rendered is None:
             # A positional paramstyle (sqlite3's "qmark") is re-rendered as "named":
             # every driver we support accepts a mapping in one of the two dict styles.
-            named = type(dialect)(paramstyle="named") if dialect.positional else dialect
+            # (SQLAlchemy's Dialect interface omits DefaultDialect's `paramstyle` argument.)
+            named = (
+                type(dialect)(paramstyle="named")  # type: ignore[call-arg]
+                if dialect.positional else dialect
+            )
             compiled = self._statement.compile(dialect=named)
             rendered = (str(compiled), dict(compiled.params))
             self._rendered[dialect.name] = rendered

@@ -4,8 +4,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from typing import Any
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.screen import Screen
 
 from custodian import (
@@ -26,6 +30,7 @@ from custodian import (
     SessionLocked,
 )
 
+from .clipboard import LocalClipboard
 from .config import TuiConfig
 
 
@@ -56,6 +61,9 @@ class CustodianApp(App[None]):
         self.last_activity = self.config.clock()
         self.clipboard_until: datetime | None = None
         self._cache_allowed = self.config.use_session_cache
+        self.local_clipboard = LocalClipboard.find() if self.config.local_clipboard else None
+        # One thread runs the local clipboard tool, in order: a clear never overtakes a copy.
+        self._clip_thread = ThreadPoolExecutor(1, thread_name_prefix="clipboard")
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -191,8 +199,12 @@ class CustodianApp(App[None]):
         )
 
     def copy_secret(self, secret: Secret, what: str) -> None:
-        """Copy through the terminal (OSC 52, works over SSH); cleared after a while."""
-        self.copy_to_clipboard(secret.reveal())
+        """Copy through the terminal (OSC 52, works over SSH) and to the local clipboard
+        where one exists (its tool reads the value on stdin); cleared after a while."""
+        value = secret.reveal()
+        self.copy_to_clipboard(value)
+        if self.local_clipboard is not None:
+            self._local(self.local_clipboard.copy, value)
         self.clipboard_until = self.config.clock() + self.config.clipboard_for
         seconds = self.config.clipboard_for.total_seconds()
         self.notify(f"copied {what}; the clipboard clears in {seconds:g} s")
@@ -200,7 +212,33 @@ class CustodianApp(App[None]):
     def clear_clipboard(self) -> None:
         if self.clipboard_until is not None:
             self.copy_to_clipboard("")
+            if self.local_clipboard is not None:
+                self._local(self.local_clipboard.clear)
             self.clipboard_until = None
+
+    @dataclass
+    class ClipboardFailed(Message):
+        tool: str
+
+    def _local(self, call: Callable[..., bool], *args: str) -> Future[bool]:
+        tool = self.local_clipboard.name if self.local_clipboard else "?"
+
+        def done(future: Future[bool]) -> None:  # in the clipboard thread: post, never wait
+            if not future.result():
+                self.post_message(self.ClipboardFailed(tool))
+
+        future = self._clip_thread.submit(call, *args)
+        future.add_done_callback(done)
+        return future
+
+    def on_custodian_app_clipboard_failed(self, message: ClipboardFailed) -> None:
+        self.show_error(f"the local clipboard ({message.tool}) failed", "clipboard")
+
+    async def action_quit(self) -> None:
+        """Clear a copied secret before leaving (the local tool would keep serving it)."""
+        self.clear_clipboard()
+        await asyncio.to_thread(self._clip_thread.shutdown, True)
+        await super().action_quit()
 
     # --- navigation and the command palette --------------------------------------------
 

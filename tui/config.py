@@ -23,3 +23,4 @@ class TuiConfig:
     use_session_cache: bool = True  # start unlocked when `custodian unlock` cached a session
     result_limit: int = 200  # rows shown per list; refine the search to see others
     log_page: int = 200  # access-log rows fetched per page
+    local_clipboard: bool = True  # also copy with wl-copy/xclip/xsel/pbcopy where one works

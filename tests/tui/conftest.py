@@ -59,6 +59,7 @@ def demo(vault: VaultKit) -> VaultKit:
 def config(kit: VaultKit, **overrides: object) -> TuiConfig:
     values: dict[str, object] = {
         "clock": kit.clock, "use_session_cache": False, "tick_seconds": 3600.0,
+        "local_clipboard": False,  # never the developer's real clipboard (test_clipboard.py)
     }
     values.update(overrides)
     return TuiConfig(**values)  # type: ignore[arg-type]

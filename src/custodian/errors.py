@@ -9,7 +9,8 @@
     │   └── SessionLocked                  no unlocked session where one is required
     ├── IntegrityError             exit 6  a ciphertext, wrapped key or record fails to verify
     ├── BackendUnavailable         exit 1  database or secret store cannot be reached
-    └── Conflict                   exit 1  a concurrent writer changed the data first (CAS)
+    └── Conflict                   exit 7  a concurrent writer changed the data first (CAS,
+                                           `cred set --if-version`)
 
 Messages are shown to users as they are: they never carry secret values or key material.
 Library exceptions (SQLAlchemy, hvac, cryptography) are translated at the boundary
@@ -65,5 +66,5 @@ class BackendUnavailable(CustodianError):
 
 
 class Conflict(CustodianError):
-    exit_code = 1
+    exit_code = 7
     title = "conflict"

@@ -61,13 +61,16 @@ def cred_add(ctx: CliContext, path: str, username: str | None, url: str | None,
 @click.option("--field", default=PRIMARY_FIELD, show_default=True)
 @click.option("--fields-json", is_flag=True, help="Read fields as a JSON object from stdin.")
 @click.option("--replace", is_flag=True, help="Drop fields not given instead of keeping them.")
+@click.option("--if-version", "if_version", type=click.IntRange(0), metavar="N",
+              help="Only if the current version is N; else exit 7 (conflict), nothing written.")
 @pass_ctx
 def cred_set(ctx: CliContext, path: str, generate: bool, field: str, fields_json: bool,
-             replace: bool) -> None:
+             replace: bool, if_version: int | None) -> None:
     """Store a new version of a credential's secret."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
     payload = _payload(field, fields_json, generate, kind)
-    version = ctx.actor().set_secret(path, payload, keep_other_fields=not replace)
+    version = ctx.actor().set_secret(path, payload, keep_other_fields=not replace,
+                                     expected_version=if_version)
     say(f"stored version {version} of {path}")
 
 

@@ -35,6 +35,7 @@ from ..db.models import (
 from ..errors import (
     AccessDenied,
     AlreadyExists,
+    Conflict,
     CustodianError,
     IntegrityError,
     NotFound,
@@ -356,6 +357,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             raise UsageError("the grant's expiry lies in the past")
         with self._tx() as tx:
             customer = self._writable(tx, slug, "grant")
+            _lock(tx, customer)  # a rotation meanwhile would miss this grantee's wrap
             tech = self._technician(tx, username)
             if not tech.active:
                 raise UsageError(f"technician {username!r} is disabled")
@@ -397,6 +399,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         self._require_role("revoke", Role.ADMIN)
         with self._tx() as tx:
             customer = self._customer(tx, slug, "revoke")
+            _lock(tx, customer)
             tech = self._technician(tx, username)
             assert customer.id is not None and tech.id is not None
             grant = tx.exec(
@@ -412,6 +415,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
 
     def _rotate_customer_key(self, tx: Session, customer: Customer) -> None:
         assert customer.id is not None
+        _lock(tx, customer)  # one rotation at a time, and none beside a grant or a write
         org_version, org_public = keys.org_public(tx)
         grantees = tx.exec(
             select(Technician)
@@ -483,14 +487,28 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             return _credential_info(customer, system, cred, tuple(sorted(payload)))
 
     def set_secret(
-        self, path: str, payload: SecretPayload, *, keep_other_fields: bool = True
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        keep_other_fields: bool = True,
+        expected_version: int | None = None,
     ) -> int:
         """Store a new version. Fields not given are carried over from the current version,
-        which needs read access to it when it has any."""
+        which needs read access to it when it has any. With `expected_version`, a current
+        version other than that one (someone changed it first) raises `Conflict` and
+        nothing is written: an edit of a stale version never overwrites a newer one."""
         cp = CredentialPath.parse(path)
         with self._tx() as tx:
             customer = self._writable(tx, cp.customer, "cred-set")
+            _lock(tx, customer, share=True)  # no rotation while this seals to its key
             _, cred = self._credential(tx, customer, cp)
+            _lock(tx, cred)  # concurrent writers of one credential queue here
+            if expected_version is not None and cred.current_version != expected_version:
+                raise Conflict(
+                    f"{str(cp)!r} is at version {cred.current_version}, not"
+                    f" {expected_version}: it changed since you read it; read it again"
+                )
             self._sync(tx, customer, cred, str(cp))
             current = _version(tx, cred, None)
             if keep_other_fields and current is not None:
@@ -690,6 +708,18 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
 # --- helpers ----------------------------------------------------------------------------
 
 _KEY_CACHE_SIZE = 4096  # unwrapped customer keys one session keeps
+
+
+def _lock(tx: Session, row: Customer | Credential, *, share: bool = False) -> None:
+    """Lock `row` until the transaction ends and reload it (PostgreSQL: FOR NO KEY UPDATE,
+    or FOR SHARE; SQLite's BEGIN IMMEDIATE already serializes every writer)."""
+    model = type(row)
+    tx.exec(
+        select(model)
+        .where(model.id == row.id)
+        .with_for_update(read=share, key_share=not share)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def _grant_live(expires_at: datetime | None, now: datetime) -> bool:

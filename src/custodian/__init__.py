@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccessDenied",
     "ActorSession",
+    "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
     "BackendUnavailable",
@@ -53,6 +54,7 @@ _WHERE = {
     "SecretPayload": "custodian.secret",
     "resume_cached_session": "custodian.session_cache",
     "EventFilter": "custodian.service.log_review",
+    "AlertPolicy": "custodian.service.log_review",
     **{
         n: "custodian.records"
         for n in (
@@ -106,5 +108,5 @@ if TYPE_CHECKING:
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
-    from .service.log_review import EventFilter
+    from .service.log_review import AlertPolicy, EventFilter
     from .session_cache import resume_cached_session

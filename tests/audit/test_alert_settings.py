@@ -74,3 +74,16 @@ def test_the_default_file_is_in_the_user_config_directory(
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert config_path() == tmp_path / "custodian" / "config.toml"
     assert section("alerts") == ({}, f"{tmp_path / 'custodian' / 'config.toml'} [alerts]")
+
+
+def test_configured_applies_the_alerts_table(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[alerts]\nburst_count = 4\nwork_days = "sat-sun"\n')
+    monkeypatch.setenv(CONFIG_ENV, str(config))
+    assert AlertPolicy.configured() == AlertPolicy(burst_count=4, work_days=(5, 6))
+    config.write_text('[alerts]\nburst_count = 0\n')
+    with pytest.raises(UsageError, match=r"config.toml \[alerts\] burst_count takes"):
+        AlertPolicy.configured()
+    monkeypatch.setenv(CONFIG_ENV, "")
+    assert AlertPolicy.configured() == AlertPolicy()

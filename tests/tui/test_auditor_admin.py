@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
@@ -111,6 +111,25 @@ async def test_technician_sees_only_own_events_and_no_verify(app_for, demo):
         await pilot.press("V")
         await settle(app, pilot)
     assert "log-verify" not in [e.action for e in demo.admin.events()]
+
+
+async def test_log_flags_follow_the_alert_thresholds_of_config_toml(
+        app_for, demo, tmp_path, monkeypatch):
+    """A reveal on a Tuesday at 09:00 UTC: within the built-in working hours (07-19),
+    off hours for a config.toml whose day starts at 10."""
+    demo.clock.now = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    demo.vault.unlock("alice", PASS).reveal("globex/edge-rtr/admin")
+    config = tmp_path / "config.toml"
+    config.write_text('[alerts]\nwork_hours = "10-19"\n')
+    for setting, flagged in (("", False), (str(config), True)):
+        monkeypatch.setenv("CUSTODIAN_CONFIG", setting)
+        app = app_for("audrey", unlocked=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("f2")
+            await settle(app, pilot)
+            assert isinstance(app.screen, LogScreen)
+            assert ("off-hours" in app.screen.flags.values()) is flagged
 
 
 async def test_activity_chart_counts_reveals_per_day(app_for, demo):

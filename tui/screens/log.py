@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
-from custodian import EventFilter, EventInfo, Role, UsageError
+from custodian import AlertPolicy, EventFilter, EventInfo, Role, UsageError
 
 from ..service_features import offers
 from ..widgets.activity_chart import ActivityChart, per_day
@@ -257,7 +257,8 @@ class LogScreen(Screen[None]):
             now = self.app.config.clock()
             flags: dict[tuple[str, datetime], str] = {}
             if offers(actor, "alerts"):
-                for a in actor.alerts(since=flt.since, record=False):
+                policy = AlertPolicy.configured()  # config.toml's [alerts]
+                for a in actor.alerts(since=flt.since, policy=policy, record=False):
                     flags[(a.technician, a.at)] = a.kind
             first = (now - timedelta(days=CHART_DAYS - 1)).date()
             start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)

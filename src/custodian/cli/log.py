@@ -166,12 +166,9 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def _policy(**options: Any) -> Any:
     """The thresholds: built-in defaults, then config.toml's [alerts], then the options."""
     from ..service.log_review import AlertPolicy
-    from ..userconfig import section
 
-    table, where = section("alerts")
-    policy = AlertPolicy().with_settings(table, lambda key: f"{where} {key}")
     given = {("timezone" if k == "tz" else k): v for k, v in options.items() if v is not None}
-    return policy.with_settings(
+    return AlertPolicy.configured().with_settings(
         given, lambda key: "--tz" if key == "timezone" else "--" + key.replace("_", "-")
     )
 

@@ -85,6 +85,15 @@ class AlertPolicy:
         policy.zone()
         return policy
 
+    @classmethod
+    def configured(cls) -> AlertPolicy:
+        """The built-in thresholds changed by the `[alerts]` table of config.toml
+        (`custodian.userconfig`): what `log alerts`, `log report` and the TUI start from."""
+        from ..userconfig import section
+
+        table, where = section("alerts")
+        return cls().with_settings(table, lambda key: f"{where} {key}")
+
     def with_settings(self, values: dict[str, Any], name: Callable[[str], str]) -> AlertPolicy:
         """This policy changed by user-facing settings: `config.toml`'s `[alerts]` or the
         CLI's options, which share their names (`SETTINGS`). `name(key)` names a setting in

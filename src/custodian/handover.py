@@ -12,13 +12,28 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .secret import PRIMARY_FIELD
 from .service.lifecycle import Handover
 
+if TYPE_CHECKING:
+    from .service import ActorSession
+
 MIN_PASSPHRASE = 12
+
+
+def hand_over(actor: ActorSession, slug: str, path: Path, passphrase: str) -> Handover:
+    """`slug`'s handover written to `path` as KDBX 4: the target and the passphrase are
+    checked before anything is decrypted, then the service's `handover` (one `export`
+    event, needs a grant) is written. The CLI's `offboard --handover` and the TUI's
+    offboarding wizard both call this."""
+    check_target(path)
+    check_passphrase(passphrase)
+    data = actor.handover(slug)
+    write_kdbx(data, path, passphrase)
+    return data
 
 
 def write_kdbx(handover: Handover, path: Path, passphrase: str) -> None:

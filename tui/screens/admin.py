@@ -5,7 +5,8 @@ call. Tabs whose service methods are absent are not shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -74,11 +75,16 @@ class AdminScreen(Screen[None]):
         text: str
         reload: bool = True
 
+    @dataclass
+    class Retention(Message):
+        days: int
+
     def __init__(self) -> None:
         super().__init__()
         self.technicians: list[TechnicianInfo] = []
         self.customers: list[CustomerInfo] = []
         self.grants: tuple[GrantInfo, ...] = ()
+        self.retention: int | None = None  # the vault's default retention, in days
 
     def compose(self) -> ComposeResult:
         actor = self.app.actor
@@ -92,6 +98,8 @@ class AdminScreen(Screen[None]):
                                  allow_blank=False, id="tech-role")
                     yield Input(placeholder="initial passphrase", password=True, id="tech-pass")
                     yield Button("Add", id="tech-add", variant="primary")
+                if offers(actor, "remove_technician"):
+                    yield Button("Disable selected…", id="tech-disable", variant="error")
             with TabPane("Customers", id="tab-customers"):
                 yield DataTable(id="custs", cursor_type="row")
                 with Horizontal(classes="filters"):
@@ -117,12 +125,22 @@ class AdminScreen(Screen[None]):
                 with TabPane("Offboard", id="tab-offboard"):
                     yield Static(
                         "Offboarding revokes every grant and schedules the customer's data for"
-                        " destruction after the retention period. Hand over the credentials"
-                        " first with `custodian customer offboard --handover` if needed."
+                        " destruction after the retention period. Give a file to hand the"
+                        " current credentials over first (KeePass KDBX 4, passphrase of 12+"
+                        " characters); the handover needs a grant, which the wizard can give"
+                        " you for an hour."
                     )
                     with Horizontal(classes="filters"):
                         yield Select([], prompt="customer", id="off-customer")
                         yield Input(placeholder="retention days (default)", id="off-days")
+                    with Horizontal(classes="filters"):
+                        yield Input(placeholder="handover file, e.g. acme.kdbx (optional)",
+                                    id="off-file")
+                        yield Input(placeholder="KDBX passphrase", password=True, id="off-pass")
+                        yield Input(placeholder="again", password=True, id="off-pass2")
+                    with Horizontal(classes="filters"):
+                        yield Checkbox("grant me 1 h for the handover", value=True,
+                                       id="off-grant")
                         yield Button("Offboard…", id="off-go", variant="error")
                     yield Button("Purge customers past retention…", id="purge-go",
                                  variant="error")
@@ -154,6 +172,11 @@ class AdminScreen(Screen[None]):
             self.post_message(self.Loaded(
                 actor.list_technicians(), actor.list_customers(), rotation
             ))
+            if offers(actor, "retention_days"):
+                self.post_message(self.Retention(actor.retention_days()))
+
+    def on_admin_screen_retention(self, message: Retention) -> None:
+        self.retention = message.days
 
     def on_admin_screen_loaded(self, message: Loaded) -> None:
         self.technicians, self.customers = message.technicians, message.customers
@@ -282,27 +305,86 @@ class AdminScreen(Screen[None]):
             f"Revoke [b]{tech}[/]'s access to [b]{slug}[/]? The customer key is rotated.",
             yes="Revoke", danger=True), confirmed)
 
+    @on(Button.Pressed, "#tech-disable")
+    def disable_technician(self) -> None:
+        table = self.query_one("#techs", DataTable)
+        if not self.technicians or not table.row_count:
+            return
+        name = self.technicians[table.cursor_row].username
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.change(f"disabled {name}", self.app.session.remove_technician, name)
+
+        self.app.push_screen(ConfirmScreen(
+            f"Disable [b]{name}[/] for good? Every grant ends (each customer key is rotated),"
+            " their key material is destroyed and the credentials they could read go on the"
+            " rotation worklist. Their events stay.", yes="Disable", danger=True), confirmed)
+
     @on(Button.Pressed, "#off-go")
     def offboard(self) -> None:
+        """The wizard: check the inputs, confirm with a summary, then (in a worker)
+        grant, hand over, offboard, stopping at the first refusal."""
         slug = self.query_one("#off-customer", Select).value
         days_text = self.query_one("#off-days", Input).value.strip()
+        file_text = self.query_one("#off-file", Input).value.strip()
+        secrets = (self.query_one("#off-pass", Input), self.query_one("#off-pass2", Input))
+        passphrase, again = secrets[0].value, secrets[1].value
         if not isinstance(slug, str):
             self.app.show_error("choose a customer first", "invalid input")
             return
         if days_text and not days_text.isdigit():
             self.app.show_error("retention days must be a whole number", "invalid input")
             return
-        days = int(days_text) if days_text else None
+        if file_text and passphrase != again:
+            self.app.show_error("the two handover passphrases differ", "invalid input")
+            return
+        if not file_text and passphrase:
+            self.app.show_error("a passphrase without a handover file", "invalid input")
+            return
+        days = int(days_text) if days_text else self.retention
+        path = Path(file_text).expanduser().absolute() if file_text else None
+        grant_me = self.query_one("#off-grant", Checkbox).value
+        until = self.app.config.clock() + timedelta(days=days) if days is not None else None
+        steps = []
+        if path is not None:
+            if grant_me:
+                steps.append(f"grant you ({self.app.username}) access for 1 h")
+            steps.append(f"write the handover to [b]{path}[/] (KDBX 4)")
+        steps.append("revoke every grant and rotate the customer key")
+        steps.append(f"destroy its data after [b]{until:%Y-%m-%d}[/] ({days} days)"
+                     if until else "destroy its data after the default retention")
+        question = f"Offboard [b]{slug}[/]?\n" + "\n".join(
+            f"{i}. {step}" for i, step in enumerate(steps, 1))
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.change(f"offboarded {slug}", self.app.session.offboard,
-                            slug, retention_days=days)
+                for box in secrets:
+                    box.value = ""
+                self.offboard_customer(slug, days, path, passphrase, grant_me)
 
-        self.app.push_screen(ConfirmScreen(
-            f"Offboard [b]{slug}[/]? Every grant is revoked; its data is destroyed after "
-            f"{days if days is not None else 'the default'} days.", yes="Offboard",
-            danger=True), confirmed)
+        self.app.push_screen(ConfirmScreen(question, yes="Offboard", danger=True), confirmed)
+
+    @work(thread=True, group="admin-change")
+    def offboard_customer(self, slug: str, days: int | None, path: Path | None,
+                          passphrase: str, grant_me: bool) -> None:
+        from custodian.handover import check_passphrase, check_target, hand_over
+
+        with self.app.service_errors():
+            actor = self.app.session
+            said = []
+            if path is not None:
+                check_target(path)  # before the grant: a bad file or passphrase changes nothing
+                check_passphrase(passphrase)
+                if grant_me:
+                    actor.grant(actor.username, slug,
+                                until=self.app.config.clock() + timedelta(hours=1))
+                data = hand_over(actor, slug, path, passphrase)
+                said.append(f"wrote {data.count} credential(s) to {path}")
+            result = actor.offboard(slug, retention_days=days)
+            said.append(f"offboarded {slug}: revoked {', '.join(result.revoked) or 'nobody'};"
+                        f" data destroyed after {result.purge_after:%Y-%m-%d %H:%M} UTC")
+            self.post_message(self.Done("; ".join(said)))
 
     @on(Button.Pressed, "#purge-go")
     def purge(self) -> None:

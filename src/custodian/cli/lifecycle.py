@@ -136,9 +136,7 @@ def customer_offboard(ctx: CliContext, slug: str, kdbx: Path | None, json_path: 
             passphrase = generate_password(None, 32)
         else:
             passphrase = read_new_secret("handover passphrase")
-        ho.check_passphrase(passphrase)
-        data = actor.handover(slug)
-        ho.write_kdbx(data, kdbx, passphrase)
+        data = ho.hand_over(actor, slug, kdbx, passphrase)
         say(f"wrote {data.count} credential(s) of {slug} to {kdbx}")
         if generate_passphrase:
             say(f"HANDOVER PASSPHRASE (shown once): {passphrase}")

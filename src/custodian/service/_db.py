@@ -33,7 +33,7 @@ class Database:
                 yield session
                 session.commit()
         except BaseException:
-            session.rollback()
+            _rollback(session)
             raise
         finally:
             session.close()
@@ -65,6 +65,16 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _rollback(session: Session) -> None:
+    """Roll back after an error without hiding it: when the connection itself was lost
+    (server restarted, backend terminated, network gone), the rollback fails too, and the
+    server has already discarded the transaction; the first error is the one to report."""
+    try:
+        session.rollback()
+    except SQLAlchemyError:
+        session.invalidate()
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """TUI fixtures: a small real vault (SQLite, fixed clock) and the app built by `make_app`.
 
-The TUI is storage-agnostic (it calls only the service API), so its tests run on SQLite;
-the service itself is tested on both databases elsewhere.
+The TUI is storage-agnostic (it calls only the service API), so most of its tests run on
+SQLite; the core flows (unlock, search, reveal with a reason, copy, history, grant and
+revoke, offboarding) are marked `@both_databases` and run on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 
 from custodian import Role, SecretPayload, SystemKind
 from custodian_tui import CustodianApp, TuiConfig, make_app
-from tests.conftest import PASS, VaultKit
+from tests.conftest import BACKENDS, PASS, VaultKit
 
 TOTP_SEED = "JBSWY3DPEHPK3PXP"  # RFC 6238 style base32 test seed (not a real account)
 
@@ -21,6 +22,10 @@ TOTP_SEED = "JBSWY3DPEHPK3PXP"  # RFC 6238 style base32 test seed (not a real ac
 @pytest.fixture
 def backend() -> str:
     return "sqlite"
+
+
+# Direct parametrization overrides the fixture above: the test runs on both databases.
+both_databases = pytest.mark.parametrize("backend", BACKENDS)
 
 
 @pytest.fixture

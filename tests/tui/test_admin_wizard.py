@@ -14,6 +14,7 @@ from custodian.errors import AuthenticationFailed
 from custodian_tui.screens.admin import AdminScreen
 from custodian_tui.screens.confirm import ConfirmScreen
 from tests.conftest import PASS
+from tests.tui.conftest import both_databases
 from tests.tui.test_auditor_admin import column, settle
 
 pytestmark = pytest.mark.asyncio
@@ -64,6 +65,7 @@ async def fill_wizard(screen, slug: str, days: str, file: Path | None, passphras
     screen.query_one("#off-pass2", Input).value = passphrase if again is None else again
 
 
+@both_databases
 async def test_offboarding_wizard_hands_over_then_offboards(app_for, demo, tmp_path):
     target = tmp_path / "globex.kdbx"
     app = app_for("admin", unlocked=True)

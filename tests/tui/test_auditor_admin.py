@@ -13,6 +13,7 @@ from custodian_tui.screens.confirm import ConfirmScreen
 from custodian_tui.screens.home import HomeScreen
 from custodian_tui.screens.log import LogScreen, parse_since, write_events
 from tests.conftest import PASS
+from tests.tui.conftest import both_databases
 
 pytestmark = pytest.mark.asyncio
 SIZE = (120, 40)
@@ -187,6 +188,7 @@ async def open_grants(app, pilot, slug: str):
     return screen
 
 
+@both_databases
 async def test_admin_grants_then_revokes_and_the_technician_loses_the_customer(app_for, demo):
     admin_app = app_for("admin", unlocked=True)
     async with admin_app.run_test(size=SIZE) as pilot:

@@ -14,6 +14,7 @@ from custodian_tui.screens.reveal import RevealScreen
 from custodian_tui.screens.unlock import UnlockScreen
 from custodian_tui.widgets.secret_field import SecretField
 from tests.conftest import PASS
+from tests.tui.conftest import both_databases
 
 pytestmark = pytest.mark.asyncio
 SIZE = (120, 40)
@@ -57,6 +58,7 @@ async def test_wrong_passphrase_shows_the_service_message_and_stays_locked(app_f
     assert failed and failed[-1].actor == "alice"
 
 
+@both_databases
 async def test_right_passphrase_opens_home_with_only_granted_customers(app_for):
     app = app_for("alice")
     async with app.run_test(size=SIZE) as pilot:
@@ -70,6 +72,7 @@ async def test_right_passphrase_opens_home_with_only_granted_customers(app_for):
         assert "Initech" not in app.export_screenshot()
 
 
+@both_databases
 async def test_search_filters_customers_systems_and_credentials_fuzzily(app_for):
     app = app_for("alice", unlocked=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -140,6 +143,7 @@ async def test_reveal_without_a_reason_shows_masked_then_the_value_then_hides(ap
         assert isinstance(app.screen, HomeScreen)
 
 
+@both_databases
 async def test_reveal_with_a_required_reason_asks_and_remembers_it(app_for, demo):
     app = app_for("alice", unlocked=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -166,6 +170,7 @@ async def test_reveal_with_a_required_reason_asks_and_remembers_it(app_for, demo
     assert len(events(demo, "reveal")) == 1
 
 
+@both_databases
 async def test_copy_is_its_own_access_event_and_the_clipboard_clears(app_for, demo):
     app = app_for("alice", unlocked=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -206,6 +211,7 @@ async def test_totp_field_shows_the_current_code_never_the_seed(app_for, demo):
         assert TOTP_SEED.lower() not in app.export_screenshot().lower()
 
 
+@both_databases
 async def test_history_lists_versions_and_reveals_an_old_one(app_for, demo):
     app = app_for("alice", unlocked=True)
     async with app.run_test(size=SIZE) as pilot:

@@ -12,9 +12,14 @@ access event cannot be written).
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -142,3 +147,104 @@ def _waiting_backend(dbname: str, proc: subprocess.Popen[str]) -> int:
                 return int(row[0])
             time.sleep(0.05)
     raise AssertionError("the command never waited for the log head")
+
+
+# --- SQLite: disk full, read-only --------------------------------------------------------
+
+
+def _as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+
+
+@contextlib.contextmanager
+def _mounted(folder: Path, *options: str) -> Iterator[None]:
+    folder.mkdir(exist_ok=True)
+    subprocess.run(["mount", *options, str(folder)], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True, capture_output=True)
+
+
+def _fill(folder: Path) -> Path:
+    """Write zeros until the file system is full; returns the filler."""
+    filler = folder / "filler"
+    with filler.open("wb", buffering=0) as out, contextlib.suppress(OSError):
+        while True:
+            out.write(b"\0" * 4096)
+    return filler
+
+
+def _counts(db: Path) -> tuple[int, int, int]:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return tuple(conn.execute(  # type: ignore[return-value]
+            "SELECT (SELECT count(*) FROM secret_version), (SELECT count(*) FROM access_event),"
+            " (SELECT max(current_version) FROM credential)"
+        ).fetchone())
+
+
+def _copy_closed(vault: VaultKit, to: Path) -> Path:
+    """The vault's database file, copied once every connection is closed (no WAL)."""
+    vault.vault.close()
+    src = Path(vault.url.removeprefix("sqlite:///"))
+    shutil.copyfile(src, to / "vault.db")
+    return to / "vault.db"
+
+
+@pytest.mark.parametrize("backend", SQLITE)
+def test_disk_full_fails_writes_cleanly_and_reveals_closed(vault, tmp_path):
+    _as_root()
+    _setup(vault)
+    disk = tmp_path / "disk"
+    with _mounted(disk, "-t", "tmpfs", "-o", "size=4m", "tmpfs"):
+        db = _copy_closed(vault, disk)
+        env = _env(str(db), tmp_path)
+        assert _run(["cred", "list"], None, env).code == 0  # WAL and shm files exist now
+        before = _counts(db)
+        filler = _fill(disk)
+        wrote = _run(["cred", "set", PATH], "new-value\n", env)
+        # SQLite says "database or disk is full", or "disk I/O error" when even its WAL
+        # file cannot be created: either way one line naming the cause.
+        assert wrote.code == 1, wrote
+        assert "full" in wrote.stderr or "disk I/O error" in wrote.stderr, wrote
+        shown = _run(["get", PATH], None, env)
+        assert shown.code != 0 and shown.stdout == "", shown  # fail closed
+        assert vault.secret not in shown.stderr
+        filler.unlink()
+        assert _counts(db) == before  # nothing half-written
+        assert _run(["get", PATH], None, env).stdout == vault.secret + "\n"  # works again
+
+
+@pytest.mark.parametrize("backend", SQLITE)
+def test_read_only_database_fails_writes_cleanly_and_reveals_closed(vault, tmp_path):
+    _setup(vault)
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    db = _copy_closed(vault, folder)
+    before = _counts(db)
+    env = _env(str(db), tmp_path)
+    if os.geteuid() == 0:  # root ignores file modes: a read-only bind mount instead
+        guard = _mounted(folder, "--bind", "-o", "ro", str(folder))
+    else:
+        guard = _chmod_read_only(folder, db)
+    with guard:
+        with pytest.raises(OSError):
+            (folder / "probe").write_text("x")  # really read-only
+        wrote = _run(["cred", "set", PATH], "new-value\n", env)
+        assert wrote.code != 0 and wrote.stderr.startswith("custodian: "), wrote
+        shown = _run(["get", PATH], None, env)
+        assert shown.code != 0 and shown.stdout == "", shown  # fail closed
+    assert _counts(db) == before
+    assert _run(["get", PATH], None, env).stdout == vault.secret + "\n"
+
+
+@contextlib.contextmanager
+def _chmod_read_only(folder: Path, db: Path) -> Iterator[None]:
+    db.chmod(0o400)
+    folder.chmod(0o500)
+    try:
+        yield
+    finally:
+        folder.chmod(0o700)
+        db.chmod(0o600)

@@ -82,4 +82,9 @@ def schema_revision(engine: Engine) -> str | None:
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except SQLAlchemyError as exc:
-        raise BackendUnavailable(f"cannot reach the database: {type(exc).__name__}") from exc
+        # The driver's first line says why (refused, disk full, read-only); never the SQL.
+        lines = str(getattr(exc, "orig", None) or "").strip().splitlines()
+        why = f" ({lines[0][:200]})" if lines else ""
+        raise BackendUnavailable(
+            f"cannot reach the database: {type(exc).__name__}{why}"
+        ) from exc

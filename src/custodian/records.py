@@ -113,6 +113,7 @@ class LogVerification(_Record):
     warnings: tuple[str, ...]
     seconds: float
     trusted_through: int = 0  # incremental: signatures up to here were not re-checked
+    every_signature: bool = False  # each event's signature checked, not each actor's newest
 
 
 @dataclass(frozen=True)

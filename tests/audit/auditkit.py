@@ -43,8 +43,8 @@ def head(kit: Any) -> tuple[int, bytes]:
     return seq, bytes(digest)
 
 
-def rehash(row: Any, prev: bytes) -> bytes:
-    return audit.chain_hash(prev, audit.canonical_values(
+def rehash(row: Any, prev: bytes, prev_signature: bytes | None) -> bytes:
+    return audit.chain_hash(prev, prev_signature, audit.canonical_values(
         row.seq, row.at, row.actor_id, row.actor, row.action, row.outcome, row.customer_id,
         row.target, row.credential_id, row.reason, row.detail,
     ))
@@ -54,17 +54,18 @@ def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> No
     """What a database-only attacker can do: make every prev_hash/hash consistent again
     (and re-sign the events whose seq is in `resign` with a key they hold), then move
     the log head to the last event."""
-    prev = audit.GENESIS
+    prev, prev_sig = audit.GENESIS, None
     last = 0
     for row in rows(kit):
-        digest = rehash(row, prev)
+        digest = rehash(row, prev, prev_sig)
         params: dict[str, Any] = {"p": prev, "h": digest, "s": row.seq}
         sql = "UPDATE access_event SET prev_hash = :p, hash = :h"
+        signature = row.signature
         if resign and row.seq in resign:
             sql += ", signature = :sig"
-            params["sig"] = resign[row.seq].sign(digest)
+            params["sig"] = signature = resign[row.seq].sign(digest)
         kit.sql(sql + " WHERE seq = :s", **params)
-        prev, last = digest, row.seq
+        prev, prev_sig, last = digest, signature and bytes(signature), row.seq
     kit.sql("UPDATE log_head SET seq = :s, head = :h", s=last, h=prev)
 
 

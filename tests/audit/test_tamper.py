@@ -84,11 +84,12 @@ def test_deleted_row_with_renumbering_and_recomputed_chain_is_caught(log_vault):
     assert (result.ok, result.first_bad) == (False, k)
 
 
-def _forged(kit, seq: int, prev: bytes, key: SigningKey | None, actor: str = "bob"):  # type: ignore[no-untyped-def]
+def _forged(kit, seq: int, prev: bytes, key: SigningKey | None, actor: str = "bob",  # type: ignore[no-untyped-def]
+            prev_signature: bytes | None = None):
     template = next(r for r in rows(kit) if r.action == "reveal" and r.actor == actor)
     row = template._asdict()
     row.update(seq=seq, prev_hash=prev, reason="forged")
-    digest = rehash(SimpleNamespace(**row), prev)
+    digest = rehash(SimpleNamespace(**row), prev, prev_signature)
     row.update(hash=digest, signature=key.sign(digest) if key else None)
     return row
 
@@ -107,7 +108,9 @@ def test_forged_row_inserted_in_the_middle_is_caught(log_vault):
 
 def test_forged_row_appended_at_the_tail_is_caught(log_vault):
     n, digest = head(log_vault)
-    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate()))
+    tail_sig = bytes(rows(log_vault)[-1].signature)
+    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(),
+                                  prev_signature=tail_sig))
     log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
                   h=bytes(rows(log_vault)[-1].hash))
     result = verify(log_vault)
@@ -116,7 +119,8 @@ def test_forged_row_appended_at_the_tail_is_caught(log_vault):
 
 def test_unsigned_forged_reveal_is_caught(log_vault):
     n, digest = head(log_vault)
-    insert_row(log_vault, _forged(log_vault, n + 1, digest, None))
+    tail_sig = bytes(rows(log_vault)[-1].signature)
+    insert_row(log_vault, _forged(log_vault, n + 1, digest, None, prev_signature=tail_sig))
     log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
                   h=bytes(rows(log_vault)[-1].hash))
     result = verify(log_vault)
@@ -267,7 +271,9 @@ def test_incremental_verify_trusts_signatures_up_to_the_checkpoint_only(log_vaul
     assert result.ok and result.trusted_through == int(line.split(" seq=")[1].split()[0])
     # a forged tail after the checkpoint is still caught
     n, digest = head(log_vault)
-    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate()))
+    tail_sig = bytes(rows(log_vault)[-1].signature)
+    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(),
+                                  prev_signature=tail_sig))
     log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
                   h=bytes(rows(log_vault)[-1].hash))
     assert verify(log_vault, checkpoint_text=line, incremental=True).first_bad == n + 1

@@ -253,18 +253,20 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
               help="A file of checkpoint lines (from `log checkpoint`) to check against.")
 @click.option("--incremental", is_flag=True,
               help="Do not re-check signatures up to the newest checkpoint (needs --checkpoint).")
+@click.option("--every-signature", is_flag=True,
+              help="Check each event's signature, not only each actor's newest.")
 @click.option("--workers", type=click.IntRange(0), help="Processes for signature checks.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
 def verify(ctx: CliContext, checkpoint_file: str | None, incremental: bool,
-           workers: int | None, fmt: str) -> None:
-    """Check the chain, every signature and the log head; exit 6 at the first bad event."""
+           every_signature: bool, workers: int | None, fmt: str) -> None:
+    """Check the chain, the signatures and the log head; exit 6 at the first bad event."""
     if incremental and checkpoint_file is None:
         raise UsageError("--incremental needs --checkpoint FILE")
     text = _read(checkpoint_file) if checkpoint_file is not None else None
     result = ctx.actor().verify_log(checkpoint_text=text, workers=workers,
                                     progress=_progress() if sys.stderr.isatty() else None,
-                                    incremental=incremental)
+                                    incremental=incremental, every_signature=every_signature)
     if fmt == "json":
         click.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
     elif result.ok:

@@ -142,10 +142,13 @@ def open_sealed(blob: bytes, key_pair: KeyPair, context: Context) -> bytes:
 class SigningKey:
     """An Ed25519 key that signs access events."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_public")
 
     def __init__(self, raw: bytes) -> None:
+        from cryptography.hazmat.primitives import serialization as s
+
         self._key = Ed25519PrivateKey.from_private_bytes(raw)
+        self._public = self._key.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -157,9 +160,7 @@ class SigningKey:
         return self._key.private_bytes(s.Encoding.Raw, s.PrivateFormat.Raw, s.NoEncryption())
 
     def public_bytes(self) -> bytes:
-        from cryptography.hazmat.primitives import serialization as s
-
-        return self._key.public_key().public_bytes(s.Encoding.Raw, s.PublicFormat.Raw)
+        return self._public
 
     def sign(self, data: bytes) -> bytes:
         return self._key.sign(data)

@@ -203,16 +203,17 @@ class AccessEvent(SQLModel, table=True):
         Index("ix_access_event_customer_at", "customer_id", "at"),
         Index("ix_access_event_actor_at", "actor_id", "at"),
         Index("ix_access_event_credential_at", "credential_id", "at"),
+        Index("ix_access_event_actor_seq", "actor", "seq"),  # an actor's newest event
     )
     seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: datetime = Field(index=True)
-    actor_id: int | None = Field(default=None, index=True)
+    actor_id: int | None = None
     actor: str = Field(max_length=64)
     action: str = Field(max_length=32, index=True)
     outcome: str = Field(max_length=16)
-    customer_id: int | None = Field(default=None, index=True)
+    customer_id: int | None = None
     target: str | None = Field(default=None, max_length=600)
-    credential_id: int | None = Field(default=None, index=True)
+    credential_id: int | None = None
     reason: str | None = Field(default=None, max_length=500)
     detail: str | None = None
     prev_hash: bytes = Field(sa_column=_blob())

@@ -21,6 +21,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
+Tx = Session | Connection  # a unit of work's handle: an ORM session or a Core connection
+
 
 class Prepared:
     """One Core statement, rendered lazily for each dialect it meets."""
@@ -29,7 +31,7 @@ class Prepared:
         self._statement = statement
         self._rendered: dict[str, tuple[str, dict[str, Any]]] = {}
 
-    def run(self, tx: Session | Connection, params: Mapping[str, Any]) -> Any:
+    def run(self, tx: Tx, params: Mapping[str, Any]) -> Any:
         """Execute with `params` (merged over the statement's literal values); the cursor."""
         conn = tx.connection() if isinstance(tx, Session) else tx
         sql, defaults = self._render(conn.dialect)
@@ -46,7 +48,7 @@ class Prepared:
             ) from exc
         return cursor
 
-    def one(self, tx: Session | Connection, params: Mapping[str, Any]) -> Sequence[Any] | None:
+    def one(self, tx: Tx, params: Mapping[str, Any]) -> Sequence[Any] | None:
         """The first row as a tuple, or None."""
         cursor = self.run(tx, params)
         try:
@@ -74,7 +76,7 @@ DatetimeCodec = tuple[Callable[[datetime | None], Any], Callable[[Any], datetime
 _codecs: dict[str, DatetimeCodec] = {}
 
 
-def datetime_codec(tx: Session | Connection) -> DatetimeCodec:
+def datetime_codec(tx: Tx) -> DatetimeCodec:
     """(to the driver, from the driver) for a naive `DateTime` column in this dialect."""
     dialect = (tx.connection() if isinstance(tx, Session) else tx).dialect
     codec = _codecs.get(dialect.name)

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Integer, and_, bindparam, func, select
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..db.models import (
@@ -26,7 +25,7 @@ from ..db.models import (
     System,
     Technician,
 )
-from ..db.prepared import Prepared, datetime_codec
+from ..db.prepared import Prepared, Tx, datetime_codec
 
 _t = Technician.__table__  # type: ignore[attr-defined]
 _c = Customer.__table__  # type: ignore[attr-defined]
@@ -104,7 +103,7 @@ class RevealRow(NamedTuple):
 
 
 def reveal_lookup(
-    tx: Session | Connection,
+    tx: Tx,
     technician_id: int,
     slug: str,
     system: str,

@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.engine import Connection
-from sqlmodel import Session
 
 from ..clock import as_utc
-from ..crypto import SigningKey
+from ..crypto import SigningKey, verify_signature
 from ..db.models import AccessEvent, LogHead
-from ..db.prepared import Prepared, datetime_codec
+from ..db.prepared import Prepared, Tx, datetime_codec
 from ..errors import IntegrityError
 
 GENESIS = b"\x00" * 32
 CHAIN_TAG = b"custodian-log-v1\x00"
+CHAIN_TAG_V2 = b"custodian-log-v2\x00"
 
 
 @dataclass(frozen=True)
@@ -65,64 +64,110 @@ def canonical_values(
     detail: str | None,
 ) -> bytes:
     """The exact bytes an event's hash covers (docs/audit-format.md)."""
-    fields = [
+    return _CANONICAL.encode([
         seq, as_utc(at).astimezone(UTC).isoformat(), actor_id, actor, action, outcome,
         customer_id, target, credential_id, reason, detail,
-    ]
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+    ]).encode()
 
 
-def canonical(event: AccessEvent) -> bytes:
-    return canonical_values(
-        event.seq, event.at, event.actor_id, event.actor, event.action, event.outcome,
-        event.customer_id, event.target, event.credential_id, event.reason, event.detail,
-    )
+# One encoder, built once: `json.dumps` with options builds a new one per call, which on
+# a million-event verification costs more than the hashing.
+_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def chain_hash(prev_hash: bytes, canonical_bytes: bytes) -> bytes:
+def chain_hash(prev_hash: bytes, prev_signature: bytes | None, canonical_bytes: bytes) -> bytes:
+    """The link hash (format v2): it covers the previous event's hash *and signature*, so
+    every signature vouches for every byte before it, signatures included."""
+    sig = prev_signature or b""
+    return hashlib.sha256(
+        CHAIN_TAG_V2 + prev_hash + bytes([len(sig)]) + sig + canonical_bytes
+    ).digest()
+
+
+def chain_hash_v1(prev_hash: bytes, canonical_bytes: bytes) -> bytes:
+    """The link hash of events written before format v2 (verified, never written)."""
     return hashlib.sha256(CHAIN_TAG + prev_hash + canonical_bytes).digest()
 
 
-def link_hash(prev_hash: bytes, event: AccessEvent) -> bytes:
-    return chain_hash(prev_hash, canonical(event))
-
-
 def append(
-    tx: Session | Connection, draft: EventDraft, at: datetime, signer: SigningKey | None = None
+    tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = None
 ) -> int:
     """Append one event inside `tx` and return its sequence number. Locks the log head,
-    so concurrent appends queue. Prepared statements: this is on every reveal."""
+    so concurrent appends queue. Prepared statements: this is on every reveal.
+
+    A signed append first checks the actor's own newest signed event (`_check_own_tail`):
+    nobody signs over an event forged in their name, which is what lets `log verify`
+    check one signature per actor (docs/audit-format.md, "Why one signature per actor")."""
     head = _LOCK_HEAD.one(tx, {})
     if head is None:
         raise IntegrityError("the access log has no head row: the vault is damaged")
-    seq, prev = head[0], bytes(head[1])
+    seq: int = head[0]
+    prev = bytes(head[1])
+    # A statement of its own, after the lock: on PostgreSQL it sees the event that the
+    # writer we waited for committed (a join in the locking statement would not).
+    found = _SIGNATURE_OF.one(tx, {"seq": seq}) if seq else None
+    prev_signature = bytes(found[0]) if found and found[0] is not None else None
+    if signer is not None:
+        _check_own_tail(tx, draft.actor, signer)
     detail = (
         json.dumps(draft.detail, sort_keys=True, separators=(",", ":")) if draft.detail else None
     )
     row: dict[str, object] = {
-        "seq": seq + 1, "at": at, "actor_id": draft.actor_id, "actor": draft.actor,
-        "action": draft.action, "outcome": draft.outcome, "customer_id": draft.customer_id,
-        "target": draft.target, "credential_id": draft.credential_id, "reason": draft.reason,
-        "detail": detail, "prev_hash": prev,
+        "seq": seq + 1, "at": datetime_codec(tx)[0](at), "actor_id": draft.actor_id,
+        "actor": draft.actor, "action": draft.action, "outcome": draft.outcome,
+        "customer_id": draft.customer_id, "target": draft.target,
+        "credential_id": draft.credential_id, "reason": draft.reason, "detail": detail,
+        "prev_hash": prev,
     }
     digest = chain_hash(
         prev,
+        prev_signature,
         canonical_values(
             seq + 1, at, draft.actor_id, draft.actor, draft.action, draft.outcome,
             draft.customer_id, draft.target, draft.credential_id, draft.reason, detail,
         ),
     )
-    row["hash"] = digest
-    row["signature"] = signer.sign(digest) if signer else None
-    row["at"] = datetime_codec(tx)[0](at)
+    signature = signer.sign(digest) if signer else None
+    row["hash"], row["signature"] = digest, signature
     _INSERT_EVENT.run(tx, row).close()
     _MOVE_HEAD.run(tx, {"new_seq": seq + 1, "new_head": digest}).close()
+    if signer is not None and signature is not None:
+        _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
     return seq + 1
+
+
+# The newest event each signing key appended from this process: when the actor's newest
+# signed event in the log is exactly that one, its signature needs no check.
+_own_last: dict[bytes, tuple[int, bytes, bytes]] = {}
+
+
+def _check_own_tail(tx: Tx, actor: str, signer: SigningKey) -> None:
+    """Refuse to sign over an event in `actor`'s name that `actor`'s key did not sign."""
+    found = _OWN_TAIL.one(tx, {"actor": actor})
+    if found is None:
+        return
+    seq, digest, signature = found[0], bytes(found[1]), bytes(found[2])
+    public = signer.public_bytes()
+    if _own_last.get(public) == (seq, digest, signature):
+        return
+    if not verify_signature(public, signature, digest):
+        raise IntegrityError(
+            f"the access log holds an event in {actor!r}'s name (seq {seq}) that their key"
+            " did not sign, so nothing was recorded: an auditor should run `custodian log"
+            " verify`"
+        )
 
 
 _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
+_SIGNATURE_OF = Prepared(select(_events.c.signature).where(_events.c.seq == bindparam("seq")))
+_OWN_TAIL = Prepared(
+    select(_events.c.seq, _events.c.hash, _events.c.signature)
+    .where(_events.c.actor == bindparam("actor"), _events.c.signature.is_not(None))
+    .order_by(_events.c.seq.desc())
+    .limit(1)
+)
 _INSERT_EVENT = Prepared(insert(_events).values({c.name: bindparam(c.name) for c in _events.c}))
 _MOVE_HEAD = Prepared(
     update(_head)

@@ -1,16 +1,16 @@
-"""Verifying the access log: the chain, every signature, the log head and checkpoints.
+"""Verifying the access log: the chain, the signatures, the log head and checkpoints.
 
-One pass in sequence order, in batches (constant memory). The first failing sequence
-number is what is reported; docs/audit-format.md says what each check detects and what
-it cannot.
+The log is scanned in ranges (log_scan.py; in parallel processes for a large log), in
+batches (constant memory); this module puts the ranges together and checks what spans
+them. The first failing sequence number is what is reported; docs/audit-format.md says
+what each check detects and what it cannot.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,24 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ..crypto import SigningKey, first_bad_signature, verify_signature
-from ..db.models import AccessEvent, LogHead, Technician
+from ..db.models import LogHead, Technician
 from ..errors import UsageError
 from ..records import CheckpointInfo, LogVerification
 from . import audit
+from .log_scan import Scan, ScanJob, scan_range
 
-BATCH = 5000  # events per query
 SIGNATURE_CHUNK = 2000  # signatures per worker task
-PARALLEL_FROM = 20_000  # below this many events a process pool costs more than it saves
-
-_events = AccessEvent.__table__  # type: ignore[attr-defined]
-_COLUMNS = [
-    _events.c[name]
-    for name in (
-        "seq", "at", "actor_id", "actor", "action", "outcome", "customer_id", "target",
-        "credential_id", "reason", "detail", "prev_hash", "hash", "signature",
-    )
-]
-
+SCAN_SPAN = 25_000  # events per scanned range (one worker task)
+PARALLEL_FROM = 50_000  # below this many events a process pool costs more than it saves
 
 # --- checkpoints --------------------------------------------------------------------------
 
@@ -139,23 +130,12 @@ class _Keys:
     from_table: dict[str, bytes] = field(default_factory=dict)
     table_used: set[str] = field(default_factory=set)
 
-    def of(self, actor: str) -> bytes | None:
-        if actor in self.from_log:
-            return self.from_log[actor]
+    def of_table(self, actor: str) -> bytes | None:
+        """An actor's key from the table, for events before any binding of theirs."""
         key = self.from_table.get(actor)
         if key is not None:
             self.table_used.add(actor)
         return key
-
-
-def _binding(detail: str | None) -> tuple[str, bytes] | None:
-    if not detail or audit.KEY_BINDING not in detail:
-        return None
-    try:
-        value = json.loads(detail).get(audit.KEY_BINDING)
-        return str(value["technician"]), bytes.fromhex(value["public"])
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return None
 
 
 class _Signatures:
@@ -203,15 +183,35 @@ def verify_log(
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     incremental: bool = False,
+    every_signature: bool = False,
 ) -> LogVerification:
     """Check the whole log up to the head as it stands when verification starts.
 
-    `workers`: processes for signature checks (default: one per CPU for large logs, 0 to
-    check in this process). `incremental`: signatures up to the newest checkpoint are
+    Every hash, link, key binding and checkpoint is checked; of the signatures, each
+    actor's newest one (every earlier byte is under it, docs/audit-format.md) and every
+    signature of a format-v1 event. `every_signature` checks each event's signature too;
+    a failure found without it is re-checked with it, to report the first bad event.
+    `workers`: processes for signature checks (default: one per CPU when many are due,
+    0 to check in this process). `incremental`: signatures up to the newest checkpoint are
     not checked again (its hash pins every byte they sign; checkpoints are only issued
     after a verification succeeded); the chain, hashes and bindings still are."""
+    result = _verify(engine, vault_id, list(checkpoints), workers, progress, incremental,
+                     every_signature)
+    if result.ok or every_signature:
+        return result
+    return _verify(engine, vault_id, list(checkpoints), workers, None, incremental, True)
+
+
+def _verify(
+    engine: Engine,
+    vault_id: str,
+    checkpoints: list[Checkpoint],
+    workers: int | None,
+    progress: Callable[[int, int], None] | None,
+    incremental: bool,
+    every_signature: bool,
+) -> LogVerification:
     started = time.perf_counter()
-    checkpoints = list(checkpoints)
     anchor = max(checkpoints, key=lambda c: c.seq) if incremental and checkpoints else None
     if incremental and anchor is None:
         raise UsageError("incremental verification needs a checkpoint")
@@ -227,81 +227,42 @@ def verify_log(
             conn.execute(select(tech.c.username, tech.c.signing_public_key)).all()
         ))
         conn.rollback()
-    wanted = {cp.seq: cp for cp in checkpoints}
-    problems = _Problems()
     trusted_through = anchor.seq if anchor is not None else 0
-    roles: dict[str, str] = {}
     if workers is None:
-        to_sign = head_seq - min(trusted_through, head_seq)
-        workers = (os.cpu_count() or 1) if to_sign >= PARALLEL_FROM else 0
+        workers = (os.cpu_count() or 1) if head_seq >= PARALLEL_FROM else 0
     executor = _pool(workers) if workers > 1 else None
+    problems = _Problems()
     signatures = _Signatures(problems, executor)
-    expected, running, checked = 1, audit.GENESIS, 0
+    merged = _Merged()
+    jobs = [
+        ScanJob(lo, min(lo + SCAN_SPAN - 1, head_seq), frozenset(cp.seq for cp in checkpoints),
+                trusted_through, every_signature)
+        for lo in range(1, head_seq + 1, SCAN_SPAN)
+    ]
     try:
-        while expected <= head_seq and problems.first is None:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    select(*_COLUMNS)
-                    .where(_events.c.seq >= expected)
-                    .where(_events.c.seq <= head_seq)
-                    .order_by(_events.c.seq)
-                    .limit(BATCH)
-                ).all()
-                conn.rollback()
-            if not rows:
-                break
-            for row in rows:
-                (seq, at, actor_id, actor, action, outcome, customer_id, target,
-                 credential_id, reason, detail, prev_hash, stored_hash, signature) = row
-                if seq != expected:
-                    problems.add(expected, f"event {expected} is missing (the next is {seq})")
-                    break
-                if bytes(prev_hash) != running:
-                    problems.add(seq, "prev_hash does not link to the previous event")
-                    break
-                digest = audit.chain_hash(running, audit.canonical_values(
-                    seq, at, actor_id, actor, action, outcome, customer_id, target,
-                    credential_id, reason, detail,
-                ))
-                if bytes(stored_hash) != digest:
-                    problems.add(seq, "the hash does not match the event's contents")
-                    break
-                binding = _binding(detail) if outcome == "ok" else None
-                if signature is None:
-                    if (action, outcome) not in audit.UNSIGNED_ACTIONS:
-                        problems.add(seq, f"unsigned, but a {action!r} event must be signed")
-                        break
-                else:
-                    key: bytes | None = None
-                    if seq == 1 and action == "init" and binding and binding[0] == actor:
-                        key = binding[1]  # the first admin introduces their own key
-                    else:
-                        key = keys.of(actor)
-                    if key is None:
-                        problems.add(seq, f"signed by {actor!r}, whose key is unknown")
-                        break
-                    if seq > trusted_through:
-                        signatures.add(seq, key, bytes(signature), digest)
-                if binding is not None and signature is not None:
-                    keys.from_log[binding[0]] = binding[1]
-                    roles[binding[0]] = _role(action, detail)
-                named = wanted.get(seq)
-                if named is not None and named.head != digest:
-                    problems.add(seq, "the event differs from the checkpoint")
-                    break
-                running, expected, checked = digest, seq + 1, checked + 1
+        for job, scan in zip(jobs, _scans(engine, jobs, executor), strict=True):
+            merged.add(scan, problems)
+            if problems.first is None and scan.last < job.hi < head_seq:
+                problems.add(scan.last + 1, f"event {scan.last + 1} is missing")
             if progress is not None:
-                progress(checked, head_seq)
-        if problems.first is None and expected <= head_seq:
-            problems.add(expected, f"the log ends at {expected - 1} but its head says {head_seq}")
-        if problems.first is None and head_seq > 0 and running != bytes(head_hash):
+                progress(merged.checked, head_seq)
+            if problems.first is not None:
+                break
+        if problems.first is None and merged.last < head_seq:
+            problems.add(merged.last + 1,
+                         f"the log ends at {merged.last} but its head says {head_seq}")
+        if problems.first is None and head_seq > 0 and merged.last_hash != bytes(head_hash):
             problems.add(head_seq, "the log head's hash does not match this event")
+        merged.check_signatures(keys, problems, signatures)
         signatures.finish()
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
-    last = expected - 1
+    last = merged.last
     for cp in checkpoints:
+        digest = merged.hashes.get(cp.seq)
+        if digest is not None and digest != cp.head:
+            problems.add(cp.seq, "the event differs from the checkpoint")
         if cp.seq > last and not problems.before(last + 1):
             problems.add(last + 1, f"the log ends at {last}, before checkpoint seq {cp.seq}"
                                    " (truncated)")
@@ -309,7 +270,7 @@ def verify_log(
         if signer_key != cp.key:
             problems.add(min(cp.seq, last + 1) or 1,
                          f"the checkpoint at seq {cp.seq} is not signed by {cp.signer!r}'s key")
-    if anchor is not None and roles.get(anchor.signer) not in ("admin", "auditor"):
+    if anchor is not None and merged.roles.get(anchor.signer) not in ("admin", "auditor"):
         problems.add(min(anchor.seq, last + 1) or 1,
                      f"the checkpoint at seq {anchor.seq} is not by an admin or auditor"
                      " enrolled in the log: verify without --incremental")
@@ -326,7 +287,8 @@ def verify_log(
     first = problems.first
     return LogVerification(
         ok=first is None,
-        checked=checked,
+        every_signature=every_signature,
+        checked=merged.checked,
         head_seq=head_seq,
         head_hash=bytes(head_hash).hex(),
         first_bad=first[0] if first else None,
@@ -338,13 +300,78 @@ def verify_log(
     )
 
 
-def _role(action: str, detail: str | None) -> str:
-    if action == "init":
-        return "admin"
-    try:
-        return str(json.loads(detail or "{}").get("role", ""))
-    except ValueError:
-        return ""
+def _scans(engine: Engine, jobs: list[ScanJob], executor: Executor | None) -> Iterator[Scan]:
+    """The ranges' scans in order: on the pool (a bounded number in flight) or here."""
+    if executor is None:
+        for job in jobs:
+            yield scan_range(engine, job)
+        return
+    url = engine.url.render_as_string(hide_password=False)
+    limit = 2 * (getattr(executor, "_max_workers", 2) or 2)
+    pending: list[Future[Scan]] = []
+    for job in jobs:
+        pending.append(executor.submit(scan_range, url, job))
+        if len(pending) >= limit:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
+@dataclass
+class _Merged:
+    """The ranges' scans put together, in order."""
+
+    checked: int = 0
+    last: int = 0
+    last_hash: bytes = audit.GENESIS
+    first_v2: int | None = None
+    signers: dict[str, list[int]] = field(default_factory=dict)  # actor -> [first, ...]
+    newest: dict[str, tuple[int, bytes, bytes]] = field(default_factory=dict)
+    items: list[tuple[int, str, bytes, bytes]] = field(default_factory=list)
+    bindings: list[tuple[int, str, bytes, str]] = field(default_factory=list)
+    hashes: dict[int, bytes] = field(default_factory=dict)
+    roles: dict[str, str] = field(default_factory=dict)
+
+    def add(self, scan: Scan, problems: _Problems) -> None:
+        if scan.problem is not None:
+            problems.add(*scan.problem)
+        if scan.first_v1 is not None and self.first_v2 is not None:
+            problems.add(scan.first_v1, "a format-v1 hash after format v2 began")
+        self.first_v2 = self.first_v2 or scan.first_v2
+        self.checked += scan.last - scan.lo + 1
+        if scan.last >= scan.lo:
+            self.last, self.last_hash = scan.last, scan.last_hash
+        for actor, signer in scan.signers.items():
+            self.signers.setdefault(actor, [signer.first])
+            if signer.newest:
+                self.newest[actor] = (signer.newest, signer.signature, signer.digest)
+        self.items += scan.items
+        self.bindings += scan.bindings
+        self.hashes.update(scan.hashes)
+        for _, technician, _, role in scan.bindings:
+            self.roles[technician] = role
+
+    def check_signatures(self, keys: _Keys, problems: _Problems,
+                         signatures: _Signatures) -> None:
+        """Every signer must have a key where they first sign; then the signatures due:
+        each actor's newest, and the events to be checked one by one."""
+        bound: dict[str, list[tuple[int, bytes]]] = {}
+        for seq, technician, public, _ in sorted(self.bindings, key=lambda b: b[0]):
+            bound.setdefault(technician, []).append((seq, public))
+            keys.from_log[technician] = public
+
+        def key_at(actor: str, seq: int) -> bytes | None:
+            found = [public for at, public in bound.get(actor, ()) if at < seq]
+            return found[-1] if found else keys.of_table(actor)
+
+        for actor, (first, *_) in self.signers.items():
+            if key_at(actor, first) is None:
+                problems.add(first, f"signed by {actor!r}, whose key is unknown")
+        due = [(seq, actor, sig, digest) for actor, (seq, sig, digest) in self.newest.items()]
+        for seq, actor, sig, digest in sorted(self.items + due):
+            key = key_at(actor, seq)
+            if key is not None:
+                signatures.add(seq, key, sig, digest)
 
 
 def _pool(workers: int) -> Executor:

@@ -32,6 +32,7 @@ from ..db.models import (
     SystemKind,
     Technician,
 )
+from ..db.prepared import Tx
 from ..errors import (
     AccessDenied,
     AlreadyExists,
@@ -111,7 +112,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
     def _disabled(self) -> AccessDenied:
         return AccessDenied(f"the account {self.username!r} is disabled")
 
-    def _record(self, tx: Session, action: str, outcome: str = "ok", **fields: object) -> None:
+    def _record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
         audit.append(
             tx,
             audit.EventDraft(action, outcome, self.username, self.technician_id, **fields),  # type: ignore[arg-type]
@@ -334,7 +335,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             )
 
     def _grants(self, tx: Session, customer: Customer) -> list[GrantInfo]:
-        names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+        names = dict(tx.exec(select(Technician.id, Technician.username)).all())
         rows = tx.exec(select(Grant).where(Grant.customer_id == customer.id)).all()
         return [
             GrantInfo(
@@ -639,8 +640,8 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 if row is None or not row.active:
                     raise self._disabled()
                 granted = row.grant_id is not None and _grant_live(row.expires_at, self._now)
-                visible = row.customer_id is not None and _may_see(self.role, row.status, granted)
-                if not visible:
+                if (row.customer_id is None or row.slug is None or row.status is None
+                        or not _may_see(self.role, row.status, granted)):
                     if self.role in READERS:
                         raise NotFound(f"no customer {cp.customer!r}")
                     raise AccessDenied(f"no access to customer {cp.customer!r}")
@@ -651,7 +652,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 if row.credential_id is None:
                     raise NotFound(f"no credential {str(cp)!r}")
                 event["credential_id"] = row.credential_id
-                if row.version is None:
+                if row.version is None or row.key_version is None or row.field_names is None:
                     raise NotFound(f"no version {version} of {str(cp)!r}")
                 stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
                 if stored not in row.field_names.split(","):
@@ -687,7 +688,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             customer = self._customer(tx, cp.customer, "cred-history")
             _, cred = self._credential(tx, customer, cp)
             self._sync(tx, customer, cred, str(cp))
-            names = dict(tx.exec(select(Technician.id, Technician.username)).all())  # type: ignore[arg-type]
+            names = dict(tx.exec(select(Technician.id, Technician.username)).all())
             rows = tx.exec(
                 select(SecretVersion)
                 .where(SecretVersion.credential_id == cred.id)

@@ -15,6 +15,7 @@ from typing import Protocol
 from sqlmodel import Session
 
 from ..crypto import Context, KeyPair, PublicKey
+from ..db.prepared import Tx
 from ..secret import SecretPayload
 
 
@@ -44,7 +45,7 @@ class SecretStore(Protocol):
         """Store `payload` as version `ref.version`; `key` is the customer's current key."""
         ...
 
-    def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+    def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
         """Return the payload; `key()` opens the customer key of `ref.key_version`.
         Raises `IntegrityError` when what is stored fails to verify."""
         ...

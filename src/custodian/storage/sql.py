@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from ..crypto import KeyPair, PublicKey, open_sealed, seal
 from ..db.models import Credential, SecretVersion
-from ..db.prepared import Prepared
+from ..db.prepared import Prepared, Tx
 from ..errors import IntegrityError
 from ..secret import SecretPayload
 from .base import SecretRef
@@ -35,7 +35,7 @@ class SqlSecretStore:
             .values(ciphertext=blob)
         )
 
-    def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+    def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
         params = {"credential": ref.credential_id, "version": ref.version}
         found = _CIPHERTEXT.one(tx, params)  # prepared: the reveal path
         blob = bytes(found[0]) if found and found[0] else None

@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from ..clock import as_utc
 from ..crypto import KeyPair, PublicKey
 from ..db.models import Credential, Customer, SecretVersion
+from ..db.prepared import Tx
 from ..errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -385,7 +386,7 @@ class VaultSecretStore:
             return None
         return dict(result["data"]["data"] or {})
 
-    def get(self, tx: Session, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+    def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
         # The actor must still hold the customer key: the cryptographic half of
         # authorization, checked before Vault (which checks the token's policies).
         key()

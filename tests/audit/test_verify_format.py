@@ -1,0 +1,142 @@
+"""Log format v2: each hash covers the previous signature, `log verify` checks each
+actor's newest signature, every append refuses to sign over an event forged in its
+actor's name, large logs are scanned in ranges on a process pool, and format-v1 logs
+still verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from auditkit import CUSTOMER_PATH, drop_triggers, head, insert_row, rows, seq_of
+
+from custodian.crypto import SigningKey
+from custodian.errors import IntegrityError
+from custodian.service import audit, log_verify
+
+
+def _verify(kit: Any, **kw: Any) -> Any:
+    return kit.admin.verify_log(**kw)
+
+
+def _forge_at_tail(kit: Any, actor: str = "bob") -> int:
+    """An attacker's event in `actor`'s name at the tail, chained correctly (they can
+    compute hashes) but signed with a key that is not the actor's; the head follows."""
+    n, digest = head(kit)
+    last = rows(kit)[-1]
+    template = next(r for r in rows(kit) if r.action == "reveal" and r.actor == actor)
+    row = template._asdict()
+    row.update(seq=n + 1, prev_hash=digest, reason="forged")
+    new_hash = audit.chain_hash(digest, bytes(last.signature), audit.canonical_values(
+        n + 1, row["at"], row["actor_id"], actor, row["action"], row["outcome"],
+        row["customer_id"], row["target"], row["credential_id"], "forged", row["detail"],
+    ))
+    row.update(hash=new_hash, signature=SigningKey.generate().sign(new_hash))
+    insert_row(kit, row)
+    kit.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=new_hash)
+    return n + 1
+
+
+def test_an_actor_refuses_to_sign_over_an_event_forged_in_their_name(log_vault: Any) -> None:
+    forged = _forge_at_tail(log_vault, "bob")
+    with pytest.raises(IntegrityError) as info:
+        log_vault.bob.reveal(CUSTOMER_PATH, reason="ticket 9")
+    assert f"seq {forged}" in str(info.value)
+    assert head(log_vault)[0] == forged  # nothing appended, nothing revealed
+    result = _verify(log_vault, workers=0)
+    assert (result.ok, result.first_bad) == (False, forged)
+
+
+def test_a_forgery_others_signed_over_is_still_the_actors_newest(log_vault: Any) -> None:
+    forged = _forge_at_tail(log_vault, "bob")
+    log_vault.carol.reveal(CUSTOMER_PATH, reason="carol 9")  # carol signs over it
+    result = _verify(log_vault, workers=0)
+    assert (result.ok, result.first_bad) == (False, forged)
+    assert "signature" in (result.problem or "")
+    assert result.every_signature  # a failure is always re-checked signature by signature
+
+
+def test_a_replaced_signature_breaks_the_next_hash(log_vault: Any) -> None:
+    """Not the actor's newest, so the fast pass finds it through the chain; the re-check
+    with every signature names the event itself."""
+    k = seq_of(log_vault, "reveal", "bob", 0)
+    drop_triggers(log_vault)
+    log_vault.sql("UPDATE access_event SET signature = :sig WHERE seq = :s",
+                  sig=SigningKey.generate().sign(b"x"), s=k)
+    result = _verify(log_vault, workers=0)
+    assert (result.ok, result.first_bad) == (False, k)
+    assert result.every_signature
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "signature", "truncate"])
+def test_ranges_on_a_pool_report_what_one_pass_reports(
+    log_vault: Any, monkeypatch: pytest.MonkeyPatch, tamper: str
+) -> None:
+    k = seq_of(log_vault, "reveal", "carol", 1)
+    drop_triggers(log_vault)
+    if tamper == "edit":
+        log_vault.sql("UPDATE access_event SET reason = 'x' WHERE seq = :s", s=k)
+    elif tamper == "delete":
+        log_vault.sql("DELETE FROM access_event WHERE seq = :s", s=k)
+    elif tamper == "signature":
+        log_vault.sql("UPDATE access_event SET signature = :sig WHERE seq = :s",
+                      sig=bytes(rows(log_vault)[0].signature), s=k)
+    else:
+        log_vault.sql("DELETE FROM access_event WHERE seq > :s", s=k)
+    def run(workers: int) -> Any:  # not recorded: both runs see the same log
+        vault = log_vault.vault
+        return log_verify.verify_log(vault.db.engine, vault_id=vault.vault_id(),
+                                     workers=workers)
+
+    whole = run(0)
+    monkeypatch.setattr(log_verify, "SCAN_SPAN", 3)  # many ranges, boundaries everywhere
+    ranged = run(2)
+    assert not whole.ok
+    assert (ranged.ok, ranged.first_bad, ranged.problem) == (False, whole.first_bad,
+                                                             whole.problem)
+
+
+def test_an_untouched_log_verifies_in_ranges_on_a_pool(
+    log_vault: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(log_verify, "SCAN_SPAN", 2)
+    result = _verify(log_vault, workers=2)
+    assert result.ok and result.checked == result.head_seq
+
+
+def _rewrite(kit: Any, v1: Any) -> None:
+    """Every event re-hashed and re-signed by its own actor: in format v1 where `v1(seq)`
+    (as a vault written before v2 holds them), in v2 elsewhere."""
+    signers = {"admin": kit.admin._signer, "bob": kit.bob._signer, "carol": kit.carol._signer}
+    drop_triggers(kit)
+    prev, prev_sig = audit.GENESIS, None
+    for row in rows(kit):
+        canonical = audit.canonical_values(
+            row.seq, row.at, row.actor_id, row.actor, row.action, row.outcome,
+            row.customer_id, row.target, row.credential_id, row.reason, row.detail,
+        )
+        if v1(row.seq):
+            digest = audit.chain_hash_v1(prev, canonical)
+        else:
+            digest = audit.chain_hash(prev, prev_sig, canonical)
+        sig = signers[row.actor].sign(digest) if row.signature is not None else None
+        kit.sql("UPDATE access_event SET prev_hash = :p, hash = :h, signature = :g"
+                " WHERE seq = :s", p=prev, h=digest, g=sig, s=row.seq)
+        prev, prev_sig = digest, sig
+    kit.sql("UPDATE log_head SET head = :h", h=prev)
+
+
+def test_a_log_begun_in_format_v1_verifies_and_grows_in_v2(log_vault: Any) -> None:
+    n, _ = head(log_vault)
+    _rewrite(log_vault, lambda seq: seq <= n - 2)
+    assert _verify(log_vault, workers=0).ok
+    log_vault.bob.reveal(CUSTOMER_PATH, reason="after the upgrade")
+    result = _verify(log_vault, workers=0)
+    assert result.ok and result.checked > n
+
+
+def test_a_v1_event_after_v2_began_is_refused(log_vault: Any) -> None:
+    _rewrite(log_vault, lambda seq: seq != 2)  # v1, then v2 at seq 2, then v1 again
+    result = _verify(log_vault, workers=0)
+    assert (result.ok, result.first_bad) == (False, 3)
+    assert "v1" in (result.problem or "")

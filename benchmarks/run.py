@@ -7,6 +7,8 @@
    (created here and dropped afterwards). `--quick`: 100 customers, 5,000 credentials.
 2. Cold `custodian get` as a whole process (with and without the session agent) against
    `bao kv get`, `pass show` and `keepassxc-cli show` of the same secret, as ratios.
+Only when asked: `--only log` (the access log) and `--only tui` (the terminal UI with
+10,000 customers and 100,000 credentials; `--quick`: 1,000 / 10,000).
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--only", choices=["reveal", "cold", "log"], help="run one part")
+    parser.add_argument("--only", choices=["reveal", "cold", "log", "tui"], help="run one part")
     parser.add_argument("--no-save", action="store_true", help="print only")
     args = parser.parse_args(argv)
     customers, credentials = (100, 5_000) if args.quick else (1_000, 100_000)
@@ -138,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks import bench_log
 
         rows += bench_log.runner_rows(args.quick, pg=not args.no_pg)
+    if args.only == "tui":  # the terminal UI (issue 8): 10,000 customers, so only when asked
+        from benchmarks import bench_tui
+
+        rows += bench_tui.runner_rows(args.quick)
     title = "# custodian benchmarks" + (" (quick)" if args.quick else "")
     text = "\n".join([title, "", *machine(), "", *rows, ""])
     print(text)

@@ -3,6 +3,7 @@ and the credentials of the selected customer grouped by system kind."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -63,6 +64,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
         super().__init__()
         self.index: SearchIndex | None = None
         self.indexed = False  # the index holds the credentials too, not only the customers
+        self.shown = threading.Event()  # set once the customers are on screen (interactive)
         self.due: frozenset[str] | None = None
         self.result: SearchResult | None = None
         self.selected = ALL
@@ -94,12 +96,15 @@ class HomeScreen(SecretWorkers, Screen[None]):
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
         """The customers first (one query: the screen is usable at once), then every
-        visible credential for the search (one query, indexed here, off the UI thread)."""
+        visible credential for the search (one query, indexed here). The second part
+        waits until the customers are drawn: this CPU-bound thread shares the interpreter
+        lock with the UI thread and would otherwise hold the first screen back."""
         with self.app.service_errors():
             actor = self.app.session
             limit = self.app.config.result_limit
             customers = actor.list_customers()
             self.post_message(self.Loaded(SearchIndex(customers, [], limit=limit), None, False))
+            self.shown.wait(timeout=5)
             credentials = actor.list_credentials()
             due = rotation_due(actor)
             self.post_message(self.Loaded(SearchIndex(customers, credentials, limit=limit), due))
@@ -111,6 +116,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if self.selected != ALL and self.selected not in self.app.customers:
             self.selected = ALL
         self.refilter()
+        if not message.complete:
+            self.call_after_refresh(self.shown.set)
 
     def action_refresh(self) -> None:
         self.load()

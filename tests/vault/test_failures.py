@@ -49,6 +49,23 @@ def test_server_stopped_mid_test(private_kit: VaultKit) -> None:
         kit.admin.grant("alice", "acme")  # re-grant needs Vault: refused, not half-done
 
 
+def test_a_read_failing_after_the_event_committed_is_recorded_too(
+    private_kit: VaultKit,
+) -> None:
+    """The KV read overlaps the commit of the access event: when it then fails, nothing
+    is revealed and the log shows the attempt and its failure (it errs towards "seen")."""
+    kit = private_kit
+    alice = kit.tech("alice")
+    path = kit.customer("acme", grant=("alice",))
+    assert alice.reveal(path, reason="T-1").reveal() == kit.secret
+    kit.bao.stop()
+    with pytest.raises(BackendUnavailable):
+        alice.reveal(path, reason="T-2")
+    events = kit.sql("SELECT reason, outcome FROM access_event WHERE actor = 'alice'"
+                     " AND action = 'reveal' ORDER BY seq")
+    assert [tuple(e) for e in events] == [("T-1", "ok"), ("T-2", "ok"), ("T-2", "failed")]
+
+
 def test_sealed_server(private_kit: VaultKit) -> None:
     kit = private_kit
     alice = kit.tech("alice")

@@ -662,13 +662,18 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 )
                 key = partial(self._customer_key, row.customer_id, row.slug, row.key_version,
                               row.wrapped)
-                value = totp.derive(field, self._vault.store.get(tx, ref, key)[stored], self._now)
+                payload = self._vault.store.fetch(tx, ref, key)  # a remote read starts here
                 self._record(tx, action, "ok", detail={"version": row.version}, **event)
         except (AccessDenied, NotFound, IntegrityError) as exc:
-            outcome = {AccessDenied: "denied", NotFound: "failed"}.get(type(exc), "integrity")
-            self._refuse(exc, action, outcome, **event)
+            self._refuse(exc, action, _outcome(exc), **event)
             raise
-        return value
+        # Committed: only now may the value leave. A read that fails after the commit
+        # leaves the "ok" event followed by the failure (the log errs towards "seen").
+        try:
+            return totp.derive(field, payload()[stored], self._now)
+        except CustodianError as exc:
+            self._refuse(exc, action, _outcome(exc), **event)
+            raise
 
     def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
         with self._tx() as tx:
@@ -721,6 +726,11 @@ def _lock(tx: Session, row: Customer | Credential, *, share: bool = False) -> No
         .with_for_update(read=share, key_share=not share)
         .execution_options(populate_existing=True)
     ).one()
+
+
+def _outcome(exc: CustodianError) -> str:
+    """How a refused or failed reveal is recorded."""
+    return {AccessDenied: "denied", IntegrityError: "integrity"}.get(type(exc), "failed")
 
 
 def _grant_live(expires_at: datetime | None, now: datetime) -> bool:

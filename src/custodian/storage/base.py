@@ -50,6 +50,14 @@ class SecretStore(Protocol):
         Raises `IntegrityError` when what is stored fails to verify."""
         ...
 
+    def fetch(
+        self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]
+    ) -> Callable[[], SecretPayload]:
+        """`get` for a reveal, in two halves: checks now, the payload when the result is
+        called (raising as `get` does). A remote store starts its read now, so that it
+        overlaps the access event's commit; the caller reveals nothing before that."""
+        ...
+
     def destroy_customer(self, tx: Session, customer_id: int) -> int:
         """Delete every payload of a customer; returns how many versions were destroyed."""
         ...

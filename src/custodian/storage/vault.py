@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -387,6 +388,11 @@ class VaultSecretStore:
         return dict(result["data"]["data"] or {})
 
     def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+        return self.fetch(tx, ref, key)()
+
+    def fetch(
+        self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]
+    ) -> Callable[[], SecretPayload]:
         # The actor must still hold the customer key: the cryptographic half of
         # authorization, checked before Vault (which checks the token's policies).
         key()
@@ -396,11 +402,14 @@ class VaultSecretStore:
         if not kv_version:
             raise IntegrityError(f"secret version {ref.version} has no payload in Vault")
         path = self.path(ref.customer_slug, ref.credential_id)
+        return _readers().submit(self._payload_at, path, ref.version, kv_version).result
+
+    def _payload_at(self, path: str, version: int, kv_version: int) -> SecretPayload:
         with self._vault(f"reading {self.mount}/{path}"):
             data = self._read(path, kv_version)
         if data is None:
             raise IntegrityError(
-                f"the payload of version {ref.version} is gone from Vault"
+                f"the payload of version {version} is gone from Vault"
                 f" ({self.mount}/{path} v{kv_version}): run `custodian doctor`"
             )
         return _payload(data)
@@ -766,3 +775,14 @@ def _payload(data: dict[str, Any]) -> SecretPayload:
 def _first(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200]
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _readers() -> ThreadPoolExecutor:
+    """Threads for KV reads, so that a reveal's read overlaps its access event's commit."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="custodian-vault-read")
+    return _pool

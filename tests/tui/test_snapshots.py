@@ -124,6 +124,26 @@ def test_admin_grants(snap_compare, app_for, size):
     assert snap_compare(app_for("admin", unlocked=True), terminal_size=size, run_before=grants)
 
 
+def test_admin_offboarding_confirmation(snap_compare, app_for):
+    """The offboarding wizard's confirmation: steps, file, destruction date."""
+    async def confirming(pilot):
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.query_one("#admin-tabs").active = "tab-offboard"
+        screen.query_one("#off-customer").value = "globex"
+        screen.query_one("#off-days").value = "30"
+        screen.query_one("#off-file").value = "/srv/handover/globex.kdbx"
+        screen.query_one("#off-pass").value = screen.query_one("#off-pass2").value = "x" * 16
+        await settle(pilot)
+        screen.query_one("#off-go").press()
+        await settle(pilot)
+
+    assert snap_compare(app_for("admin", unlocked=True), terminal_size=(120, 40),
+                        run_before=confirming)
+
+
 def test_help(snap_compare, app_for):
     async def helped(pilot):
         await settle(pilot)

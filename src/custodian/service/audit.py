@@ -150,7 +150,7 @@ def _check_own_tail(tx: Tx, actor: str, signer: SigningKey) -> None:
     public = signer.public_bytes()
     if _own_last.get(public) == (seq, digest, signature):
         return
-    if not verify_signature(public, signature, digest):
+    if not verify_signature(public, signature, digest) and not _rebound(tx, actor, seq, public):
         raise IntegrityError(
             f"the access log holds an event in {actor!r}'s name (seq {seq}) that their key"
             " did not sign, so nothing was recorded: an auditor should run `custodian log"
@@ -162,6 +162,22 @@ _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
 _SIGNATURE_OF = Prepared(select(_events.c.signature).where(_events.c.seq == bindparam("seq")))
+def _rebound(tx: Tx, actor: str, after: int, public: bytes) -> bool:
+    """Whether an event after `after` binds `actor` to `public`: their keys were replaced
+    (a passphrase reset), so their newest event was signed with the old key. Such a
+    binding forged by a database writer is itself caught: it is its claimed signer's
+    newest event, or that signer's next append refuses to sign over it."""
+    cursor = _BINDINGS_AFTER.run(tx, {"after": after, "actor": actor})
+    try:
+        for (detail,) in cursor.fetchall():
+            bound = json.loads(detail).get(KEY_BINDING, {})
+            if bound.get("technician") == actor and bound.get("public") == public.hex():
+                return True
+    finally:
+        cursor.close()
+    return False
+
+
 _OWN_TAIL = Prepared(
     select(_events.c.seq, _events.c.hash, _events.c.signature)
     .where(_events.c.actor == bindparam("actor"), _events.c.signature.is_not(None))
@@ -173,4 +189,13 @@ _MOVE_HEAD = Prepared(
     update(_head)
     .where(_head.c.id == 1)
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
+)
+_BINDINGS_AFTER = Prepared(  # the rare path: an actor whose keys were replaced
+    select(_events.c.detail).where(
+        _events.c.seq > bindparam("after"),
+        _events.c.target == bindparam("actor"),
+        _events.c.outcome == "ok",
+        _events.c.signature.is_not(None),
+        _events.c.detail.contains(f'"{KEY_BINDING}"'),
+    )
 )

@@ -24,7 +24,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from ..clock import as_utc
-from ..crypto import KeyPair, PublicKey, RecoveryCode, open_sealed
+from ..crypto import KeyPair, PassphraseLock, PublicKey, RecoveryCode, SigningKey, open_sealed
 from ..db.models import (
     AccessEvent,
     Credential,
@@ -71,7 +71,6 @@ from .shredding import (
 )
 
 if TYPE_CHECKING:
-    from ..crypto import SigningKey
     from .vault import Custodian
 
 EXPOSING_ACTIONS = ("reveal", "copy", "export")  # events that put a value in someone's hands
@@ -429,6 +428,64 @@ class LifecycleMixin:
             self._record(
                 tx, "tech-role", target=username, detail={"from": old.value, "to": role.value}
             )
+
+    def reset_passphrase(self, username: str, new_passphrase: str) -> int:
+        """An admin sets a technician's passphrase (they lost theirs). Their private keys
+        are locked under the old one, which nobody else can open, so they get new ones:
+        each key wrapped to them (customer key versions of their grants; the organization
+        key for an admin) is re-wrapped to the new key through the organization key and
+        the old wraps deleted. The event binds their new signing key in the log (events
+        before it verify with the old one). Their cached sessions stop working. Returns the
+        number of keys re-wrapped."""
+        from .audit import key_binding
+        from .vault import check_passphrase, pack_private, technician_lock_context
+
+        self._require_role("tech-reset", Role.ADMIN)
+        check_passphrase(new_passphrase)
+        floor = self._vault.vault_kdf()  # before _tx: a nested transaction deadlocks SQLite
+        with self._tx() as tx:
+            tech = self._technician(tx, username)
+            assert tech.id is not None and tech.locked_private is not None
+            if tech.id == self.technician_id:
+                raise UsageError("change your own passphrase with `custodian passwd`")
+            if not tech.active:
+                raise UsageError(f"technician {username!r} is removed")
+            mine = (col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN) & (
+                col(KeyWrap.recipient_id) == tech.id)
+            held = tx.exec(select(KeyWrap.customer_id, KeyWrap.key_version).where(mine)).all()
+            customer_ids = sorted({c for c, _ in held if c is not None})
+            if customer_ids:  # a rotation meanwhile would wrap to the old key (PostgreSQL)
+                tx.exec(select(Customer.id).where(col(Customer.id).in_(customer_ids))
+                        .with_for_update(key_share=True)).all()
+            key, signer = KeyPair.generate(), SigningKey.generate()
+            org_version, org = self._org(tx)
+            new_wraps: list[tuple[KeyPair, int | None, int]] = []
+            for customer_id, version in held:
+                if customer_id is None:
+                    if version == org_version:
+                        new_wraps.append((org, None, version))
+                    continue
+                ckey = keys.open_wrap(
+                    tx, customer_id, version, RecipientKind.ORG, org_version, org)
+                if ckey is None:
+                    raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+                new_wraps.append((ckey, customer_id, version))
+            tx.execute(delete(KeyWrap).where(mine))
+            for wrapped, customer_id, version in new_wraps:
+                keys.add_wrap(tx, wrapped, customer_id, version, RecipientKind.TECHNICIAN,
+                              tech.id, key.public_key)
+            params = max(PassphraseLock.params_of(tech.locked_private), floor)
+            tech.public_key = key.public_key.to_bytes()
+            tech.signing_public_key = signer.public_bytes()
+            tech.locked_private = PassphraseLock(params).lock(
+                pack_private(key, signer), new_passphrase,
+                technician_lock_context(tech.id, username))
+            tech.failed_unlocks, tech.last_failed_at = 0, None
+            tx.add(tech)
+            self._record(tx, "tech-reset", target=username, detail={
+                "role": tech.role, "keys_rewrapped": len(new_wraps),
+                **key_binding(username, signer.public_bytes())})
+            return len(new_wraps)
 
     def _rotate_org_key(self, tx: Session) -> int:
         """New organization key, wrapped to the active admins and the recovery key; every

@@ -396,5 +396,5 @@ def runner_rows(quick: bool, pg: bool) -> list[str]:
     out = []
     for line in lines[3:]:
         measure, database, figure, notes = (c.strip() for c in line.strip("|").split("|"))
-        out.append(f"| {measure}, {database} | {figure} | | {notes} |")
+        out.append(f"| {measure}, {database} | {figure} | - | - | {notes} |")
     return out

@@ -200,7 +200,7 @@ def runner_rows(quick: bool) -> list[str]:
     db = DEFAULT_DB.with_name("vault-quick.db") if quick else DEFAULT_DB
     rows = measure(db, customers, credentials, runs)
     return [
-        f"| TUI: {name} | p50 {_pct(v, 0.5):.1f} ms | p95 {_pct(v, 0.95):.1f} ms | "
+        f"| TUI: {name} | p50 {_pct(v, 0.5):.1f} ms, p95 {_pct(v, 0.95):.1f} ms | - | - | "
         f"max {max(v) * 1000:.1f} ms; {len(v)} samples; {customers:,} customers, "
         f"{credentials:,} credentials visible; target {target or '-'} |"
         for name, v, target in rows

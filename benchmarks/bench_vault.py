@@ -44,7 +44,9 @@ def _row(name: str, samples: list[float]) -> str:
     return f"{name:<44} {statistics.median(ms):>8.3f} {_pct(ms, 0.99):>8.3f}"
 
 
-def bench_reveal(server, directory: Path, reveals: int) -> None:  # type: ignore[no-untyped-def]
+def bench_reveal(server, directory: Path, reveals: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+    """Samples (seconds) of: `ours` (custodian reveal, Vault backend), `theirs` (bare hvac
+    read), `backend` (VaultSecretStore.get in one open tx), `on_sql` (SQL backend)."""
     root = server.client()
     root.sys.enable_auth_method("userpass", path="bench-up")
     admin_store = VaultSecretStore(server.addr, server.root_token, prefix="bench",
@@ -121,23 +123,29 @@ def bench_reveal(server, directory: Path, reveals: int) -> None:  # type: ignore
                 start = time.perf_counter()
                 fn()
                 out.append(time.perf_counter() - start)
+    vault.close()
+    sql_vault.close()
+    return {"ours": ours, "theirs": theirs, "backend": backend, "on_sql": on_sql}
+
+
+def print_reveal(samples: dict[str, list[float]]) -> None:
+    ours, theirs, backend = samples["ours"], samples["theirs"], samples["backend"]
     title = f"reveal, {len(ours)} each (SQLite vault db)"
     print(f"{title:<44} {'p50 ms':>8} {'p99 ms':>8}")
     print(_row("custodian reveal (Vault backend)", ours))
     print(_row("bare hvac read_secret_version", theirs))
     print(_row("VaultSecretStore.get alone (one open tx)", backend))
-    print(_row("custodian reveal (SQL backend, for scale)", on_sql))
+    print(_row("custodian reveal (SQL backend, for scale)", samples["on_sql"]))
     ratio = statistics.median(ours) / statistics.median(theirs)
     print(f"{'ratio reveal / bare read (target <= 1.3)':<44} {ratio:>8.2f}")
     ratio = statistics.median(backend) / statistics.median(theirs)
     print(f"{'ratio store.get / bare read':<44} {ratio:>8.2f}")
     print("(a reveal also commits its access event durably before returning: SQLite,"
           " synchronous=FULL)")
-    vault.close()
-    sql_vault.close()
 
 
-def bench_migrate(server, directory: Path, count: int) -> None:  # type: ignore[no-untyped-def]
+def bench_migrate(server, directory: Path, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Fill `count` credentials into SQL, migrate them to Vault: (fill s, migrate s)."""
     vault = Custodian.open(directory / "migrate.db", create=True)
     vault.init("admin", PASS, kdf=KdfParams.floor())
     admin = vault.unlock("admin", PASS)
@@ -167,10 +175,51 @@ def bench_migrate(server, directory: Path, count: int) -> None:  # type: ignore[
     if sys.stderr.isatty():
         print(file=sys.stderr)
     assert result.versions == count
-    print(f"\nfilled {count} credentials in SQL (one import) in {filled:.1f} s")
-    print(f"migrate --to vault: {count} credentials in {took:.1f} s"
-          f" ({took / count * 1000:.2f} ms each, each written, read back and compared)")
     vault.close()
+    return filled, took
+
+
+def with_server(fn):  # type: ignore[no-untyped-def]
+    """Run `fn(server, directory)` against a dev server started (and stopped) here."""
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        server = start_bao(directory)
+        try:
+            return fn(server, directory)
+        finally:
+            server.stop()
+
+
+def runner_rows(quick: bool) -> list[str]:
+    """This benchmark's rows in the common runner's table (benchmarks/run.py)."""
+    reveals, count = (200, 200) if quick else (2000, 10_000)
+
+    def both(server, directory: Path):  # type: ignore[no-untyped-def]
+        return bench_reveal(server, directory, reveals), bench_migrate(server, directory, count)
+
+    samples, (filled, took) = with_server(both)
+    theirs = statistics.median(samples["theirs"]) * 1000
+    rows = []
+    for key, name, note in (
+        ("ours", "reveal via the Vault backend", "authorization, KV read, access event"
+         " committed (SQLite vault db); target ratio <= 1.3"),
+        ("backend", "VaultSecretStore.get alone", "kv_version lookup, key check, KV read;"
+         " one open transaction"),
+    ):
+        ms = [v * 1000 for v in samples[key]]
+        rows.append(
+            f"| {name}, p50 | {statistics.median(ms):.2f} ms (p99 {_pct(ms, 0.99):.2f} ms) |"
+            f" bare hvac read_secret_version p50 {theirs:.2f} ms |"
+            f" {statistics.median(ms) / theirs:.2f} | {note}; {len(ms):,} samples against"
+            f" {len(samples['theirs']):,} bare reads, alternated in blocks of 100; both with"
+            " the technician's own token |"
+        )
+    rows.append(
+        f"| migrate --to vault, {count:,} credentials | {took:.1f} s | - | - |"
+        f" {took / count * 1000:.2f} ms each, written, read back and compared; filled in"
+        f" SQL by one import in {filled:.1f} s |"
+    )
+    return rows
 
 
 def main() -> None:
@@ -178,16 +227,18 @@ def main() -> None:
     parser.add_argument("--reveals", type=int, default=2000)
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        server = start_bao(directory)
-        try:
-            print(f"OpenBao dev server at {server.addr} (pid {server.pid})\n")
-            bench_reveal(server, directory, args.reveals)
-            if args.count:
-                bench_migrate(server, directory, args.count)
-        finally:
-            server.stop()
+
+    def both(server, directory: Path) -> None:  # type: ignore[no-untyped-def]
+        print(f"OpenBao dev server at {server.addr} (pid {server.pid})\n")
+        print_reveal(bench_reveal(server, directory, args.reveals))
+        if args.count:
+            filled, took = bench_migrate(server, directory, args.count)
+            print(f"\nfilled {args.count} credentials in SQL (one import) in {filled:.1f} s")
+            print(f"migrate --to vault: {args.count} credentials in {took:.1f} s"
+                  f" ({took / args.count * 1000:.2f} ms each, each written, read back and"
+                  " compared)")
+
+    with_server(both)
 
 
 if __name__ == "__main__":

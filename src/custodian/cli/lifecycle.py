@@ -1,8 +1,8 @@
 """Lifecycle: departures, the rotation worklist, contract end, destruction, break-glass.
 
-Adds `tech remove`, `tech role`, `customer offboard` and `customer report` to the groups
-of `admin.py`, and the top-level `rotation`, `maintenance`, `retention`, `purge` and
-`recover` commands (docs/lifecycle.md).
+Adds `tech remove`, `tech role`, `tech reset-passphrase`, `customer offboard` and
+`customer report` to the groups of `admin.py`, and the top-level `rotation`,
+`maintenance`, `retention`, `purge` and `recover` commands (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def tech_role(ctx: CliContext, name: str, role: str) -> None:
     """Change NAME's role. Losing the admin role rotates the organization key."""
     ctx.actor().set_role(name, Role(role))
     say(f"{name} is now {role}")
+
+
+@tech.command("reset-passphrase")
+@click.argument("name")
+@pass_ctx
+def tech_reset_passphrase(ctx: CliContext, name: str) -> None:
+    """Give NAME (who lost their passphrase) new keys locked under a new passphrase, read
+    from stdin or a hidden prompt. Their grants stay; their cached sessions stop working."""
+    actor = ctx.actor()
+    rewrapped = actor.reset_passphrase(name, read_new_secret(f"new passphrase for {name}"))
+    say(f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
+        f" {name}'s cached sessions no longer work")
 
 
 # --- the worklist and maintenance ----------------------------------------------------

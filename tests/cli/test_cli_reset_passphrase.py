@@ -1,0 +1,64 @@
+"""`custodian tech reset-passphrase NAME`: an admin gives a technician who lost their
+passphrase new keys. The new passphrase comes from stdin or a hidden prompt (twice),
+never from argv; the old passphrase and the technician's cached sessions stop working."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from clikit import ADMIN, CANARY, CRED, TECH_PASS, Cli
+from test_cli_session import _session_env, _unlock
+from test_cli_tty import _run_on_a_terminal
+
+NEW = "ben's brand new passphrase"
+
+
+def test_reset_gives_new_keys_and_ends_the_cached_session(cli: Cli) -> None:
+    token = _unlock(cli)  # ben's cached session, of his old keys
+    r = cli.run("tech", "reset-passphrase", "ben", input=NEW + "\n")
+    assert r.stdout == ""
+    assert r.stderr == ("reset ben's passphrase: new keys, 2 key(s) re-wrapped to them;"
+                        " ben's cached sessions no longer work\n")  # acme and globex
+
+    assert cli.run("get", CRED, env=_session_env(cli, token), expect=5).stdout == ""
+    cli.run("get", CRED, user="ben", expect=5)  # the old passphrase
+    assert cli.run("get", CRED, user="ben", passphrase=NEW).stdout == CANARY + "\n"
+    cli.run("get", "initech/fs01/backup", user="ben", passphrase=NEW, expect=4)  # no new grant
+
+    cli.run("log", "verify")  # the reset event binds ben's new signing key
+    events = cli.run("log", "--format", "json").json()
+    assert [(e["actor"], e["target"]) for e in events if e["action"] == "tech-reset"] == [
+        (ADMIN, "ben")]
+    assert all(NEW not in r.stdout + r.stderr for r in cli.results)
+
+
+@pytest.mark.parametrize(("user", "target", "stdin", "code", "says"), [
+    ("ben", "dora", NEW, 4, "admin"),  # only admins reset
+    (ADMIN, ADMIN, NEW, 2, "custodian passwd"),  # your own: passwd
+    (ADMIN, "mallory", NEW, 3, "mallory"),
+    (ADMIN, "dora", "short", 2, "8 characters"),
+    (ADMIN, "dora", "", 2, "empty"),
+])
+def test_refusals_change_nothing(
+    cli: Cli, user: str, target: str, stdin: str, code: int, says: str
+) -> None:
+    r = cli.run("tech", "reset-passphrase", target, input=stdin, user=user, expect=code)
+    assert says in r.stderr
+    if target != "mallory":
+        cli.run("customer", "list", user=target)  # still their old passphrase
+
+
+def test_on_a_terminal_the_new_passphrase_is_asked_twice_hidden(cli: Cli) -> None:
+    argv = [sys.executable, "-m", "custodian", "tech", "reset-passphrase", "ben"]
+    prompts = {b"New passphrase for ben: ": NEW.encode(),
+               b"Repeat new passphrase for ben: ": b"a different passphrase"}
+    code, screen = _run_on_a_terminal(argv, cli.env(), prompts)
+    assert code == 2 and b"the two new passphrase for ben entries differ" in screen
+    cli.run("get", CRED, user="ben")  # unchanged
+
+    prompts[b"Repeat new passphrase for ben: "] = NEW.encode()
+    code, screen = _run_on_a_terminal(argv, cli.env(), prompts)
+    assert code == 0, screen
+    assert NEW.encode() not in screen and TECH_PASS.encode() not in screen
+    assert cli.run("get", CRED, user="ben", passphrase=NEW).stdout == CANARY + "\n"

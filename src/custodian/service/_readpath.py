@@ -41,6 +41,7 @@ _kw = KeyWrap.__table__  # type: ignore[attr-defined]
 REVEAL_LOOKUP = (
     select(
         _t.c.active,
+        _t.c.signing_public_key,
         _c.c.id.label("customer_id"),
         _c.c.slug,
         _c.c.status,
@@ -80,7 +81,7 @@ REVEAL_LOOKUP = (
     .where(_t.c.id == bindparam("technician"))
 )
 
-ACCOUNT_ACTIVE = select(_t.c.active).where(_t.c.id == bindparam("technician"))
+ACCOUNT = select(_t.c.active, _t.c.signing_public_key).where(_t.c.id == bindparam("technician"))
 _REVEAL_LOOKUP = Prepared(REVEAL_LOOKUP)
 
 
@@ -88,6 +89,7 @@ class RevealRow(NamedTuple):
     """REVEAL_LOOKUP's columns, in order."""
 
     active: bool
+    signing_key: bytes
     customer_id: int | None
     slug: str | None
     status: str | None
@@ -119,6 +121,7 @@ def reveal_lookup(
     if found is None:
         return None
     row = RevealRow(*found)
+    row = row._replace(signing_key=bytes(row.signing_key))
     if row.expires_at is not None:
         row = row._replace(expires_at=datetime_codec(tx)[1](row.expires_at))
     if row.wrapped is not None:
@@ -126,6 +129,7 @@ def reveal_lookup(
     return row
 
 
-def account_active(tx: Session, technician_id: int) -> bool:
-    return bool(tx.execute(ACCOUNT_ACTIVE, {"technician": technician_id}).scalar())
-
+def account(tx: Session, technician_id: int) -> tuple[bool, bytes | None]:
+    """(active, signing public key) of a technician; (False, None) if there is none."""
+    found = tx.execute(ACCOUNT, {"technician": technician_id}).first()
+    return (bool(found[0]), bytes(found[1])) if found else (False, None)

@@ -326,7 +326,7 @@ class LifecycleMixin:
     def _sweep_lapsed(self) -> int:
         """End every lapsed grant (wraps deleted, key rotated). Cheap when there is none."""
         now = self._now
-        with self._vault.db.transaction() as tx:
+        with self._tx() as tx:  # signs events: only with this actor's current keys
             lapsed = tx.exec(
                 select(Grant)
                 .where(col(Grant.expires_at).is_not(None))

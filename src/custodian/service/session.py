@@ -36,6 +36,7 @@ from ..db.prepared import Tx
 from ..errors import (
     AccessDenied,
     AlreadyExists,
+    AuthenticationFailed,
     Conflict,
     CustodianError,
     IntegrityError,
@@ -105,12 +106,22 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._vault.db.transaction() as tx:
-            if not _readpath.account_active(tx, self.technician_id):
+            active, signing_key = _readpath.account(tx, self.technician_id)
+            if not active:
                 raise self._disabled()
+            if signing_key != self._signer.public_bytes():
+                raise self._replaced()
             yield tx
 
     def _disabled(self) -> AccessDenied:
         return AccessDenied(f"the account {self.username!r} is disabled")
+
+    def _replaced(self) -> AuthenticationFailed:
+        """This session holds keys the technician no longer has (an admin reset their
+        passphrase): it may not act, nor sign, any more."""
+        return AuthenticationFailed(
+            f"the keys of {self.username!r} were replaced (passphrase reset): unlock again"
+        )
 
     def _record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
         audit.append(
@@ -124,7 +135,8 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         """Record a refused or failed attempt in its own transaction, then raise `exc`."""
         try:
             with self._vault.db.transaction() as tx:
-                self._record(tx, action, outcome, detail={"error": exc.title}, **fields)
+                if _readpath.account(tx, self.technician_id)[1] == self._signer.public_bytes():
+                    self._record(tx, action, outcome, detail={"error": exc.title}, **fields)
         finally:
             raise exc
 
@@ -639,6 +651,8 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 )
                 if row is None or not row.active:
                     raise self._disabled()
+                if row.signing_key != self._signer.public_bytes():
+                    raise self._replaced()
                 granted = row.grant_id is not None and _grant_live(row.expires_at, self._now)
                 if (row.customer_id is None or row.slug is None or row.status is None
                         or not _may_see(self.role, row.status, granted)):

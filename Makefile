@@ -31,12 +31,14 @@ test: venv lint audit
 	scripts/ensure-services.sh
 	$(VENV)/bin/pytest -q
 
-# ruff's lint rules, then mypy --strict on src/custodian and tui ([tool.mypy] in pyproject.toml).
-lint: venv
+# ruff's lint rules and its format check, then mypy --strict on src/custodian and tui
+# ([tool.mypy] in pyproject.toml).
+lint: venv format-check
 	$(VENV)/bin/ruff check src tests tui benchmarks
 	$(VENV)/bin/mypy
 
-# Formatting, checked without rewriting anything. Not yet part of `make test`.
+# Formatting, checked without rewriting anything (`ruff format src tests tui benchmarks`
+# rewrites). Part of `make lint`, so of `make test`.
 format-check: venv
 	$(VENV)/bin/ruff format --check src tests tui benchmarks
 

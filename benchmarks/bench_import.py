@@ -43,8 +43,14 @@ def make_kdbx(path: Path, entries: int) -> None:
             top = groups.get(c) or kp.add_group(kp.root_group, c)
             groups[c] = top
             groups[(c, s)] = kp.add_group(top, s)
-        kp.add_entry(groups[(c, s)], f"account {i}", f"user{i}", f"pw-{i}-x9!",
-                     url=f"https://{s}.example.invalid", force_creation=True)
+        kp.add_entry(
+            groups[(c, s)],
+            f"account {i}",
+            f"user{i}",
+            f"pw-{i}-x9!",
+            url=f"https://{s}.example.invalid",
+            force_creation=True,
+        )
     kp.save()
 
 
@@ -53,8 +59,17 @@ def make_csv(path: Path, rows: int) -> None:
         w = csv.writer(f)
         w.writerow(["Organization", "Asset", "Name", "Username", "Password", "URL", "Notes"])
         for i in range(rows):
-            w.writerow([f"Customer {i % 200:03d}", KINDS[(i // 200) % len(KINDS)],
-                        f"account {i}", f"user{i}", f"pw-{i}-x9!", "", f"row {i}"])
+            w.writerow(
+                [
+                    f"Customer {i % 200:03d}",
+                    KINDS[(i // 200) % len(KINDS)],
+                    f"account {i}",
+                    f"user{i}",
+                    f"pw-{i}-x9!",
+                    "",
+                    f"row {i}",
+                ]
+            )
 
 
 def fresh_vault(db: str | None, tmp: Path, name: str) -> Custodian:
@@ -76,8 +91,13 @@ def run(label: str, parse, db: str | None, tmp: Path) -> dict[str, float]:  # ty
     finally:
         vault.close()
     n = len(report.created)
-    return {"rows": n, "parse_s": t1 - t0, "import_s": t3 - t2,
-            "total_s": (t1 - t0) + (t3 - t2), "rows_per_s": n / ((t1 - t0) + (t3 - t2))}
+    return {
+        "rows": n,
+        "parse_s": t1 - t0,
+        "import_s": t3 - t2,
+        "total_s": (t1 - t0) + (t3 - t2),
+        "rows_per_s": n / ((t1 - t0) + (t3 - t2)),
+    }
 
 
 def measure(entries: int, rows: int, db: str | None = None) -> list[tuple[str, dict[str, float]]]:
@@ -89,17 +109,21 @@ def measure(entries: int, rows: int, db: str | None = None) -> list[tuple[str, d
             kdbx = tmp / "bench.kdbx"
             t = time.perf_counter()
             make_kdbx(kdbx, entries)
-            print(f"made {kdbx.name}: {entries} entries in {time.perf_counter() - t:.1f} s",
-                  file=sys.stderr)
-            results.append(("kdbx", run(
-                "kdbx", lambda: read_kdbx(kdbx, PASS, Rule(map_groups=True)), db, tmp)))
+            print(
+                f"made {kdbx.name}: {entries} entries in {time.perf_counter() - t:.1f} s",
+                file=sys.stderr,
+            )
+            results.append(
+                ("kdbx", run("kdbx", lambda: read_kdbx(kdbx, PASS, Rule(map_groups=True)), db, tmp))
+            )
         if rows:
             f = tmp / "bench.csv"
             make_csv(f, rows)
-            cols = "customer=Organization,system=Asset,name=Name,username=Username," \
-                   "password=Password,url=URL,notes=Notes"
-            results.append(("csv", run(
-                "csv", lambda: read_csv(f, Rule(), columns=cols), db, tmp)))
+            cols = (
+                "customer=Organization,system=Asset,name=Name,username=Username,"
+                "password=Password,url=URL,notes=Notes"
+            )
+            results.append(("csv", run("csv", lambda: read_csv(f, Rule(), columns=cols), db, tmp)))
     return results
 
 
@@ -125,11 +149,15 @@ def main() -> int:
         sys.exit("with --db, run one import at a time (--entries 0 or --rows 0)")
     results = measure(args.entries, args.rows, args.db)
     backend = "postgresql" if args.db else "sqlite"
-    print(f"{'import':8} {'backend':10} {'rows':>7} {'parse s':>8} {'import s':>9} "
-          f"{'total s':>8} {'rows/s':>8}")
+    print(
+        f"{'import':8} {'backend':10} {'rows':>7} {'parse s':>8} {'import s':>9} "
+        f"{'total s':>8} {'rows/s':>8}"
+    )
     for name, r in results:
-        print(f"{name:8} {backend:10} {r['rows']:>7} {r['parse_s']:>8.2f} {r['import_s']:>9.2f} "
-              f"{r['total_s']:>8.2f} {r['rows_per_s']:>8.0f}")
+        print(
+            f"{name:8} {backend:10} {r['rows']:>7} {r['parse_s']:>8.2f} {r['import_s']:>9.2f} "
+            f"{r['total_s']:>8.2f} {r['rows_per_s']:>8.0f}"
+        )
     return 0
 
 

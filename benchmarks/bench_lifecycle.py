@@ -74,8 +74,10 @@ def main() -> None:
         rows = [
             ("sweep at an admin action (nothing lapsed)", timed(admin._sweep_lapsed, 50)),
             ("revoke + grant again (1 customer key rotation)", timed(revoke, args.repeat)),
-            (f"demote an admin ({args.customers} customer keys rotated)",
-             timed(admin_removal, args.repeat)),
+            (
+                f"demote an admin ({args.customers} customer keys rotated)",
+                timed(admin_removal, args.repeat),
+            ),
             ("purge one customer (incl. VACUUM on SQLite)", timed(purge, args.repeat)),
         ]
         vault.close()

@@ -117,8 +117,9 @@ def seed_vault(url: str) -> Seed:
 # --- bulk generation -----------------------------------------------------------------
 
 
-def generate(seed: Seed, start_seq: int, prev: bytes, prev_sig: bytes | None,
-             count: int) -> Iterator[list[dict[str, object]]]:
+def generate(
+    seed: Seed, start_seq: int, prev: bytes, prev_sig: bytes | None, count: int
+) -> Iterator[list[dict[str, object]]]:
     """Chunks of rows continuing the chain after (start_seq, prev, prev_sig). Signed in
     order: each hash covers the previous event's signature (log format v2)."""
     rng = random.Random(42)
@@ -137,18 +138,42 @@ def generate(seed: Seed, start_seq: int, prev: bytes, prev_sig: bytes | None,
             tech_id = seed.signers[actor][0]
             cust_id, slug = seed.customers[rng.randrange(len(seed.customers))]
             target, reason = f"{slug}/dc01/admin", f"INC{seq:07d}"
-            digest = audit.chain_hash(prev, prev_sig, audit.canonical_values(
-                seq, at, tech_id, actor, "reveal", "ok", cust_id, target, cust_id * 10,
-                reason, '{"version":1}',
-            ))
+            digest = audit.chain_hash(
+                prev,
+                prev_sig,
+                audit.canonical_values(
+                    seq,
+                    at,
+                    tech_id,
+                    actor,
+                    "reveal",
+                    "ok",
+                    cust_id,
+                    target,
+                    cust_id * 10,
+                    reason,
+                    '{"version":1}',
+                ),
+            )
             prev_sig = keys[actor].sign(digest)
-            rows.append({
-                "seq": seq, "at": at, "actor_id": tech_id, "actor": actor,
-                "action": "reveal", "outcome": "ok", "customer_id": cust_id,
-                "target": target, "credential_id": cust_id * 10, "reason": reason,
-                "detail": '{"version":1}', "prev_hash": prev, "hash": digest,
-                "signature": prev_sig,
-            })
+            rows.append(
+                {
+                    "seq": seq,
+                    "at": at,
+                    "actor_id": tech_id,
+                    "actor": actor,
+                    "action": "reveal",
+                    "outcome": "ok",
+                    "customer_id": cust_id,
+                    "target": target,
+                    "credential_id": cust_id * 10,
+                    "reason": reason,
+                    "detail": '{"version":1}',
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "signature": prev_sig,
+                }
+            )
             prev = digest
         done += n
         yield rows
@@ -201,10 +226,12 @@ def head_of(url: str) -> tuple[int, bytes, bytes | None]:
 
     engine = create_db_engine(url)
     with engine.connect() as conn:
-        seq, digest, sig = conn.execute(text(
-            "SELECT h.seq, h.head, e.signature FROM log_head h"
-            " LEFT JOIN access_event e ON e.seq = h.seq"
-        )).one()
+        seq, digest, sig = conn.execute(
+            text(
+                "SELECT h.seq, h.head, e.signature FROM log_head h"
+                " LEFT JOIN access_event e ON e.seq = h.seq"
+            )
+        ).one()
     engine.dispose()
     return seq, bytes(digest), bytes(sig) if sig is not None else None
 
@@ -212,13 +239,18 @@ def head_of(url: str) -> tuple[int, bytes, bytes | None]:
 # --- the measurements ------------------------------------------------------------------
 
 
-def measure_verify(url: str, workers: int | None,
-                   every_signature: bool = False) -> tuple[float, int, float]:
+def measure_verify(
+    url: str, workers: int | None, every_signature: bool = False
+) -> tuple[float, int, float]:
     vault = Custodian.open(url)
     try:
         t = time.perf_counter()
-        result = verify_log(vault.db.engine, vault_id=vault.vault_id(), workers=workers,
-                            every_signature=every_signature)
+        result = verify_log(
+            vault.db.engine,
+            vault_id=vault.vault_id(),
+            workers=workers,
+            every_signature=every_signature,
+        )
         seconds = time.perf_counter() - t
     finally:
         vault.close()
@@ -239,8 +271,9 @@ def measure_incremental(url: str, seed: Seed) -> tuple[float, int, float]:
     try:
         cp = Checkpoint.make(vault.vault_id(), seq, digest, datetime.now(UTC), "admin", signer)
         t = time.perf_counter()
-        result = verify_log(vault.db.engine, vault_id=vault.vault_id(), checkpoints=[cp],
-                            incremental=True)
+        result = verify_log(
+            vault.db.engine, vault_id=vault.vault_id(), checkpoints=[cp], incremental=True
+        )
         seconds = time.perf_counter() - t
     finally:
         vault.close()
@@ -267,33 +300,47 @@ def measure_query(url: str, seed: Seed, samples: int = 20) -> tuple[float, float
     finally:
         vault.close()
     times.sort()
-    return statistics.median(times) * 1000, times[int(len(times) * 0.95) - 1] * 1000, \
-        int(statistics.median(sizes))
+    return (
+        statistics.median(times) * 1000,
+        times[int(len(times) * 0.95) - 1] * 1000,
+        int(statistics.median(sizes)),
+    )
 
 
-def _writer(url: str, user: str, tech_id: int, seed_bytes: bytes, seconds: float,
-            counter: multiprocessing.sharedctypes.Synchronized) -> None:  # type: ignore[name-defined]
+def _writer(
+    url: str,
+    user: str,
+    tech_id: int,
+    seed_bytes: bytes,
+    seconds: float,
+    counter: multiprocessing.sharedctypes.Synchronized,
+) -> None:  # type: ignore[name-defined]
     signer = SigningKey(seed_bytes)
     with Custodian.open(url) as vault:
         deadline = time.monotonic() + seconds
         n = 0
         while time.monotonic() < deadline:
             with vault.db.transaction() as tx:
-                audit.append(tx, audit.EventDraft("bench-append", "ok", user, tech_id),
-                             vault.clock(), signer)
+                audit.append(
+                    tx, audit.EventDraft("bench-append", "ok", user, tech_id), vault.clock(), signer
+                )
             n += 1
         with counter.get_lock():
             counter.value += n
 
 
-def measure_appends(url: str, seed: Seed, writers: int = 8,
-                    seconds: float = 10.0) -> tuple[float, int]:
+def measure_appends(
+    url: str, seed: Seed, writers: int = 8, seconds: float = 10.0
+) -> tuple[float, int]:
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("q", 0)
     names = sorted(seed.signers)[:writers]
-    procs = [ctx.Process(target=_writer, args=(url, n, seed.signers[n][0],
-                                                seed.signers[n][1], seconds, counter))
-             for n in names]
+    procs = [
+        ctx.Process(
+            target=_writer, args=(url, n, seed.signers[n][0], seed.signers[n][1], seconds, counter)
+        )
+        for n in names
+    ]
     t = time.perf_counter()
     for p in procs:
         p.start()
@@ -306,8 +353,14 @@ def measure_appends(url: str, seed: Seed, writers: int = 8,
 # --- the run ---------------------------------------------------------------------------
 
 
-def run(events: int, pg: bool, append_seconds: float, progress: Callable[[str], None] = say,
-        sqlite: bool = True, verify: bool = True) -> list[str]:
+def run(
+    events: int,
+    pg: bool,
+    append_seconds: float,
+    progress: Callable[[str], None] = say,
+    sqlite: bool = True,
+    verify: bool = True,
+) -> list[str]:
     work = Path(tempfile.mkdtemp(prefix="logbench-"))
     targets = [Target("SQLite", f"sqlite:///{work / 'vault.db'}")] if sqlite else []
     if pg and (made := pg_database()):
@@ -337,29 +390,39 @@ def run(events: int, pg: bool, append_seconds: float, progress: Callable[[str], 
             progress(f"{t.label}: generated in {gen_s:.0f} s")
             if verify:
                 secs, checked, rate = measure_verify(t.url, None)
-                lines.append(f"| verify throughput | {t.label} | {rate:,.0f} events/s |"
-                             f" {checked:,} events in {secs:.1f} s: every hash and link, each"
-                             f" actor's newest signature (target >= 50,000/s) |")
+                lines.append(
+                    f"| verify throughput | {t.label} | {rate:,.0f} events/s |"
+                    f" {checked:,} events in {secs:.1f} s: every hash and link, each"
+                    f" actor's newest signature (target >= 50,000/s) |"
+                )
                 progress(f"{t.label}: verify {rate:,.0f} events/s")
                 secs, checked, rate = measure_verify(t.url, None, every_signature=True)
-                lines.append(f"| verify --every-signature | {t.label} | {rate:,.0f} events/s |"
-                             f" {checked:,} events in {secs:.1f} s, one Ed25519 check per event"
-                             f" on {os.cpu_count()} processes |")
+                lines.append(
+                    f"| verify --every-signature | {t.label} | {rate:,.0f} events/s |"
+                    f" {checked:,} events in {secs:.1f} s, one Ed25519 check per event"
+                    f" on {os.cpu_count()} processes |"
+                )
                 progress(f"{t.label}: verify --every-signature {rate:,.0f} events/s")
             secs, checked, rate = measure_incremental(t.url, seed)
-            lines.append(f"| verify --incremental (checkpoint at head) | {t.label} |"
-                         f" {rate:,.0f} events/s | {checked:,} events in {secs:.1f} s; chain,"
-                         f" hashes, bindings; signatures pinned by the checkpoint |")
+            lines.append(
+                f"| verify --incremental (checkpoint at head) | {t.label} |"
+                f" {rate:,.0f} events/s | {checked:,} events in {secs:.1f} s; chain,"
+                f" hashes, bindings; signatures pinned by the checkpoint |"
+            )
             progress(f"{t.label}: incremental verify {rate:,.0f} events/s; querying")
             p50, p95, size = measure_query(t.url, seed)
-            lines.append(f"| one customer, one month | {t.label} | p50 {p50:.1f} ms |"
-                         f" p95 {p95:.1f} ms; ~{size} events returned; 20 queries"
-                         f" (target < 100 ms) |")
+            lines.append(
+                f"| one customer, one month | {t.label} | p50 {p50:.1f} ms |"
+                f" p95 {p95:.1f} ms; ~{size} events returned; 20 queries"
+                f" (target < 100 ms) |"
+            )
             if t.pg_name is not None:
                 progress(f"{t.label}: 8 concurrent writers for {append_seconds:.0f} s")
                 rate_a, total = measure_appends(t.url, seed, 8, append_seconds)
-                lines.append(f"| append, 8 writer processes | {t.label} | {rate_a:,.0f}"
-                             f" events/s | {total:,} events, one committed transaction each |")
+                lines.append(
+                    f"| append, 8 writer processes | {t.label} | {rate_a:,.0f}"
+                    f" events/s | {total:,} events, one committed transaction each |"
+                )
     finally:
         for t in targets:
             if t.pg_name:
@@ -380,8 +443,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--append-seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     events = 100_000 if args.quick else args.events
-    for line in run(events, not args.no_pg, args.append_seconds, sqlite=not args.no_sqlite,
-                    verify=not args.no_verify):
+    for line in run(
+        events,
+        not args.no_pg,
+        args.append_seconds,
+        sqlite=not args.no_sqlite,
+        verify=not args.no_verify,
+    ):
         print(line)
     return 0
 

@@ -33,8 +33,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 DEFAULT_DB = Path(tempfile.gettempdir()) / "custodian-bench-tui" / "vault.db"  # kept for reruns
-QUERIES = ["c0042", "dc01 c12", "sql01", "rt01 cred0003", "prn c09", "c7777 sw01", "zzz",
-           "c00 dc", "cred0007", "c5"]
+QUERIES = [
+    "c0042",
+    "dc01 c12",
+    "sql01",
+    "rt01 cred0003",
+    "prn c09",
+    "c7777 sw01",
+    "zzz",
+    "c00 dc",
+    "cred0007",
+    "c5",
+]
 
 
 def _say(message: str) -> None:
@@ -103,8 +113,11 @@ def launch(db: Path, runs: int) -> dict[str, list[float]]:
         actor = vault.unlock("bench", SEED_PASS)
         runtime = Path(tempfile.mkdtemp(prefix="custodian-bench-run-"))
         os.chmod(runtime, 0o700)
-        env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime),
-               "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+        env = {
+            **os.environ,
+            "XDG_RUNTIME_DIR": str(runtime),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+        }
         os.environ["XDG_RUNTIME_DIR"] = str(runtime)
         token = SessionSlot(vault.url, "bench").save(actor.export(), timedelta(minutes=30))
         env[SESSION_ENV] = token
@@ -112,8 +125,11 @@ def launch(db: Path, runs: int) -> dict[str, list[float]]:
     for _ in range(runs):
         start = time.time()
         out = subprocess.run(
-            [sys.executable, __file__, "--child", str(db)], env=env, check=True,
-            capture_output=True, text=True,
+            [sys.executable, __file__, "--child", str(db)],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         for line in out.splitlines():
             name, at = line.split()
@@ -180,12 +196,14 @@ def measure(
     ensure_vault(db, customers, credentials)
     marks = launch(db, runs)
     keys = keystrokes(db)
-    _say(f"TUI benchmark: {keys['customers']} customers, {keys['credentials']} credentials"
-         " visible")
+    _say(f"TUI benchmark: {keys['customers']} customers, {keys['credentials']} credentials visible")
     return [
         ("launch -> home screen shown", marks["home"], ""),
-        ("launch -> first interactive screen (customers listed, search live)",
-         marks["interactive"], "< 1000 ms"),
+        (
+            "launch -> first interactive screen (customers listed, search live)",
+            marks["interactive"],
+            "< 1000 ms",
+        ),
         ("launch -> credentials indexed too", marks["loaded"], ""),
         ("keystroke -> search + lists updated", keys["handler"], "p95 < 50 ms"),  # type: ignore[list-item]
         ("keystroke through Pilot, incl. its waits", keys["pilot"], ""),  # type: ignore[list-item]
@@ -211,8 +229,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--credentials", type=int, default=100_000)
-    parser.add_argument("--db", type=Path,
-                        default=DEFAULT_DB)
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -224,8 +241,10 @@ def main() -> None:
     print(f"TUI benchmark (1-min load average at start {load:.1f}, {os.cpu_count()} CPUs)")
     print(f"{'measure (ms)':<70}{'p50':>9}{'p95':>9}{'max':>9}  target")
     for name, values, target in rows:
-        print(f"{name:<70}{_pct(values, 0.5):>9.1f}{_pct(values, 0.95):>9.1f}"
-              f"{max(values) * 1000:>9.1f}  {target}")
+        print(
+            f"{name:<70}{_pct(values, 0.5):>9.1f}{_pct(values, 0.95):>9.1f}"
+            f"{max(values) * 1000:>9.1f}  {target}"
+        )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ def bench_reveal(server, directory: Path, reveals: int) -> dict[str, list[float]
     read), `backend` (VaultSecretStore.get in one open tx), `on_sql` (SQL backend)."""
     root = server.client()
     root.sys.enable_auth_method("userpass", path="bench-up")
-    admin_store = VaultSecretStore(server.addr, server.root_token, prefix="bench",
-                                   auth_mount="bench-up")
+    admin_store = VaultSecretStore(
+        server.addr, server.root_token, prefix="bench", auth_mount="bench-up"
+    )
     vault = Custodian.open(directory / "reveal.db", create=True, store=admin_store)
     vault.init("admin", PASS, kdf=KdfParams.floor())
     admin = vault.unlock("admin", PASS)
@@ -140,8 +141,10 @@ def print_reveal(samples: dict[str, list[float]]) -> None:
     print(f"{'ratio reveal / bare read (target <= 1.3)':<44} {ratio:>8.2f}")
     ratio = statistics.median(backend) / statistics.median(theirs)
     print(f"{'ratio store.get / bare read':<44} {ratio:>8.2f}")
-    print("(a reveal also commits its access event durably before returning: SQLite,"
-          " synchronous=FULL)")
+    print(
+        "(a reveal also commits its access event durably before returning: SQLite,"
+        " synchronous=FULL)"
+    )
 
 
 def bench_migrate(server, directory: Path, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -152,8 +155,13 @@ def bench_migrate(server, directory: Path, count: int) -> tuple[float, float]:  
     per_customer = 100
     start = time.perf_counter()
     items = [
-        ImportItem(f"bench:{i}", f"c{i // per_customer:04d}", "sys", f"k{i % per_customer}",
-                   {"password": Secret(f"v-{i}")})
+        ImportItem(
+            f"bench:{i}",
+            f"c{i // per_customer:04d}",
+            "sys",
+            f"k{i % per_customer}",
+            {"password": Secret(f"v-{i}")},
+        )
         for i in range(count)
     ]
     admin.import_items(items, source="bench")
@@ -201,10 +209,16 @@ def runner_rows(quick: bool) -> list[str]:
     theirs = statistics.median(samples["theirs"]) * 1000
     rows = []
     for key, name, note in (
-        ("ours", "reveal via the Vault backend", "authorization, KV read, access event"
-         " committed (SQLite vault db); target ratio <= 1.3"),
-        ("backend", "VaultSecretStore.get alone", "kv_version lookup, key check, KV read;"
-         " one open transaction"),
+        (
+            "ours",
+            "reveal via the Vault backend",
+            "authorization, KV read, access event committed (SQLite vault db); target ratio <= 1.3",
+        ),
+        (
+            "backend",
+            "VaultSecretStore.get alone",
+            "kv_version lookup, key check, KV read; one open transaction",
+        ),
     ):
         ms = [v * 1000 for v in samples[key]]
         rows.append(
@@ -234,9 +248,11 @@ def main() -> None:
         if args.count:
             filled, took = bench_migrate(server, directory, args.count)
             print(f"\nfilled {args.count} credentials in SQL (one import) in {filled:.1f} s")
-            print(f"migrate --to vault: {args.count} credentials in {took:.1f} s"
-                  f" ({took / args.count * 1000:.2f} ms each, each written, read back and"
-                  " compared)")
+            print(
+                f"migrate --to vault: {args.count} credentials in {took:.1f} s"
+                f" ({took / args.count * 1000:.2f} ms each, each written, read back and"
+                " compared)"
+            )
 
     with_server(both)
 

@@ -72,8 +72,12 @@ def make_entries(count: int) -> list[Entry]:
     rng = random.Random(SEED)
     alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return [
-        Entry(CUSTOMERS[i % len(CUSTOMERS)], SYSTEMS[(i // len(CUSTOMERS)) % len(SYSTEMS)],
-              f"acct{i:04d}", f"pw-{i:04d}-" + "".join(rng.choices(alphabet, k=16)))
+        Entry(
+            CUSTOMERS[i % len(CUSTOMERS)],
+            SYSTEMS[(i // len(CUSTOMERS)) % len(SYSTEMS)],
+            f"acct{i:04d}",
+            f"pw-{i:04d}-" + "".join(rng.choices(alphabet, k=16)),
+        )
         for i in range(count)
     ]
 
@@ -87,8 +91,11 @@ def pick(entries: Sequence[Entry], runs: int) -> list[Entry]:
 
 
 def time_process(
-    argv_for: Callable[[Entry], Sequence[str]], picks: Sequence[Entry], env: dict[str, str],
-    *, stdin: bytes | None = None,
+    argv_for: Callable[[Entry], Sequence[str]],
+    picks: Sequence[Entry],
+    env: dict[str, str],
+    *,
+    stdin: bytes | None = None,
 ) -> float:
     """Median wall time of `argv_for(entry)` as a fresh process over `picks`, in ms; checks
     each run printed its entry's value."""
@@ -96,8 +103,14 @@ def time_process(
     for entry in picks:
         argv = list(argv_for(entry))
         start = time.perf_counter()
-        proc = subprocess.run(argv, env=env, input=stdin, capture_output=True, timeout=120,
-                              stdin=None if stdin is not None else subprocess.DEVNULL)
+        proc = subprocess.run(
+            argv,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            timeout=120,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
         samples.append(time.perf_counter() - start)
         if proc.returncode != 0 or entry.value not in proc.stdout.decode():
             raise RuntimeError(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-300:]!r}")
@@ -114,20 +127,37 @@ def custodian_vault(work: Path, entries: Sequence[Entry]) -> Iterator[dict[str, 
         admin = vault.unlock("admin", PASS)
         admin.add_technician("alice", Role.TECHNICIAN, PASS)
         admin.import_items(
-            (ImportItem(f"bench:{i}", e.customer, e.system, e.name,
-                        {"password": Secret(e.value)}, customer_name=e.customer.title())
-             for i, e in enumerate(entries, 1)),
+            (
+                ImportItem(
+                    f"bench:{i}",
+                    e.customer,
+                    e.system,
+                    e.name,
+                    {"password": Secret(e.value)},
+                    customer_name=e.customer.title(),
+                )
+                for i, e in enumerate(entries, 1)
+            ),
             source="cold benchmark",
         )
         for slug in sorted({e.customer for e in entries}):
             admin.grant("alice", slug)
     runtime = Path(tempfile.mkdtemp(prefix="cbench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(CUSTODIAN_DB=db, CUSTODIAN_USER="alice", XDG_RUNTIME_DIR=str(runtime),
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    unlock = subprocess.run([str(BIN / "custodian"), "unlock", "--ttl", "1h"], capture_output=True,
-                            text=True, env={**env, "CUSTODIAN_PASSPHRASE": PASS}, timeout=300,
-                            stdin=subprocess.DEVNULL)
+    env.update(
+        CUSTODIAN_DB=db,
+        CUSTODIAN_USER="alice",
+        XDG_RUNTIME_DIR=str(runtime),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    unlock = subprocess.run(
+        [str(BIN / "custodian"), "unlock", "--ttl", "1h"],
+        capture_output=True,
+        text=True,
+        env={**env, "CUSTODIAN_PASSPHRASE": PASS},
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
     found = re.search(r"session agent pid (\d+)", unlock.stderr)
     token = re.search(r"CUSTODIAN_SESSION=(\S+)", unlock.stdout)
     if unlock.returncode != 0 or not found or not token:
@@ -136,8 +166,13 @@ def custodian_vault(work: Path, entries: Sequence[Entry]) -> Iterator[dict[str, 
     try:
         yield env
     finally:
-        subprocess.run([str(BIN / "custodian"), "lock"], env=env, capture_output=True,
-                       timeout=120, stdin=subprocess.DEVNULL)
+        subprocess.run(
+            [str(BIN / "custodian"), "lock"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+        )
         with suppress(ProcessLookupError):
             os.kill(int(found.group(1)), signal.SIGTERM)
         shutil.rmtree(runtime, ignore_errors=True)
@@ -150,13 +185,15 @@ def installed_copy(work: Path) -> Iterator[Path]:
     import-hook finder to every start; users' installs do not have it. No dependencies:
     the fast path needs none."""
     venv = work / "plain-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+    )
     site = next((venv / "lib").glob("python*/site-packages"))
     src = Path(__file__).resolve().parent.parent / "src" / "custodian"
     shutil.copytree(src, site / "custodian", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([str(venv / "bin" / "python"), "-m", "compileall", "-q", str(site)],
-                   check=True, timeout=300)
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "compileall", "-q", str(site)], check=True, timeout=300
+    )
     script = venv / "bin" / "custodian"
     script.write_text(
         f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom custodian._entry import main\n"
@@ -182,8 +219,10 @@ def bao_server(
         for e in entries:
             kv.create_or_update_secret(e.path, {"password": e.value}, mount_point="secret")
         binary = str(bao_binary())
-        yield (lambda e: [binary, "kv", "get", "-mount=secret", "-field=password", e.path],
-               server.env())
+        yield (
+            lambda e: [binary, "kv", "get", "-mount=secret", "-field=password", e.path],
+            server.env(),
+        )
     finally:
         server.stop()
 
@@ -200,11 +239,26 @@ def pass_store(
     env = {**os.environ, "GNUPGHOME": str(gnupg), "PASSWORD_STORE_DIR": str(store)}
     recipient = "bench@example.invalid"
     try:
-        subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", recipient,
-                        "default", "default", "never"],
-                       env=env, check=True, capture_output=True, timeout=300)
-        subprocess.run(["pass", "init", recipient], env=env, check=True, capture_output=True,
-                       timeout=60)
+        subprocess.run(
+            [
+                "gpg",
+                "--batch",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                recipient,
+                "default",
+                "default",
+                "never",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        subprocess.run(
+            ["pass", "init", recipient], env=env, check=True, capture_output=True, timeout=60
+        )
         # What `pass insert -m` writes (the value and a newline, encrypted with pass's own
         # GPG_OPTS), in one gpg process instead of one bash + gpg per entry.
         plain = [store / e.path for e in entries]
@@ -212,17 +266,36 @@ def pass_store(
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(f"{e.value}\n")
         try:
-            subprocess.run(["gpg", "--batch", "--quiet", "--yes", "--compress-algo=none",
-                            "--no-encrypt-to", "-r", recipient, "--encrypt-files",
-                            *map(str, plain)], env=env, check=True, capture_output=True,
-                           timeout=600)
+            subprocess.run(
+                [
+                    "gpg",
+                    "--batch",
+                    "--quiet",
+                    "--yes",
+                    "--compress-algo=none",
+                    "--no-encrypt-to",
+                    "-r",
+                    recipient,
+                    "--encrypt-files",
+                    *map(str, plain),
+                ],
+                env=env,
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
         finally:
             for p in plain:
                 p.unlink(missing_ok=True)
         yield (lambda e: ["pass", "show", e.path]), env
     finally:
-        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, capture_output=True,
-                       timeout=60, check=False)
+        subprocess.run(
+            ["gpgconf", "--kill", "gpg-agent"],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
 
 
 @contextmanager
@@ -247,10 +320,15 @@ def keepassxc_db(
         kp.add_entry(groups[(e.customer, e.system)], e.name, "admin", e.value)
     kp.save()
     kdf = kp.kdbx.header.value.dynamic_header.kdf_parameters.data.dict
-    shape = (f"Argon2, {kdf['M'].value // 2**20} MiB, {kdf['P'].value} lanes,"
-             f" {kdf['I'].value} passes")
-    yield (lambda e: ["keepassxc-cli", "show", "-q", "-s", "-a", "password", db, e.path],
-           dict(os.environ), f"{pw}\n".encode(), shape)
+    shape = (
+        f"Argon2, {kdf['M'].value // 2**20} MiB, {kdf['P'].value} lanes, {kdf['I'].value} passes"
+    )
+    yield (
+        lambda e: ["keepassxc-cli", "show", "-q", "-s", "-a", "password", db, e.path],
+        dict(os.environ),
+        f"{pw}\n".encode(),
+        shape,
+    )
 
 
 def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) -> list[Timing]:
@@ -264,43 +342,73 @@ def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) 
         progress(f"  cold get: setting up custodian ({entries:,} entries, unlock, agent)")
         with custodian_vault(work, store) as env:
             script = [str(BIN / "custodian"), "get"]
-            results.append(Timing(
-                "custodian get (agent)",
-                time_process(lambda e: [*script, e.path], picks, env), runs,
-                f"dev venv (editable install); {same}",
-            ))
+            results.append(
+                Timing(
+                    "custodian get (agent)",
+                    time_process(lambda e: [*script, e.path], picks, env),
+                    runs,
+                    f"dev venv (editable install); {same}",
+                )
+            )
             with installed_copy(work) as plain:
-                results.append(Timing(
-                    "custodian get (agent, regular install)",
-                    time_process(lambda e: [str(plain), "get", e.path], picks, env), runs,
-                    f"as `pip install` places it: no editable-install finder; {same}",
-                ))
-            slow = {**env, "CUSTODIAN_NO_AGENT": "1",
-                    "CUSTODIAN_SESSION": env["BENCH_SESSION_TOKEN"]}
-            results.append(Timing(
-                "custodian get (no agent)",
-                time_process(lambda e: [*script, e.path], few, slow), len(few),
-                f"full CLI, cached session (CUSTODIAN_SESSION); {same}",
-            ))
+                results.append(
+                    Timing(
+                        "custodian get (agent, regular install)",
+                        time_process(lambda e: [str(plain), "get", e.path], picks, env),
+                        runs,
+                        f"as `pip install` places it: no editable-install finder; {same}",
+                    )
+                )
+            slow = {
+                **env,
+                "CUSTODIAN_NO_AGENT": "1",
+                "CUSTODIAN_SESSION": env["BENCH_SESSION_TOKEN"],
+            }
+            results.append(
+                Timing(
+                    "custodian get (no agent)",
+                    time_process(lambda e: [*script, e.path], few, slow),
+                    len(few),
+                    f"full CLI, cached session (CUSTODIAN_SESSION); {same}",
+                )
+            )
         progress(f"  cold get: bao, pass, keepassxc-cli ({entries:,} entries each)")
         with bao_server(work, store) as bao:
             if bao is not None:
-                results.append(Timing("bao kv get", time_process(bao[0], picks, bao[1]), runs,
-                                      f"OpenBao dev server on loopback, Go binary; {same}"))
+                results.append(
+                    Timing(
+                        "bao kv get",
+                        time_process(bao[0], picks, bao[1]),
+                        runs,
+                        f"OpenBao dev server on loopback, Go binary; {same}",
+                    )
+                )
         with pass_store(work, store) as pstore:
             if pstore is not None:
-                results.append(Timing("pass show", time_process(pstore[0], picks, pstore[1]),
-                                      runs, f"gpg key without passphrase; {same}"))
+                results.append(
+                    Timing(
+                        "pass show",
+                        time_process(pstore[0], picks, pstore[1]),
+                        runs,
+                        f"gpg key without passphrase; {same}",
+                    )
+                )
         with keepassxc_db(work, store) as kp:
             if kp is not None:
-                results.append(Timing(
-                    "keepassxc-cli show", time_process(kp[0], few, kp[1], stdin=kp[2]),
-                    len(few), f"one KDBX 4 ({kp[3]}), pays its KDF on every call; {same}",
-                ))
-        baseline = time_process(lambda e: [sys.executable, "-c", f"print({e.value!r})"], picks,
-                                dict(os.environ))
-        results.append(Timing("python -c print (floor)", baseline, runs,
-                              "interpreter start in the dev venv"))
+                results.append(
+                    Timing(
+                        "keepassxc-cli show",
+                        time_process(kp[0], few, kp[1], stdin=kp[2]),
+                        len(few),
+                        f"one KDBX 4 ({kp[3]}), pays its KDF on every call; {same}",
+                    )
+                )
+        baseline = time_process(
+            lambda e: [sys.executable, "-c", f"print({e.value!r})"], picks, dict(os.environ)
+        )
+        results.append(
+            Timing("python -c print (floor)", baseline, runs, "interpreter start in the dev venv")
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results

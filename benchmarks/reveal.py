@@ -26,8 +26,11 @@ from custodian.storage import SecretRef
 
 PASS = "benchmark passphrase"
 SYSTEMS = (
-    ("dc01", SystemKind.ACTIVE_DIRECTORY), ("sql01", SystemKind.DATABASE),
-    ("sw01", SystemKind.SWITCH), ("rt01", SystemKind.ROUTER), ("prn01", SystemKind.PRINTER),
+    ("dc01", SystemKind.ACTIVE_DIRECTORY),
+    ("sql01", SystemKind.DATABASE),
+    ("sw01", SystemKind.SWITCH),
+    ("rt01", SystemKind.ROUTER),
+    ("prn01", SystemKind.PRINTER),
 )
 
 
@@ -64,8 +67,9 @@ def seed(
         admin.grant("bench", slug)
         paths += _bulk_credentials(vault, admin, slug, per)
         if (i + 1) % max(1, customers // 10) == 0:
-            progress(f"  {vault.db.dialect}: {i + 1}/{customers} customers,"
-                     f" {len(paths)} credentials")
+            progress(
+                f"  {vault.db.dialect}: {i + 1}/{customers} customers, {len(paths)} credentials"
+            )
     return paths
 
 
@@ -82,14 +86,28 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
         systems = dict(
             tx.execute(
                 insert(sys_t).returning(sys_t.c.name, sys_t.c.id),
-                [{"customer_id": cid, "name": n, "kind": k.value, "host": f"{n}.{slug}.example",
-                  "created_at": now} for n, k in SYSTEMS],
+                [
+                    {
+                        "customer_id": cid,
+                        "name": n,
+                        "kind": k.value,
+                        "host": f"{n}.{slug}.example",
+                        "created_at": now,
+                    }
+                    for n, k in SYSTEMS
+                ],
             ).all()
         )
         rows = [
-            {"customer_id": cid, "system_id": systems[SYSTEMS[j % len(SYSTEMS)][0]],
-             "name": f"cred{j:04d}", "username": "admin", "current_version": 1,
-             "created_at": now, "updated_at": now}
+            {
+                "customer_id": cid,
+                "system_id": systems[SYSTEMS[j % len(SYSTEMS)][0]],
+                "name": f"cred{j:04d}",
+                "username": "admin",
+                "current_version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
             for j in range(count)
         ]
         created = tx.execute(
@@ -97,8 +115,17 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
         ).all()
         tx.execute(
             insert(sv_t),
-            [{"credential_id": c.id, "version": 1, "key_version": kv, "field_names": "password",
-              "created_by": admin.technician_id, "created_at": now} for c in created],
+            [
+                {
+                    "credential_id": c.id,
+                    "version": 1,
+                    "key_version": kv,
+                    "field_names": "password",
+                    "created_by": admin.technician_id,
+                    "created_at": now,
+                }
+                for c in created
+            ],
         )
         by_id = {v: k for k, v in systems.items()}
         paths = []
@@ -110,7 +137,11 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
 
 
 def measure(
-    url: str, backend: str, customers: int, credentials: int, samples: int,
+    url: str,
+    backend: str,
+    customers: int,
+    credentials: int,
+    samples: int,
     progress: Callable[[str], None],
 ) -> RevealResult:
     vault = Custodian.open(url, create=True)
@@ -138,8 +169,15 @@ def measure(
             timings.append(time.perf_counter() - t)
             cpu.append(time.thread_time() - c)
         return RevealResult(
-            backend, customers, len(paths), seeded, 1000 * statistics.median(first),
-            _ms(timings, 0.5), _ms(timings, 0.99), samples, _ms(cpu, 0.5),
+            backend,
+            customers,
+            len(paths),
+            seeded,
+            1000 * statistics.median(first),
+            _ms(timings, 0.5),
+            _ms(timings, 0.99),
+            samples,
+            _ms(cpu, 0.5),
         )
     finally:
         vault.close()

@@ -36,8 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 PARTS = ["reveal", "cold", "unlock", "log", "import", "tui", "vault"]
-HEADER = ["| benchmark | custodian | peer, same run | custodian / peer | notes |",
-          "|---|---|---|---|---|"]
+HEADER = [
+    "| benchmark | custodian | peer, same run | custodian / peer | notes |",
+    "|---|---|---|---|---|",
+]
 PEERS = ("bao kv get", "pass show", "keepassxc-cli show")
 START_LOAD = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
 if str(ROOT) not in sys.path:  # `python benchmarks/run.py` as well as `python -m benchmarks`
@@ -113,9 +115,11 @@ def cold_rows(runs: int, entries: int) -> list[str]:
             if plain and t.name in PEERS:
                 note += f"; regular install / peer = {plain.median_ms / t.median_ms:.2f}"
             name = f"`{t.name}`" if t.name in PEERS else t.name
-            rows.append(f"| cold get vs {name} | {agent.median_ms:.1f} ms (agent) |"
-                        f" {t.median_ms:.1f} ms | {agent.median_ms / t.median_ms:.2f} |"
-                        f" peer: {note} |")
+            rows.append(
+                f"| cold get vs {name} | {agent.median_ms:.1f} ms (agent) |"
+                f" {t.median_ms:.1f} ms | {agent.median_ms / t.median_ms:.2f} |"
+                f" peer: {note} |"
+            )
         else:
             rows.append(f"| cold {t.name} | {t.median_ms:.1f} ms | - | - | {note} |")
     return rows
@@ -136,8 +140,11 @@ def machine() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--only", choices=PARTS, help="run one part")

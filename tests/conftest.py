@@ -214,9 +214,7 @@ def _pg_clone(request: pytest.FixtureRequest, kind: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def db_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[str]:
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database, schema at head, holding no vault yet."""
     if backend == "sqlite":
         path = tmp_path / "vault.db"
@@ -227,9 +225,7 @@ def db_url(
 
 
 @pytest.fixture
-def blank_db_url(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[str]:
+def blank_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database without any schema (for migration tests)."""
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'blank.db'}"

@@ -160,7 +160,8 @@ def versions_whole(kit: Any) -> list[tuple[str, int]]:
     for cred_id, cid, path, version in creds:
         rows = kit.sql(
             "SELECT version, key_version, ciphertext IS NOT NULL FROM secret_version"
-            " WHERE credential_id = :c ORDER BY version", c=cred_id,
+            " WHERE credential_id = :c ORDER BY version",
+            c=cred_id,
         )
         assert [r[0] for r in rows] == list(range(1, version + 1)), (path, rows)
         for number, kv, sealed in rows:
@@ -184,11 +185,13 @@ def check_whole(
     todo = whole if seen is None else [v for v in whole if v not in seen]
     if seen is not None:
         per_key: dict[tuple[str, int], tuple[str, int]] = {}
-        kvs = dict(kit.sql(
-            "SELECT cu.slug || '/' || s.name || '/' || c.name || '#' || v.version,"
-            " v.key_version FROM secret_version v JOIN credential c ON c.id = v.credential_id"
-            " JOIN system s ON s.id = c.system_id JOIN customer cu ON cu.id = c.customer_id"
-        ))
+        kvs = dict(
+            kit.sql(
+                "SELECT cu.slug || '/' || s.name || '/' || c.name || '#' || v.version,"
+                " v.key_version FROM secret_version v JOIN credential c ON c.id = v.credential_id"
+                " JOIN system s ON s.id = c.system_id JOIN customer cu ON cu.id = c.customer_id"
+            )
+        )
         for path, version in whole:
             per_key.setdefault((path.split("/")[0], kvs[f"{path}#{version}"]), (path, version))
         todo += [v for v in per_key.values() if v not in todo]

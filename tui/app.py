@@ -120,8 +120,9 @@ class CustodianApp(App[None]):
     # --- time -----------------------------------------------------------------------
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown
-                      | events.MouseScrollUp):
+        if isinstance(
+            event, events.Key | events.MouseDown | events.MouseScrollDown | events.MouseScrollUp
+        ):
             self.last_activity = self.config.clock()
         await super().on_event(event)
 
@@ -181,12 +182,13 @@ class CustodianApp(App[None]):
                 self.last_reason = reason
                 then(reason)
 
-        self.push_screen(
-            ReasonScreen(cred.path, self.last_reason, customer.reason_pattern), done
-        )
+        self.push_screen(ReasonScreen(cred.path, self.last_reason, customer.reason_pattern), done)
 
     def open_reveal(
-        self, cred: CredentialInfo, *, version: int | None = None,
+        self,
+        cred: CredentialInfo,
+        *,
+        version: int | None = None,
         fields: tuple[str, ...] | None = None,
     ) -> None:
         from .screens.reveal import RevealScreen

@@ -57,8 +57,14 @@ def _run(argv: tuple[str, ...], data: bytes) -> bool:
     # stdout/stderr to /dev/null: xclip and wl-copy leave a child serving the selection,
     # which would hold a pipe open; the tool's messages are not ours to show.
     try:
-        done = subprocess.run(argv, input=data, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, timeout=5, check=False)
+        done = subprocess.run(
+            argv,
+            input=data,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=5,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return done.returncode == 0

@@ -45,8 +45,10 @@ def _fuzzy_pattern(tokens: list[str]) -> re.Pattern[str]:
     """Each token a subsequence of one word of the line (`rtr` finds `edge-rtr`, `ergw`
     finds `edge-rtr-gw`); possessive quantifiers keep it linear in the word."""
     looks = (
-        "(?=.*?" + re.escape(token[0])
-        + "".join(f"[^ {re.escape(c)}]*+{re.escape(c)}" for c in token[1:]) + ")"
+        "(?=.*?"
+        + re.escape(token[0])
+        + "".join(f"[^ {re.escape(c)}]*+{re.escape(c)}" for c in token[1:])
+        + ")"
         for token in tokens
     )
     return re.compile("".join(looks))
@@ -70,10 +72,20 @@ class SearchIndex:
             credentials, key=attrgetter("customer", "system_kind", "system", "name")
         )
         self._lines = [
-            " ".join(filter(None, (
-                c.customer, names.get(c.customer, ""), c.system, c.system_kind,
-                c.host, c.name, c.username,
-            ))).lower()
+            " ".join(
+                filter(
+                    None,
+                    (
+                        c.customer,
+                        names.get(c.customer, ""),
+                        c.system,
+                        c.system_kind,
+                        c.host,
+                        c.name,
+                        c.username,
+                    ),
+                )
+            ).lower()
             for c in self.credentials
         ]
         self._blob, self._starts = _joined(self._lines)
@@ -100,7 +112,9 @@ class SearchIndex:
         if not tokens:
             creds = self.by_customer(customer) if customer else self.credentials
             return SearchResult(
-                query, tuple(self.customers[: self.limit]), tuple(creds[: self.limit]),
+                query,
+                tuple(self.customers[: self.limit]),
+                tuple(creds[: self.limit]),
                 len(self.customers) <= self.limit and len(creds) <= self.limit,
             )
         hits, complete = self._exact(tokens)
@@ -113,8 +127,9 @@ class SearchIndex:
         by_slug = self._by_slug
         customers = tuple(by_slug[slug] for slug in sorted(owners)[: self.limit])
         if customer is not None:
-            hits = [i for i in self._ranges.get(customer, range(0)) if self._keeps(i, tokens,
-                                                                                   fuzzy)]
+            hits = [
+                i for i in self._ranges.get(customer, range(0)) if self._keeps(i, tokens, fuzzy)
+            ]
             complete = True
         found = tuple(self.credentials[i] for i in hits[: self.limit])
         return SearchResult(query, customers, found, complete and len(hits) <= self.limit, fuzzy)

@@ -58,15 +58,28 @@ _WHERE = {
     **{
         n: "custodian.records"
         for n in (
-            "CredentialInfo", "CustomerDetail", "CustomerInfo", "EventInfo", "GrantInfo",
-            "SystemInfo", "TechnicianInfo", "VersionInfo",
+            "CredentialInfo",
+            "CustomerDetail",
+            "CustomerInfo",
+            "EventInfo",
+            "GrantInfo",
+            "SystemInfo",
+            "TechnicianInfo",
+            "VersionInfo",
         )
     },
     **{
         n: "custodian.errors"
         for n in (
-            "AccessDenied", "AlreadyExists", "AuthenticationFailed", "BackendUnavailable",
-            "CustodianError", "IntegrityError", "NotFound", "SessionLocked", "UsageError",
+            "AccessDenied",
+            "AlreadyExists",
+            "AuthenticationFailed",
+            "BackendUnavailable",
+            "CustodianError",
+            "IntegrityError",
+            "NotFound",
+            "SessionLocked",
+            "UsageError",
         )
     },
 }

@@ -147,7 +147,9 @@ class Agent:
             return {"ok": True}
         if op == "ping":
             return {
-                "ok": True, "user": self.actor.username, "pid": os.getpid(),
+                "ok": True,
+                "user": self.actor.username,
+                "pid": os.getpid(),
                 "expires": self.expires.isoformat(),
             }
         if op == "get":
@@ -242,7 +244,9 @@ def spawn(
     )
     assert proc.stdin is not None and proc.stdout is not None
     config = {
-        "db": vault_url, "user": username, "expires": expires.isoformat(),
+        "db": vault_url,
+        "user": username,
+        "expires": expires.isoformat(),
         "bundle": base64.b64encode(bundle).decode(),
     }
     try:

@@ -116,17 +116,22 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             mem.dispose()
             copy.close()
         return
-    with engine.connect().execution_options(
-        isolation_level="REPEATABLE READ", postgresql_readonly=True
-    ) as conn, conn.begin():
+    with (
+        engine.connect().execution_options(
+            isolation_level="REPEATABLE READ", postgresql_readonly=True
+        ) as conn,
+        conn.begin(),
+    ):
         yield conn
 
 
-def _content(conn: Connection, vault_id: str, revision: str, dialect: str,
-             now: datetime) -> tuple[Manifest, Iterator[bytes]]:
+def _content(
+    conn: Connection, vault_id: str, revision: str, dialect: str, now: datetime
+) -> tuple[Manifest, Iterator[bytes]]:
     tables = [t for t in _tables() if inspect(conn).has_table(t.name)]
-    counts = {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-              for t in tables}
+    counts = {
+        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one()) for t in tables
+    }
     manifest = Manifest(FORMAT, vault_id, now.isoformat(), revision, dialect, counts)
 
     def lines() -> Iterator[bytes]:
@@ -157,7 +162,11 @@ def _body(conn: Connection, manifest: Manifest, tables: list[Table]) -> Iterator
 
 
 def create_backup(
-    engine: Engine, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None,
+    engine: Engine,
+    out: BinaryIO,
+    passphrase: str,
+    *,
+    params: KdfParams | None = None,
     clock: Clock = utcnow,
 ) -> Manifest:
     """Write a sealed backup of the database behind `engine` to `out`."""
@@ -322,8 +331,10 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
                 continue
             c, t = column.name, table.name  # names from the models, not from the backup
             conn.execute(
-                text(f'SELECT setval(:s, COALESCE(MAX("{c}"), 1), MAX("{c}") IS NOT NULL)'  # noqa: S608
-                     f' FROM "{t}"'),
+                text(
+                    f'SELECT setval(:s, COALESCE(MAX("{c}"), 1), MAX("{c}") IS NOT NULL)'  # noqa: S608
+                    f' FROM "{t}"'
+                ),
                 {"s": seq},
             )
 
@@ -337,9 +348,15 @@ def _after_restore(url: str, manifest: Manifest) -> list[str]:
         with vault.db.transaction() as tx:
             audit.append(
                 tx,
-                audit.EventDraft("restore", "ok", "restore", detail={
-                    "backup_created_at": manifest.created_at, "rows": manifest.rows,
-                }),
+                audit.EventDraft(
+                    "restore",
+                    "ok",
+                    "restore",
+                    detail={
+                        "backup_created_at": manifest.created_at,
+                        "rows": manifest.rows,
+                    },
+                ),
                 vault.clock(),
             )
         return reapply_purges(vault, actor="restore")

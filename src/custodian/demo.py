@@ -53,14 +53,19 @@ def _banner(text: str) -> None:
     print(f"\n== {text}", flush=True)
 
 
-def run(argv: Sequence[str], *, user: str = ADMIN, stdin: str | None = None,
-        expect: int = 0, show: bool = True) -> None:
+def run(
+    argv: Sequence[str],
+    *,
+    user: str = ADMIN,
+    stdin: str | None = None,
+    expect: int = 0,
+    show: bool = True,
+) -> None:
     """Run one `custodian` command as `user`, printed first as the line one would type."""
     from .cli import main
 
     if show:
-        print(f"{user}$ custodian {shlex.join(argv)}" + (" <<< '…'" if stdin else ""),
-              flush=True)
+        print(f"{user}$ custodian {shlex.join(argv)}" + (" <<< '…'" if stdin else ""), flush=True)
     os.environ["CUSTODIAN_USER"] = user
     os.environ["CUSTODIAN_PASSPHRASE"] = PASSPHRASES[user]
     if user in _sessions:
@@ -131,12 +136,28 @@ def build(db: Path) -> None:
     for slug, name, reason, net in CUSTOMERS:
         run(["customer", "add", slug, "--name", name] + (["--require-reason"] if reason else []))
         for system, kind, octet, cred, account in SYSTEMS:
-            run(["system", "add", f"{slug}/{system}", "--kind", kind, "--host", f"{net}.{octet}"],
-                show=False)
-            run(["cred", "add", f"{slug}/{system}/{cred}", "--username", account, "--url",
-                 f"https://{system}.{slug}.example.invalid", "--generate"], show=False)
-        print(f"   ... {len(SYSTEMS)} systems and credentials for {slug} (system add, cred add"
-              " --generate)", flush=True)
+            run(
+                ["system", "add", f"{slug}/{system}", "--kind", kind, "--host", f"{net}.{octet}"],
+                show=False,
+            )
+            run(
+                [
+                    "cred",
+                    "add",
+                    f"{slug}/{system}/{cred}",
+                    "--username",
+                    account,
+                    "--url",
+                    f"https://{system}.{slug}.example.invalid",
+                    "--generate",
+                ],
+                show=False,
+            )
+        print(
+            f"   ... {len(SYSTEMS)} systems and credentials for {slug} (system add, cred add"
+            " --generate)",
+            flush=True,
+        )
 
     _banner("Grants: creating a customer grants nobody, not even the admin")
     for tech, slug, until in GRANTS:
@@ -147,8 +168,7 @@ def build(db: Path) -> None:
 def use() -> None:
     _banner("Reveals: `get` prints only the value, so $(custodian get ...) works")
     run(["get", "acme/dc01/administrator"], user="ben")
-    run(["get", "initech/core-sw/admin", "--reason", "TICKET-4711: replace uplink"],
-        user="cleo")
+    run(["get", "initech/core-sw/admin", "--reason", "TICKET-4711: replace uplink"], user="cleo")
     run(["get", "acme/dc01/administrator"], user="cleo", expect=4)
     run(["get", "initech/prn-2f/admin"], user="cleo", expect=4)
 

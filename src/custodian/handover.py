@@ -49,15 +49,21 @@ def write_kdbx(handover: Handover, path: Path, passphrase: str) -> None:
         for system in handover.systems:
             about = [f"kind: {system.kind}"] + ([f"host: {system.host}"] if system.host else [])
             group = kp.add_group(
-                kp.root_group, system.name,
+                kp.root_group,
+                system.name,
                 notes="\n".join(about + ([system.notes] if system.notes else [])),
             )
             for entry in system.entries:
                 fields = entry.fields
                 password = fields[PRIMARY_FIELD].reveal() if PRIMARY_FIELD in fields else ""
                 item = kp.add_entry(
-                    group, entry.name, entry.username or "", password, url=entry.url,
-                    notes=entry.notes, force_creation=True,
+                    group,
+                    entry.name,
+                    entry.username or "",
+                    password,
+                    url=entry.url,
+                    notes=entry.notes,
+                    force_creation=True,
                 )
                 for name in sorted(fields):
                     if name != PRIMARY_FIELD:

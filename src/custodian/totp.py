@@ -61,8 +61,11 @@ def parse_seed(text: str) -> TotpSpec:
         query = parse_qs(parts.query)
     elif "key=" in text:
         query = parse_qs(text)
-        query = {"secret": query.get("key", [""]), "period": query.get("step", ["30"]),
-                 "digits": query.get("size", ["6"])}
+        query = {
+            "secret": query.get("key", [""]),
+            "period": query.get("step", ["30"]),
+            "digits": query.get("size", ["6"]),
+        }
     else:
         query = {"secret": [text]}
     secret = (query.get("secret") or [""])[0]
@@ -96,12 +99,17 @@ def code_at(seed: Secret, at: datetime) -> Secret:
 
     # SHA-1 is what RFC 6238 and nearly every authenticator use; HMAC-SHA-1 is sound here.
     algorithm: hashes.SHA1 | hashes.SHA256 | hashes.SHA512 = (
-        hashes.SHA256() if spec.algorithm == "SHA256"
-        else hashes.SHA512() if spec.algorithm == "SHA512"
+        hashes.SHA256()
+        if spec.algorithm == "SHA256"
+        else hashes.SHA512()
+        if spec.algorithm == "SHA512"
         else hashes.SHA1()  # noqa: S303
     )
     totp = TOTP(
-        spec.key, spec.digits, algorithm, spec.period,
+        spec.key,
+        spec.digits,
+        algorithm,
+        spec.period,
         enforce_key_length=False,
     )
     return Secret(totp.generate(int(at.timestamp())).decode())

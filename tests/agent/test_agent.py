@@ -69,7 +69,8 @@ def test_get_reveals_through_the_service_and_records_the_event(
     assert running.ask(op="get", path=path, version=1)["value"] == vault.secret
     events = vault.events()[before:]
     assert [(e.actor, e.action, e.outcome, e.target) for e in events] == [
-        ("alice", "reveal", "ok", path), ("alice", "reveal", "ok", path),
+        ("alice", "reveal", "ok", path),
+        ("alice", "reveal", "ok", path),
     ]
 
 

@@ -29,8 +29,18 @@ PATH = "acme/dc01/admin"
 SCRIPT = str(Path(sys.executable).parent / "custodian")
 
 # What the fast path may not load: the whole point is not paying for these.
-HEAVY = ("click", "sqlalchemy", "sqlmodel", "cryptography", "keyring", "platformdirs",
-         "custodian.cli", "custodian.service", "custodian.crypto", "custodian.agent")
+HEAVY = (
+    "click",
+    "sqlalchemy",
+    "sqlmodel",
+    "cryptography",
+    "keyring",
+    "platformdirs",
+    "custodian.cli",
+    "custodian.service",
+    "custodian.crypto",
+    "custodian.agent",
+)
 
 
 @dataclass
@@ -42,7 +52,9 @@ class Env:
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
         env.update(
-            CUSTODIAN_DB=self.db, CUSTODIAN_USER="alice", XDG_RUNTIME_DIR=str(self.runtime),
+            CUSTODIAN_DB=self.db,
+            CUSTODIAN_USER="alice",
+            XDG_RUNTIME_DIR=str(self.runtime),
             PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
         )
         env.update(extra)
@@ -50,8 +62,13 @@ class Env:
 
     def run(self, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [SCRIPT, *args], capture_output=True, text=True, env=self.env(**extra),
-            stdin=subprocess.DEVNULL, timeout=120, start_new_session=True,
+            [SCRIPT, *args],
+            capture_output=True,
+            text=True,
+            env=self.env(**extra),
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            start_new_session=True,
         )
 
     def unlock(self) -> int:
@@ -125,8 +142,11 @@ def test_get_through_the_agent_imports_only_the_stdlib(env: Env) -> None:
     assert (r.returncode, r.stdout) == (0, SECRET + "\n")
     imported = _imported(r.stderr)
     assert "custodian._fastpath" in imported
-    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY or m in HEAVY
-                   or any(m.startswith(h + ".") for h in HEAVY))
+    heavy = sorted(
+        m
+        for m in imported
+        if m.split(".")[0] in HEAVY or m in HEAVY or any(m.startswith(h + ".") for h in HEAVY)
+    )
     assert heavy == [], heavy
     assert _reveals(env.db) == [("alice", "ok", PATH)]  # the agent recorded it
     assert SECRET not in r.stderr
@@ -153,8 +173,9 @@ ERRORS = [
 
 
 def test_agent_errors_match_the_full_cli(env: Env) -> None:
-    full = [env.run(*args, CUSTODIAN_PASSPHRASE=PASS, CUSTODIAN_NO_AGENT="1")
-            for args, _, _ in ERRORS]
+    full = [
+        env.run(*args, CUSTODIAN_PASSPHRASE=PASS, CUSTODIAN_NO_AGENT="1") for args, _, _ in ERRORS
+    ]
     env.unlock()
     for (args, code, message), slow in zip(ERRORS, full, strict=True):
         fast = env.run(*args, PYTHONPROFILEIMPORTTIME="1")

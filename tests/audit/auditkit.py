@@ -44,10 +44,23 @@ def head(kit: Any) -> tuple[int, bytes]:
 
 
 def rehash(row: Any, prev: bytes, prev_signature: bytes | None) -> bytes:
-    return audit.chain_hash(prev, prev_signature, audit.canonical_values(
-        row.seq, row.at, row.actor_id, row.actor, row.action, row.outcome, row.customer_id,
-        row.target, row.credential_id, row.reason, row.detail,
-    ))
+    return audit.chain_hash(
+        prev,
+        prev_signature,
+        audit.canonical_values(
+            row.seq,
+            row.at,
+            row.actor_id,
+            row.actor,
+            row.action,
+            row.outcome,
+            row.customer_id,
+            row.target,
+            row.credential_id,
+            row.reason,
+            row.detail,
+        ),
+    )
 
 
 def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> None:

@@ -78,8 +78,9 @@ def _template(backend: str, request: pytest.FixtureRequest, store: Templates) ->
 
 
 @pytest.fixture
-def log_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-           audit_templates: Templates) -> Iterator[tuple[str, Template]]:
+def log_db(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, audit_templates: Templates
+) -> Iterator[tuple[str, Template]]:
     """A private copy of the populated template: (url, template)."""
     t = _template(backend, request, audit_templates)
     if t.path is not None:
@@ -104,8 +105,9 @@ def log_vault(log_db: tuple[str, Template], backend: str) -> Iterator[Any]:
     clock = FakeClock(t.now + timedelta(seconds=1))
     vault = Custodian.open(url, clock=clock)
     try:
-        kit = VaultKit(vault, url, backend, clock, t.recovery,
-                       vault.resume("admin", t.bundles["admin"]))
+        kit = VaultKit(
+            vault, url, backend, clock, t.recovery, vault.resume("admin", t.bundles["admin"])
+        )
         kit.bob = vault.resume("bob", t.bundles["bob"])  # type: ignore[attr-defined]
         kit.carol = vault.resume("carol", t.bundles["carol"])  # type: ignore[attr-defined]
         yield kit

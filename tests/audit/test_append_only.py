@@ -64,20 +64,25 @@ def test_hardened_application_role_can_append_but_never_rewrite(log_db, log_vaul
             assert bob.reveal(CUSTOMER_PATH, reason="as app").reveal() == log_vault.secret
         dsn = f"host=127.0.0.1 port=5432 user={role} dbname={dbname}"
         with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in ("UPDATE access_event SET reason = 'x' WHERE seq = 2",
-                              "DELETE FROM access_event WHERE seq = 2",
-                              "TRUNCATE access_event",
-                              "DROP TRIGGER access_event_append_only ON access_event"):
+            for statement in (
+                "UPDATE access_event SET reason = 'x' WHERE seq = 2",
+                "DELETE FROM access_event WHERE seq = 2",
+                "TRUNCATE access_event",
+                "DROP TRIGGER access_event_append_only ON access_event",
+            ):
                 with pytest.raises(psycopg.errors.InsufficientPrivilege):
                     conn.execute(statement)  # type: ignore[arg-type]
         assert log_vault.admin.verify_log(workers=0).ok
     finally:
         log_vault.sql(f"DROP OWNED BY {role}")
         log_vault.vault.db.engine.dispose()
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"  # type: ignore[arg-type]
-                         f" WHERE usename = '{role}'")
+        with psycopg.connect(
+            "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+        ) as conn:
+            conn.execute(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"  # type: ignore[arg-type]
+                f" WHERE usename = '{role}'"
+            )
         _drop_role_later(role)
 
 
@@ -91,8 +96,9 @@ def _drop_role_later(role: str) -> None:
 
     def drop() -> None:
         try:
-            with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres",
-                                 autocommit=True) as conn:
+            with psycopg.connect(
+                "host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True
+            ) as conn:
                 conn.execute(f"DROP ROLE IF EXISTS {role}")  # type: ignore[arg-type]
         except psycopg.Error:
             if role not in _ROLES:

@@ -21,14 +21,29 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 CANARY_PATH = "acme/dc01/canary"
 
 
-def run(url: str, *args: str, user: str = "admin", reveals: bool = False,  # type: ignore[no-untyped-def]
-        config: Path | None = None):
+def run(
+    url: str,
+    *args: str,
+    user: str = "admin",
+    reveals: bool = False,  # type: ignore[no-untyped-def]
+    config: Path | None = None,
+):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(CUSTODIAN_DB=url, CUSTODIAN_USER=user, CUSTODIAN_PASSPHRASE=PASS,
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-               CUSTODIAN_CONFIG=str(config or ""))  # no settings file unless given
-    result = subprocess.run([sys.executable, "-m", "custodian", *args], env=env, text=True,
-                            capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    env.update(
+        CUSTODIAN_DB=url,
+        CUSTODIAN_USER=user,
+        CUSTODIAN_PASSPHRASE=PASS,
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        CUSTODIAN_CONFIG=str(config or ""),
+    )  # no settings file unless given
+    result = subprocess.run(
+        [sys.executable, "-m", "custodian", *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert CANARY not in result.stderr
     assert reveals or CANARY not in result.stdout
@@ -52,8 +67,7 @@ def test_every_export_format_lists_events_without_the_secret(canary_vault):
     assert {e["actor"] for e in events} == {"bob"} and len(events) == 4
     assert events[-1]["customer"] == "acme" and events[-1]["target"] == CANARY_PATH
     nd = run(url, "log", "--format", "ndjson", "--reason", "canary")
-    assert [json.loads(line)["reason"] for line in nd.stdout.splitlines()] == \
-        ["INC-1 canary check"]
+    assert [json.loads(line)["reason"] for line in nd.stdout.splitlines()] == ["INC-1 canary check"]
     csv_out = run(url, "log", "--format", "csv", "--customer", "acme", "--outcome", "ok")
     assert csv_out.stdout.splitlines()[0].startswith("seq,at,actor,action,outcome,customer")
     assert len(csv_out.stdout.splitlines()) > 5
@@ -65,17 +79,31 @@ def test_every_export_format_lists_events_without_the_secret(canary_vault):
     report = json.loads(run(url, "log", "report", "--customer", "acme", "--format", "json").stdout)
     canary_use = next(u for u in report["credentials"] if u["path"] == CANARY_PATH)
     assert (canary_use["technician"], canary_use["reveals"]) == ("bob", 1)
-    alerts = run(url, "log", "alerts", "--since", "3000d", "--format", "json",
-                 "--work-days", "mon-fri", "--tz", "Europe/Berlin")
+    alerts = run(
+        url,
+        "log",
+        "alerts",
+        "--since",
+        "3000d",
+        "--format",
+        "json",
+        "--work-days",
+        "mon-fri",
+        "--tz",
+        "Europe/Berlin",
+    )
     assert any(a["kind"] == "off-hours" for a in json.loads(alerts.stdout))
     assert CANARY.encode() not in Path(url.removeprefix("sqlite:///")).read_bytes()
 
 
 def test_bad_options_fail_with_one_line(canary_vault):
     url = canary_vault.url
-    for args in (["log", "--since", "yesterday-ish"], ["log", "alerts", "--tz", "Nowhere/X"],
-                 ["log", "alerts", "--work-hours", "19-7"],
-                 ["log", "--follow", "--format", "json"]):
+    for args in (
+        ["log", "--since", "yesterday-ish"],
+        ["log", "alerts", "--tz", "Nowhere/X"],
+        ["log", "alerts", "--work-hours", "19-7"],
+        ["log", "--follow", "--format", "json"],
+    ):
         result = run(url, *args)
         assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     denied = run(url, "log", "report", "--customer", "acme", user="bob")
@@ -87,21 +115,23 @@ def _kinds(result) -> set[str]:  # type: ignore[no-untyped-def]
     return {a["kind"] for a in json.loads(result.stdout)}
 
 
-def test_alert_thresholds_come_from_config_toml_and_options_override_them(
-        canary_vault, tmp_path):
+def test_alert_thresholds_come_from_config_toml_and_options_override_them(canary_vault, tmp_path):
     """bob's four reveals, seconds apart on a Sunday (2026-03-01): a burst for a
     threshold of 1 per hour, off hours for a Monday-to-Friday week."""
     url, config = canary_vault.url, tmp_path / "config.toml"
-    config.write_text('[alerts]\nburst_count = 1\nburst_minutes = 60\n'
-                      'work_hours = "00-24"\nwork_days = ["mon", "tue", "wed", "thu", "fri",'
-                      ' "sat", "sun"]\ntimezone = "Europe/Berlin"\n')
+    config.write_text(
+        "[alerts]\nburst_count = 1\nburst_minutes = 60\n"
+        'work_hours = "00-24"\nwork_days = ["mon", "tue", "wed", "thu", "fri",'
+        ' "sat", "sun"]\ntimezone = "Europe/Berlin"\n'
+    )
     alerts = ("log", "alerts", "--since", "3000d", "--format", "json")
     defaults = _kinds(run(url, *alerts))
     assert "off-hours" in defaults and "burst" not in defaults  # mon-fri; 20 in 10 minutes
     from_file = _kinds(run(url, *alerts, config=config))
     assert "burst" in from_file and "off-hours" not in from_file
-    overridden = _kinds(run(url, *alerts, "--burst-count", "50", "--work-days", "mon-fri",
-                            config=config))
+    overridden = _kinds(
+        run(url, *alerts, "--burst-count", "50", "--work-days", "mon-fri", config=config)
+    )
     assert "burst" not in overridden and "off-hours" in overridden
     report = run(url, "log", "report", "--customer", "acme", "--format", "json", config=config)
     assert "burst" in {a["kind"] for a in json.loads(report.stdout)["alerts"]}
@@ -119,7 +149,8 @@ def test_a_bad_alerts_table_fails_with_one_line_naming_the_file(canary_vault, tm
 
 
 def test_verify_exits_6_at_the_first_bad_event_and_checkpoints_catch_truncation(
-        canary_vault, tmp_path):
+    canary_vault, tmp_path
+):
     url = canary_vault.url
     ok = run(url, "log", "verify")
     assert ok.returncode == 0 and ok.stdout.startswith("log verified:")
@@ -152,14 +183,36 @@ def test_verify_exits_6_at_the_first_bad_event_and_checkpoints_catch_truncation(
 
 def test_follow_streams_new_events(canary_vault):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(CUSTODIAN_DB=canary_vault.url, CUSTODIAN_USER="admin",
-               CUSTODIAN_PASSPHRASE=PASS,
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    env.update(
+        CUSTODIAN_DB=canary_vault.url,
+        CUSTODIAN_USER="admin",
+        CUSTODIAN_PASSPHRASE=PASS,
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "custodian", "log", "--follow", "--format", "ndjson",
-         "--limit", "1", "--max-events", "2", "--poll", "0.1", "--follow-for", "120",
-         "--action", "reveal"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "custodian",
+            "log",
+            "--follow",
+            "--format",
+            "ndjson",
+            "--limit",
+            "1",
+            "--max-events",
+            "2",
+            "--poll",
+            "0.1",
+            "--follow-for",
+            "120",
+            "--action",
+            "reveal",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -173,8 +226,7 @@ def test_follow_streams_new_events(canary_vault):
     finally:
         proc.kill()
     assert proc.returncode == 0, err
-    assert [json.loads(line)["reason"] for line in out.splitlines()] == \
-        ["first new", "second new"]
+    assert [json.loads(line)["reason"] for line in out.splitlines()] == ["first new", "second new"]
     assert CANARY not in out + err
 
 

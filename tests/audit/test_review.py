@@ -16,8 +16,10 @@ from custodian.service.log_review import AlertPolicy
 def test_filters_narrow_the_events(log_vault):
     admin = log_vault.admin
     assert {e.actor for e in admin.events(technician="bob")} >= {"bob"}
-    assert all(e.actor == "bob" or (e.target or "").startswith("bob@")
-               for e in admin.events(technician="bob"))
+    assert all(
+        e.actor == "bob" or (e.target or "").startswith("bob@")
+        for e in admin.events(technician="bob")
+    )
     reveals = admin.events(actions=("reveal",))
     assert len(reveals) == 6 and {e.customer for e in reveals} == {"acme"}
     assert [e.reason for e in admin.events(reason="CAROL 1")] == ["carol 1"]
@@ -28,12 +30,16 @@ def test_filters_narrow_the_events(log_vault):
     assert {e.action for e in admin.events(customer="acme")} >= {"customer-add", "reveal"}
     assert admin.events(outcomes=("denied",)) == []
     first_reveal = reveals[0].at
-    assert [e.seq for e in admin.events(actions=("reveal",), since=first_reveal,
-                                        until=first_reveal + timedelta(seconds=1))] \
-        == [reveals[0].seq]
+    assert [
+        e.seq
+        for e in admin.events(
+            actions=("reveal",), since=first_reveal, until=first_reveal + timedelta(seconds=1)
+        )
+    ] == [reveals[0].seq]
     assert [e.seq for e in admin.events(limit=2)] == [e.seq for e in admin.events()][-2:]
-    assert [e.seq for e in admin.events(after=reveals[-1].seq)] == \
-        [e.seq for e in admin.events() if e.seq > reveals[-1].seq]
+    assert [e.seq for e in admin.events(after=reveals[-1].seq)] == [
+        e.seq for e in admin.events() if e.seq > reveals[-1].seq
+    ]
 
 
 def test_technicians_read_only_their_own_events(log_vault):
@@ -51,9 +57,10 @@ def test_report_lists_who_revealed_what_how_often_and_why(log_vault):
     bob = uses[(CUSTOMER_PATH, "bob")]
     assert (bob.reveals, bob.denied) == (3, 1)
     assert bob.reasons == ("ticket 0", "ticket 1", "ticket 2")
-    assert bob.last == max(e.at for e in log_vault.admin.events(technician="bob",
-                                                                 actions=("reveal",),
-                                                                 outcomes=("ok",)))
+    assert bob.last == max(
+        e.at
+        for e in log_vault.admin.events(technician="bob", actions=("reveal",), outcomes=("ok",))
+    )
     totals = {t.technician: t for t in report.technicians}
     assert (totals["carol"].reveals, totals["carol"].credentials) == (3, 1)
     assert rows(log_vault)[-1].action == "log-report"
@@ -62,8 +69,12 @@ def test_report_lists_who_revealed_what_how_often_and_why(log_vault):
 
 
 def test_report_and_alerts_are_for_admins_and_auditors(log_vault):
-    for call in (lambda: log_vault.bob.report("acme"), lambda: log_vault.bob.alerts(),
-                 lambda: log_vault.bob.verify_log(), lambda: log_vault.bob.checkpoint()):
+    for call in (
+        lambda: log_vault.bob.report("acme"),
+        lambda: log_vault.bob.alerts(),
+        lambda: log_vault.bob.verify_log(),
+        lambda: log_vault.bob.checkpoint(),
+    ):
         with pytest.raises(AccessDenied):
             call()
         last = rows(log_vault)[-1]
@@ -79,15 +90,15 @@ def _reveals(kit, who, n, step=timedelta(seconds=10)):  # type: ignore[no-untype
 
 
 def test_burst_of_reveals_is_flagged_once_per_window(log_vault):
-    policy = AlertPolicy(burst_count=4, burst_minutes=5, work_days=tuple(range(7)),
-                         work_start=0, work_end=24)
+    policy = AlertPolicy(
+        burst_count=4, burst_minutes=5, work_days=tuple(range(7)), work_start=0, work_end=24
+    )
     since = log_vault.clock.now
     _reveals(log_vault, log_vault.bob, 8)
     alerts = log_vault.admin.alerts(since=since, policy=policy)
     bursts = [a for a in alerts if a.kind == "burst"]
     assert [(a.technician, a.count, a.customer) for a in bursts] == [("bob", 5, "acme")]
-    assert log_vault.admin.alerts(since=since, policy=replace_policy(policy, burst_count=8)) \
-        == []
+    assert log_vault.admin.alerts(since=since, policy=replace_policy(policy, burst_count=8)) == []
 
 
 def replace_policy(policy, **changes):  # type: ignore[no-untyped-def]
@@ -104,15 +115,17 @@ def test_reveal_outside_the_usual_customers_is_flagged(log_vault):
     kit.bob.reveal("globex/dc01/admin", reason="new")
     kit.bob.reveal(CUSTOMER_PATH, reason="usual")
     policy = AlertPolicy(work_days=tuple(range(7)), work_start=0, work_end=24)
-    unusual = [a for a in kit.admin.alerts(since=since, policy=policy)
-               if a.kind == "unusual-customer"]
+    unusual = [
+        a for a in kit.admin.alerts(since=since, policy=policy) if a.kind == "unusual-customer"
+    ]
     assert [(a.technician, a.customer) for a in unusual] == [("bob", "globex")]
     # 31 days later acme is no longer "usual" either, but globex is
     kit.clock.advance(timedelta(days=31))
     since = kit.clock.now
     kit.bob.reveal("globex/dc01/admin", reason="again")
-    assert [a for a in kit.admin.alerts(since=since, policy=policy)
-            if a.kind == "unusual-customer"] == []
+    assert [
+        a for a in kit.admin.alerts(since=since, policy=policy) if a.kind == "unusual-customer"
+    ] == []
 
 
 def test_reveal_outside_working_hours_is_flagged_in_the_configured_zone(log_vault):
@@ -123,10 +136,12 @@ def test_reveal_outside_working_hours_is_flagged_in_the_configured_zone(log_vaul
     off = [a for a in kit.admin.alerts(since=since, policy=weekdays) if a.kind == "off-hours"]
     assert {a.technician for a in off} == {"bob", "carol"} and len(off) == 6
     assert "Europe/Berlin" in off[0].detail
-    every_day = AlertPolicy(work_days=tuple(range(7)), work_start=9, work_end=17,
-                            timezone="Europe/Berlin")  # 10:00 in Berlin: inside
-    assert [a for a in kit.admin.alerts(since=since, policy=every_day)
-            if a.kind == "off-hours"] == []
+    every_day = AlertPolicy(
+        work_days=tuple(range(7)), work_start=9, work_end=17, timezone="Europe/Berlin"
+    )  # 10:00 in Berlin: inside
+    assert [
+        a for a in kit.admin.alerts(since=since, policy=every_day) if a.kind == "off-hours"
+    ] == []
     with pytest.raises(UsageError):
         AlertPolicy.from_mapping({"timezone": "Mars/Olympus"})
     with pytest.raises(UsageError):

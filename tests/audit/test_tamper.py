@@ -84,8 +84,14 @@ def test_deleted_row_with_renumbering_and_recomputed_chain_is_caught(log_vault):
     assert (result.ok, result.first_bad) == (False, k)
 
 
-def _forged(kit, seq: int, prev: bytes, key: SigningKey | None, actor: str = "bob",  # type: ignore[no-untyped-def]
-            prev_signature: bytes | None = None):
+def _forged(
+    kit,
+    seq: int,
+    prev: bytes,
+    key: SigningKey | None,
+    actor: str = "bob",  # type: ignore[no-untyped-def]
+    prev_signature: bytes | None = None,
+):
     template = next(r for r in rows(kit) if r.action == "reveal" and r.actor == actor)
     row = template._asdict()
     row.update(seq=seq, prev_hash=prev, reason="forged")
@@ -109,10 +115,12 @@ def test_forged_row_inserted_in_the_middle_is_caught(log_vault):
 def test_forged_row_appended_at_the_tail_is_caught(log_vault):
     n, digest = head(log_vault)
     tail_sig = bytes(rows(log_vault)[-1].signature)
-    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(),
-                                  prev_signature=tail_sig))
-    log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
-                  h=bytes(rows(log_vault)[-1].hash))
+    insert_row(
+        log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(), prev_signature=tail_sig)
+    )
+    log_vault.sql(
+        "UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=bytes(rows(log_vault)[-1].hash)
+    )
     result = verify(log_vault)
     assert (result.ok, result.first_bad) == (False, n + 1)
 
@@ -121,8 +129,9 @@ def test_unsigned_forged_reveal_is_caught(log_vault):
     n, digest = head(log_vault)
     tail_sig = bytes(rows(log_vault)[-1].signature)
     insert_row(log_vault, _forged(log_vault, n + 1, digest, None, prev_signature=tail_sig))
-    log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
-                  h=bytes(rows(log_vault)[-1].hash))
+    log_vault.sql(
+        "UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=bytes(rows(log_vault)[-1].hash)
+    )
     result = verify(log_vault)
     assert (result.ok, result.first_bad) == (False, n + 1)
     assert "unsigned" in result.problem
@@ -211,8 +220,9 @@ def test_signature_replaced_with_another_technicians_is_caught(log_vault):
     k = seq_of(log_vault, "reveal", "bob", 1)
     other = next(r for r in rows(log_vault) if r.actor == "carol" and r.action == "reveal")
     drop_triggers(log_vault)
-    log_vault.sql("UPDATE access_event SET signature = :sig WHERE seq = :s",
-                  sig=bytes(other.signature), s=k)
+    log_vault.sql(
+        "UPDATE access_event SET signature = :sig WHERE seq = :s", sig=bytes(other.signature), s=k
+    )
     result = verify(log_vault)
     assert (result.ok, result.first_bad) == (False, k)
     assert "signature" in result.problem
@@ -233,8 +243,10 @@ def test_swapping_the_table_key_does_not_let_an_attacker_resign(log_vault):
     k = seq_of(log_vault, "reveal", "bob", 1)
     mine = SigningKey.generate()
     drop_triggers(log_vault)
-    log_vault.sql("UPDATE technician SET signing_public_key = :p WHERE username = 'bob'",
-                  p=mine.public_bytes())
+    log_vault.sql(
+        "UPDATE technician SET signing_public_key = :p WHERE username = 'bob'",
+        p=mine.public_bytes(),
+    )
     log_vault.sql("UPDATE access_event SET reason = 'rewritten' WHERE seq = :s", s=k)
     recompute_chain(log_vault, resign={k: mine})
     result = verify(log_vault)
@@ -272,10 +284,12 @@ def test_incremental_verify_trusts_signatures_up_to_the_checkpoint_only(log_vaul
     # a forged tail after the checkpoint is still caught
     n, digest = head(log_vault)
     tail_sig = bytes(rows(log_vault)[-1].signature)
-    insert_row(log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(),
-                                  prev_signature=tail_sig))
-    log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1,
-                  h=bytes(rows(log_vault)[-1].hash))
+    insert_row(
+        log_vault, _forged(log_vault, n + 1, digest, SigningKey.generate(), prev_signature=tail_sig)
+    )
+    log_vault.sql(
+        "UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=bytes(rows(log_vault)[-1].hash)
+    )
     assert verify(log_vault, checkpoint_text=line, incremental=True).first_bad == n + 1
 
 

@@ -27,10 +27,23 @@ def _forge_at_tail(kit: Any, actor: str = "bob") -> int:
     template = next(r for r in rows(kit) if r.action == "reveal" and r.actor == actor)
     row = template._asdict()
     row.update(seq=n + 1, prev_hash=digest, reason="forged")
-    new_hash = audit.chain_hash(digest, bytes(last.signature), audit.canonical_values(
-        n + 1, row["at"], row["actor_id"], actor, row["action"], row["outcome"],
-        row["customer_id"], row["target"], row["credential_id"], "forged", row["detail"],
-    ))
+    new_hash = audit.chain_hash(
+        digest,
+        bytes(last.signature),
+        audit.canonical_values(
+            n + 1,
+            row["at"],
+            row["actor_id"],
+            actor,
+            row["action"],
+            row["outcome"],
+            row["customer_id"],
+            row["target"],
+            row["credential_id"],
+            "forged",
+            row["detail"],
+        ),
+    )
     row.update(hash=new_hash, signature=SigningKey.generate().sign(new_hash))
     insert_row(kit, row)
     kit.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=new_hash)
@@ -61,8 +74,11 @@ def test_a_replaced_signature_breaks_the_next_hash(log_vault: Any) -> None:
     with every signature names the event itself."""
     k = seq_of(log_vault, "reveal", "bob", 0)
     drop_triggers(log_vault)
-    log_vault.sql("UPDATE access_event SET signature = :sig WHERE seq = :s",
-                  sig=SigningKey.generate().sign(b"x"), s=k)
+    log_vault.sql(
+        "UPDATE access_event SET signature = :sig WHERE seq = :s",
+        sig=SigningKey.generate().sign(b"x"),
+        s=k,
+    )
     result = _verify(log_vault, workers=0)
     assert (result.ok, result.first_bad) == (False, k)
     assert result.every_signature
@@ -79,21 +95,23 @@ def test_ranges_on_a_pool_report_what_one_pass_reports(
     elif tamper == "delete":
         log_vault.sql("DELETE FROM access_event WHERE seq = :s", s=k)
     elif tamper == "signature":
-        log_vault.sql("UPDATE access_event SET signature = :sig WHERE seq = :s",
-                      sig=bytes(rows(log_vault)[0].signature), s=k)
+        log_vault.sql(
+            "UPDATE access_event SET signature = :sig WHERE seq = :s",
+            sig=bytes(rows(log_vault)[0].signature),
+            s=k,
+        )
     else:
         log_vault.sql("DELETE FROM access_event WHERE seq > :s", s=k)
+
     def run(workers: int) -> Any:  # not recorded: both runs see the same log
         vault = log_vault.vault
-        return log_verify.verify_log(vault.db.engine, vault_id=vault.vault_id(),
-                                     workers=workers)
+        return log_verify.verify_log(vault.db.engine, vault_id=vault.vault_id(), workers=workers)
 
     whole = run(0)
     monkeypatch.setattr(log_verify, "SCAN_SPAN", 3)  # many ranges, boundaries everywhere
     ranged = run(2)
     assert not whole.ok
-    assert (ranged.ok, ranged.first_bad, ranged.problem) == (False, whole.first_bad,
-                                                             whole.problem)
+    assert (ranged.ok, ranged.first_bad, ranged.problem) == (False, whole.first_bad, whole.problem)
 
 
 def test_an_untouched_log_verifies_in_ranges_on_a_pool(
@@ -112,16 +130,30 @@ def _rewrite(kit: Any, v1: Any) -> None:
     prev, prev_sig = audit.GENESIS, None
     for row in rows(kit):
         canonical = audit.canonical_values(
-            row.seq, row.at, row.actor_id, row.actor, row.action, row.outcome,
-            row.customer_id, row.target, row.credential_id, row.reason, row.detail,
+            row.seq,
+            row.at,
+            row.actor_id,
+            row.actor,
+            row.action,
+            row.outcome,
+            row.customer_id,
+            row.target,
+            row.credential_id,
+            row.reason,
+            row.detail,
         )
         if v1(row.seq):
             digest = audit.chain_hash_v1(prev, canonical)
         else:
             digest = audit.chain_hash(prev, prev_sig, canonical)
         sig = signers[row.actor].sign(digest) if row.signature is not None else None
-        kit.sql("UPDATE access_event SET prev_hash = :p, hash = :h, signature = :g"
-                " WHERE seq = :s", p=prev, h=digest, g=sig, s=row.seq)
+        kit.sql(
+            "UPDATE access_event SET prev_hash = :p, hash = :h, signature = :g WHERE seq = :s",
+            p=prev,
+            h=digest,
+            g=sig,
+            s=row.seq,
+        )
         prev, prev_sig = digest, sig
     kit.sql("UPDATE log_head SET head = :h", h=prev)
 

@@ -46,9 +46,14 @@ def target_url(backend, request, tmp_path):
 
 def _fill(vault, n: int = N) -> None:
     items = [
-        ImportItem(f"gen:{i}", f"c{i % 10}", f"sys{i % 7}", f"cred{i}",
-                   {"password": Secret(f"pw-{i}"), "note": Secret(f"extra {i}")},
-                   username=f"user{i}")
+        ImportItem(
+            f"gen:{i}",
+            f"c{i % 10}",
+            f"sys{i % 7}",
+            f"cred{i}",
+            {"password": Secret(f"pw-{i}"), "note": Secret(f"extra {i}")},
+            username=f"user{i}",
+        )
         for i in range(n)
     ]
     vault.admin.import_items(items, source="generated")
@@ -58,10 +63,19 @@ def _counts(url: str) -> dict[str, int]:
     engine = create_db_engine(url)
     try:
         with engine.connect() as conn:
-            tables = ("customer", "system", "credential", "secret_version", "key_wrap",
-                      "access_event", "technician", "customer_key")
-            return {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one()
-                    for t in tables}
+            tables = (
+                "customer",
+                "system",
+                "credential",
+                "secret_version",
+                "key_wrap",
+                "access_event",
+                "technician",
+                "customer_key",
+            )
+            return {
+                t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar_one() for t in tables
+            }
     finally:
         engine.dispose()
 
@@ -84,7 +98,9 @@ def test_round_trip_with_1000_credentials(vault, target_url, tmp_path):
     after = _counts(target_url)
     # the source logged its backup after the snapshot; the target logged the restore
     assert {**after, "access_event": after["access_event"] - 1} == {
-        **before, "access_event": before["access_event"] - 1}
+        **before,
+        "access_event": before["access_event"] - 1,
+    }
     with Custodian.open(target_url, clock=vault.clock) as restored:
         assert restored.vault_id() == vault.vault.vault_id()
         admin = restored.unlock("admin", vault.passphrase)
@@ -104,8 +120,9 @@ def test_sqlite_backup_restores_into_postgres(tmp_path, request, clock):
     src = Custodian.open(tmp_path / "src.db", create=True, clock=clock)
     src.init("admin", PASS, kdf=KdfParams.floor())
     admin = src.unlock("admin", PASS)
-    admin.import_items([ImportItem("x:1", "acme", "dc01", "admin", {"password": Secret("pw")})],
-                       source="x")
+    admin.import_items(
+        [ImportItem("x:1", "acme", "dc01", "admin", {"password": Secret("pw")})], source="x"
+    )
     f = tmp_path / "b.cbk"
     with f.open("wb") as out:
         admin.backup(out, BACKUP_PASS, params=KdfParams.floor())
@@ -163,10 +180,13 @@ def sealed(tmp_path_factory) -> bytes:
     with Custodian.open(d / "v.db", create=True, clock=FakeClock()) as v:
         v.init("admin", PASS, kdf=KdfParams.floor())
         admin = v.unlock("admin", PASS)
-        admin.import_items([
-            ImportItem(f"g:{i}", "acme", "dc01", f"c{i}", {"password": Secret(f"pw{i}")})
-            for i in range(120)
-        ], source="g")
+        admin.import_items(
+            [
+                ImportItem(f"g:{i}", "acme", "dc01", f"c{i}", {"password": Secret(f"pw{i}")})
+                for i in range(120)
+            ],
+            source="g",
+        )
         buf = io.BytesIO()
         admin.backup(buf, BACKUP_PASS, params=KdfParams.floor())
     data = buf.getvalue()
@@ -174,12 +194,22 @@ def sealed(tmp_path_factory) -> bytes:
     return data
 
 
-@pytest.mark.parametrize("damage", ["flip-chunk", "flip-header", "truncate-end",
-                                    "truncate-chunk", "drop-final", "swap-chunks", "append"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "flip-chunk",
+        "flip-header",
+        "truncate-end",
+        "truncate-chunk",
+        "drop-final",
+        "swap-chunks",
+        "append",
+    ],
+)
 def test_damaged_backup_is_refused_and_nothing_written(sealed, tmp_path, damage):
     data = bytearray(sealed)
     header = len(MAGIC) + _HEADER.size + 32
-    first = int.from_bytes(data[header:header + 4], "big") + 4  # length + chunk
+    first = int.from_bytes(data[header : header + 4], "big") + 4  # length + chunk
     if damage == "flip-chunk":
         data[len(data) // 2] ^= 0x01
     elif damage == "flip-header":
@@ -191,8 +221,8 @@ def test_damaged_backup_is_refused_and_nothing_written(sealed, tmp_path, damage)
     elif damage == "drop-final":
         data = data[: header + 2 * first]  # whole chunks, but not the last one
     elif damage == "swap-chunks":
-        one, two = data[header:header + first], data[header + first:header + 2 * first]
-        data[header:header + 2 * first] = two + one
+        one, two = data[header : header + first], data[header + first : header + 2 * first]
+        data[header : header + 2 * first] = two + one
     else:
         data += b"\x00" * 20
     f = tmp_path / "bad.cbk"

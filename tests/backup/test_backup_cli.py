@@ -18,11 +18,21 @@ def backend(request):  # processes on one database are enough here
 
 def _cli(db: str, *args: str, input: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(CUSTODIAN_DB=db, CUSTODIAN_USER="admin",
-               CUSTODIAN_PASSPHRASE="correct horse battery staple",
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    return subprocess.run([sys.executable, "-m", "custodian", *args], input=input, text=True,
-                          capture_output=True, env=env, timeout=120, start_new_session=True)
+    env.update(
+        CUSTODIAN_DB=db,
+        CUSTODIAN_USER="admin",
+        CUSTODIAN_PASSPHRASE="correct horse battery staple",
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "custodian", *args],
+        input=input,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+        start_new_session=True,
+    )
 
 
 def test_cli_exit_codes(vault, tmp_path):

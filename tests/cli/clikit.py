@@ -154,16 +154,37 @@ def build_template(root: Path) -> Template:
     cli.run("customer", "add", "initech", "--name", "Initech")
     cli.run("system", "add", "acme/dc01", "--kind", "active-directory", "--host", "192.0.2.10")
     cli.run("system", "add", "acme/sql01", "--kind", "database", "--host", "192.0.2.11")
-    cli.run("system", "add", "globex/core-sw", "--kind", "switch",
-            "--host", "core-sw.globex.example.invalid")
+    cli.run(
+        "system",
+        "add",
+        "globex/core-sw",
+        "--kind",
+        "switch",
+        "--host",
+        "core-sw.globex.example.invalid",
+    )
     cli.run("system", "add", "initech/fs01", "--kind", "other")
-    cli.run("cred", "add", CRED, "--username", "Administrator",
-            "--url", "https://dc01.acme.example.invalid", input=CANARY + "\n")
+    cli.run(
+        "cred",
+        "add",
+        CRED,
+        "--username",
+        "Administrator",
+        "--url",
+        "https://dc01.acme.example.invalid",
+        input=CANARY + "\n",
+    )
     cli.run("cred", "add", SA, "--username", "sa", "--generate")
-    cli.run("cred", "add", SWITCH, "--username", "admin", "--fields-json",
-            input=json.dumps({"password": "switch-pw-1", "enable": "enable-pw-1"}))
+    cli.run(
+        "cred",
+        "add",
+        SWITCH,
+        "--username",
+        "admin",
+        "--fields-json",
+        input=json.dumps({"password": "switch-pw-1", "enable": "enable-pw-1"}),
+    )
     cli.run("cred", "add", LOCKED, "--username", "backup", "--generate")
     cli.run("grant", "ben", "acme")
     cli.run("grant", "ben", "globex", "--until", "7d")
     return Template(root, init, tuple(cli.results))
-

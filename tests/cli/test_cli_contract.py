@@ -47,7 +47,10 @@ def test_tech_add_and_list(cli: Cli) -> None:
     cli.run("tech", "add", "erin", "--role", "admin", input=TECH_PASS)
     rows = cli.run("tech", "list", "--format", "json").json()
     assert {(t["username"], t["role"]) for t in rows} == {
-        (ADMIN, "admin"), ("ben", "technician"), ("dora", "auditor"), ("erin", "admin"),
+        (ADMIN, "admin"),
+        ("ben", "technician"),
+        ("dora", "auditor"),
+        ("erin", "admin"),
     }
     table = cli.run("tech", "list").stdout.splitlines()
     assert table[0].split() == ["USERNAME", "ROLE", "ACTIVE", "CREATED_AT"]
@@ -69,7 +72,8 @@ def test_customer_add_list_show(cli: Cli) -> None:
     detail = shown[0]
     assert detail["customer"]["name"] == "Acme Corporation"
     assert {s["name"]: s["kind"] for s in detail["systems"]} == {
-        "dc01": "active-directory", "sql01": "database",
+        "dc01": "active-directory",
+        "sql01": "database",
     }
     assert [g["technician"] for g in detail["grants"]] == ["ben"]
 
@@ -82,7 +86,8 @@ def test_system_add_and_list(cli: Cli) -> None:
     cli.run("system", "add", "initech/printer-2f", "--kind", "printer", "--host", "192.0.2.40")
     rows = cli.run("system", "list", "initech", "--format", "json").json()
     assert {(s["name"], s["kind"], s["host"]) for s in rows} == {
-        ("fs01", "other", None), ("printer-2f", "printer", "192.0.2.40"),
+        ("fs01", "other", None),
+        ("printer-2f", "printer", "192.0.2.40"),
     }
 
 
@@ -128,8 +133,13 @@ def test_get_works_inside_command_substitution(cli: Cli) -> None:
     value = cli.run("get", SA, user="ben").stdout.removesuffix("\n")
     script = 'pw=$("$0" -m custodian get acme/sql01/sa) && printf "[%s]" "$pw"'
     proc = subprocess.run(
-        ["sh", "-c", script, sys.executable], capture_output=True, text=True,
-        env=cli.env("ben"), timeout=120, start_new_session=True, stdin=subprocess.DEVNULL,
+        ["sh", "-c", script, sys.executable],
+        capture_output=True,
+        text=True,
+        env=cli.env("ben"),
+        timeout=120,
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"[{value}]"
@@ -163,7 +173,10 @@ def test_cred_set_keeps_history(cli: Cli) -> None:
         ("otp", "password"),
     }
     assert [v["created_by"] for v in sorted(history, key=lambda v: v["version"])] == [
-        ADMIN, ADMIN, "ben", "ben",
+        ADMIN,
+        ADMIN,
+        "ben",
+        "ben",
     ]
     table = cli.run("cred", "history", CRED).stdout.splitlines()
     assert table[0].split()[:2] == ["VERSION", "CREATED_AT"] and len(table) == 5
@@ -349,16 +362,34 @@ def test_a_missing_vault_is_a_usage_error(tmp_path: Path, cli: Cli) -> None:
 
 def test_help_lists_the_commands(cli: Cli) -> None:
     r = cli.run("--help")
-    for command in ("init", "tech", "customer", "grant", "revoke", "system", "cred", "get",
-                    "log", "unlock", "lock", "passwd"):
+    for command in (
+        "init",
+        "tech",
+        "customer",
+        "grant",
+        "revoke",
+        "system",
+        "cred",
+        "get",
+        "log",
+        "unlock",
+        "lock",
+        "passwd",
+    ):
         assert re.search(rf"^\s+{command}\b", r.stdout, re.M), command
     assert r.stderr == ""
 
 
 def test_installed_script_runs(cli: Cli) -> None:
     script = Path(sys.executable).parent / "custodian"
-    proc = subprocess.run([str(script), "get", CRED], capture_output=True, text=True,
-                          env=cli.env("ben"), timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [str(script), "get", CRED],
+        capture_output=True,
+        text=True,
+        env=cli.env("ben"),
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, CANARY + "\n", "")
 
 
@@ -375,12 +406,16 @@ sys.exit(main(["boom"]))
 
 
 @pytest.mark.parametrize("debug", [False, True])
-def test_internal_error_shows_no_traceback_unless_debugging(
-    cli: Cli, debug: bool
-) -> None:
+def test_internal_error_shows_no_traceback_unless_debugging(cli: Cli, debug: bool) -> None:
     env = clean_env(cli.db, cli.runtime) | ({"CUSTODIAN_DEBUG": "1"} if debug else {})
-    proc = subprocess.run([sys.executable, "-c", _BOOM], capture_output=True, text=True,
-                          env=env, timeout=120, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        [sys.executable, "-c", _BOOM],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
     assert proc.returncode == 1
     if debug:
         assert "Traceback" in proc.stderr and "RuntimeError" in proc.stderr

@@ -20,8 +20,13 @@ def test_demo_builds_a_fresh_vault_and_shows_a_get_and_the_log(tmp_path: Path) -
     runtime.mkdir(mode=0o700)
 
     proc = subprocess.run(
-        [sys.executable, "-m", "custodian.demo", str(demo)], capture_output=True, text=True,
-        env=clean_env("", runtime), cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "custodian.demo", str(demo)],
+        capture_output=True,
+        text=True,
+        env=clean_env("", runtime),
+        cwd=tmp_path,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
         start_new_session=True,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -31,7 +36,7 @@ def test_demo_builds_a_fresh_vault_and_shows_a_get_and_the_log(tmp_path: Path) -
     assert len(shown) == 24  # generated for an AD: 24 characters
     assert "custodian: no access to customer 'acme'" in proc.stderr  # cleo's refusal
     log_header = next(i for i, line in enumerate(lines) if line.startswith("SEQ "))
-    log = lines[log_header + 1:]
+    log = lines[log_header + 1 :]
     assert sum(" reveal " in line and " ok " in line for line in log) == 2
     assert sum(" denied " in line for line in log) == 2
     assert shown not in "\n".join(log)

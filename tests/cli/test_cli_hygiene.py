@@ -50,8 +50,14 @@ def test_canary_appears_only_on_gets_stdout(cli: Cli, template_vault: Template) 
     cli.run("cred", "set", "acme/dc01", input=secret_in, expect=2)  # malformed
     cli.run("cred", "set", CRED, input=secret_in, user="dora", expect=4)  # auditors cannot
     cli.run("cred", "add", "acme/dc01/j", "--fields-json", input=secret_in, expect=2)
-    cli.run("cred", "add", "acme/dc01/j", "--fields-json",
-            input=json.dumps({"password": CANARY, "n": 1}), expect=2)
+    cli.run(
+        "cred",
+        "add",
+        "acme/dc01/j",
+        "--fields-json",
+        input=json.dumps({"password": CANARY, "n": 1}),
+        expect=2,
+    )
     cli.run("tech", "add", "ben", input=secret_in, expect=2)  # duplicate technician
     cli.run("tech", "add", "eve", input=secret_in, passphrase=CANARY, expect=5)
     cli.run("get", CRED, user="eve", passphrase=CANARY, expect=5)  # canary as passphrase
@@ -106,8 +112,11 @@ def _wait_until_reading_stdin(proc: subprocess.Popen[bytes]) -> None:
 def test_secret_is_read_from_stdin_never_argv(cli: Cli, args: list[str], user: str) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "custodian", *args],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=cli.env(user), start_new_session=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=cli.env(user),
+        start_new_session=True,
     )
     try:
         _wait_until_reading_stdin(proc)
@@ -139,8 +148,9 @@ def test_secret_is_read_from_stdin_never_argv(cli: Cli, args: list[str], user: s
 def test_init_reads_the_passphrase_from_stdin(tmp_path: os.PathLike[str], cli: Cli) -> None:
     fresh = Cli(str(tmp_path / "fresh" / "vault.db"), cli.runtime)
     env = fresh.env(None)
-    r = fresh.run("init", "--admin", "gus", "--kdf-seconds", "0",
-                  input="gus passphrase 1\n", env=env)
+    r = fresh.run(
+        "init", "--admin", "gus", "--kdf-seconds", "0", input="gus passphrase 1\n", env=env
+    )
     assert "gus passphrase 1" not in r.stdout + r.stderr
     env |= {"CUSTODIAN_USER": "gus", "CUSTODIAN_PASSPHRASE": "gus passphrase 1"}
     assert fresh.run("tech", "list", "--format", "json", env=env).json()[0]["username"] == "gus"

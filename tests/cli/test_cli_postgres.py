@@ -50,6 +50,7 @@ def test_cli_round_trip_on_postgresql(pg_db: str, tmp_path: Path) -> None:
     assert cli.run("get", "acme/dc01/admin", user="ben").stdout == CANARY + "\n"
     events = cli.run("log", "--tech", "ben", "--format", "json").json()
     assert [(e["target"], e["outcome"]) for e in events if e["action"] == "reveal"] == [
-        ("acme/dc01/admin", "denied"), ("acme/dc01/admin", "ok"),
+        ("acme/dc01/admin", "denied"),
+        ("acme/dc01/admin", "ok"),
     ]
     assert all(CANARY not in r.stdout + r.stderr for r in cli.results if r.args[0] != "get")

@@ -22,8 +22,10 @@ def test_reset_gives_new_keys_and_ends_the_cached_session(cli: Cli) -> None:
     token = _unlock(cli)  # ben's cached session, of his old keys
     r = cli.run("tech", "reset-passphrase", "ben", input=NEW + "\n")
     assert r.stdout == ""
-    assert r.stderr == ("reset ben's passphrase: new keys, 2 key(s) re-wrapped to them;"
-                        " ben's cached sessions no longer work\n")  # acme and globex
+    assert r.stderr == (
+        "reset ben's passphrase: new keys, 2 key(s) re-wrapped to them;"
+        " ben's cached sessions no longer work\n"
+    )  # acme and globex
 
     assert cli.run("get", CRED, env=_session_env(cli, token), expect=5).stdout == ""
     cli.run("get", CRED, user="ben", expect=5)  # the old passphrase
@@ -33,17 +35,21 @@ def test_reset_gives_new_keys_and_ends_the_cached_session(cli: Cli) -> None:
     cli.run("log", "verify")  # the reset event binds ben's new signing key
     events = cli.run("log", "--format", "json").json()
     assert [(e["actor"], e["target"]) for e in events if e["action"] == "tech-reset"] == [
-        (ADMIN, "ben")]
+        (ADMIN, "ben")
+    ]
     assert all(NEW not in r.stdout + r.stderr for r in cli.results)
 
 
-@pytest.mark.parametrize(("user", "target", "stdin", "code", "says"), [
-    ("ben", "dora", NEW, 4, "admin"),  # only admins reset
-    (ADMIN, ADMIN, NEW, 2, "custodian passwd"),  # your own: passwd
-    (ADMIN, "mallory", NEW, 3, "mallory"),
-    (ADMIN, "dora", "short", 2, "8 characters"),
-    (ADMIN, "dora", "", 2, "empty"),
-])
+@pytest.mark.parametrize(
+    ("user", "target", "stdin", "code", "says"),
+    [
+        ("ben", "dora", NEW, 4, "admin"),  # only admins reset
+        (ADMIN, ADMIN, NEW, 2, "custodian passwd"),  # your own: passwd
+        (ADMIN, "mallory", NEW, 3, "mallory"),
+        (ADMIN, "dora", "short", 2, "8 characters"),
+        (ADMIN, "dora", "", 2, "empty"),
+    ],
+)
 def test_refusals_change_nothing(
     cli: Cli, user: str, target: str, stdin: str, code: int, says: str
 ) -> None:
@@ -55,8 +61,10 @@ def test_refusals_change_nothing(
 
 def test_on_a_terminal_the_new_passphrase_is_asked_twice_hidden(cli: Cli) -> None:
     argv = [sys.executable, "-m", "custodian", "tech", "reset-passphrase", "ben"]
-    prompts = {b"New passphrase for ben: ": NEW.encode(),
-               b"Repeat new passphrase for ben: ": b"a different passphrase"}
+    prompts = {
+        b"New passphrase for ben: ": NEW.encode(),
+        b"Repeat new passphrase for ben: ": b"a different passphrase",
+    }
     code, screen = _run_on_a_terminal(argv, cli.env(), prompts)
     assert code == 2 and b"the two new passphrase for ben entries differ" in screen
     cli.run("get", CRED, user="ben")  # unchanged
@@ -74,8 +82,15 @@ def test_a_running_agent_stops_serving_after_a_reset(cli: Cli) -> None:
     script = str(Path(sys.executable).parent / "custodian")
 
     def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([script, *args], capture_output=True, text=True, env=env,
-                              stdin=subprocess.DEVNULL, timeout=120, start_new_session=True)
+        return subprocess.run(
+            [script, *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            start_new_session=True,
+        )
 
     runtime = tempfile.mkdtemp(prefix="crst-")  # a socket path must stay short
     with_pass = cli.env("ben", XDG_RUNTIME_DIR=runtime)

@@ -12,8 +12,9 @@ import time
 from clikit import CRED, TECH_PASS, Cli
 
 
-def _run_on_a_terminal(argv: list[str], env: dict[str, str], answers: dict[bytes, bytes]
-                       ) -> tuple[int, bytes]:
+def _run_on_a_terminal(
+    argv: list[str], env: dict[str, str], answers: dict[bytes, bytes]
+) -> tuple[int, bytes]:
     """Run `argv` with a pseudo-terminal as its controlling terminal; reply to each prompt
     in `answers` when it appears. Returns (exit code, everything the terminal showed)."""
     pid, fd = pty.fork()

@@ -52,7 +52,10 @@ def _ciphertexts(vault: VaultKit, customer_id: int) -> list:  # type: ignore[typ
 def _secret_context(customer_id: int, row) -> Context:  # type: ignore[no-untyped-def]
     credential_id, version, key_version, _ = row
     return Context.of(
-        "secret", customer=customer_id, credential=credential_id, version=version,
+        "secret",
+        customer=customer_id,
+        credential=credential_id,
+        version=version,
         key_version=key_version,
     )
 
@@ -91,7 +94,7 @@ def test_creating_a_customer_grants_nobody(vault: VaultKit) -> None:
     vault.tech("bob")
     vault.customer("acme")
     cid = _customer_id(vault, "acme")
-    assert vault.sql("SELECT * FROM \"grant\" WHERE customer_id = :c", c=cid) == []
+    assert vault.sql('SELECT * FROM "grant" WHERE customer_id = :c', c=cid) == []
     kinds = {row[2] for row in _wraps(vault, cid)}
     assert kinds == {"org"}
     assert vault.admin.show_customer("acme").grants == ()
@@ -160,7 +163,8 @@ def test_without_a_grant_the_rows_cannot_be_opened_with_ones_own_key(vault: Vaul
         customer_id, version, _, _, blob = row
         with pytest.raises(IntegrityError):
             open_sealed(
-                bytes(blob), bob_key,
+                bytes(blob),
+                bob_key,
                 wrap_context(customer_id, version, "technician", bob.technician_id),
             )
     for row in _ciphertexts(vault, cid):
@@ -175,8 +179,7 @@ def test_with_a_grant_the_rows_open_with_ones_own_key(vault: VaultKit) -> None:
     vault.admin.grant("alice", "acme")
     cid = _customer_id(vault, "acme")
     (mine,) = [
-        w for w in _wraps(vault, cid)
-        if w[2] == "technician" and w[3] == alice.technician_id
+        w for w in _wraps(vault, cid) if w[2] == "technician" and w[3] == alice.technician_id
     ]
     customer_key = KeyPair(_try_open_wrap(mine, _own_key(alice)))
     (row,) = _ciphertexts(vault, cid)

@@ -33,9 +33,9 @@ def test_carrying_fields_over_needs_read_access(vault: VaultKit) -> None:
     with pytest.raises(AccessDenied):
         vault.admin.set_secret(path, SecretPayload({"password": "pw-2"}))
     # replacing every field needs none
-    assert vault.admin.set_secret(
-        path, SecretPayload({"password": "pw-2", "pin": "0000-1111"})
-    ) == 2
+    assert (
+        vault.admin.set_secret(path, SecretPayload({"password": "pw-2", "pin": "0000-1111"})) == 2
+    )
 
 
 def test_history_lists_every_version(vault: VaultKit) -> None:
@@ -46,7 +46,8 @@ def test_history_lists_every_version(vault: VaultKit) -> None:
     alice.set_secret(path, SecretPayload({"password": "v2", "pin": "1234"}))
     history = alice.history(path)
     assert [(v.version, v.key_version, v.created_by) for v in history] == [
-        (1, 1, "admin"), (2, 1, "alice"),
+        (1, 1, "admin"),
+        (2, 1, "alice"),
     ]
     assert history[1].fields == ("password", "pin")
     assert history[1].created_at > history[0].created_at
@@ -69,7 +70,8 @@ def test_list_credentials_hides_ungranted_customers_from_technicians(vault: Vaul
         alice.history("globex/sw01/enable")
     # admins and auditors see every customer's metadata
     assert [c.path for c in vault.admin.list_credentials()] == [
-        "acme/dc01/admin", "globex/sw01/enable",
+        "acme/dc01/admin",
+        "globex/sw01/enable",
     ]
     carol = vault.tech("carol", role="auditor")
     assert len(carol.list_credentials()) == 2

@@ -16,8 +16,11 @@ _spec.loader.exec_module(audit)
 
 
 def _dep(name: str, *vulns: tuple[str, list[str]]) -> dict[str, object]:
-    return {"name": name, "version": "1.0",
-            "vulns": [{"id": i, "fix_versions": fixes} for i, fixes in vulns]}
+    return {
+        "name": name,
+        "version": "1.0",
+        "vulns": [{"id": i, "fix_versions": fixes} for i, fixes in vulns],
+    }
 
 
 def test_a_vulnerability_with_a_fix_fails_the_build() -> None:

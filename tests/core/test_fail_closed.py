@@ -37,9 +37,7 @@ def _repair(vault: VaultKit) -> None:
 
 
 @pytest.mark.parametrize("only_reveals", [True, False], ids=["reveals", "all-events"])
-def test_reveal_fails_when_its_event_cannot_be_written(
-    vault: VaultKit, only_reveals: bool
-) -> None:
+def test_reveal_fails_when_its_event_cannot_be_written(vault: VaultKit, only_reveals: bool) -> None:
     path = vault.customer("acme")
     alice = vault.tech("alice")
     vault.admin.grant("alice", "acme")

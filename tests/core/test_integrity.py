@@ -23,7 +23,10 @@ def _version_row(vault: VaultKit, path: str, version: int) -> tuple[int, bytes]:
         " JOIN customer cu ON cu.id = c.customer_id"
         " WHERE cu.slug = :slug AND s.name = :system AND c.name = :name"
         " AND sv.version = :version",
-        slug=slug, system=system, name=name, version=version,
+        slug=slug,
+        system=system,
+        name=name,
+        version=version,
     )
     assert len(row) == 1
     return row[0][0], bytes(row[0][1])
@@ -57,7 +60,8 @@ def test_untouched_rows_open(vault: VaultKit, granted) -> None:  # type: ignore[
 
 
 def test_a_flipped_bit_in_the_database_is_an_integrity_error(
-    vault: VaultKit, granted  # type: ignore[no-untyped-def]
+    vault: VaultKit,
+    granted,  # type: ignore[no-untyped-def]
 ) -> None:
     alice, acme, _ = granted
     row_id, blob = _version_row(vault, acme, 1)
@@ -71,7 +75,8 @@ def test_a_flipped_bit_in_the_database_is_an_integrity_error(
 
 
 def test_a_ciphertext_moved_to_another_credential_fails(
-    vault: VaultKit, granted  # type: ignore[no-untyped-def]
+    vault: VaultKit,
+    granted,  # type: ignore[no-untyped-def]
 ) -> None:
     alice, acme, _ = granted
     _, blob = _version_row(vault, acme, 1)
@@ -83,7 +88,8 @@ def test_a_ciphertext_moved_to_another_credential_fails(
 
 
 def test_a_ciphertext_moved_to_another_customer_fails(
-    vault: VaultKit, granted  # type: ignore[no-untyped-def]
+    vault: VaultKit,
+    granted,  # type: ignore[no-untyped-def]
 ) -> None:
     alice, acme, globex = granted
     _, blob = _version_row(vault, acme, 1)
@@ -94,7 +100,8 @@ def test_a_ciphertext_moved_to_another_customer_fails(
 
 
 def test_a_ciphertext_moved_to_another_version_fails(
-    vault: VaultKit, granted  # type: ignore[no-untyped-def]
+    vault: VaultKit,
+    granted,  # type: ignore[no-untyped-def]
 ) -> None:
     alice, acme, _ = granted
     vault.admin.set_secret(acme, SecretPayload({"password": "acme-one-v2"}))
@@ -119,7 +126,8 @@ def test_a_relabelled_key_version_fails(vault: VaultKit, granted) -> None:  # ty
 
 
 def test_a_missing_ciphertext_is_an_integrity_error(
-    vault: VaultKit, granted  # type: ignore[no-untyped-def]
+    vault: VaultKit,
+    granted,  # type: ignore[no-untyped-def]
 ) -> None:
     alice, acme, _ = granted
     row_id, _ = _version_row(vault, acme, 1)
@@ -145,9 +153,7 @@ def test_a_stored_lock_below_the_argon2_floor_is_refused(
     vault.tech("alice")
     blob = bytearray(_locked(vault, "alice"))
     blob[offset : offset + 4] = struct.pack(">I", value)
-    vault.sql(
-        "UPDATE technician SET locked_private = :b WHERE username = 'alice'", b=bytes(blob)
-    )
+    vault.sql("UPDATE technician SET locked_private = :b WHERE username = 'alice'", b=bytes(blob))
     with pytest.raises(IntegrityError):
         vault.vault.unlock("alice", PASS)
     event = _last_event(vault)

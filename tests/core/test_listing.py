@@ -19,8 +19,9 @@ def mixed(vault: VaultKit) -> VaultKit:
     vault.tech("audrey", "auditor")
     for slug in "abcd":
         vault.customer(slug)
-    vault.admin.add_credential("a/dc01/svc", SecretPayload({"password": "x", "otp": "y"}),
-                               username="svc")
+    vault.admin.add_credential(
+        "a/dc01/svc", SecretPayload({"password": "x", "otp": "y"}), username="svc"
+    )
     vault.admin.grant("alice", "a")
     vault.admin.grant("alice", "b", until=vault.clock() + timedelta(hours=1))
     vault.admin.grant("alice", "d")
@@ -46,7 +47,11 @@ def test_technician_lists_only_live_grants_on_active_customers(mixed: VaultKit) 
     assert [c.path for c in creds] == ["a/dc01/admin", "a/dc01/svc", "b/dc01/admin"]
     svc = creds[1]
     assert (svc.customer, svc.system, svc.system_kind, svc.username) == (
-        "a", "dc01", "active-directory", "svc")
+        "a",
+        "dc01",
+        "active-directory",
+        "svc",
+    )
     assert svc.fields == ("otp", "password") and svc.version == 1
     assert svc.updated_at.tzinfo is UTC
     counts = {c.slug: c.credentials for c in alice.list_customers()}

@@ -112,7 +112,11 @@ def test_the_cli_refuses_an_older_schema_in_one_line(blank_db_url: str) -> None:
     env.update(CUSTODIAN_USER=ADMIN, CUSTODIAN_PASSPHRASE=PASS)
     proc = subprocess.run(
         [sys.executable, "-m", "custodian", "--db", blank_db_url, "customer", "list"],
-        capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -15,8 +15,9 @@ from tests.conftest import ADMIN, PASS, VaultKit
 class AdminCli(Cli):
     """`Cli` with the vault fixture's users: every passphrase is PASS."""
 
-    def env(self, user: str | None = ADMIN, passphrase: str | None = None,
-            **extra: str) -> dict[str, str]:
+    def env(
+        self, user: str | None = ADMIN, passphrase: str | None = None, **extra: str
+    ) -> dict[str, str]:
         return super().env(user, passphrase or PASS, **extra)
 
     def run(self, *args: str, user: str | None = ADMIN, **kwargs: Any) -> Result:

@@ -40,9 +40,11 @@ def _state(vault: VaultKit) -> list[object]:
         vault.sql("SELECT credential_id, version, key_version FROM secret_version ORDER BY 1, 2"),
         vault.sql("SELECT id, current_version FROM credential ORDER BY id"),
         vault.sql("SELECT customer_id, version FROM customer_key ORDER BY 1, 2"),
-        vault.sql("SELECT customer_id, key_version, recipient_kind, recipient_id FROM key_wrap"
-                  " ORDER BY 1, 2, 3, 4"),
-        vault.sql("SELECT technician_id, customer_id FROM \"grant\" ORDER BY 1, 2"),
+        vault.sql(
+            "SELECT customer_id, key_version, recipient_kind, recipient_id FROM key_wrap"
+            " ORDER BY 1, 2, 3, 4"
+        ),
+        vault.sql('SELECT technician_id, customer_id FROM "grant" ORDER BY 1, 2'),
         vault.sql("SELECT seq FROM access_event ORDER BY seq"),
         vault.sql("SELECT id, name FROM system ORDER BY id"),
     ]
@@ -64,8 +66,15 @@ def _command(op: str, folder: Path) -> tuple[list[str], str | None]:
         return ["revoke", "bob", "acme"], None
     csv = folder / "import.csv"
     csv.write_text("System,Name,Password\nimported,user1,pw-1\nimported,user2,pw-2\n")
-    return ["import", "csv", str(csv), "--customer", "acme",
-            "--columns", "system=System,name=Name,password=Password"], None
+    return [
+        "import",
+        "csv",
+        str(csv),
+        "--customer",
+        "acme",
+        "--columns",
+        "system=System,name=Name,password=Password",
+    ], None
 
 
 def _env(db: str, tmp: Path) -> dict[str, str]:
@@ -81,8 +90,13 @@ def _env(db: str, tmp: Path) -> dict[str, str]:
 
 def _run(args: list[str], stdin: str | None, env: dict[str, str]) -> Result:
     proc = subprocess.run(
-        [sys.executable, "-m", "custodian", *args], input=stdin, capture_output=True,
-        text=True, env=env, timeout=120, start_new_session=True,
+        [sys.executable, "-m", "custodian", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        start_new_session=True,
         stdin=None if stdin is not None else subprocess.DEVNULL,
     )
     result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
@@ -105,8 +119,12 @@ def test_connection_dropped_mid_transaction_fails_cleanly(vault, op, tmp_path):
     with psycopg.connect(PG_ADMIN_DSN.replace("dbname=postgres", f"dbname={dbname}")) as hold:
         hold.execute("SELECT seq FROM log_head WHERE id = 1 FOR UPDATE")  # appends wait
         proc = subprocess.Popen(
-            [sys.executable, "-m", "custodian", *args], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [sys.executable, "-m", "custodian", *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
             start_new_session=True,
         )
         try:
@@ -141,7 +159,8 @@ def _waiting_backend(dbname: str, proc: subprocess.Popen[str]) -> int:
             assert proc.poll() is None, proc.communicate()
             row = conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s AND application_name = %s"
-                " AND wait_event_type = 'Lock' AND state = 'active'", (dbname, VICTIM),
+                " AND wait_event_type = 'Lock' AND state = 'active'",
+                (dbname, VICTIM),
             ).fetchone()
             if row:
                 return int(row[0])
@@ -178,10 +197,12 @@ def _fill(folder: Path) -> Path:
 
 def _counts(db: Path) -> tuple[int, int, int]:
     with contextlib.closing(sqlite3.connect(db)) as conn:
-        return tuple(conn.execute(  # type: ignore[return-value]
-            "SELECT (SELECT count(*) FROM secret_version), (SELECT count(*) FROM access_event),"
-            " (SELECT max(current_version) FROM credential)"
-        ).fetchone())
+        return tuple(
+            conn.execute(  # type: ignore[return-value]
+                "SELECT (SELECT count(*) FROM secret_version), (SELECT count(*) FROM access_event),"
+                " (SELECT max(current_version) FROM credential)"
+            ).fetchone()
+        )
 
 
 def _copy_closed(vault: VaultKit, to: Path) -> Path:

@@ -49,6 +49,7 @@ def _revealer(deadline: float):  # type: ignore[no-untyped-def]
             except CustodianError as exc:
                 failed.append(f"{path}: {type(exc).__name__}: {exc}")
         report(json.dumps({"ok": ok, "failed": failed[:20]}))
+
     return body
 
 
@@ -70,15 +71,25 @@ def _admin(deadline: float, spare: str):  # type: ignore[no-untyped-def]
                 read = admin.history(path)[-1].version  # the version this edit is based on
                 time.sleep(rng.uniform(0, 0.02))  # the other admin may write meanwhile
                 value = f"{admin.username}-{n}"
-                version = admin.set_secret(path, SecretPayload({"password": value}),
-                                           expected_version=read)
+                version = admin.set_secret(
+                    path, SecretPayload({"password": value}), expected_version=read
+                )
                 sets.append([path, version, value])
             except Conflict:
                 conflicts += 1
             except CustodianError as exc:
                 errors.append(f"{type(exc).__name__}: {exc}")
-        report(json.dumps({"sets": sets, "conflicts": conflicts, "rotations": rotations,
-                           "errors": errors[:20]}))
+        report(
+            json.dumps(
+                {
+                    "sets": sets,
+                    "conflicts": conflicts,
+                    "rotations": rotations,
+                    "errors": errors[:20],
+                }
+            )
+        )
+
     return body
 
 
@@ -107,8 +118,10 @@ def test_revealing_while_rotating_and_editing_loses_nothing(vault: VaultKit) -> 
             vault.admin.grant(name, c)
     deadline = time.monotonic() + SECONDS
     procs = [fork_loop(vault, _revealer(deadline), user=t) for t in TECHS * 2]
-    procs += [fork_loop(vault, _admin(deadline, "spare1"), user="admin"),
-              fork_loop(vault, _admin(deadline, "spare2"), user="admin2")]
+    procs += [
+        fork_loop(vault, _admin(deadline, "spare1"), user="admin"),
+        fork_loop(vault, _admin(deadline, "spare2"), user="admin2"),
+    ]
     out = [_summary(p) for p in procs]
     readers, admins = out[:-2], out[-2:]
 

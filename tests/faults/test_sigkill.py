@@ -28,8 +28,9 @@ BATCH = 5  # rows per CSV import
 
 def _add(admin, report) -> None:  # type: ignore[no-untyped-def]
     for i in range(10**6):
-        admin.add_credential(f"acme/dc01/c-{os.getpid()}-{i}",
-                             SecretPayload({"password": f"p-{i}", "pin": str(i)}))
+        admin.add_credential(
+            f"acme/dc01/c-{os.getpid()}-{i}", SecretPayload({"password": f"p-{i}", "pin": str(i)})
+        )
         report("add")
 
 
@@ -59,8 +60,9 @@ def _import(admin, report) -> None:  # type: ignore[no-untyped-def]
         csv = folder / f"batch-{i}.csv"
         rows = [f"batch-{os.getpid()}-{i},user{n},pw-{i}-{n}" for n in range(BATCH)]
         csv.write_text("System,Name,Password\n" + "\n".join(rows) + "\n")
-        parsed = read_csv(csv, Rule(customer="acme"),
-                          columns="system=System,name=Name,password=Password")
+        parsed = read_csv(
+            csv, Rule(customer="acme"), columns="system=System,name=Name,password=Password"
+        )
         admin.import_items(parsed.items, source=str(csv))
         report("import")
 
@@ -71,8 +73,7 @@ def _log(admin, report) -> None:  # type: ignore[no-untyped-def]
         report("reveal")
 
 
-OPS = {"add": _add, "set": _set, "grant": _grant, "revoke": _revoke, "import": _import,
-       "log": _log}
+OPS = {"add": _add, "set": _set, "grant": _grant, "revoke": _revoke, "import": _import, "log": _log}
 
 
 def _count(vault: VaultKit, op: str) -> int:
@@ -84,15 +85,19 @@ def _count(vault: VaultKit, op: str) -> int:
     if op == "revoke":
         return vault.sql("SELECT current_key_version FROM customer WHERE slug = 'acme'")[0][0] - 1
     if op == "log":
-        return vault.sql("SELECT count(*) FROM access_event WHERE action = 'reveal'"
-                         " AND reason LIKE 'T-%'")[0][0]
+        return vault.sql(
+            "SELECT count(*) FROM access_event WHERE action = 'reveal' AND reason LIKE 'T-%'"
+        )[0][0]
     if op == "import":
-        sizes = vault.sql("SELECT count(*) FROM credential c JOIN system s ON s.id = c.system_id"
-                          " WHERE s.name LIKE 'batch-%' GROUP BY s.id")
+        sizes = vault.sql(
+            "SELECT count(*) FROM credential c JOIN system s ON s.id = c.system_id"
+            " WHERE s.name LIKE 'batch-%' GROUP BY s.id"
+        )
         assert all(size == BATCH for (size,) in sizes), sizes  # whole batches or none
         return len(sizes)
-    return vault.sql("SELECT count(*) FROM access_event WHERE action = 'grant'"
-                     " AND target = 'bob@acme'")[0][0]
+    return vault.sql(
+        "SELECT count(*) FROM access_event WHERE action = 'grant' AND target = 'bob@acme'"
+    )[0][0]
 
 
 @pytest.mark.slow

@@ -25,15 +25,42 @@ def keepassxc_kdbx(tmp_path_factory: pytest.TempPathFactory) -> KdbxFile:
     xml, db, keyfile = d / "seed.xml", d / "msp.kdbx", d / "msp.key"
     xml.write_text(build_xml(), encoding="utf-8")
     keyfile.write_bytes(b"custodian test key file 0123456789abcdef")
-    keepassxc("import", "-q", "-p", "-t", "100", "--set-key-file", str(keyfile),
-              str(xml), str(db), stdin=f"{KDBX_PASS}\n{KDBX_PASS}\n")
+    keepassxc(
+        "import",
+        "-q",
+        "-p",
+        "-t",
+        "100",
+        "--set-key-file",
+        str(keyfile),
+        str(xml),
+        str(db),
+        stdin=f"{KDBX_PASS}\n{KDBX_PASS}\n",
+    )
     auth = ["-q", "-k", str(keyfile)]
     keepassxc("mkdir", *auth, str(db), "Initech", stdin=KDBX_PASS + "\n")
     keepassxc("mkdir", *auth, str(db), "Initech/rtr-edge", stdin=KDBX_PASS + "\n")
-    keepassxc("add", *auth, "-u", "cisco", "--url", "ssh://192.0.2.1", "-p", str(db),
-              "Initech/rtr-edge/enable", stdin=f"{KDBX_PASS}\nr0uter-pw\n")
-    keepassxc("attachment-import", *auth, str(db), "Acme/DC01/Domain Admin", "backup.xml",
-              str(xml), stdin=KDBX_PASS + "\n")
+    keepassxc(
+        "add",
+        *auth,
+        "-u",
+        "cisco",
+        "--url",
+        "ssh://192.0.2.1",
+        "-p",
+        str(db),
+        "Initech/rtr-edge/enable",
+        stdin=f"{KDBX_PASS}\nr0uter-pw\n",
+    )
+    keepassxc(
+        "attachment-import",
+        *auth,
+        str(db),
+        "Acme/DC01/Domain Admin",
+        "backup.xml",
+        str(xml),
+        stdin=KDBX_PASS + "\n",
+    )
     return KdbxFile(db, keyfile, xml)
 
 
@@ -41,7 +68,6 @@ def keepassxc_kdbx(tmp_path_factory: pytest.TempPathFactory) -> KdbxFile:
 def keepassxc_parsed(keepassxc_kdbx: KdbxFile) -> Parsed:
     from custodian.importers.kdbx import read_kdbx
 
-    return read_kdbx(keepassxc_kdbx.path, KDBX_PASS, Rule(map_groups=True),
-                     keyfile=keepassxc_kdbx.keyfile)
-
-
+    return read_kdbx(
+        keepassxc_kdbx.path, KDBX_PASS, Rule(map_groups=True), keyfile=keepassxc_kdbx.keyfile
+    )

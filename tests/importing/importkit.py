@@ -1,6 +1,5 @@
 """Helpers for the import tests: the KeePass test data, keepassxc-cli, a CLI runner."""
 
-
 from __future__ import annotations
 
 import subprocess
@@ -13,11 +12,27 @@ SEED = "JBSWY3DPEHPK3PXP"
 
 # Entries: (groups, title, username, password, url, notes, custom fields incl. otp)
 ENTRIES = [
-    (("Acme", "DC01"), "Domain Admin", "ACME\\Administrator", "Dc-Pa55!word",
-     "https://dc01.acme.example.invalid", "primary DC\nsecond line", {}),
-    (("Acme", "Core Switch"), "admin", "admin", "sw1tchPW", None, None,
-     {"otp": f"otpauth://totp/acme:admin?secret={SEED}&period=30&digits=6",
-      "Enable Secret": "en4ble-me"}),
+    (
+        ("Acme", "DC01"),
+        "Domain Admin",
+        "ACME\\Administrator",
+        "Dc-Pa55!word",
+        "https://dc01.acme.example.invalid",
+        "primary DC\nsecond line",
+        {},
+    ),
+    (
+        ("Acme", "Core Switch"),
+        "admin",
+        "admin",
+        "sw1tchPW",
+        None,
+        None,
+        {
+            "otp": f"otpauth://totp/acme:admin?secret={SEED}&period=30&digits=6",
+            "Enable Secret": "en4ble-me",
+        },
+    ),
     (("Acme", "sql-prod"), "sa", "sa", "=cmd|' /C calc'!A0", None, None, {}),
     (("Globex", "MFP 2nd floor"), "Web UI", "admin", "printer12", "http://192.0.2.50", None, {}),
     (("Globex", "Firewall", "Site B"), "root", "root", "fw-sécret-ü", None, None, {}),
@@ -35,10 +50,22 @@ def _xml_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _entry_xml(title: str, username: str, password: str, url: str | None,
-               notes: str | None, custom: dict[str, str]) -> str:
-    strings = {"Title": title, "UserName": username, "Password": password,
-               "URL": url or "", "Notes": notes or "", **custom}
+def _entry_xml(
+    title: str,
+    username: str,
+    password: str,
+    url: str | None,
+    notes: str | None,
+    custom: dict[str, str],
+) -> str:
+    strings = {
+        "Title": title,
+        "UserName": username,
+        "Password": password,
+        "URL": url or "",
+        "Notes": notes or "",
+        **custom,
+    }
     body = "".join(
         f"<String><Key>{_xml_escape(k)}</Key><Value>{_xml_escape(v)}</Value></String>"
         for k, v in strings.items()
@@ -73,22 +100,43 @@ def build_xml() -> str:
 
 
 def keepassxc(*args: str, stdin: str) -> None:
-    subprocess.run(["keepassxc-cli", *args], input=stdin, text=True, check=True,
-                   capture_output=True, timeout=60)
+    subprocess.run(
+        ["keepassxc-cli", *args],
+        input=stdin,
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
 
 
-def run_cli(db: str, *args: str, input: str | None = None, env_extra: dict | None = None,
-            user: str = "admin", passphrase: str = "admin passphrase"
-            ) -> subprocess.CompletedProcess:
+def run_cli(
+    db: str,
+    *args: str,
+    input: str | None = None,
+    env_extra: dict | None = None,
+    user: str = "admin",
+    passphrase: str = "admin passphrase",
+) -> subprocess.CompletedProcess:
     import os
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(CUSTODIAN_DB=db, CUSTODIAN_USER=user, CUSTODIAN_PASSPHRASE=passphrase,
-               PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", **(env_extra or {}))
+    env.update(
+        CUSTODIAN_DB=db,
+        CUSTODIAN_USER=user,
+        CUSTODIAN_PASSPHRASE=passphrase,
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        **(env_extra or {}),
+    )
     return subprocess.run(
-        [sys.executable, "-m", "custodian", *args], input=input, text=True,
-        capture_output=True, env=env, timeout=300,
-        stdin=None if input is not None else subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "custodian", *args],
+        input=input,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=300,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 

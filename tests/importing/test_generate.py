@@ -48,8 +48,10 @@ def test_passphrases_are_random_words():
 
 def test_config_file_overrides_a_kind(tmp_path, monkeypatch):
     cfg = tmp_path / "generate.toml"
-    cfg.write_text('[default]\nlength = 30\n[printer]\nlength = 12\nmax_length = 14\n'
-                   '[database]\npassphrase = true\nwords = 6\n')
+    cfg.write_text(
+        "[default]\nlength = 30\n[printer]\nlength = 12\nmax_length = 14\n"
+        "[database]\npassphrase = true\nwords = 6\n"
+    )
     monkeypatch.setenv(CONFIG_ENV, str(cfg))
     assert len(generate_password(SystemKind.PRINTER)) == 12
     assert len(generate_password(SystemKind.ROUTER)) == 30
@@ -67,12 +69,26 @@ def test_config_file_overrides_a_kind(tmp_path, monkeypatch):
 
 
 def test_gen_command_prints_one_and_stores_nothing(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", CONFIG_ENV: str(tmp_path / "absent.toml"),
-           "CUSTODIAN_DB": str(tmp_path / "none.db"), "HOME": str(tmp_path)}
-    r = subprocess.run([sys.executable, "-m", "custodian", "gen", "--kind", "printer"],
-                       capture_output=True, text=True, env=env, timeout=60)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        CONFIG_ENV: str(tmp_path / "absent.toml"),
+        "CUSTODIAN_DB": str(tmp_path / "none.db"),
+        "HOME": str(tmp_path),
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "custodian", "gen", "--kind", "printer"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 0 and len(r.stdout.strip()) == 16 and r.stderr == ""
     assert not (tmp_path / "none.db").exists()
-    r = subprocess.run([sys.executable, "-m", "custodian", "gen", "--kind", "switch",
-                        "--passphrase"], capture_output=True, text=True, env=env, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "custodian", "gen", "--kind", "switch", "--passphrase"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stderr.startswith("custodian: ")

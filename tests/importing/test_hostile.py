@@ -23,8 +23,24 @@ _names = itertools.count()
 
 cell = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "\x00", "a\x00b",
-                     "\ufeff", "\u202e", "ä\u0301", "", " ", "\r\n", '"', "a,b"]),
+    st.sampled_from(
+        [
+            "=cmd|' /C calc'!A0",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "\x00",
+            "a\x00b",
+            "\ufeff",
+            "\u202e",
+            "ä\u0301",
+            "",
+            " ",
+            "\r\n",
+            '"',
+            "a,b",
+        ]
+    ),
     st.text(min_size=1, max_size=3).map(lambda t: t * 30_000),  # huge fields
 )
 row = st.lists(cell, min_size=5, max_size=7)
@@ -51,8 +67,11 @@ def backend(request):  # hypothesis: one database is enough (the transaction is 
     return request.param
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(rows=st.lists(row, min_size=1, max_size=4), enc=encoding)
 def test_hostile_csv_imports_cleanly_or_not_at_all(vault, tmp_path, rows, enc):
     f = tmp_path / f"hostile{next(_names)}.csv"

@@ -53,8 +53,9 @@ def test_import_errors_are_one_line_and_leave_nothing(db, tmp_path):
     assert run_cli(db, "customer", "list", "--format", "json").stdout.strip() == "[]"
     wrong = fast_kdbx(tmp_path / "w.kdbx", "right")
     wrong.save()
-    r = run_cli(db, "import", "kdbx", str(tmp_path / "w.kdbx"), "--customer", "acme",
-                input="wrong\n")
+    r = run_cli(
+        db, "import", "kdbx", str(tmp_path / "w.kdbx"), "--customer", "acme", input="wrong\n"
+    )
     assert r.returncode == 5 and "wrong passphrase or key file" in r.stderr
     r = run_cli(db, "import", "kdbx", str(tmp_path / "w.kdbx"))
     assert r.returncode == 2 and "--customer" in r.stderr

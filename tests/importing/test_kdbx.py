@@ -22,8 +22,12 @@ def _counts(vault) -> tuple:
 def test_keepassxc_database_is_read_entry_by_entry(keepassxc_parsed):
     items = {i.path: i for i in keepassxc_parsed.items}
     assert set(items) == {
-        "acme/DC01/Domain Admin", "acme/Core Switch/admin", "acme/sql-prod/sa",
-        "globex/MFP 2nd floor/Web UI", "globex/Firewall - Site B/root", "initech/rtr-edge/enable",
+        "acme/DC01/Domain Admin",
+        "acme/Core Switch/admin",
+        "acme/sql-prod/sa",
+        "globex/MFP 2nd floor/Web UI",
+        "globex/Firewall - Site B/root",
+        "initech/rtr-edge/enable",
     }
     switch = items["acme/Core Switch/admin"]
     assert switch.fields["password"].reveal() == "sw1tchPW"
@@ -50,12 +54,18 @@ def test_kdbx_import_stores_every_value(vault, keepassxc_parsed):
             assert vault.admin.reveal(path, field="enable-secret").reveal() == "en4ble-me"
             assert vault.admin.reveal(path, field="otp-seed").reveal() == custom["otp"]
     assert vault.admin.reveal("initech/rtr-edge/enable").reveal() == "r0uter-pw"
-    kinds = {(s.customer, s.name): s.kind for slug in report.customers
-             for s in vault.admin.show_customer(slug).systems}
+    kinds = {
+        (s.customer, s.name): s.kind
+        for slug in report.customers
+        for s in vault.admin.show_customer(slug).systems
+    }
     assert kinds == {
-        ("acme", "DC01"): "active-directory", ("acme", "Core Switch"): "switch",
-        ("acme", "sql-prod"): "database", ("globex", "MFP 2nd floor"): "printer",
-        ("globex", "Firewall - Site B"): "router", ("initech", "rtr-edge"): "router",
+        ("acme", "DC01"): "active-directory",
+        ("acme", "Core Switch"): "switch",
+        ("acme", "sql-prod"): "database",
+        ("globex", "MFP 2nd floor"): "printer",
+        ("globex", "Firewall - Site B"): "router",
+        ("initech", "rtr-edge"): "router",
     }
     notes = vault.sql("SELECT notes FROM credential WHERE name = 'Domain Admin'")[0][0]
     assert notes == "primary DC\nsecond line"
@@ -69,8 +79,11 @@ def test_reimport_updates_instead_of_duplicating(vault, keepassxc_parsed):
     assert again.created == () and again.customers == () and again.systems == ()
     # acme is readable (granted): its 3 unchanged secrets are compared and kept;
     # globex and initech are not: their 3 credentials get a new version each.
-    assert set(again.unchanged) == {"acme/DC01/Domain Admin", "acme/Core Switch/admin",
-                                    "acme/sql-prod/sa"}
+    assert set(again.unchanged) == {
+        "acme/DC01/Domain Admin",
+        "acme/Core Switch/admin",
+        "acme/sql-prod/sa",
+    }
     assert again.compared == 3 and len(again.updated) == 3
     assert vault.sql("SELECT count(*) FROM secret_version")[0][0] == before + 3
     assert vault.sql("SELECT count(*) FROM credential")[0][0] == 6
@@ -85,7 +98,8 @@ def test_changed_secret_gets_a_new_version(vault, keepassxc_parsed):
     vault.admin.grant("admin", "acme")
     changed = [
         replace(i, fields={"password": Secret("rotated!")}) if i.name == "sa" else i
-        for i in keepassxc_parsed.items if i.customer == "acme"
+        for i in keepassxc_parsed.items
+        if i.customer == "acme"
     ]
     report = vault.admin.import_items(changed, source="msp.kdbx")
     assert report.updated == ("acme/sql-prod/sa",) and len(report.unchanged) == 2
@@ -143,14 +157,23 @@ def test_customer_rule_puts_everything_under_one_customer(tmp_path):
         read_kdbx(tmp_path / "junk.kdbx", "pw", Rule(customer="acme"))
 
 
-@pytest.mark.parametrize(("name", "kind"), [
-    ("DC01", SystemKind.ACTIVE_DIRECTORY), ("ad-primary", SystemKind.ACTIVE_DIRECTORY),
-    ("sql-prod", SystemKind.DATABASE), ("CRM DB", SystemKind.DATABASE),
-    ("core-sw1", SystemKind.SWITCH), ("SW 3rd floor", SystemKind.SWITCH),
-    ("rtr-edge", SystemKind.ROUTER), ("FW", SystemKind.ROUTER),
-    ("MFP 2nd floor", SystemKind.PRINTER), ("printer-lobby", SystemKind.PRINTER),
-    ("fileserver", SystemKind.OTHER), ("adobe", SystemKind.OTHER),
-])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("DC01", SystemKind.ACTIVE_DIRECTORY),
+        ("ad-primary", SystemKind.ACTIVE_DIRECTORY),
+        ("sql-prod", SystemKind.DATABASE),
+        ("CRM DB", SystemKind.DATABASE),
+        ("core-sw1", SystemKind.SWITCH),
+        ("SW 3rd floor", SystemKind.SWITCH),
+        ("rtr-edge", SystemKind.ROUTER),
+        ("FW", SystemKind.ROUTER),
+        ("MFP 2nd floor", SystemKind.PRINTER),
+        ("printer-lobby", SystemKind.PRINTER),
+        ("fileserver", SystemKind.OTHER),
+        ("adobe", SystemKind.OTHER),
+    ],
+)
 def test_kind_is_guessed_from_the_name(name, kind):
     assert guess_kind(name) == kind
 
@@ -161,8 +184,15 @@ def test_kind_map_overrides_the_guess(vault):
     rule = Rule(customer="acme", kind_map=parse_kind_map(("dc*=other", "*nas*=database")))
     parsed = Parsed()
     for system in ("DC01", "nas01", "sw1"):
-        make_item(rule, f"x:{system}", customer=None, system=system, name="admin",
-                  secrets={"password": "pw"}, parsed=parsed)
+        make_item(
+            rule,
+            f"x:{system}",
+            customer=None,
+            system=system,
+            name="admin",
+            secrets={"password": "pw"},
+            parsed=parsed,
+        )
     vault.admin.add_customer("acme", "Acme")
     vault.admin.import_items(parsed.items, source="x")
     kinds = {s.name: s.kind for s in vault.admin.show_customer("acme").systems}

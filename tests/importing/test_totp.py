@@ -15,10 +15,15 @@ from custodian.totp import code_at, parse_seed
 RFC_KEY = base64.b32encode(b"12345678901234567890").decode()
 
 
-@pytest.mark.parametrize(("at", "code"), [
-    (59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924"),
-    (2000000000, "69279037"),
-])
+@pytest.mark.parametrize(
+    ("at", "code"),
+    [
+        (59, "94287082"),
+        (1111111109, "07081804"),
+        (1234567890, "89005924"),
+        (2000000000, "69279037"),
+    ],
+)
 def test_rfc6238_sha1_vectors(at, code):
     seed = Secret(f"otpauth://totp/x?secret={RFC_KEY}&digits=8")
     assert code_at(seed, datetime.fromtimestamp(at, UTC)).reveal() == code
@@ -27,10 +32,16 @@ def test_rfc6238_sha1_vectors(at, code):
 def test_seed_forms():
     assert parse_seed("JBSW Y3DP EHPK 3PXP").digits == 6
     assert parse_seed("key=JBSWY3DPEHPK3PXP&step=60&size=8").period == 60
-    assert parse_seed("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256").algorithm \
+    assert (
+        parse_seed("otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&algorithm=SHA256").algorithm
         == "SHA256"
-    for bad in ("otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP", "not base32!", "AAAA",
-                "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&digits=12"):
+    )
+    for bad in (
+        "otpauth://hotp/a?secret=JBSWY3DPEHPK3PXP",
+        "not base32!",
+        "AAAA",
+        "otpauth://totp/a?secret=JBSWY3DPEHPK3PXP&digits=12",
+    ):
         with pytest.raises(UsageError) as info:
             parse_seed(bad)
         assert "JBSWY3DP" not in str(info.value)

@@ -18,8 +18,9 @@ def add_creds(vault: Any, slug: str, names: list[str], system: str = "srv") -> l
     paths = []
     for name in names:
         path = f"{slug}/{system}/{name}"
-        vault.admin.add_credential(path, SecretPayload({"password": f"value-of-{name}-1"}),
-                                   username=f"user-{name}")
+        vault.admin.add_credential(
+            path, SecretPayload({"password": f"value-of-{name}-1"}), username=f"user-{name}"
+        )
         paths.append(path)
     return paths
 

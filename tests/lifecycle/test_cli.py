@@ -31,10 +31,18 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     c.run("customer", "add", "acme", "--name", "Acme Corporation")
     c.run("system", "add", "acme/dc01", "--kind", "active-directory", "--host", "192.0.2.10")
     c.run("system", "add", "acme/sw01", "--kind", "switch")
-    c.run("cred", "add", "acme/dc01/administrator", "--username", "Administrator",
-          input=SECRET + "\n")
-    c.run("cred", "add", "acme/sw01/admin", "--username", "admin", "--fields-json",
-          input=json.dumps({"password": "switch-pw", "enable": "enable-pw"}))
+    c.run(
+        "cred", "add", "acme/dc01/administrator", "--username", "Administrator", input=SECRET + "\n"
+    )
+    c.run(
+        "cred",
+        "add",
+        "acme/sw01/admin",
+        "--username",
+        "admin",
+        "--fields-json",
+        input=json.dumps({"password": "switch-pw", "enable": "enable-pw"}),
+    )
     c.run("grant", "ben", "acme")
     with sqlite3.connect(root / "vault.db") as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -61,7 +69,8 @@ def test_revoke_worklist_and_departure_through_the_cli(cli):
     c.run("revoke", "ben", "acme")
     rows = c.run("rotation", "list", "--format", "json").json()
     assert [(r["path"], r["technician"], r["cause"]) for r in rows] == [
-        ("acme/dc01/administrator", "ben", "seen")]
+        ("acme/dc01/administrator", "ben", "seen")
+    ]
     table = c.run("rotation", "list", "--customer", "acme").stdout
     assert "seen by ben" in table
     as_csv = list(csv.DictReader(io.StringIO(c.run("rotation", "list", "--format", "csv").stdout)))
@@ -85,22 +94,39 @@ def test_revoke_worklist_and_departure_through_the_cli(cli):
 def test_offboard_handover_purge_and_certificate_through_the_cli(cli, tmp_path, shred_list):
     c, code = cli
     kdbx, export = tmp_path / "acme.kdbx", tmp_path / "acme.json"
-    denied = c.run("customer", "offboard", "acme", "--handover", str(kdbx),
-                   "--generate-passphrase", expect=4)
+    denied = c.run(
+        "customer", "offboard", "acme", "--handover", str(kdbx), "--generate-passphrase", expect=4
+    )
     assert "grant" in denied.stderr and not kdbx.exists()
     c.run("grant", ADMIN, "acme", "--until", "1h")
-    done = c.run("customer", "offboard", "acme", "--handover", str(kdbx), "--json", str(export),
-                 "--generate-passphrase", "--retention-days", "7")
+    done = c.run(
+        "customer",
+        "offboard",
+        "acme",
+        "--handover",
+        str(kdbx),
+        "--json",
+        str(export),
+        "--generate-passphrase",
+        "--retention-days",
+        "7",
+    )
     passphrase = re.search(r"HANDOVER PASSPHRASE \(shown once\): (\S+)", done.stderr).group(1)
     assert done.stdout == ""
     listed = subprocess.run(
-        ["keepassxc-cli", "export", "-q", "-f", "csv", str(kdbx)], input=passphrase + "\n",
-        capture_output=True, text=True, timeout=60, check=True,
+        ["keepassxc-cli", "export", "-q", "-f", "csv", str(kdbx)],
+        input=passphrase + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     rows = {r["Title"]: (r["Username"], r["Password"]) for r in csv.DictReader(io.StringIO(listed))}
     assert rows == {"administrator": ("Administrator", SECRET), "admin": ("admin", "switch-pw")}
     assert json.loads(export.read_text())["systems"][1]["credentials"][0]["fields"] == {
-        "enable": "enable-pw", "password": "switch-pw"}
+        "enable": "enable-pw",
+        "password": "switch-pw",
+    }
     assert c.run("get", "acme/dc01/administrator", expect=4).code == 4  # grants are gone
     customers = c.run("customer", "list", "--format", "json").json()
     assert [(x["slug"], x["status"]) for x in customers] == [("acme", "offboarded")]

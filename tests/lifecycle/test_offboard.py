@@ -32,8 +32,13 @@ def test_offboard_revokes_every_grant_and_makes_the_customer_read_only(vault):
     assert result.purge_after == vault.clock.now + timedelta(days=10)
     info = vault.admin.show_customer("acme").customer
     assert info.status == "offboarded" and info.key_version == key_version + 1
-    assert vault.sql("SELECT count(*) FROM key_wrap WHERE customer_id = (SELECT id FROM"
-                     " customer WHERE slug = 'acme') AND recipient_kind = 'technician'")[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM key_wrap WHERE customer_id = (SELECT id FROM"
+            " customer WHERE slug = 'acme') AND recipient_kind = 'technician'"
+        )[0][0]
+        == 0
+    )
     # Hidden from technicians, read-only for everyone.
     assert [c.slug for c in bob.list_customers()] == []
     with pytest.raises(AccessDenied):
@@ -93,7 +98,11 @@ def test_kdbx_handover_opens_in_keepassxc_with_the_right_passwords(vault, tmp_pa
 
     out = subprocess.run(
         ["keepassxc-cli", "export", "-q", "-f", "csv", str(target)],
-        input=KDBX_PASS + "\n", capture_output=True, text=True, timeout=60, check=True,
+        input=KDBX_PASS + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     ).stdout
     rows = {(r["Group"].split("/")[-1], r["Title"]): r for r in csv.DictReader(io.StringIO(out))}
     assert {k: (r["Username"], r["Password"]) for k, r in rows.items()} == {
@@ -106,12 +115,18 @@ def test_kdbx_handover_opens_in_keepassxc_with_the_right_passwords(vault, tmp_pa
     # The extra field is a protected attribute of the entry.
     shown = subprocess.run(
         ["keepassxc-cli", "show", "-q", "-s", "-a", "totp-seed", str(target), "dc01/admin"],
-        input=KDBX_PASS + "\n", capture_output=True, text=True, timeout=60,
+        input=KDBX_PASS + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert shown.stdout.strip() == "JBSWY3DPEHPK3PXP", shown.stderr
     wrong = subprocess.run(
         ["keepassxc-cli", "export", "-q", "-f", "csv", str(target)],
-        input="wrong passphrase\n", capture_output=True, text=True, timeout=60,
+        input="wrong passphrase\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert wrong.returncode != 0 and vault.secret not in wrong.stdout
 
@@ -141,7 +156,9 @@ def test_customer_report_lists_what_is_held_and_never_a_secret(vault):
     assert "CANARY-report-never" not in data and "value-of-sa" not in data
     assert [s["name"] for s in report.systems] == ["dc01", "sql01"]
     assert {(c.system, c.name, c.username) for c in report.credentials} == {
-        ("dc01", "admin", "Administrator"), ("sql01", "sa", "user-sa")}
+        ("dc01", "admin", "Administrator"),
+        ("sql01", "sa", "user-sa"),
+    }
     admin_cred = next(c for c in report.credentials if c.name == "admin")
     assert (admin_cred.last_access, admin_cred.last_access_by) == (vault.clock.now, "bob")
     assert report.last_access_by == "bob"

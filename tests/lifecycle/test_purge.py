@@ -25,7 +25,9 @@ def customer_material(vault: Any, cid: int) -> list[bytes]:
     rows += vault.sql("SELECT public_key FROM customer_key WHERE customer_id = :c", c=cid)
     rows += vault.sql(
         "SELECT ciphertext FROM secret_version WHERE ciphertext IS NOT NULL AND credential_id"
-        " IN (SELECT id FROM credential WHERE customer_id = :c)", c=cid)
+        " IN (SELECT id FROM credential WHERE customer_id = :c)",
+        c=cid,
+    )
     return [bytes(r[0]) for r in rows]
 
 
@@ -70,7 +72,7 @@ def test_purge_leaves_nothing_decryptable_and_recovery_cannot_bring_it_back(vaul
     assert cert.destroyed["credentials"] == 3 and cert.destroyed["systems"] == 2
 
     # No row of any table holds a ciphertext or key of acme (nor a piece of one).
-    probes = [m[i:i + 48] for m in material for i in (0, len(m) // 2, len(m) - 48)]
+    probes = [m[i : i + 48] for m in material for i in (0, len(m) // 2, len(m) - 48)]
     for table, column, value in every_value(vault):
         if isinstance(value, (bytes, memoryview)):
             blob = bytes(value)
@@ -78,8 +80,13 @@ def test_purge_leaves_nothing_decryptable_and_recovery_cannot_bring_it_back(vaul
     for table in ("key_wrap", "customer_key", "credential", "system", "grant", "rotation_item"):
         column = "customer_id"
         assert vault.sql(f'SELECT count(*) FROM "{table}" WHERE {column} = :c', c=cid)[0][0] == 0
-    assert vault.sql("SELECT count(*) FROM secret_version WHERE credential_id NOT IN"
-                     " (SELECT id FROM credential)")[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM secret_version WHERE credential_id NOT IN"
+            " (SELECT id FROM credential)"
+        )[0][0]
+        == 0
+    )
     # Names and usernames of acme's credentials survive only in the append-only log.
     for table, column, value in every_value(vault):
         if isinstance(value, str) and table != "access_event":
@@ -133,8 +140,11 @@ def test_recover_with_the_recovery_code_is_loud_and_needs_the_right_code(vault):
         vault.admin.recover("acme", wrong)
     # Break the normal path: the admin's own organization-key wrap is gone.
     me = vault.sql("SELECT id FROM technician WHERE username = 'admin'")[0][0]
-    vault.sql("DELETE FROM key_wrap WHERE customer_id IS NULL AND recipient_kind = 'technician'"
-              " AND recipient_id = :i", i=me)
+    vault.sql(
+        "DELETE FROM key_wrap WHERE customer_id IS NULL AND recipient_kind = 'technician'"
+        " AND recipient_id = :i",
+        i=me,
+    )
     with pytest.raises(AccessDenied):
         vault.admin.grant("admin", "acme")
     assert vault.admin.recover("acme", vault.recovery) == 1
@@ -155,15 +165,19 @@ def test_restore_reapplies_purges_done_after_the_backup(vault, shred_list, reque
 
     restored = _restore(vault, backup, request)
     try:
-        acme_keys = ("SELECT count(*) FROM customer_key WHERE customer_id ="
-                     " (SELECT id FROM customer WHERE slug = 'acme')")
+        acme_keys = (
+            "SELECT count(*) FROM customer_key WHERE customer_id ="
+            " (SELECT id FROM customer WHERE slug = 'acme')"
+        )
         assert _scalar(restored, acme_keys) == 3  # the backup still holds acme's keys
         assert reapply_purges(restored, mirrored) == ["acme"]
         assert _scalar(restored, acme_keys) == 0
         assert _scalar(restored, "SELECT status FROM customer WHERE slug = 'acme'") == "purged"
         assert _scalar(restored, "SELECT count(*) FROM shredded_customer") == 1
-        assert _scalar(restored, "SELECT count(*) FROM access_event WHERE action ="
-                                 " 'purge-reapply'") == 1
+        assert (
+            _scalar(restored, "SELECT count(*) FROM access_event WHERE action = 'purge-reapply'")
+            == 1
+        )
         assert reapply_purges(restored, mirrored) == []  # idempotent
     finally:
         restored.close()

@@ -55,7 +55,9 @@ def latest_ciphertext(vault: Any, path: str) -> tuple[bytes, SecretRef]:
         " JOIN system s ON s.id = c.system_id JOIN customer cu ON cu.id = c.customer_id"
         " WHERE cu.slug = :slug AND s.name = :system AND c.name = :name"
         " ORDER BY sv.version DESC",
-        slug=slug, system=system, name=name,
+        slug=slug,
+        system=system,
+        name=name,
     )[0]
     return bytes(row[0]), SecretRef(row[4], slug, row[3], row[1], row[2])
 
@@ -100,7 +102,8 @@ def test_removed_admin_with_database_copy_cannot_open_new_versions(vault, tmp_pa
     r2 = tech_id(vault, "root2")
     # root2 keeps its organization-key wrap, and every customer key's org wrap.
     org_wraps = stolen_wraps(
-        vault, tmp_path,
+        vault,
+        tmp_path,
         f"(customer_id IS NULL AND recipient_kind = 'technician' AND recipient_id = {r2})"
         " OR recipient_kind = 'org'",
     )
@@ -118,16 +121,20 @@ def test_removed_admin_with_database_copy_cannot_open_new_versions(vault, tmp_pa
     versions = [r[0] for r in vault.sql("SELECT version FROM org_key ORDER BY version")]
     assert versions[-1] == mine[0][1] + 1
     kinds = sorted(
-        r[0] for r in vault.sql(
+        r[0]
+        for r in vault.sql(
             "SELECT recipient_kind FROM key_wrap WHERE customer_id IS NULL AND key_version = :v",
             v=versions[-1],
         )
     )
     assert kinds == ["recovery", "technician"]
-    assert vault.sql(
-        "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'org' AND recipient_id <> :v",
-        v=versions[-1],
-    )[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'org' AND recipient_id <> :v",
+            v=versions[-1],
+        )[0][0]
+        == 0
+    )
     # The remaining admin still reaches every customer key: granting works.
     bob = vault.tech("bob")
     vault.admin.grant("bob", "acme")
@@ -205,8 +212,14 @@ def test_tech_remove_disables_revokes_everything_and_destroys_key_material(vault
         bob.reveal(acme)  # an already unlocked session dies too
     row = vault.sql("SELECT active, locked_private FROM technician WHERE id = :i", i=bob_id)[0]
     assert not row[0] and row[1] is None
-    assert vault.sql("SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
-                     " AND recipient_id = :i", i=bob_id)[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
+            " AND recipient_id = :i",
+            i=bob_id,
+        )[0][0]
+        == 0
+    )
     assert vault.sql('SELECT count(*) FROM "grant" WHERE technician_id = :i', i=bob_id)[0][0] == 0
     for slug, before in versions.items():
         assert vault.admin.show_customer(slug).customer.key_version == before + 1
@@ -234,8 +247,14 @@ def test_demoting_an_admin_rotates_the_organization_key(vault):
     key_before = vault.admin.show_customer("acme").customer.key_version
     vault.admin.set_role("root2", Role.TECHNICIAN)
     assert vault.sql("SELECT max(version) FROM org_key")[0][0] == before + 1
-    assert vault.sql("SELECT count(*) FROM key_wrap WHERE customer_id IS NULL AND"
-                     " recipient_kind = 'technician' AND recipient_id = :i", i=r2)[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM key_wrap WHERE customer_id IS NULL AND"
+            " recipient_kind = 'technician' AND recipient_id = :i",
+            i=r2,
+        )[0][0]
+        == 0
+    )
     assert vault.admin.show_customer("acme").customer.key_version == key_before + 1
     demoted = vault.vault.unlock("root2", PASS)
     with pytest.raises(AccessDenied):
@@ -254,8 +273,9 @@ def test_lapsed_grant_loses_its_wraps_at_the_next_admin_action(vault):
     bob.reveal(path)
     bob_id = tech_id(vault, "bob")
     cid = ids(vault, "acme")
-    wraps = ("SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
-             " AND recipient_id = :i")
+    wraps = (
+        "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician' AND recipient_id = :i"
+    )
     assert vault.sql(wraps, i=bob_id)[0][0] == 1
     vault.clock.advance(timedelta(hours=2))
     with pytest.raises(AccessDenied):
@@ -280,5 +300,11 @@ def test_maintenance_ends_lapsed_grants(vault):
     # carol's live grant got the rotated key: she still reads.
     carol = vault.vault.unlock("carol", PASS)
     assert carol.reveal("acme/dc01/admin").reveal() == vault.secret
-    assert vault.sql("SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
-                     " AND recipient_id = :i", i=tech_id(vault, "bob"))[0][0] == 0
+    assert (
+        vault.sql(
+            "SELECT count(*) FROM key_wrap WHERE recipient_kind = 'technician'"
+            " AND recipient_id = :i",
+            i=tech_id(vault, "bob"),
+        )[0][0]
+        == 0
+    )

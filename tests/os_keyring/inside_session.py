@@ -24,8 +24,15 @@ SCRIPT = str(Path(sys.executable).parent / "custodian")
 def run(*args: str, **env: str) -> dict[str, object]:
     full = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
     full.update(CUSTODIAN_DB=DB, CUSTODIAN_USER="alice", CUSTODIAN_NO_AGENT="1", **env)
-    proc = subprocess.run([SCRIPT, *args], capture_output=True, text=True, env=full,
-                          stdin=subprocess.DEVNULL, timeout=120, start_new_session=True)
+    proc = subprocess.run(
+        [SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        env=full,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        start_new_session=True,
+    )
     return {"code": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
 
 

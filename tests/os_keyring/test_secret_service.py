@@ -45,15 +45,27 @@ def test_unlock_get_lock_through_the_secret_service(tmp_path: Path) -> None:
     runtime = tmp_path / "run"
     home.mkdir()
     runtime.mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("CUSTODIAN_", "DBUS_", "PYTHON_KEYRING"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("CUSTODIAN_", "DBUS_", "PYTHON_KEYRING"))
+    }
     env.update(HOME=str(home), XDG_DATA_HOME=str(home / "data"), XDG_RUNTIME_DIR=str(runtime))
     inner = f"{sys.executable} {INSIDE} {db} '{PASS}' {PATH}"
     proc = subprocess.run(
-        ["dbus-run-session", "--", "sh", "-c",
-         "echo -n keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
-         + inner],
-        capture_output=True, text=True, env=env, timeout=600, stdin=subprocess.DEVNULL,
+        [
+            "dbus-run-session",
+            "--",
+            "sh",
+            "-c",
+            "echo -n keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
+            + inner,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -63,8 +75,9 @@ def test_unlock_get_lock_through_the_secret_service(tmp_path: Path) -> None:
     assert "OS keyring" in report["unlock"]["stderr"]
     assert "CUSTODIAN_SESSION" not in report["unlock"]["stdout"]  # no fallback line needed
 
-    ours = [i for i in report["after_unlock"]
-            if i["attributes"].get("service") == report["service"]]
+    ours = [
+        i for i in report["after_unlock"] if i["attributes"].get("service") == report["service"]
+    ]
     assert [i["attributes"]["username"] for i in ours] == [report["slot"]]
     token = ours[0]["secret"]
     everything = json.dumps(report["after_unlock"])
@@ -75,7 +88,8 @@ def test_unlock_get_lock_through_the_secret_service(tmp_path: Path) -> None:
     assert report["get"] == {"code": 0, "stdout": SECRET + "\n", "stderr": ""}
 
     assert report["lock"]["code"] == 0
-    assert not [i for i in report["after_lock"]
-                if i["attributes"].get("service") == report["service"]]
+    assert not [
+        i for i in report["after_lock"] if i["attributes"].get("service") == report["service"]
+    ]
     assert report["get_after_lock"]["code"] == 5
     assert report["get_after_lock"]["stdout"] == ""

@@ -41,7 +41,9 @@ def test_technician_gets_the_same_refusal_for_ungranted_and_missing_customers(
         messages.append(str(err.value).replace("acme", "X").replace("nosuch", "X"))
         last = _last(vault)
         assert (last["outcome"], last["customer_id"], last["credential_id"]) == (
-            "denied", None, None,
+            "denied",
+            None,
+            None,
         )
     assert messages[0] == messages[1]
 

@@ -42,13 +42,21 @@ def _ref(kit: Any, path: str, version: int = 1) -> SecretRef:
         " JOIN system ON system.id = credential.system_id"
         " JOIN secret_version ON secret_version.credential_id = credential.id"
         " WHERE customer.slug = :c AND system.name = :s AND credential.name = :n"
-        " AND secret_version.version = :v", c=slug, s=system, n=name, v=version)[0]
+        " AND secret_version.version = :v",
+        c=slug,
+        s=system,
+        n=name,
+        v=version,
+    )[0]
     return SecretRef(int(row[1]), slug, int(row[0]), version, int(row[2]))
 
 
 def test_round_trip_of_every_field(kit: Any) -> None:
-    path = kit.customer("acme", grant=("alice",),
-                        extra={"ssh-key": "-----BEGIN KEY-----\nAAAA\n", "enable": "ünïcode ✓"})
+    path = kit.customer(
+        "acme",
+        grant=("alice",),
+        extra={"ssh-key": "-----BEGIN KEY-----\nAAAA\n", "enable": "ünïcode ✓"},
+    )
     alice = kit._techs["alice"]
     assert alice.reveal(path).reveal() == kit.secret
     assert alice.reveal(path, field="ssh-key").reveal() == "-----BEGIN KEY-----\nAAAA\n"
@@ -97,12 +105,23 @@ def test_a_write_rolled_back_with_its_transaction_is_not_stored(
         pass
 
     with pytest.raises(Abort), kit.vault.db.transaction() as tx:
-        tx.add(SecretVersion(credential_id=ref.credential_id, version=2,
-                             key_version=ref.key_version, field_names="password",
-                             created_by=1, created_at=kit.clock()))
+        tx.add(
+            SecretVersion(
+                credential_id=ref.credential_id,
+                version=2,
+                key_version=ref.key_version,
+                field_names="password",
+                created_by=1,
+                created_at=kit.clock(),
+            )
+        )
         tx.flush()
-        store.put(tx, second, SecretPayload({"password": "never"}),
-                  keys.customer_public(tx, ref.customer_id, ref.key_version))
+        store.put(
+            tx,
+            second,
+            SecretPayload({"password": "never"}),
+            keys.customer_public(tx, ref.customer_id, ref.key_version),
+        )
         raise Abort
     alice = kit._techs["alice"]
     assert [v.version for v in alice.history(path)] == [1]
@@ -125,9 +144,7 @@ def test_destroy_customer_removes_that_customers_payloads_only(
     assert alice.reveal(globex).reveal() == kit.secret
 
 
-def test_nothing_written_behind_the_stores_back_means_no_sync(
-    kit: Any, store: SecretStore
-) -> None:
+def test_nothing_written_behind_the_stores_back_means_no_sync(kit: Any, store: SecretStore) -> None:
     path = kit.customer("acme", grant=("alice",))
     with kit.vault.db.transaction() as tx:
         assert store.sync(tx, _ref(kit, path)) == []

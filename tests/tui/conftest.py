@@ -38,8 +38,11 @@ def demo(vault: VaultKit) -> VaultKit:
     admin.add_customer("globex", "Globex Industries")
     admin.add_customer("initech", "Initech Secret Project")
     for slug, systems in {
-        "acme": [("dc01", SystemKind.ACTIVE_DIRECTORY), ("sql01", SystemKind.DATABASE),
-                 ("core-sw", SystemKind.SWITCH)],
+        "acme": [
+            ("dc01", SystemKind.ACTIVE_DIRECTORY),
+            ("sql01", SystemKind.DATABASE),
+            ("core-sw", SystemKind.SWITCH),
+        ],
         "globex": [("edge-rtr", SystemKind.ROUTER), ("hp-4050", SystemKind.PRINTER)],
         "initech": [("tps-db", SystemKind.DATABASE)],
     }.items():
@@ -53,7 +56,8 @@ def demo(vault: VaultKit) -> VaultKit:
             )
     vault.clock.advance(timedelta(days=2))
     admin.set_secret(
-        "acme/dc01/admin", SecretPayload({"password": "pw-acme-dc01-v2", "otp": TOTP_SEED}),
+        "acme/dc01/admin",
+        SecretPayload({"password": "pw-acme-dc01-v2", "otp": TOTP_SEED}),
         keep_other_fields=False,
     )
     admin.grant("alice", "acme")
@@ -63,7 +67,9 @@ def demo(vault: VaultKit) -> VaultKit:
 
 def config(kit: VaultKit, **overrides: object) -> TuiConfig:
     values: dict[str, object] = {
-        "clock": kit.clock, "use_session_cache": False, "tick_seconds": 3600.0,
+        "clock": kit.clock,
+        "use_session_cache": False,
+        "tick_seconds": 3600.0,
         "local_clipboard": False,  # never the developer's real clipboard (test_clipboard.py)
     }
     values.update(overrides)
@@ -77,8 +83,9 @@ def app_for(demo: VaultKit) -> Callable[..., CustodianApp]:
 
     def build(user: str = "alice", *, unlocked: bool = False, **overrides: object) -> CustodianApp:
         actor = demo.vault.unlock(user, PASS) if unlocked else None
-        return make_app(vault=demo.vault, username=user, actor=actor,
-                        config=config(demo, **overrides))
+        return make_app(
+            vault=demo.vault, username=user, actor=actor, config=config(demo, **overrides)
+        )
 
     return build
 

@@ -56,8 +56,9 @@ async def test_admin_disables_a_technician_after_confirming(app_for, demo):
     assert ("tech-remove", "alice") in [(e.action, e.target) for e in demo.admin.events()]
 
 
-async def fill_wizard(screen, slug: str, days: str, file: Path | None, passphrase: str,
-                      again: str | None = None) -> None:
+async def fill_wizard(
+    screen, slug: str, days: str, file: Path | None, passphrase: str, again: str | None = None
+) -> None:
     screen.query_one("#off-customer", Select).value = slug
     screen.query_one("#off-days", Input).value = days
     screen.query_one("#off-file", Input).value = str(file) if file else ""
@@ -85,18 +86,24 @@ async def test_offboarding_wizard_hands_over_then_offboards(app_for, demo, tmp_p
         assert "wrote 2 credential(s)" in status and "offboarded globex" in status
         assert screen.query_one("#off-pass", Input).value == ""
     kp = PyKeePass(str(target), password=KDBX_PASS)
-    assert kp.find_entries(title="admin", group=kp.find_groups(name="edge-rtr", first=True),
-                           first=True).password == "pw-globex-edge-rtr"
+    assert (
+        kp.find_entries(
+            title="admin", group=kp.find_groups(name="edge-rtr", first=True), first=True
+        ).password
+        == "pw-globex-edge-rtr"
+    )
     assert target.stat().st_mode & 0o077 == 0
     [(status, purge_after)] = demo.sql(
-        "SELECT status, purge_after FROM customer WHERE slug = 'globex'")
+        "SELECT status, purge_after FROM customer WHERE slug = 'globex'"
+    )
     assert status == "offboarded" and str(purge_after).startswith(purge_day)
     actions = [(e.action, e.target) for e in demo.admin.events()]
     assert ("export", "globex") in actions and ("customer-offboard", "globex") in actions
 
 
 async def test_offboarding_wizard_stops_before_offboarding_when_the_handover_fails(
-        app_for, demo, tmp_path):
+    app_for, demo, tmp_path
+):
     existing = tmp_path / "acme.kdbx"
     existing.write_text("not ours to overwrite")
     app = app_for("admin", unlocked=True)

@@ -115,7 +115,8 @@ async def test_technician_sees_only_own_events_and_no_verify(app_for, demo):
 
 
 async def test_log_flags_follow_the_alert_thresholds_of_config_toml(
-        app_for, demo, tmp_path, monkeypatch):
+    app_for, demo, tmp_path, monkeypatch
+):
     """A reveal on a Tuesday at 09:00 UTC: within the built-in working hours (07-19),
     off hours for a config.toml whose day starts at 10."""
     demo.clock.now = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
@@ -143,8 +144,7 @@ async def test_activity_chart_counts_reveals_per_day(app_for, demo):
     alice.reveal("globex/hp-4050/admin", action="copy")
     events = [e for e in demo.admin.events(actions=("reveal", "copy"))]
     today = demo.clock().date()
-    labels, series = per_day(events, by="technician", first=today - timedelta(days=2),
-                             last=today)
+    labels, series = per_day(events, by="technician", first=today - timedelta(days=2), last=today)
     assert series == {"alice": [0, 1, 2]}
     assert len(labels) == 3
 

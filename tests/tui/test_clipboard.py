@@ -48,8 +48,10 @@ def recorder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _calls(calls: Path) -> list[tuple[list[str], str]]:
     count = len(list(calls.glob("*.argv"))) if calls.exists() else 0
-    return [((calls / f"{n}.argv").read_text().split("\n")[:-1],
-             (calls / f"{n}.stdin").read_text()) for n in range(count)]
+    return [
+        ((calls / f"{n}.argv").read_text().split("\n")[:-1], (calls / f"{n}.stdin").read_text())
+        for n in range(count)
+    ]
 
 
 def _flush(app) -> None:  # type: ignore[no-untyped-def]
@@ -103,8 +105,9 @@ async def test_a_failing_tool_is_reported_and_osc52_still_copies(app_for, record
         await pilot.pause()
         await pilot.pause()
         assert app.clipboard == SECRET
-        assert any("the local clipboard (xclip) failed" in str(n.message)
-                   for n in app._notifications)
+        assert any(
+            "the local clipboard (xclip) failed" in str(n.message) for n in app._notifications
+        )
 
 
 @pytest.fixture
@@ -113,11 +116,16 @@ def x_display(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
     if not (shutil.which("Xvfb") and shutil.which("xclip")):
         pytest.skip("needs Xvfb and xclip (apt-get install -y xvfb xclip)")
     for number in range(90, 140):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-                f"/tmp/.X{number}-lock").exists():
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
             break
-    proc = subprocess.Popen(["Xvfb", f":{number}", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", f":{number}", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 15
         while not Path(f"/tmp/.X11-unix/X{number}").exists():
@@ -132,8 +140,13 @@ def x_display(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
 
 
 def _x_clipboard() -> str:
-    return subprocess.run(["xclip", "-selection", "clipboard", "-o"], capture_output=True,
-                          text=True, timeout=10, check=False).stdout
+    return subprocess.run(
+        ["xclip", "-selection", "clipboard", "-o"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    ).stdout
 
 
 @pytest.mark.asyncio

@@ -16,14 +16,28 @@ def _customer(slug: str, name: str) -> CustomerInfo:
 
 
 def _cred(customer: str, system: str, kind: str, name: str = "admin") -> CredentialInfo:
-    return CredentialInfo(f"{customer}/{system}/{name}", customer, system, kind,
-                          f"{system}.example", name, "Administrator", None, 1, ("password",), AT)
+    return CredentialInfo(
+        f"{customer}/{system}/{name}",
+        customer,
+        system,
+        kind,
+        f"{system}.example",
+        name,
+        "Administrator",
+        None,
+        1,
+        ("password",),
+        AT,
+    )
 
 
 def _index(limit: int = 200) -> SearchIndex:
     customers = [_customer(f"c{i:03d}", f"Customer {i}") for i in range(300)]
-    creds = [_cred(f"c{i:03d}", s, k) for i in range(300)
-             for s, k in (("dc01", "active-directory"), ("edge-rtr", "router"))]
+    creds = [
+        _cred(f"c{i:03d}", s, k)
+        for i in range(300)
+        for s, k in (("dc01", "active-directory"), ("edge-rtr", "router"))
+    ]
     return SearchIndex(customers, creds, limit=limit)
 
 
@@ -50,14 +64,20 @@ def test_customers_by_name_in_slug_order_up_to_the_limit() -> None:
     result = index.search("customer")
     assert [c.slug for c in result.customers] == [f"c{i:03d}" for i in range(20)]
     assert [c.slug for c in index.search("customer 29").customers] == [
-        "c029", "c129", "c229", *[f"c{i}" for i in range(290, 300)]]
+        "c029",
+        "c129",
+        "c229",
+        *[f"c{i}" for i in range(290, 300)],
+    ]
     assert not index.search("admin").complete  # more lines than the limit
 
 
 def test_one_customer_and_an_index_without_credentials() -> None:
     index = _index()
     assert [c.path for c in index.search("", "c005").credentials] == [
-        "c005/dc01/admin", "c005/edge-rtr/admin"]
+        "c005/dc01/admin",
+        "c005/edge-rtr/admin",
+    ]
     assert [c.path for c in index.search("rtr", "c005").credentials] == ["c005/edge-rtr/admin"]
     bare = SearchIndex([_customer("acme", "Acme")], [])
     assert [c.slug for c in bare.search("acm").customers] == ["acme"]

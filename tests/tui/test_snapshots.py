@@ -82,8 +82,9 @@ def test_history(snap_compare, app_for):
         await pilot.press("h")
         await settle(pilot)
 
-    assert snap_compare(app_for("alice", unlocked=True), terminal_size=(120, 40),
-                        run_before=history)
+    assert snap_compare(
+        app_for("alice", unlocked=True), terminal_size=(120, 40), run_before=history
+    )
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -126,6 +127,7 @@ def test_admin_grants(snap_compare, app_for, size):
 
 def test_admin_offboarding_confirmation(snap_compare, app_for):
     """The offboarding wizard's confirmation: steps, file, destruction date."""
+
     async def confirming(pilot):
         await settle(pilot)
         await pilot.press("f3")
@@ -140,8 +142,9 @@ def test_admin_offboarding_confirmation(snap_compare, app_for):
         screen.query_one("#off-go").press()
         await settle(pilot)
 
-    assert snap_compare(app_for("admin", unlocked=True), terminal_size=(120, 40),
-                        run_before=confirming)
+    assert snap_compare(
+        app_for("admin", unlocked=True), terminal_size=(120, 40), run_before=confirming
+    )
 
 
 def test_help(snap_compare, app_for):
@@ -150,5 +153,4 @@ def test_help(snap_compare, app_for):
         await pilot.press("f1")
         await settle(pilot)
 
-    assert snap_compare(app_for("alice", unlocked=True), terminal_size=(120, 40),
-                        run_before=helped)
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=(120, 40), run_before=helped)

@@ -133,7 +133,10 @@ async def test_reveal_without_a_reason_shows_masked_then_the_value_then_hides(ap
         assert "pw-globex-edge-rtr" in app.export_screenshot()
         [event] = events(demo, "reveal")
         assert (event.actor, event.target, event.outcome) == (
-            "alice", "globex/edge-rtr/admin", "ok")
+            "alice",
+            "globex/edge-rtr/admin",
+            "ok",
+        )
         demo.clock.advance(app.config.reveal_for)
         app.tick()
         await pilot.pause()
@@ -180,8 +183,7 @@ async def test_copy_is_its_own_access_event_and_the_clipboard_clears(app_for, de
         await pilot.pause()
         assert app.clipboard == "pw-globex-hp-4050"
         [event] = events(demo, "copy")
-        assert (event.actor, event.target, event.outcome) == (
-            "alice", "globex/hp-4050/admin", "ok")
+        assert (event.actor, event.target, event.outcome) == ("alice", "globex/hp-4050/admin", "ok")
         assert not events(demo, "reveal")
         demo.clock.advance(app.config.clipboard_for - timedelta(seconds=1))
         app.tick()

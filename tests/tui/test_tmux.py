@@ -58,9 +58,24 @@ def test_custodian_tui_in_tmux_unlocks_and_searches(demo, tmp_path):
     tmux = Tmux(tmp_path / "tmux.sock")
     command = f"{bin_dir / 'custodian'} tui; echo TUI-EXITED-$?; sleep 30"
     subprocess.run(
-        ["tmux", "-S", str(tmux.socket), "-f", "/dev/null", "new-session", "-d", "-s", "tui",
-         "-x", "120", "-y", "40", command],
-        check=True, env=env,
+        [
+            "tmux",
+            "-S",
+            str(tmux.socket),
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "tui",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            command,
+        ],
+        check=True,
+        env=env,
     )
     try:
         tmux.wait_for("Passphrase")

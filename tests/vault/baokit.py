@@ -35,8 +35,16 @@ from custodian.storage.vault import VaultSecretStore
 
 PASS = "correct horse battery staple"
 SECRET = "S3cret-for-vault-tests!"
-VAULT_ENV = ("VAULT_ADDR", "VAULT_TOKEN", "VAULT_CACERT", "VAULT_NAMESPACE",
-             "BAO_ADDR", "BAO_TOKEN", "BAO_CACERT", "BAO_NAMESPACE")
+VAULT_ENV = (
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_CACERT",
+    "VAULT_NAMESPACE",
+    "BAO_ADDR",
+    "BAO_TOKEN",
+    "BAO_CACERT",
+    "BAO_NAMESPACE",
+)
 
 
 def bao_binary() -> Path | None:
@@ -88,13 +96,18 @@ class BaoServer:
         """Environment for a `bao` or `custodian` process talking to this server."""
         return clean_env(VAULT_ADDR=self.addr, VAULT_TOKEN=token or self.root_token)
 
-    def bao(self, *args: str, token: str | None = None, input: str | None = None
-            ) -> subprocess.CompletedProcess[str]:
+    def bao(
+        self, *args: str, token: str | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         binary = bao_binary()
         assert binary is not None
         return subprocess.run(
-            [str(binary), *args], env=self.env(token), capture_output=True, text=True,
-            input=input, timeout=60,
+            [str(binary), *args],
+            env=self.env(token),
+            capture_output=True,
+            text=True,
+            input=input,
+            timeout=60,
         )
 
     def client(self, token: str | None = None) -> Any:
@@ -125,7 +138,8 @@ def start_bao(directory: Path) -> BaoServer:
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [str(binary), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
-            stdout=out, stderr=subprocess.STDOUT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env=clean_env(BAO_DEV_ROOT_TOKEN_ID=token, VAULT_DEV_ROOT_TOKEN_ID=token),
         )
     server = BaoServer(f"http://127.0.0.1:{port}", token, proc, log)
@@ -179,7 +193,9 @@ def make_store(server: BaoServer, token: str | None = None) -> VaultSecretStore:
     client = server.client()
     client.sys.enable_auth_method("userpass", path=f"up-{tag}")
     return VaultSecretStore(
-        server.addr, token or server.root_token, prefix=f"t{tag}/custodian",
+        server.addr,
+        token or server.root_token,
+        prefix=f"t{tag}/custodian",
         auth_mount=f"up-{tag}",
     )
 
@@ -204,8 +220,9 @@ class VaultKit:
         self.admin.add_technician(name, Role(role), PASS)
         return self.vault.unlock(name, PASS)
 
-    def customer(self, slug: str = "acme", *, grant: tuple[str, ...] = (),
-                 secret: str | None = None) -> str:
+    def customer(
+        self, slug: str = "acme", *, grant: tuple[str, ...] = (), secret: str | None = None
+    ) -> str:
         self.admin.add_customer(slug, f"{slug.title()} Ltd")
         self.admin.add_system(f"{slug}/dc01", SystemKind.ACTIVE_DIRECTORY)
         path = f"{slug}/dc01/admin"
@@ -226,11 +243,17 @@ class VaultKit:
 
         slug, system, name = path.split("/")
         with self.vault.db.engine.begin() as conn:
-            return int(conn.execute(text(
-                "SELECT credential.id FROM credential JOIN system ON system.id ="
-                " credential.system_id JOIN customer ON customer.id = credential.customer_id"
-                " WHERE customer.slug = :c AND system.name = :s AND credential.name = :n"
-            ), {"c": slug, "s": system, "n": name}).scalar_one())
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT credential.id FROM credential JOIN system"
+                        " ON system.id = credential.system_id JOIN customer"
+                        " ON customer.id = credential.customer_id"
+                        " WHERE customer.slug = :c AND system.name = :s AND credential.name = :n"
+                    ),
+                    {"c": slug, "s": system, "n": name},
+                ).scalar_one()
+            )
 
     def sql(self, statement: str, **params: Any) -> list[Any]:
         from sqlalchemy import text
@@ -254,15 +277,23 @@ def make_kit(url: str, server: BaoServer, store: VaultSecretStore, clock: Any) -
     from custodian.storage import config
 
     with custodian.db.transaction() as tx:
-        config.save(tx, config.BackendConfig(
-            "vault", server.addr, store.mount, store.prefix, store.auth_mount,
-        ))
+        config.save(
+            tx,
+            config.BackendConfig(
+                "vault",
+                server.addr,
+                store.mount,
+                store.prefix,
+                store.auth_mount,
+            ),
+        )
     return VaultKit(custodian, url, server, store, custodian.unlock("admin", PASS))
 
 
 @pytest.fixture
-def vkit(db_url: str, bao: BaoServer, vault_store: VaultSecretStore, clock: Any
-         ) -> Iterator[VaultKit]:
+def vkit(
+    db_url: str, bao: BaoServer, vault_store: VaultSecretStore, clock: Any
+) -> Iterator[VaultKit]:
     kit = make_kit(db_url, bao, vault_store, clock)
     try:
         yield kit

@@ -19,13 +19,25 @@ class Cli:
     def __init__(self, server: BaoServer, db: Path) -> None:
         self.server, self.db = server, db
 
-    def __call__(self, *args: str, input: str | None = None, token: str | None = None,
-                 **env: str) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, input: str | None = None, token: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         full = self.server.env(token)
-        full.update(CUSTODIAN_DB=str(self.db), CUSTODIAN_PASSPHRASE=PASS, CUSTODIAN_USER="alice",
-                    PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring", **env)
-        return subprocess.run([sys.executable, "-m", "custodian", *args], env=full, input=input,
-                              capture_output=True, text=True, timeout=120)
+        full.update(
+            CUSTODIAN_DB=str(self.db),
+            CUSTODIAN_PASSPHRASE=PASS,
+            CUSTODIAN_USER="alice",
+            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+            **env,
+        )
+        return subprocess.run(
+            [sys.executable, "-m", "custodian", *args],
+            env=full,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def ok(self, *args: str, input: str | None = None) -> str:
         done = self(*args, input=input)
@@ -45,12 +57,22 @@ def _one_line(done: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_init_on_vault_then_the_daily_commands(cli: Cli) -> None:
-    cli.ok("init", "--admin", "alice", "--kdf-seconds", "0", "--backend", "vault",
-           "--vault-prefix", "msp")
+    cli.ok(
+        "init",
+        "--admin",
+        "alice",
+        "--kdf-seconds",
+        "0",
+        "--backend",
+        "vault",
+        "--vault-prefix",
+        "msp",
+    )
     cli.ok("customer", "add", "acme", "--name", "Acme")
     cli.ok("system", "add", "acme/dc01", "--kind", "active-directory")
-    cli.ok("cred", "add", "acme/dc01/admin", "--username", "Administrator",
-           input="first-secret-1\n")
+    cli.ok(
+        "cred", "add", "acme/dc01/admin", "--username", "Administrator", input="first-secret-1\n"
+    )
     cli.ok("grant", "alice", "acme")
     assert cli.ok("get", "acme/dc01/admin") == "first-secret-1\n"
     kv = cli.server.bao("kv", "get", "-format=json", "-mount=secret", "msp/acme/1")
@@ -92,13 +114,22 @@ def test_cli_failures_are_one_line_with_the_right_exit_code(cli: Cli) -> None:
     assert cli.server.root_token not in down.stderr
 
 
-def test_init_refuses_an_unusable_vault_before_creating_anything(cli: Cli, tmp_path: Path
-                                                                  ) -> None:
-    no_addr = cli("init", "--admin", "alice", "--kdf-seconds", "0", "--backend", "vault",
-                  VAULT_ADDR="")
+def test_init_refuses_an_unusable_vault_before_creating_anything(cli: Cli, tmp_path: Path) -> None:
+    no_addr = cli(
+        "init", "--admin", "alice", "--kdf-seconds", "0", "--backend", "vault", VAULT_ADDR=""
+    )
     assert no_addr.returncode == 2 and "no Vault address" in _one_line(no_addr)
-    wrong_mount = cli("init", "--admin", "alice", "--kdf-seconds", "0", "--backend", "vault",
-                      "--vault-mount", "nothere")
+    wrong_mount = cli(
+        "init",
+        "--admin",
+        "alice",
+        "--kdf-seconds",
+        "0",
+        "--backend",
+        "vault",
+        "--vault-mount",
+        "nothere",
+    )
     assert wrong_mount.returncode == 1
     assert "no KV version 2 engine mounted at 'nothere'" in _one_line(wrong_mount)
     cli.server.stop()

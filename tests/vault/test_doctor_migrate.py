@@ -45,9 +45,13 @@ def test_doctor_reports_then_repairs_each_kind_of_drift(vkit: VaultKit) -> None:
     vkit.store.set_access("mallory", "acme", attach=True)
 
     found = doctor(vkit.admin)
-    assert _kinds(found) == [("access", False), ("access", False),
-                             ("missing-payload", False), ("orphan-payload", False),
-                             ("unrecorded-version", False)]
+    assert _kinds(found) == [
+        ("access", False),
+        ("access", False),
+        ("missing-payload", False),
+        ("orphan-payload", False),
+        ("unrecorded-version", False),
+    ]
     repaired = doctor(vkit.admin, repair=True)
     assert all(d.repaired for d in repaired), repaired
     assert doctor(vkit.admin) == []
@@ -85,13 +89,11 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
         for n in range(3):
             path = f"{slug}/sw/c{n}"
             admin.add_credential(path, SecretPayload({"password": f"{slug}-{n}-v1"}))
-            admin.set_secret(path, SecretPayload({"password": f"{slug}-{n}-v2",
-                                                  "enable": "en"}))
+            admin.set_secret(path, SecretPayload({"password": f"{slug}-{n}-v2", "enable": "en"}))
             paths.append(path)
         admin.grant("alice", slug)
     store = make_store(bao)
-    target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix,
-                                  store.auth_mount)
+    target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix, store.auth_mount)
     seen: list[tuple[int, int]] = []
     result = migrate(admin, target, progress=lambda d, t: seen.append((d, t)))
     assert (result.credentials, result.versions) == (6, 12) and seen[-1] == (6, 6)
@@ -102,8 +104,12 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
         assert alice.reveal(path).reveal() == f"{path.split('/')[0]}-{path[-1]}-v2"
         assert alice.reveal(path, version=1).reveal().endswith("-v1")
     with custodian.db.engine.begin() as conn:
-        assert conn.exec_driver_sql(
-            "SELECT count(*) FROM secret_version WHERE ciphertext IS NOT NULL").scalar() == 0
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM secret_version WHERE ciphertext IS NOT NULL"
+            ).scalar()
+            == 0
+        )
     reopened = Custodian.open(db_url, clock=clock)
     assert reopened.store.name == "vault"
     reopened.close()
@@ -131,9 +137,13 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     with custodian.db.engine.begin() as conn:
         last = conn.exec_driver_sql("SELECT max(credential_id) FROM secret_version").scalar()
         good = conn.exec_driver_sql(
-            f"SELECT ciphertext FROM secret_version WHERE credential_id = {int(last)}").scalar()
-        conn.execute(update(SecretVersion).where(SecretVersion.credential_id == last)
-                     .values(ciphertext=b"\x00" * 40))
+            f"SELECT ciphertext FROM secret_version WHERE credential_id = {int(last)}"
+        ).scalar()
+        conn.execute(
+            update(SecretVersion)
+            .where(SecretVersion.credential_id == last)
+            .values(ciphertext=b"\x00" * 40)
+        )
     store = make_store(bao)
     target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix)
     with pytest.raises(IntegrityError):
@@ -141,29 +151,30 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     with pytest.raises(Exception, match="migration to vault is unfinished"):
         Custodian.open(db_url, clock=clock)
     with custodian.db.engine.begin() as conn:
-        ids = [int(r[0]) for r in conn.exec_driver_sql(
-            "SELECT id FROM credential ORDER BY id").all()]
+        ids = [
+            int(r[0]) for r in conn.exec_driver_sql("SELECT id FROM credential ORDER BY id").all()
+        ]
     assert store.stored_paths() == {"acme": ids[:2]}  # c2's write was taken back
     # Once the damage is repaired (the good ciphertext restored), it resumes.
     with custodian.db.engine.begin() as conn:
-        conn.execute(update(SecretVersion).where(SecretVersion.credential_id == last)
-                     .values(ciphertext=good))
+        conn.execute(
+            update(SecretVersion).where(SecretVersion.credential_id == last).values(ciphertext=good)
+        )
     result = migrate(admin, target, batch=2)
     assert (result.credentials, result.versions, result.already_done) == (2, 2, 2)
     assert store.stored_paths() == {"acme": ids}
     admin.grant("admin", "acme")
     viewer = custodian.unlock("admin", PASS)
     assert [viewer.reveal(f"acme/sw/c{n}").reveal() for n in range(4)] == [
-        f"value-{n}" for n in range(4)]
+        f"value-{n}" for n in range(4)
+    ]
     reopened = Custodian.open(db_url, clock=clock)
     assert reopened.store.name == "vault"
     reopened.close()
     custodian.close()
 
 
-def test_doctor_on_the_sql_store_reports_versions_without_payload(
-    db_url: str, clock: Any
-) -> None:
+def test_doctor_on_the_sql_store_reports_versions_without_payload(db_url: str, clock: Any) -> None:
     custodian = Custodian.open(db_url, create=True, clock=clock)
     custodian.init("admin", PASS, kdf=KdfParams.floor())
     admin = custodian.unlock("admin", PASS)

@@ -61,8 +61,10 @@ def test_a_read_failing_after_the_event_committed_is_recorded_too(
     kit.bao.stop()
     with pytest.raises(BackendUnavailable):
         alice.reveal(path, reason="T-2")
-    events = kit.sql("SELECT reason, outcome FROM access_event WHERE actor = 'alice'"
-                     " AND action = 'reveal' ORDER BY seq")
+    events = kit.sql(
+        "SELECT reason, outcome FROM access_event WHERE actor = 'alice'"
+        " AND action = 'reveal' ORDER BY seq"
+    )
     assert [tuple(e) for e in events] == [("T-1", "ok"), ("T-2", "ok"), ("T-2", "failed")]
 
 
@@ -101,18 +103,25 @@ def test_missing_mount(vkit: VaultKit) -> None:
 def _fail_audit(kit: VaultKit) -> None:
     """Make every access-event insert fail inside the database (a real SQL error)."""
     if kit.vault.db.dialect == "sqlite":
-        kit.sql("CREATE TRIGGER no_log BEFORE INSERT ON access_event"
-                " BEGIN SELECT RAISE(ABORT, 'log disk full'); END")
+        kit.sql(
+            "CREATE TRIGGER no_log BEFORE INSERT ON access_event"
+            " BEGIN SELECT RAISE(ABORT, 'log disk full'); END"
+        )
     else:
-        kit.sql("CREATE FUNCTION no_log() RETURNS trigger AS $$ BEGIN"
-                " RAISE EXCEPTION 'log disk full'; END $$ LANGUAGE plpgsql")
-        kit.sql("CREATE TRIGGER no_log BEFORE INSERT ON access_event"
-                " FOR EACH ROW EXECUTE FUNCTION no_log()")
+        kit.sql(
+            "CREATE FUNCTION no_log() RETURNS trigger AS $$ BEGIN"
+            " RAISE EXCEPTION 'log disk full'; END $$ LANGUAGE plpgsql"
+        )
+        kit.sql(
+            "CREATE TRIGGER no_log BEFORE INSERT ON access_event"
+            " FOR EACH ROW EXECUTE FUNCTION no_log()"
+        )
 
 
 def _heal_audit(kit: VaultKit) -> None:
-    kit.sql("DROP TRIGGER no_log" + ("" if kit.vault.db.dialect == "sqlite" else
-                                      " ON access_event"))
+    kit.sql(
+        "DROP TRIGGER no_log" + ("" if kit.vault.db.dialect == "sqlite" else " ON access_event")
+    )
 
 
 def test_sql_failing_after_the_kv_write_leaves_no_orphan(vkit: VaultKit) -> None:
@@ -143,8 +152,10 @@ def test_concurrent_writer_is_refused_not_overwritten(vkit: VaultKit) -> None:
     with vkit.vault.db.transaction() as tx, pytest.raises(Conflict, match="changed in Vault"):
         vkit.sql("SELECT 1")
         # a writer that has not seen the outside version 2 tries to write its own
-        vkit.store.put(tx, SecretRef(1, "acme", cred_id, 2, 1),
-                       SecretPayload({"password": "mine"}), None)  # type: ignore[arg-type]
+        vkit.store.put(
+            tx, SecretRef(1, "acme", cred_id, 2, 1), SecretPayload({"password": "mine"}), None
+        )  # type: ignore[arg-type]
     kv = vkit.bao.client().secrets.kv.v2.read_secret_version(
-        path=vkit.kv_path(path), mount_point="secret", raise_on_deleted_version=True)
+        path=vkit.kv_path(path), mount_point="secret", raise_on_deleted_version=True
+    )
     assert kv["data"]["data"] == {"password": "racer"}

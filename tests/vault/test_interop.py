@@ -11,8 +11,9 @@ from tests.vault.baokit import VaultKit
 def test_secret_written_by_custodian_is_read_by_bao_kv_get(vkit: VaultKit) -> None:
     vkit.tech("alice")
     path = vkit.customer("acme", grant=("alice",))
-    done = vkit.bao.bao("kv", "get", "-format=json", f"-mount={vkit.store.mount}",
-                        vkit.kv_path(path))
+    done = vkit.bao.bao(
+        "kv", "get", "-format=json", f"-mount={vkit.store.mount}", vkit.kv_path(path)
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["data"]["data"] == {"password": vkit.secret}
 
@@ -27,8 +28,14 @@ def test_payload_lives_only_in_vault_not_in_sql(vkit: VaultKit) -> None:
 def test_bao_kv_put_at_a_custodian_path_shows_up_as_a_new_version(vkit: VaultKit) -> None:
     alice = vkit.tech("alice")
     path = vkit.customer("acme", grant=("alice",))
-    done = vkit.bao.bao("kv", "put", f"-mount={vkit.store.mount}", vkit.kv_path(path),
-                        "password=-", input="changed-in-bao")
+    done = vkit.bao.bao(
+        "kv",
+        "put",
+        f"-mount={vkit.store.mount}",
+        vkit.kv_path(path),
+        "password=-",
+        input="changed-in-bao",
+    )
     assert done.returncode == 0, done.stderr
     history = alice.history(path)
     assert [(v.version, v.created_by) for v in history] == [(1, "admin"), (2, "(vault)")]
@@ -40,11 +47,18 @@ def test_bao_kv_put_at_a_custodian_path_shows_up_as_a_new_version(vkit: VaultKit
 def test_set_after_an_outside_write_builds_on_it(vkit: VaultKit) -> None:
     alice = vkit.tech("alice")
     path = vkit.customer("acme", grant=("alice",))
-    vkit.bao.bao("kv", "put", f"-mount={vkit.store.mount}", vkit.kv_path(path),
-                 "password=outside", "enable=en-able-9")
+    vkit.bao.bao(
+        "kv",
+        "put",
+        f"-mount={vkit.store.mount}",
+        vkit.kv_path(path),
+        "password=outside",
+        "enable=en-able-9",
+    )
     version = alice.set_secret(path, SecretPayload({"password": "newer"}))
     assert version == 3
     assert alice.reveal(path, field="enable").reveal() == "en-able-9"
     kv = vkit.bao.client().secrets.kv.v2.read_secret_version(
-        path=vkit.kv_path(path), mount_point=vkit.store.mount, raise_on_deleted_version=True)
+        path=vkit.kv_path(path), mount_point=vkit.store.mount, raise_on_deleted_version=True
+    )
     assert kv["data"]["metadata"]["version"] == 3

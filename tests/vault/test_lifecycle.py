@@ -21,17 +21,20 @@ def test_offboard_detaches_access_and_purge_destroys_every_version(
     alice.set_secret(acme, SecretPayload({"password": "acme-second"}))
     token = vkit.userpass_login("alice")
     kv = vkit.bao.client(token).secrets.kv.v2
-    kv.read_secret_version(path=vkit.kv_path(acme), mount_point="secret",
-                           raise_on_deleted_version=True)
+    kv.read_secret_version(
+        path=vkit.kv_path(acme), mount_point="secret", raise_on_deleted_version=True
+    )
 
     vkit.admin.offboard("acme")
     assert vkit.store.attached() == {"alice": {"globex"}}
     fresh = vkit.bao.client(vkit.userpass_login("alice")).secrets.kv.v2
     with pytest.raises(hvac.exceptions.Forbidden):
-        fresh.read_secret_version(path=vkit.kv_path(acme), mount_point="secret",
-                                  raise_on_deleted_version=True)
-    assert fresh.read_secret_version(path=vkit.kv_path(globex), mount_point="secret",
-                                     raise_on_deleted_version=True)
+        fresh.read_secret_version(
+            path=vkit.kv_path(acme), mount_point="secret", raise_on_deleted_version=True
+        )
+    assert fresh.read_secret_version(
+        path=vkit.kv_path(globex), mount_point="secret", raise_on_deleted_version=True
+    )
 
     acme_path = vkit.kv_path(acme)
     vkit.admin.purge("acme", now=True)
@@ -39,8 +42,12 @@ def test_offboard_detaches_access_and_purge_destroys_every_version(
     with pytest.raises(hvac.exceptions.InvalidPath):
         root.read_secret_metadata(path=acme_path, mount_point="secret")
     assert set(vkit.store.stored_paths()) == {"globex"}
-    assert vkit.bao.client().sys.list_acl_policies()["data"]["keys"].count(
-        vkit.store.policy_name("acme")) == 0
+    assert (
+        vkit.bao.client()
+        .sys.list_acl_policies()["data"]["keys"]
+        .count(vkit.store.policy_name("acme"))
+        == 0
+    )
     from custodian.service.backend import doctor
 
     assert doctor(vkit.admin) == []

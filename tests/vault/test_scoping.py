@@ -62,7 +62,10 @@ def test_vault_refuses_the_technicians_token_whatever_custodian_does(vkit: Vault
     globex = vkit.customer("globex")
     token = vkit.userpass_login("alice")
     as_alice = VaultSecretStore(
-        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        vkit.store.addr,
+        token,
+        mount=vkit.store.mount,
+        prefix=vkit.store.prefix,
         auth_mount=vkit.store.auth_mount,
     )
     ref = SecretRef(0, "globex", vkit.credential_id(globex), 1, 1)
@@ -76,7 +79,10 @@ def test_custodian_on_a_technicians_own_token(vkit: VaultKit) -> None:
     acme = vkit.customer("acme", grant=("alice",))
     token = vkit.userpass_login("alice")
     vkit.vault.store = VaultSecretStore(
-        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        vkit.store.addr,
+        token,
+        mount=vkit.store.mount,
+        prefix=vkit.store.prefix,
         auth_mount=vkit.store.auth_mount,
     )
     alice = vkit.vault.unlock("alice", "correct horse battery staple")
@@ -109,7 +115,10 @@ def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
     root.sys.create_or_update_policy(name="custodian-admin", policy=vkit.store.admin_policy_text())
     token = root.auth.token.create(policies=["custodian-admin"], ttl="1h")["auth"]["client_token"]
     admin_store = VaultSecretStore(
-        vkit.store.addr, token, mount=vkit.store.mount, prefix=vkit.store.prefix,
+        vkit.store.addr,
+        token,
+        mount=vkit.store.mount,
+        prefix=vkit.store.prefix,
         auth_mount=vkit.store.auth_mount,
     )
     vkit.vault.store = admin_store

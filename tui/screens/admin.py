@@ -96,8 +96,12 @@ class AdminScreen(Screen[None]):
                 yield DataTable(id="techs", cursor_type="row")
                 with Horizontal(classes="filters"):
                     yield Input(placeholder="new technician", id="tech-name")
-                    yield Select([(r.value, r.value) for r in Role], value=Role.TECHNICIAN.value,
-                                 allow_blank=False, id="tech-role")
+                    yield Select(
+                        [(r.value, r.value) for r in Role],
+                        value=Role.TECHNICIAN.value,
+                        allow_blank=False,
+                        id="tech-role",
+                    )
                     yield Input(placeholder="initial passphrase", password=True, id="tech-pass")
                     yield Button("Add", id="tech-add", variant="primary")
                 with Horizontal(classes="filters"):
@@ -119,8 +123,7 @@ class AdminScreen(Screen[None]):
                 yield DataTable(id="grants", cursor_type="row")
                 with Horizontal(classes="filters"):
                     yield Input(placeholder="technician", id="grant-tech")
-                    yield Input(placeholder="until: 30d or 2026-12-31 (optional)",
-                                id="grant-until")
+                    yield Input(placeholder="until: 30d or 2026-12-31 (optional)", id="grant-until")
                     yield Button("Grant", id="grant-add", variant="primary")
                     yield Button("Revoke selected", id="grant-revoke", variant="error")
             if offers(actor, "rotation_list"):
@@ -139,16 +142,15 @@ class AdminScreen(Screen[None]):
                         yield Select([], prompt="customer", id="off-customer")
                         yield Input(placeholder="retention days (default)", id="off-days")
                     with Horizontal(classes="filters"):
-                        yield Input(placeholder="handover file, e.g. acme.kdbx (optional)",
-                                    id="off-file")
+                        yield Input(
+                            placeholder="handover file, e.g. acme.kdbx (optional)", id="off-file"
+                        )
                         yield Input(placeholder="KDBX passphrase", password=True, id="off-pass")
                         yield Input(placeholder="again", password=True, id="off-pass2")
                     with Horizontal(classes="filters"):
-                        yield Checkbox("grant me 1 h for the handover", value=True,
-                                       id="off-grant")
+                        yield Checkbox("grant me 1 h for the handover", value=True, id="off-grant")
                         yield Button("Offboard…", id="off-go", variant="error")
-                    yield Button("Purge customers past retention…", id="purge-go",
-                                 variant="error")
+                    yield Button("Purge customers past retention…", id="purge-go", variant="error")
         yield Static("", id="admin-status")
         yield Footer()
 
@@ -174,9 +176,9 @@ class AdminScreen(Screen[None]):
         with self.app.service_errors():
             actor = self.app.session
             rotation = actor.rotation_list() if offers(actor, "rotation_list") else None
-            self.post_message(self.Loaded(
-                actor.list_technicians(), actor.list_customers(), rotation
-            ))
+            self.post_message(
+                self.Loaded(actor.list_technicians(), actor.list_customers(), rotation)
+            )
             if offers(actor, "retention_days"):
                 self.post_message(self.Retention(actor.retention_days()))
 
@@ -188,15 +190,24 @@ class AdminScreen(Screen[None]):
         techs = self.query_one("#techs", DataTable)
         techs.clear()
         for t in self.technicians:
-            techs.add_row(t.username, t.role, "yes" if t.active else "no",
-                          t.created_at.strftime("%Y-%m-%d"), key=t.username)
+            techs.add_row(
+                t.username,
+                t.role,
+                "yes" if t.active else "no",
+                t.created_at.strftime("%Y-%m-%d"),
+                key=t.username,
+            )
         custs = self.query_one("#custs", DataTable)
         custs.clear()
         for c in self.customers:
-            reason = ("yes" + (f" ({c.reason_pattern})" if c.reason_pattern else "")
-                      if c.require_reason else "no")
-            custs.add_row(c.slug, c.name, c.status, reason, str(c.credentials),
-                          str(c.key_version), key=c.slug)
+            reason = (
+                "yes" + (f" ({c.reason_pattern})" if c.reason_pattern else "")
+                if c.require_reason
+                else "no"
+            )
+            custs.add_row(
+                c.slug, c.name, c.status, reason, str(c.credentials), str(c.key_version), key=c.slug
+            )
         active = [(c.slug, c.slug) for c in self.customers if c.status == "active"]
         for select_id in ("#grant-customer", "#off-customer"):
             for select in self.query(select_id).results(Select):
@@ -227,9 +238,13 @@ class AdminScreen(Screen[None]):
         table = self.query_one("#grants", DataTable)
         table.clear()
         for g in message.grants:
-            table.add_row(g.technician, g.granted_by, g.granted_at.strftime("%Y-%m-%d %H:%M"),
-                          g.expires_at.strftime("%Y-%m-%d %H:%M") if g.expires_at else "never",
-                          key=g.technician)
+            table.add_row(
+                g.technician,
+                g.granted_by,
+                g.granted_at.strftime("%Y-%m-%d %H:%M"),
+                g.expires_at.strftime("%Y-%m-%d %H:%M") if g.expires_at else "never",
+                key=g.technician,
+            )
 
     # --- changes ----------------------------------------------------------------------------
 
@@ -252,8 +267,13 @@ class AdminScreen(Screen[None]):
         secret = self.query_one("#tech-pass", Input)
         role = Role(str(self.query_one("#tech-role", Select).value))
         passphrase, secret.value = secret.value, ""
-        self.change(f"added technician {name.value.strip()}", self.app.session.add_technician,
-                    name.value.strip(), role, passphrase)
+        self.change(
+            f"added technician {name.value.strip()}",
+            self.app.session.add_technician,
+            name.value.strip(),
+            role,
+            passphrase,
+        )
         name.value = ""
 
     @on(Button.Pressed, "#cust-add")
@@ -261,8 +281,13 @@ class AdminScreen(Screen[None]):
         slug = self.query_one("#cust-slug", Input)
         name = self.query_one("#cust-name", Input)
         reason = self.query_one("#cust-reason", Checkbox).value
-        self.change(f"added customer {slug.value.strip()}", self.app.session.add_customer,
-                    slug.value.strip(), name.value.strip(), require_reason=reason)
+        self.change(
+            f"added customer {slug.value.strip()}",
+            self.app.session.add_customer,
+            slug.value.strip(),
+            name.value.strip(),
+            require_reason=reason,
+        )
         slug.value = name.value = ""
 
     @on(Button.Pressed, "#cust-toggle")
@@ -273,7 +298,8 @@ class AdminScreen(Screen[None]):
         c = self.customers[table.cursor_row]
         self.change(
             f"{c.slug}: reason {'no longer ' if c.require_reason else ''}required",
-            self.app.session.edit_customer, c.slug,
+            self.app.session.edit_customer,
+            c.slug,
             require_reason=not c.require_reason,
         )
 
@@ -285,13 +311,15 @@ class AdminScreen(Screen[None]):
             self.app.show_error("choose a customer first", "invalid input")
             return
         try:
-            until = parse_until(self.query_one("#grant-until", Input).value,
-                                self.app.config.clock())
+            until = parse_until(
+                self.query_one("#grant-until", Input).value, self.app.config.clock()
+            )
         except Exception as exc:
             self.app.show_error(str(exc), "invalid input")
             return
-        self.change(f"granted {tech} access to {slug}", self.app.session.grant, tech, slug,
-                    until=until)
+        self.change(
+            f"granted {tech} access to {slug}", self.app.session.grant, tech, slug, until=until
+        )
 
     @on(Button.Pressed, "#grant-revoke")
     def revoke_grant(self) -> None:
@@ -303,12 +331,18 @@ class AdminScreen(Screen[None]):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.change(f"revoked {tech}'s access to {slug}", self.app.session.revoke,
-                            tech, slug)
+                self.change(
+                    f"revoked {tech}'s access to {slug}", self.app.session.revoke, tech, slug
+                )
 
-        self.app.push_screen(ConfirmScreen(
-            f"Revoke [b]{tech}[/]'s access to [b]{slug}[/]? The customer key is rotated.",
-            yes="Revoke", danger=True), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Revoke [b]{tech}[/]'s access to [b]{slug}[/]? The customer key is rotated.",
+                yes="Revoke",
+                danger=True,
+            ),
+            confirmed,
+        )
 
     @on(Button.Pressed, "#tech-disable")
     def disable_technician(self) -> None:
@@ -321,10 +355,16 @@ class AdminScreen(Screen[None]):
             if yes:
                 self.change(f"disabled {name}", self.app.session.remove_technician, name)
 
-        self.app.push_screen(ConfirmScreen(
-            f"Disable [b]{name}[/] for good? Every grant ends (each customer key is rotated),"
-            " their key material is destroyed and the credentials they could read go on the"
-            " rotation worklist. Their events stay.", yes="Disable", danger=True), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(
+                f"Disable [b]{name}[/] for good? Every grant ends (each customer key is rotated),"
+                " their key material is destroyed and the credentials they could read go on the"
+                " rotation worklist. Their events stay.",
+                yes="Disable",
+                danger=True,
+            ),
+            confirmed,
+        )
 
     @on(Button.Pressed, "#tech-reset")
     def ask_new_passphrase(self) -> None:
@@ -337,18 +377,27 @@ class AdminScreen(Screen[None]):
             if passphrase:
                 self.reset_passphrase(name, passphrase)
 
-        self.app.push_screen(NewPassphraseScreen(
-            f"Reset [b]{escape(name)}[/]'s passphrase? They get new keys under it, keep their"
-            " grants, and their cached sessions stop working.",
-            title="Reset passphrase", yes="Reset"), typed)
+        self.app.push_screen(
+            NewPassphraseScreen(
+                f"Reset [b]{escape(name)}[/]'s passphrase? They get new keys under it, keep their"
+                " grants, and their cached sessions stop working.",
+                title="Reset passphrase",
+                yes="Reset",
+            ),
+            typed,
+        )
 
     @work(thread=True, group="admin-change")
     def reset_passphrase(self, name: str, passphrase: str) -> None:
         with self.app.service_errors():
             rewrapped = self.app.session.reset_passphrase(name, passphrase)
-            self.post_message(self.Done(
-                f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
-                f" {name}'s cached sessions no longer work", reload=False))
+            self.post_message(
+                self.Done(
+                    f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
+                    f" {name}'s cached sessions no longer work",
+                    reload=False,
+                )
+            )
 
     @on(Button.Pressed, "#off-go")
     def offboard(self) -> None:
@@ -381,10 +430,14 @@ class AdminScreen(Screen[None]):
                 steps.append(f"grant you ({self.app.username}) access for 1 h")
             steps.append(f"write the handover to [b]{path}[/] (KDBX 4)")
         steps.append("revoke every grant and rotate the customer key")
-        steps.append(f"destroy its data after [b]{until:%Y-%m-%d}[/] ({days} days)"
-                     if until else "destroy its data after the default retention")
+        steps.append(
+            f"destroy its data after [b]{until:%Y-%m-%d}[/] ({days} days)"
+            if until
+            else "destroy its data after the default retention"
+        )
         question = f"Offboard [b]{slug}[/]?\n" + "\n".join(
-            f"{i}. {step}" for i, step in enumerate(steps, 1))
+            f"{i}. {step}" for i, step in enumerate(steps, 1)
+        )
 
         def confirmed(yes: bool | None) -> None:
             if yes:
@@ -395,8 +448,9 @@ class AdminScreen(Screen[None]):
         self.app.push_screen(ConfirmScreen(question, yes="Offboard", danger=True), confirmed)
 
     @work(thread=True, group="admin-change")
-    def offboard_customer(self, slug: str, days: int | None, path: Path | None,
-                          passphrase: str, grant_me: bool) -> None:
+    def offboard_customer(
+        self, slug: str, days: int | None, path: Path | None, passphrase: str, grant_me: bool
+    ) -> None:
         from custodian.handover import check_passphrase, check_target, hand_over
 
         with self.app.service_errors():
@@ -406,23 +460,29 @@ class AdminScreen(Screen[None]):
                 check_target(path)  # before the grant: a bad file or passphrase changes nothing
                 check_passphrase(passphrase)
                 if grant_me:
-                    actor.grant(actor.username, slug,
-                                until=self.app.config.clock() + timedelta(hours=1))
+                    actor.grant(
+                        actor.username, slug, until=self.app.config.clock() + timedelta(hours=1)
+                    )
                 data = hand_over(actor, slug, path, passphrase)
                 said.append(f"wrote {data.count} credential(s) to {path}")
             result = actor.offboard(slug, retention_days=days)
-            said.append(f"offboarded {slug}: revoked {', '.join(result.revoked) or 'nobody'};"
-                        f" data destroyed after {result.purge_after:%Y-%m-%d %H:%M} UTC")
+            said.append(
+                f"offboarded {slug}: revoked {', '.join(result.revoked) or 'nobody'};"
+                f" data destroyed after {result.purge_after:%Y-%m-%d %H:%M} UTC"
+            )
             self.post_message(self.Done("; ".join(said)))
 
     @on(Button.Pressed, "#purge-go")
     def purge(self) -> None:
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.change("purged customers past their retention date",
-                            self.app.session.purge)
+                self.change("purged customers past their retention date", self.app.session.purge)
 
-        self.app.push_screen(ConfirmScreen(
-            "Destroy every offboarded customer past its retention date? This cannot be "
-            "undone.", yes="Purge", danger=True), confirmed)
-
+        self.app.push_screen(
+            ConfirmScreen(
+                "Destroy every offboarded customer past its retention date? This cannot be undone.",
+                yes="Purge",
+                danger=True,
+            ),
+            confirmed,
+        )

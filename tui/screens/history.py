@@ -63,8 +63,12 @@ class HistoryScreen(ModalScreen[None]):
         for v in self.versions:
             current = " (current)" if v.version == self.cred.version else ""
             table.add_row(
-                f"{v.version}{current}", v.created_by, v.created_at.strftime("%Y-%m-%d %H:%M"),
-                ", ".join(v.fields), str(v.key_version), key=str(v.version),
+                f"{v.version}{current}",
+                v.created_by,
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                ", ".join(v.fields),
+                str(v.key_version),
+                key=str(v.version),
             )
         self.query_one("#history-summary", Static).update(
             f"{len(self.versions)} versions · enter reveals one (logged)"

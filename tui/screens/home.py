@@ -83,8 +83,15 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#creds", DataTable)
         for label, width in (
-            ("Customer", 10), ("Kind", 8), ("System", 10), ("Credential", 12),
-            ("Username", 13), ("Ver", 3), ("Updated", 10), ("Rotate", 6), ("Host", 24),
+            ("Customer", 10),
+            ("Kind", 8),
+            ("System", 10),
+            ("Credential", 12),
+            ("Username", 13),
+            ("Ver", 3),
+            ("Updated", 10),
+            ("Rotate", 6),
+            ("Host", 24),
         ):
             table.add_column(label, width=width)
         self.query_one("#customers", OptionList).border_title = "Customers"
@@ -150,10 +157,12 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def _more_customers(self, result: SearchResult, count: int = PAGE) -> None:
         options = self.query_one("#customers", OptionList)
         start = options.option_count - 1  # after "All customers"
-        options.add_options([
-            Option(f"{c.slug}{' ✎' if c.require_reason else ''}\n  [dim]{c.name}[/]", id=c.slug)
-            for c in result.customers[start : start + count]
-        ])
+        options.add_options(
+            [
+                Option(f"{c.slug}{' ✎' if c.require_reason else ''}\n  [dim]{c.name}[/]", id=c.slug)
+                for c in result.customers[start : start + count]
+            ]
+        )
 
     def _show_credentials(self, result: SearchResult) -> None:
         self.query_one("#creds", DataTable).clear()
@@ -174,17 +183,26 @@ class HomeScreen(SecretWorkers, Screen[None]):
             previous = group
             due = self.due is not None and cred.path in self.due
             table.add_row(
-                cred.customer, kind, cred.system, cred.name, cred.username or "",
-                str(cred.version), cred.updated_at.strftime("%Y-%m-%d"),
-                Text("rotate", style="bold yellow") if due else "", cred.host or "",
+                cred.customer,
+                kind,
+                cred.system,
+                cred.name,
+                cred.username or "",
+                str(cred.version),
+                cred.updated_at.strftime("%Y-%m-%d"),
+                Text("rotate", style="bold yellow") if due else "",
+                cred.host or "",
                 key=cred.path,
             )
 
     @on(DataTable.RowHighlighted, "#creds")
     def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
         table = event.data_table
-        if (self.result is not None and event.cursor_row >= table.row_count - 10
-                and table.row_count < len(self.result.credentials)):
+        if (
+            self.result is not None
+            and event.cursor_row >= table.row_count - 10
+            and table.row_count < len(self.result.credentials)
+        ):
             self._more_credentials(self.result)
 
     def _summary(self, result: SearchResult) -> str:
@@ -196,8 +214,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
                 parts.append("reason required")
         else:
             count = len(result.customers)
-            parts.append(f"{count}{'' if count < self.app.config.result_limit else '+'} "
-                         f"customer{'s' if count != 1 else ''}")
+            parts.append(
+                f"{count}{'' if count < self.app.config.result_limit else '+'} "
+                f"customer{'s' if count != 1 else ''}"
+            )
         if not self.indexed:
             parts.append("loading credentials…")
         else:
@@ -213,8 +233,11 @@ class HomeScreen(SecretWorkers, Screen[None]):
     @on(OptionList.OptionHighlighted, "#customers")
     def customer_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         options = event.option_list
-        if (self.result is not None and event.option_index >= options.option_count - 10
-                and options.option_count - 1 < len(self.result.customers)):
+        if (
+            self.result is not None
+            and event.option_index >= options.option_count - 10
+            and options.option_count - 1 < len(self.result.customers)
+        ):
             self._more_customers(self.result)
         chosen = event.option.id or ALL
         if chosen != self.selected:
@@ -232,8 +255,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def on_key(self, event: object) -> None:
         from textual.events import Key
 
-        if isinstance(event, Key) and event.key == "down" and self.focused is self.query_one(
-            "#search", Input
+        if (
+            isinstance(event, Key)
+            and event.key == "down"
+            and self.focused is self.query_one("#search", Input)
         ):
             self.query_one("#creds", DataTable).focus()
             event.stop()
@@ -288,5 +313,6 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if self.current() is not None:
             yield SystemCommand("Reveal", "Show the selected credential", self.action_reveal)
             yield SystemCommand("Copy", "Copy the selected password", self.action_copy)
-            yield SystemCommand("History", "Versions of the selected credential",
-                                self.action_history)
+            yield SystemCommand(
+                "History", "Versions of the selected credential", self.action_history
+            )

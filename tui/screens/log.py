@@ -32,8 +32,21 @@ from ..widgets.activity_chart import ActivityChart, per_day
 if TYPE_CHECKING:
     from ..app import CustodianApp
 
-ACTIONS = ("reveal", "copy", "export", "unlock", "grant", "revoke", "cred-add", "cred-set",
-           "customer-add", "tech-add", "offboard", "purge", "log-verify")
+ACTIONS = (
+    "reveal",
+    "copy",
+    "export",
+    "unlock",
+    "grant",
+    "revoke",
+    "cred-add",
+    "cred-set",
+    "customer-add",
+    "tech-add",
+    "offboard",
+    "purge",
+    "log-verify",
+)
 OUTCOMES = ("ok", "denied", "failed", "integrity")
 REVEALS = ("reveal", "copy", "export")
 CHART_DAYS = 14
@@ -126,8 +139,16 @@ class LogScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#events", DataTable)
-        for label, width in (("Seq", 5), ("At (UTC)", 16), ("Actor", 8), ("Action", 12),
-                             ("Outcome", 7), ("Target", 22), ("Reason", 10), ("Flag", 12)):
+        for label, width in (
+            ("Seq", 5),
+            ("At (UTC)", 16),
+            ("Actor", 8),
+            ("Action", 12),
+            ("Outcome", 7),
+            ("Target", 22),
+            ("Reason", 10),
+            ("Flag", 12),
+        ):
             table.add_column(label, width=width)
         table.focus()
         self.reload()
@@ -161,8 +182,12 @@ class LogScreen(Screen[None]):
 
         since = parse_since(self.query_one("#f-since", Input).value, self.app.config.clock())
         return EventFilter(
-            customer=text("customer"), technician=text("technician"), actions=choice("action"),
-            outcomes=choice("outcome"), since=since, reason=text("reason"),
+            customer=text("customer"),
+            technician=text("technician"),
+            actions=choice("action"),
+            outcomes=choice("outcome"),
+            since=since,
+            reason=text("reason"),
         )
 
     @on(Input.Submitted, ".filters Input")
@@ -207,8 +232,15 @@ class LogScreen(Screen[None]):
     def _add_row(self, table: DataTable[str], e: EventInfo) -> None:
         flag = self.flags.get((e.actor, e.at), "")
         table.add_row(
-            str(e.seq), e.at.strftime("%Y-%m-%d %H:%M"), e.actor, e.action, e.outcome,
-            e.target or "", e.reason or "", f"⚑ {flag}" if flag else "", key=str(e.seq),
+            str(e.seq),
+            e.at.strftime("%Y-%m-%d %H:%M"),
+            e.actor,
+            e.action,
+            e.outcome,
+            e.target or "",
+            e.reason or "",
+            f"⚑ {flag}" if flag else "",
+            key=str(e.seq),
         )
 
     def _status(self, extra: str = "") -> None:
@@ -235,9 +267,17 @@ class LogScreen(Screen[None]):
     def _detail(self, e: EventInfo) -> None:
         from rich.markup import escape
 
-        rows = [("seq", str(e.seq)), ("at", e.at.isoformat()), ("actor", e.actor),
-                ("action", e.action), ("outcome", e.outcome), ("customer", e.customer),
-                ("target", e.target), ("reason", e.reason), ("detail", e.detail)]
+        rows = [
+            ("seq", str(e.seq)),
+            ("at", e.at.isoformat()),
+            ("actor", e.actor),
+            ("action", e.action),
+            ("outcome", e.outcome),
+            ("customer", e.customer),
+            ("target", e.target),
+            ("reason", e.reason),
+            ("detail", e.detail),
+        ]
         flag = self.flags.get((e.actor, e.at))
         if flag:
             rows.append(("flag", flag))
@@ -262,10 +302,15 @@ class LogScreen(Screen[None]):
                     flags[(a.technician, a.at)] = a.kind
             first = (now - timedelta(days=CHART_DAYS - 1)).date()
             start = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
-            reveals = actor.iter_events(EventFilter(
-                customer=flt.customer, technician=flt.technician, actions=REVEALS,
-                outcomes=("ok",), since=max(start, flt.since) if flt.since else start,
-            ))
+            reveals = actor.iter_events(
+                EventFilter(
+                    customer=flt.customer,
+                    technician=flt.technician,
+                    actions=REVEALS,
+                    outcomes=("ok",),
+                    since=max(start, flt.since) if flt.since else start,
+                )
+            )
             chart = per_day(reveals, by=self.split, first=first, last=now.date())
             title = f"reveals per day, by {self.split} (last {CHART_DAYS} days)"
             self.post_message(self.Flags(generation, flags, chart, title))
@@ -297,11 +342,12 @@ class LogScreen(Screen[None]):
         with self.app.service_errors():
             result = self.app.session.verify_log()
             if result.ok:
-                text = (f"[b $success]chain verified[/]: {result.checked} events through "
-                        f"#{result.head_seq}")
+                text = (
+                    f"[b $success]chain verified[/]: {result.checked} events through "
+                    f"#{result.head_seq}"
+                )
             else:
-                text = (f"[b $error]chain BROKEN[/] at #{result.first_bad}: "
-                        f"{result.problem}")
+                text = f"[b $error]chain BROKEN[/] at #{result.first_bad}: {result.problem}"
             self.post_message(self.Status(text))
 
     def on_log_screen_status(self, message: Status) -> None:

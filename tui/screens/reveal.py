@@ -107,7 +107,9 @@ class RevealScreen(SecretWorkers, ModalScreen[None]):
     def _details(self) -> str:
         c = self.cred
         rows = [
-            ("username", c.username), ("host", c.host), ("url", c.url),
+            ("username", c.username),
+            ("host", c.host),
+            ("url", c.url),
             ("system", f"{c.system} ({c.system_kind})"),
         ]
         if self.reason:

@@ -16,19 +16,39 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 @click.command()
 @click.option("--admin", "admin", required=True, help="Username of the first administrator.")
-@click.option("--kdf-seconds", type=float, default=0.5, show_default=True,
-              help="Target cost of one unlock; never below RFC 9106's floor.")
-@click.option("--backend", type=click.Choice(["sql", "vault"]), default="sql", show_default=True,
-              help="Where secret payloads live (docs/vault-backend.md).")
+@click.option(
+    "--kdf-seconds",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Target cost of one unlock; never below RFC 9106's floor.",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["sql", "vault"]),
+    default="sql",
+    show_default=True,
+    help="Where secret payloads live (docs/vault-backend.md).",
+)
 @click.option("--vault-addr", help="Vault/OpenBao address ($VAULT_ADDR wins when set).")
 @click.option("--vault-mount", default="secret", show_default=True, help="KV v2 mount.")
 @click.option("--vault-prefix", default="custodian", show_default=True, help="Path prefix.")
-@click.option("--vault-auth-mount", default="userpass", show_default=True,
-              help="Auth mount whose users are the technicians.")
+@click.option(
+    "--vault-auth-mount",
+    default="userpass",
+    show_default=True,
+    help="Auth mount whose users are the technicians.",
+)
 @pass_ctx
 def init(
-    ctx: CliContext, admin: str, kdf_seconds: float, backend: str, vault_addr: str | None,
-    vault_mount: str, vault_prefix: str, vault_auth_mount: str,
+    ctx: CliContext,
+    admin: str,
+    kdf_seconds: float,
+    backend: str,
+    vault_addr: str | None,
+    vault_mount: str,
+    vault_prefix: str,
+    vault_auth_mount: str,
 ) -> None:
     """Create a vault and its first admin; prints the recovery code once."""
     import os
@@ -46,8 +66,10 @@ def init(
     result = vault.init(admin, passphrase, kdf=kdf)
     with vault.db.transaction() as tx:
         config.save(tx, config.with_address(backend_config, store))
-    say(f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
-        f" t={kdf.iterations}, p={kdf.lanes})")
+    say(
+        f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
+        f" t={kdf.iterations}, p={kdf.lanes})"
+    )
     say("RECOVERY CODE (shown once; keep it in a safe, offline):")
     click.echo(result.recovery_code.display())
 
@@ -59,8 +81,9 @@ def tech() -> None:
 
 @tech.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default="technician",
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default="technician", show_default=True
+)
 @pass_ctx
 def tech_add(ctx: CliContext, name: str, role: str) -> None:
     """Enrol NAME; their initial passphrase is read from stdin or a hidden prompt."""
@@ -102,20 +125,34 @@ def customer_add(
 @customer.command("edit")
 @click.argument("slug")
 @click.option("--name", help="New display name.")
-@click.option("--require-reason/--no-require-reason", default=None,
-              help="Whether every reveal needs a reason (--no-require-reason drops the pattern).")
+@click.option(
+    "--require-reason/--no-require-reason",
+    default=None,
+    help="Whether every reveal needs a reason (--no-require-reason drops the pattern).",
+)
 @click.option("--reason-pattern", help="A regular expression the reason must match.")
 @click.option("--no-reason-pattern", is_flag=True, help="Drop the reason pattern.")
 @pass_ctx
-def customer_edit(ctx: CliContext, slug: str, name: str | None, require_reason: bool | None,
-                  reason_pattern: str | None, no_reason_pattern: bool) -> None:
+def customer_edit(
+    ctx: CliContext,
+    slug: str,
+    name: str | None,
+    require_reason: bool | None,
+    reason_pattern: str | None,
+    no_reason_pattern: bool,
+) -> None:
     """Change customer SLUG's name or reason policy (recorded in the log)."""
     info = ctx.actor().edit_customer(
-        slug, name=name, require_reason=require_reason, reason_pattern=reason_pattern,
+        slug,
+        name=name,
+        require_reason=require_reason,
+        reason_pattern=reason_pattern,
         clear_pattern=no_reason_pattern,
     )
-    say(f"customer {slug}: reason required: {'yes' if info.require_reason else 'no'}"
-        + (f", pattern {info.reason_pattern!r}" if info.reason_pattern else ""))
+    say(
+        f"customer {slug}: reason required: {'yes' if info.require_reason else 'no'}"
+        + (f", pattern {info.reason_pattern!r}" if info.reason_pattern else "")
+    )
 
 
 @customer.command("list")
@@ -136,15 +173,20 @@ def customer_show(ctx: CliContext, slug: str, fmt: str) -> None:
         emit([detail.to_dict()], [], "json")
         return
     c = detail.customer
-    click.echo(f"{c.slug}: {c.name} ({c.status}); reason required: "
-               f"{'yes' if c.require_reason else 'no'}; key version {c.key_version};"
-               f" {c.credentials} credentials")
+    click.echo(
+        f"{c.slug}: {c.name} ({c.status}); reason required: "
+        f"{'yes' if c.require_reason else 'no'}; key version {c.key_version};"
+        f" {c.credentials} credentials"
+    )
     click.echo("")
     emit([s.to_dict() for s in detail.systems], ["name", "kind", "host"], "table")
     if detail.grants:
         click.echo("")
-        emit([g.to_dict() for g in detail.grants],
-             ["technician", "granted_by", "granted_at", "expires_at"], "table")
+        emit(
+            [g.to_dict() for g in detail.grants],
+            ["technician", "granted_by", "granted_at", "expires_at"],
+            "table",
+        )
 
 
 @click.command()
@@ -156,16 +198,21 @@ def grant(ctx: CliContext, technician: str, slug: str, until: str | None) -> Non
     """Grant TECHNICIAN access to customer SLUG."""
     expires = parse_when(until, future=True) if until else None
     ctx.actor().grant(technician, slug, until=expires)
-    say(f"granted {technician} access to {slug}" + (f" until {expires:%Y-%m-%d %H:%M} UTC"
-                                                      if expires else ""))
+    say(
+        f"granted {technician} access to {slug}"
+        + (f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else "")
+    )
 
 
 @click.command()
 @click.argument("technician")
 @click.argument("slug")
-@click.option("--assume-compromised", is_flag=True,
-              help="Put every credential of SLUG on the rotation worklist, not only those"
-                   " TECHNICIAN revealed.")
+@click.option(
+    "--assume-compromised",
+    is_flag=True,
+    help="Put every credential of SLUG on the rotation worklist, not only those"
+    " TECHNICIAN revealed.",
+)
 @pass_ctx
 def revoke(ctx: CliContext, technician: str, slug: str, assume_compromised: bool) -> None:
     """Revoke TECHNICIAN's access to SLUG and rotate the customer key; what they saw goes
@@ -173,8 +220,10 @@ def revoke(ctx: CliContext, technician: str, slug: str, assume_compromised: bool
     actor = ctx.actor()
     actor.revoke(technician, slug, assume_compromised=assume_compromised)
     pending = len(actor.rotation_list(slug))
-    say(f"revoked {technician} from {slug}; the customer key was rotated;"
-        f" {pending} credential(s) of {slug} on the rotation worklist")
+    say(
+        f"revoked {technician} from {slug}; the customer key was rotated;"
+        f" {pending} credential(s) of {slug} on the rotation worklist"
+    )
 
 
 @click.group()

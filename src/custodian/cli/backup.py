@@ -49,8 +49,13 @@ def backup() -> None:
 
 @backup.command("create", hidden=True)
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--kdf-seconds", type=float, default=1.0, show_default=True,
-              help="Argon2id cost of the backup key (never below RFC 9106's floor).")
+@click.option(
+    "--kdf-seconds",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Argon2id cost of the backup key (never below RFC 9106's floor).",
+)
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 @pass_ctx
 def backup_create(ctx: CliContext, file: str, kdf_seconds: float, force: bool) -> None:
@@ -73,8 +78,10 @@ def backup_create(ctx: CliContext, file: str, kdf_seconds: float, force: bool) -
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
-    say(f"backup written to {file}: {manifest.rows} rows of {len(manifest.tables)} tables,"
-        f" vault {manifest.vault_id}, schema {manifest.schema_revision}")
+    say(
+        f"backup written to {file}: {manifest.rows} rows of {len(manifest.tables)} tables,"
+        f" vault {manifest.vault_id}, schema {manifest.schema_revision}"
+    )
 
 
 @backup.command("verify")
@@ -86,8 +93,10 @@ def backup_verify(file: str, fmt: str) -> None:
 
     manifest = verify_backup(file, _passphrase(confirm=False))
     _show(manifest, fmt)
-    say(f"backup OK: vault {manifest.vault_id}, taken {manifest.created_at},"
-        f" schema {manifest.schema_revision}, {manifest.rows} rows")
+    say(
+        f"backup OK: vault {manifest.vault_id}, taken {manifest.created_at},"
+        f" schema {manifest.schema_revision}, {manifest.rows} rows"
+    )
 
 
 @click.command()

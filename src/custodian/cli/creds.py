@@ -42,12 +42,24 @@ def cred() -> None:
 @click.option("--url")
 @click.option("--notes")
 @click.option("--generate", is_flag=True, help="Generate a strong secret for the system's kind.")
-@click.option("--field", default=PRIMARY_FIELD, show_default=True,
-              help="Which field the value read from stdin sets.")
+@click.option(
+    "--field",
+    default=PRIMARY_FIELD,
+    show_default=True,
+    help="Which field the value read from stdin sets.",
+)
 @click.option("--fields-json", is_flag=True, help="Read all fields as a JSON object from stdin.")
 @pass_ctx
-def cred_add(ctx: CliContext, path: str, username: str | None, url: str | None,
-             notes: str | None, generate: bool, field: str, fields_json: bool) -> None:
+def cred_add(
+    ctx: CliContext,
+    path: str,
+    username: str | None,
+    url: str | None,
+    notes: str | None,
+    generate: bool,
+    field: str,
+    fields_json: bool,
+) -> None:
     """Add a credential; its secret is read from stdin or a hidden prompt."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
     payload = _payload(field, fields_json, generate, kind)
@@ -61,16 +73,29 @@ def cred_add(ctx: CliContext, path: str, username: str | None, url: str | None,
 @click.option("--field", default=PRIMARY_FIELD, show_default=True)
 @click.option("--fields-json", is_flag=True, help="Read fields as a JSON object from stdin.")
 @click.option("--replace", is_flag=True, help="Drop fields not given instead of keeping them.")
-@click.option("--if-version", "if_version", type=click.IntRange(0), metavar="N",
-              help="Only if the current version is N; else exit 7 (conflict), nothing written.")
+@click.option(
+    "--if-version",
+    "if_version",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Only if the current version is N; else exit 7 (conflict), nothing written.",
+)
 @pass_ctx
-def cred_set(ctx: CliContext, path: str, generate: bool, field: str, fields_json: bool,
-             replace: bool, if_version: int | None) -> None:
+def cred_set(
+    ctx: CliContext,
+    path: str,
+    generate: bool,
+    field: str,
+    fields_json: bool,
+    replace: bool,
+    if_version: int | None,
+) -> None:
     """Store a new version of a credential's secret."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
     payload = _payload(field, fields_json, generate, kind)
-    version = ctx.actor().set_secret(path, payload, keep_other_fields=not replace,
-                                     expected_version=if_version)
+    version = ctx.actor().set_secret(
+        path, payload, keep_other_fields=not replace, expected_version=if_version
+    )
     say(f"stored version {version} of {path}")
 
 
@@ -106,20 +131,33 @@ def get(ctx: CliContext, path: str, field: str, reason: str | None, version: int
 
 
 @click.command()
-@click.option("--kind", type=click.Choice([k.value for k in SystemKind]),
-              help="Shape it by the kind's policy (docs/import-backup.md, generate.toml).")
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in SystemKind]),
+    help="Shape it by the kind's policy (docs/import-backup.md, generate.toml).",
+)
 @click.option("--length", type=click.IntRange(8, 256), help="Characters (passwords).")
-@click.option("--passphrase/--password", "passphrase", default=None,
-              help="Pronounceable words instead of characters (default: the kind's policy).")
+@click.option(
+    "--passphrase/--password",
+    "passphrase",
+    default=None,
+    help="Pronounceable words instead of characters (default: the kind's policy).",
+)
 @click.option("--words", type=click.IntRange(3, 20), help="Words (passphrases).")
 @click.option("--username", help="An account name the secret must not contain.")
-def gen(kind: str | None, length: int | None, passphrase: bool | None, words: int | None,
-        username: str | None) -> None:
+def gen(
+    kind: str | None,
+    length: int | None,
+    passphrase: bool | None,
+    words: int | None,
+    username: str | None,
+) -> None:
     """Print a generated secret without storing it."""
     from ..generate import generate_password
 
-    click.echo(generate_password(kind, length, passphrase=passphrase, words=words,
-                                 username=username))
+    click.echo(
+        generate_password(kind, length, passphrase=passphrase, words=words, username=username)
+    )
 
 
 COMMANDS = [cred, get, gen]

@@ -38,13 +38,18 @@ def upgrade(ctx: CliContext) -> None:
 
 
 @db_group.command("harden")
-@click.option("--app-role", "app_roles", multiple=True,
-              help="PostgreSQL role the application connects as (repeatable): it keeps"
-                   " SELECT and INSERT on access_event, never UPDATE, DELETE or TRUNCATE.")
+@click.option(
+    "--app-role",
+    "app_roles",
+    multiple=True,
+    help="PostgreSQL role the application connects as (repeatable): it keeps"
+    " SELECT and INSERT on access_event, never UPDATE, DELETE or TRUNCATE.",
+)
 @pass_ctx
 def harden(ctx: CliContext, app_roles: tuple[str, ...]) -> None:
     """Make the access log append-only in the database itself (admins; recorded)."""
     for line in ctx.actor().harden_database(list(app_roles)):
         say(line)
+
 
 COMMANDS = [db_group]

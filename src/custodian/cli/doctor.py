@@ -26,8 +26,11 @@ def doctor(ctx: CliContext, repair: bool, fmt: str) -> None:
     found = run(ctx.actor(), repair=repair)
     emit([d.to_dict() for d in found], ["kind", "target", "detail", "repaired"], fmt)
     left = [d for d in found if not d.repaired]
-    say(f"{len(found)} problem(s) found, {len(found) - len(left)} repaired"
-        if found else "no drift: every credential has its payload and nothing else is stored")
+    say(
+        f"{len(found)} problem(s) found, {len(found) - len(left)} repaired"
+        if found
+        else "no drift: every credential has its payload and nothing else is stored"
+    )
     if left:
         raise click.exceptions.Exit(1)
 
@@ -39,8 +42,14 @@ def doctor(ctx: CliContext, repair: bool, fmt: str) -> None:
 @click.option("--vault-prefix", default="custodian", show_default=True)
 @click.option("--vault-auth-mount", default="userpass", show_default=True)
 @pass_ctx
-def migrate(ctx: CliContext, to: str, vault_addr: str | None, vault_mount: str,
-            vault_prefix: str, vault_auth_mount: str) -> None:
+def migrate(
+    ctx: CliContext,
+    to: str,
+    vault_addr: str | None,
+    vault_mount: str,
+    vault_prefix: str,
+    vault_auth_mount: str,
+) -> None:
     """Move every payload to Vault or back to SQL, verifying each (admins; resumable)."""
     from ..service import Custodian
     from ..service.backend import migrate as run
@@ -53,18 +62,23 @@ def migrate(ctx: CliContext, to: str, vault_addr: str | None, vault_mount: str,
     with vault.db.transaction() as tx:
         current = config.load(tx)
     if to == "vault" and current.migrating_to == "vault":
-        target = config.BackendConfig("vault", current.vault_addr, current.vault_mount,
-                                      current.vault_prefix, current.vault_auth_mount)
+        target = config.BackendConfig(
+            "vault",
+            current.vault_addr,
+            current.vault_mount,
+            current.vault_prefix,
+            current.vault_auth_mount,
+        )
     elif to == "vault":
-        target = config.BackendConfig("vault", vault_addr, vault_mount, vault_prefix,
-                                      vault_auth_mount)
+        target = config.BackendConfig(
+            "vault", vault_addr, vault_mount, vault_prefix, vault_auth_mount
+        )
         config.checked_store(target)
     else:
         target = config.BackendConfig("sql")
     actor = ctx.actor()
     if sys.stderr.isatty():
-        with click.progressbar(length=1, label=f"moving payloads to {to}", file=sys.stderr
-                               ) as bar:
+        with click.progressbar(length=1, label=f"moving payloads to {to}", file=sys.stderr) as bar:
 
             def progress(done: int, total: int) -> None:
                 bar.length = total
@@ -73,8 +87,10 @@ def migrate(ctx: CliContext, to: str, vault_addr: str | None, vault_mount: str,
             result = run(actor, target, progress=progress)
     else:
         result = run(actor, target)
-    say(f"moved {result.versions} version(s) of {result.credentials} credential(s) to {to}"
-        + (f"; {result.already_done} were already there" if result.already_done else ""))
+    say(
+        f"moved {result.versions} version(s) of {result.credentials} credential(s) to {to}"
+        + (f"; {result.already_done} were already there" if result.already_done else "")
+    )
 
 
 COMMANDS = (doctor, migrate)

@@ -30,8 +30,9 @@ def confirm_typed(expected: str, what: str, yes: bool) -> None:
     try:
         tty = open("/dev/tty", "r+")  # noqa: SIM115  (closed below)
     except OSError:
-        raise UsageError(f"a typed confirmation is needed ({what}): run this on a terminal,"
-                         " or pass --yes") from None
+        raise UsageError(
+            f"a typed confirmation is needed ({what}): run this on a terminal, or pass --yes"
+        ) from None
     with tty:
         tty.write(f"{what}. Type {expected!r} to confirm: ")
         tty.flush()
@@ -45,16 +46,21 @@ def confirm_typed(expected: str, what: str, yes: bool) -> None:
 
 @tech.command("remove")
 @click.argument("name")
-@click.option("--assume-compromised", is_flag=True,
-              help="Put every credential of every customer NAME held on the worklist.")
+@click.option(
+    "--assume-compromised",
+    is_flag=True,
+    help="Put every credential of every customer NAME held on the worklist.",
+)
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @pass_ctx
 def tech_remove(ctx: CliContext, name: str, assume_compromised: bool, fmt: str) -> None:
     """Disable NAME for good: grants revoked (keys rotated), key material destroyed.
     Prints the rotation worklist NAME leaves behind, across customers."""
     entries = ctx.actor().remove_technician(name, assume_compromised=assume_compromised)
-    say(f"removed {name}: account disabled, key material destroyed;"
-        f" {len(entries)} credential(s) to rotate")
+    say(
+        f"removed {name}: account disabled, key material destroyed;"
+        f" {len(entries)} credential(s) to rotate"
+    )
     emit([e.to_dict() for e in entries], ROTATION_COLUMNS, fmt)
 
 
@@ -76,8 +82,10 @@ def tech_reset_passphrase(ctx: CliContext, name: str) -> None:
     from stdin or a hidden prompt. Their grants stay; their cached sessions stop working."""
     actor = ctx.actor()
     rewrapped = actor.reset_passphrase(name, read_new_secret(f"new passphrase for {name}"))
-    say(f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
-        f" {name}'s cached sessions no longer work")
+    say(
+        f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
+        f" {name}'s cached sessions no longer work"
+    )
 
 
 # --- the worklist and maintenance ----------------------------------------------------
@@ -103,8 +111,10 @@ def rotation_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
 def maintenance(ctx: CliContext) -> None:
     """End lapsed grants (wraps removed, keys rotated); report purges that are due."""
     done = ctx.actor().maintenance()
-    say(f"{done['lapsed_grants_ended']} lapsed grant(s) ended;"
-        f" {done['purges_due']} customer(s) due for purge (`custodian purge`)")
+    say(
+        f"{done['lapsed_grants_ended']} lapsed grant(s) ended;"
+        f" {done['purges_due']} customer(s) due for purge (`custodian purge`)"
+    )
 
 
 @click.command()
@@ -120,16 +130,33 @@ def retention(ctx: CliContext, days: int | None) -> None:
 
 @customer.command("offboard")
 @click.argument("slug")
-@click.option("--handover", "kdbx", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the current credentials to this KeePass (KDBX 4) file first.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write them as JSON (plaintext: handle like the KDBX passphrase).")
-@click.option("--generate-passphrase", is_flag=True,
-              help="Generate the KDBX passphrase and show it once on stderr.")
+@click.option(
+    "--handover",
+    "kdbx",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the current credentials to this KeePass (KDBX 4) file first.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write them as JSON (plaintext: handle like the KDBX passphrase).",
+)
+@click.option(
+    "--generate-passphrase",
+    is_flag=True,
+    help="Generate the KDBX passphrase and show it once on stderr.",
+)
 @click.option("--retention-days", type=int, help="Keep the data this long (default: vault's).")
 @pass_ctx
-def customer_offboard(ctx: CliContext, slug: str, kdbx: Path | None, json_path: Path | None,
-                      generate_passphrase: bool, retention_days: int | None) -> None:
+def customer_offboard(
+    ctx: CliContext,
+    slug: str,
+    kdbx: Path | None,
+    json_path: Path | None,
+    generate_passphrase: bool,
+    retention_days: int | None,
+) -> None:
     """End SLUG's contract: hand over, revoke every grant, schedule the purge.
 
     The handover decrypts, so it needs a grant like any reveal: grant yourself first
@@ -158,8 +185,10 @@ def customer_offboard(ctx: CliContext, slug: str, kdbx: Path | None, json_path: 
         say(f"wrote {data.count} credential(s) of {slug} to {json_path} (plaintext JSON)")
     result = actor.offboard(slug, retention_days=retention_days)
     revoked = ", ".join(result.revoked) or "nobody"
-    say(f"offboarded {slug}: revoked {revoked}; data destroyed after"
-        f" {result.purge_after:%Y-%m-%d %H:%M} UTC")
+    say(
+        f"offboarded {slug}: revoked {revoked}; data destroyed after"
+        f" {result.purge_after:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 @customer.command("report")
@@ -174,32 +203,43 @@ def customer_report(ctx: CliContext, slug: str, fmt: str) -> None:
         emit([report.to_dict()], [], "json")
         return
     r = report
-    click.echo(f"{r.slug}: {r.name} ({r.status}); created {r.created_at:%Y-%m-%d}"
-               + (f"; offboarded {r.offboarded_at:%Y-%m-%d}" if r.offboarded_at else "")
-               + (f"; purge after {r.purge_after:%Y-%m-%d %H:%M} UTC"
-                  if r.purge_after and r.status != "purged" else ""))
-    last = (f"{r.last_access:%Y-%m-%d %H:%M} UTC by {r.last_access_by}"
-            if r.last_access else "never")
+    click.echo(
+        f"{r.slug}: {r.name} ({r.status}); created {r.created_at:%Y-%m-%d}"
+        + (f"; offboarded {r.offboarded_at:%Y-%m-%d}" if r.offboarded_at else "")
+        + (
+            f"; purge after {r.purge_after:%Y-%m-%d %H:%M} UTC"
+            if r.purge_after and r.status != "purged"
+            else ""
+        )
+    )
+    last = f"{r.last_access:%Y-%m-%d %H:%M} UTC by {r.last_access_by}" if r.last_access else "never"
     click.echo(f"last access to a secret: {last}")
     if r.certificate is not None:
         c = r.certificate
         click.echo("")
-        click.echo(f"CERTIFICATE OF DESTRUCTION: {c.customer} ({c.name}) crypto-shredded"
-                   f" {c.shredded_at:%Y-%m-%d %H:%M:%S} UTC by {c.shredded_by},"
-                   f" access-log event #{c.event_seq}")
+        click.echo(
+            f"CERTIFICATE OF DESTRUCTION: {c.customer} ({c.name}) crypto-shredded"
+            f" {c.shredded_at:%Y-%m-%d %H:%M:%S} UTC by {c.shredded_by},"
+            f" access-log event #{c.event_seq}"
+        )
         click.echo("destroyed: " + ", ".join(f"{k} {v}" for k, v in sorted(c.destroyed.items())))
     if r.systems:
         click.echo("")
         emit(list(r.systems), ["name", "kind", "host"], "table")
     if r.credentials:
         click.echo("")
-        emit([c.to_dict() for c in r.credentials],
-             ["system", "name", "username", "url", "versions", "last_access", "last_access_by"],
-             "table")
+        emit(
+            [c.to_dict() for c in r.credentials],
+            ["system", "name", "username", "url", "versions", "last_access", "last_access_by"],
+            "table",
+        )
     if r.access:
         click.echo("")
-        emit([a.to_dict() for a in r.access],
-             ["technician", "role", "via", "granted_by", "expires_at"], "table")
+        emit(
+            [a.to_dict() for a in r.access],
+            ["technician", "role", "via", "granted_by", "expires_at"],
+            "table",
+        )
 
 
 # --- destruction and break-glass -------------------------------------------------------
@@ -227,8 +267,7 @@ def purge(ctx: CliContext, slug: str | None, now: bool, yes: bool, fmt: str) -> 
         say(f"purged {c.customer}: {counts}")
     if not certs:
         say("no customer is due for purge")
-    emit([c.to_dict() for c in certs], ["customer", "shredded_at", "shredded_by", "event_seq"],
-         fmt)
+    emit([c.to_dict() for c in certs], ["customer", "shredded_at", "shredded_by", "event_seq"], fmt)
 
 
 @click.command()
@@ -245,12 +284,13 @@ def recover(ctx: CliContext, slug: str, yes: bool) -> None:
     try:
         code = RecoveryCode.parse(read_new_secret("recovery code", confirm=False))
     except IntegrityError:
-        raise UsageError("the recovery code is malformed (groups of letters A-Z and 2-7)")\
-            from None
+        raise UsageError("the recovery code is malformed (groups of letters A-Z and 2-7)") from None
     confirm_typed(slug, f"break-glass access to {slug} with the recovery code", yes)
     versions = actor.recover(slug, code)
-    say(f"RECOVERED: {actor.username} now holds {slug}'s keys ({versions} version(s)) and a"
-        " grant; this is recorded in the access log")
+    say(
+        f"RECOVERED: {actor.username} now holds {slug}'s keys ({versions} version(s)) and a"
+        " grant; this is recorded in the access log"
+    )
 
 
 COMMANDS = [rotation, maintenance, retention, purge, recover]

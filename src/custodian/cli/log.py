@@ -19,8 +19,17 @@ from ._io import _cell, _csv_safe, emit, print_table, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
-EVENT_COLUMNS = ["seq", "at", "actor", "action", "outcome", "customer", "target", "reason",
-                 "detail"]
+EVENT_COLUMNS = [
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "outcome",
+    "customer",
+    "target",
+    "reason",
+    "detail",
+]
 FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
 
 
@@ -67,9 +76,13 @@ class _Writer:
 @click.option("--tech", "--technician", "tech", help="Only events by or about this technician.")
 @click.option("--credential", metavar="SLUG/SYSTEM/NAME", help="Only events of this credential.")
 @click.option("--action", "actions", multiple=True, help="Only this action (repeatable).")
-@click.option("--outcome", "outcomes", multiple=True,
-              type=click.Choice(["ok", "denied", "failed", "integrity"]),
-              help="Only this outcome (repeatable).")
+@click.option(
+    "--outcome",
+    "outcomes",
+    multiple=True,
+    type=click.Choice(["ok", "denied", "failed", "integrity"]),
+    help="Only this outcome (repeatable).",
+)
 @click.option("--since", help="From: ISO date/time, or a span such as 24h or 7d.")
 @click.option("--until", help="Before: ISO date/time, or a span such as 24h or 7d.")
 @click.option("--reason", help="Only events whose reason contains this text.")
@@ -78,21 +91,44 @@ class _Writer:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events (Ctrl-C stops).")
 @click.option("--follow-for", type=click.FloatRange(0), help="Stop following after N seconds.")
 @click.option("--max-events", type=click.IntRange(1), help="Stop after printing N new events.")
-@click.option("--poll", type=click.FloatRange(0.05), default=1.0, show_default=True,
-              help="Seconds between polls while following.")
+@click.option(
+    "--poll",
+    type=click.FloatRange(0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between polls while following.",
+)
 @click.pass_context
-def log(click_ctx: click.Context, customer: str | None, tech: str | None,
-        credential: str | None, actions: tuple[str, ...], outcomes: tuple[str, ...],
-        since: str | None, until: str | None, reason: str | None, limit: int | None,
-        fmt: str, follow: bool, follow_for: float | None, max_events: int | None,
-        poll: float) -> None:
+def log(
+    click_ctx: click.Context,
+    customer: str | None,
+    tech: str | None,
+    credential: str | None,
+    actions: tuple[str, ...],
+    outcomes: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    reason: str | None,
+    limit: int | None,
+    fmt: str,
+    follow: bool,
+    follow_for: float | None,
+    max_events: int | None,
+    poll: float,
+) -> None:
     """Show the access log (admins and auditors see all; technicians their own)."""
     if click_ctx.invoked_subcommand is not None:
         return
     actor = click_ctx.obj.actor()
     filters: dict[str, Any] = dict(
-        customer=customer, technician=tech, credential=credential, actions=actions,
-        outcomes=outcomes, since=_when(since), until=_when(until), reason=reason,
+        customer=customer,
+        technician=tech,
+        credential=credential,
+        actions=actions,
+        outcomes=outcomes,
+        since=_when(since),
+        until=_when(until),
+        reason=reason,
     )
     if not follow:
         if limit is not None or fmt == "table":
@@ -110,8 +146,15 @@ def log(click_ctx: click.Context, customer: str | None, tech: str | None,
     _follow(actor, filters, fmt, limit, follow_for, max_events, poll)
 
 
-def _follow(actor: Any, filters: dict[str, Any], fmt: str, limit: int | None,
-            follow_for: float | None, max_events: int | None, poll: float) -> None:
+def _follow(
+    actor: Any,
+    filters: dict[str, Any],
+    fmt: str,
+    limit: int | None,
+    follow_for: float | None,
+    max_events: int | None,
+    poll: float,
+) -> None:
     if fmt == "json":
         raise UsageError("--follow prints one event per line: use --format ndjson, csv or table")
     writer = _Writer(fmt, EVENT_COLUMNS)
@@ -142,21 +185,45 @@ def _follow(actor: Any, filters: dict[str, Any], fmt: str, limit: int | None,
 def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """Alert thresholds; each overrides the `[alerts]` table of config.toml (userconfig)."""
     options = [
-        click.option("--burst-count", type=click.IntRange(1), show_default="20",
-                     help="Flag more than N reveals ..."),
-        click.option("--burst-minutes", type=click.IntRange(1), show_default="10",
-                     help="... within M minutes."),
-        click.option("--baseline-days", type=click.IntRange(1), show_default="30",
-                     help="Usual customers: those revealed in the previous N days."),
-        click.option("--work-hours", show_default="07-19",
-                     help="Working hours, local time: START-END."),
-        click.option("--work-days", show_default="mon-fri",
-                     help="Working days: a range (mon-fri) or a list (mon,tue,sat)."),
+        click.option(
+            "--burst-count",
+            type=click.IntRange(1),
+            show_default="20",
+            help="Flag more than N reveals ...",
+        ),
+        click.option(
+            "--burst-minutes",
+            type=click.IntRange(1),
+            show_default="10",
+            help="... within M minutes.",
+        ),
+        click.option(
+            "--baseline-days",
+            type=click.IntRange(1),
+            show_default="30",
+            help="Usual customers: those revealed in the previous N days.",
+        ),
+        click.option(
+            "--work-hours", show_default="07-19", help="Working hours, local time: START-END."
+        ),
+        click.option(
+            "--work-days",
+            show_default="mon-fri",
+            help="Working days: a range (mon-fri) or a list (mon,tue,sat).",
+        ),
         click.option("--tz", show_default="UTC", help="Time zone of the hours."),
-        click.option("--denied-count", type=click.IntRange(1), show_default="3",
-                     help="Flag N denied or failed attempts ..."),
-        click.option("--denied-minutes", type=click.IntRange(1), show_default="15",
-                     help="... within M minutes."),
+        click.option(
+            "--denied-count",
+            type=click.IntRange(1),
+            show_default="3",
+            help="Flag N denied or failed attempts ...",
+        ),
+        click.option(
+            "--denied-minutes",
+            type=click.IntRange(1),
+            show_default="15",
+            help="... within M minutes.",
+        ),
     ]
     for option in reversed(options):
         f = option(f)
@@ -187,11 +254,19 @@ TOTAL_COLUMNS = ["technician", "reveals", "denied", "credentials", "last"]
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json"]), default="text")
 @_policy_options
 @pass_ctx
-def report(ctx: CliContext, /, customer: str, since: str | None, until: str | None, fmt: str,
-           **thresholds: Any) -> None:
+def report(
+    ctx: CliContext,
+    /,
+    customer: str,
+    since: str | None,
+    until: str | None,
+    fmt: str,
+    **thresholds: Any,
+) -> None:
     """Who revealed which credential of a customer, how often, last when, and why."""
-    rep = ctx.actor().report(customer, since=_when(since), until=_when(until),
-                             policy=_policy(**thresholds))
+    rep = ctx.actor().report(
+        customer, since=_when(since), until=_when(until), policy=_policy(**thresholds)
+    )
     uses = [_jsonable(u.to_dict()) for u in rep.credentials]
     totals = [_jsonable(t.to_dict()) for t in rep.technicians]
     alerts = [_jsonable(a.to_dict()) for a in rep.alerts]
@@ -201,8 +276,9 @@ def report(ctx: CliContext, /, customer: str, since: str | None, until: str | No
         click.echo(json.dumps(out, indent=2, default=str))
         return
     if fmt == "csv":
-        writer = _Writer("csv", ["section", *USE_COLUMNS, "credentials", "kind", "count",
-                                 "detail", "at"])
+        writer = _Writer(
+            "csv", ["section", *USE_COLUMNS, "credentials", "kind", "count", "detail", "at"]
+        )
         writer.start()
         for section, rows in (("credential", uses), ("technician", totals), ("alert", alerts)):
             for row in rows:
@@ -228,11 +304,11 @@ def report(ctx: CliContext, /, customer: str, since: str | None, until: str | No
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @_policy_options
 @pass_ctx
-def alerts(ctx: CliContext, /, since: str | None, until: str | None, fmt: str,
-           **thresholds: Any) -> None:
+def alerts(
+    ctx: CliContext, /, since: str | None, until: str | None, fmt: str, **thresholds: Any
+) -> None:
     """Anomalies: bursts of reveals, unusual customers, off-hours reveals, repeated denials."""
-    found = ctx.actor().alerts(since=_when(since), until=_when(until),
-                               policy=_policy(**thresholds))
+    found = ctx.actor().alerts(since=_when(since), until=_when(until), policy=_policy(**thresholds))
     emit([_jsonable(a.to_dict()) for a in found], ALERT_COLUMNS, fmt)
 
 
@@ -241,45 +317,71 @@ def _date(value: datetime | None) -> str | None:
 
 
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, datetime) else
-            list(v) if isinstance(v, tuple) else v for k, v in row.items()}
+    return {
+        k: v.isoformat() if isinstance(v, datetime) else list(v) if isinstance(v, tuple) else v
+        for k, v in row.items()
+    }
 
 
 # --- verify and checkpoint ----------------------------------------------------------------------
 
 
 @log.command("verify")
-@click.option("--checkpoint", "checkpoint_file", type=click.Path(dir_okay=False),
-              help="A file of checkpoint lines (from `log checkpoint`) to check against.")
-@click.option("--incremental", is_flag=True,
-              help="Do not re-check signatures up to the newest checkpoint (needs --checkpoint).")
-@click.option("--every-signature", is_flag=True,
-              help="Check each event's signature, not only each actor's newest.")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(dir_okay=False),
+    help="A file of checkpoint lines (from `log checkpoint`) to check against.",
+)
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Do not re-check signatures up to the newest checkpoint (needs --checkpoint).",
+)
+@click.option(
+    "--every-signature",
+    is_flag=True,
+    help="Check each event's signature, not only each actor's newest.",
+)
 @click.option("--workers", type=click.IntRange(0), help="Processes for signature checks.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @pass_ctx
-def verify(ctx: CliContext, checkpoint_file: str | None, incremental: bool,
-           every_signature: bool, workers: int | None, fmt: str) -> None:
+def verify(
+    ctx: CliContext,
+    checkpoint_file: str | None,
+    incremental: bool,
+    every_signature: bool,
+    workers: int | None,
+    fmt: str,
+) -> None:
     """Check the chain, the signatures and the log head; exit 6 at the first bad event."""
     if incremental and checkpoint_file is None:
         raise UsageError("--incremental needs --checkpoint FILE")
     text = _read(checkpoint_file) if checkpoint_file is not None else None
-    result = ctx.actor().verify_log(checkpoint_text=text, workers=workers,
-                                    progress=_progress() if sys.stderr.isatty() else None,
-                                    incremental=incremental, every_signature=every_signature)
+    result = ctx.actor().verify_log(
+        checkpoint_text=text,
+        workers=workers,
+        progress=_progress() if sys.stderr.isatty() else None,
+        incremental=incremental,
+        every_signature=every_signature,
+    )
     if fmt == "json":
         click.echo(json.dumps(_jsonable(result.to_dict()), indent=2))
     elif result.ok:
-        trusted = (f"; signatures trusted through seq {result.trusted_through}"
-                   if result.trusted_through else "")
-        click.echo(f"log verified: {result.checked} events, head seq {result.head_seq}"
-                   f" ({result.head_hash[:16]}), {result.checkpoints} checkpoint(s),"
-                   f" {result.seconds:.2f} s{trusted}")
+        trusted = (
+            f"; signatures trusted through seq {result.trusted_through}"
+            if result.trusted_through
+            else ""
+        )
+        click.echo(
+            f"log verified: {result.checked} events, head seq {result.head_seq}"
+            f" ({result.head_hash[:16]}), {result.checkpoints} checkpoint(s),"
+            f" {result.seconds:.2f} s{trusted}"
+        )
     for warning in result.warnings:
         say(f"warning: {warning}")
     if not result.ok:
-        raise IntegrityError(f"log verification failed at seq {result.first_bad}:"
-                             f" {result.problem}")
+        raise IntegrityError(f"log verification failed at seq {result.first_bad}: {result.problem}")
 
 
 def _read(path: str) -> str:
@@ -301,9 +403,13 @@ def _progress() -> Callable[[int, int], None]:
 
 
 @log.command("checkpoint")
-@click.option("--append", "append_to", type=click.Path(dir_okay=False),
-              help="Also append the line to this file; its newest checkpoint, if any, spares"
-                   " re-checking the signatures before it.")
+@click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False),
+    help="Also append the line to this file; its newest checkpoint, if any, spares"
+    " re-checking the signatures before it.",
+)
 @pass_ctx
 def checkpoint(ctx: CliContext, append_to: str | None) -> None:
     """Verify the log, then print a signed line naming its head: keep it outside the
@@ -313,8 +419,9 @@ def checkpoint(ctx: CliContext, append_to: str | None) -> None:
     previous = _read(append_to) if append_to and os.path.exists(append_to) else None
     if previous is not None and "custodian-checkpoint v1 " not in previous:
         previous = None
-    cp = ctx.actor().checkpoint(previous=previous,
-                                progress=_progress() if sys.stderr.isatty() else None)
+    cp = ctx.actor().checkpoint(
+        previous=previous, progress=_progress() if sys.stderr.isatty() else None
+    )
     click.echo(cp.line)
     if append_to:
         with open(append_to, "a", encoding="utf-8") as fh:

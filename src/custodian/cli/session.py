@@ -13,8 +13,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 @click.command()
 @click.option("--ttl", default="15m", show_default=True, help="How long the session lasts.")
-@click.option("--no-agent", is_flag=True,
-              help="Do not start the session agent that serves `get` from memory.")
+@click.option(
+    "--no-agent", is_flag=True, help="Do not start the session agent that serves `get` from memory."
+)
 @pass_ctx
 def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     """Unlock once and cache the session (OS keyring) for --ttl."""

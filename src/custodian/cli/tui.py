@@ -13,15 +13,29 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 
 @click.command()
-@click.option("--idle-lock", default=5.0, show_default=True, type=float,
-              help="Lock after this many idle minutes.")
-@click.option("--reveal-seconds", default=10.0, show_default=True, type=float,
-              help="How long a revealed secret stays visible.")
-@click.option("--clipboard-seconds", default=30.0, show_default=True, type=float,
-              help="Clear a copied secret from the clipboard after this long.")
+@click.option(
+    "--idle-lock",
+    default=5.0,
+    show_default=True,
+    type=float,
+    help="Lock after this many idle minutes.",
+)
+@click.option(
+    "--reveal-seconds",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="How long a revealed secret stays visible.",
+)
+@click.option(
+    "--clipboard-seconds",
+    default=30.0,
+    show_default=True,
+    type=float,
+    help="Clear a copied secret from the clipboard after this long.",
+)
 @pass_ctx
-def tui(ctx: CliContext, idle_lock: float, reveal_seconds: float,
-        clipboard_seconds: float) -> None:
+def tui(ctx: CliContext, idle_lock: float, reveal_seconds: float, clipboard_seconds: float) -> None:
     """Open the terminal UI (unlocks with your passphrase or a cached session)."""
     import sys
 

@@ -329,7 +329,9 @@ class RecoveryCode:
 
     def key_pair(self) -> KeyPair:
         seed = HKDF(
-            algorithm=hashes.SHA256(), length=_hazmat.PRIVATE_LEN, salt=None,
+            algorithm=hashes.SHA256(),
+            length=_hazmat.PRIVATE_LEN,
+            salt=None,
             info=b"custodian recovery key v1",
         ).derive(self._raw)
         return KeyPair(seed)

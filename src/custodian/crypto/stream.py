@@ -41,8 +41,9 @@ _LEN = struct.Struct(">I")
 
 def _keys(passphrase: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes]:
     master = _derive(passphrase.encode(), salt, params)
-    out = HKDF(algorithm=hashes.SHA256(), length=48, salt=None,
-               info=b"custodian backup v1").derive(master)
+    out = HKDF(algorithm=hashes.SHA256(), length=48, salt=None, info=b"custodian backup v1").derive(
+        master
+    )
     return out[:32], out[32:]
 
 
@@ -61,8 +62,9 @@ def seal_stream(
         raise ValueError("key-derivation parameters below the floor")
     salt, prefix = os.urandom(16), os.urandom(7)
     key, check = _keys(passphrase, salt, p)
-    header = _HEADER.pack(VERSION, _KDF_ARGON2ID, p.memory_kib, p.iterations, p.lanes,
-                          salt, prefix, CHUNK, check)
+    header = _HEADER.pack(
+        VERSION, _KDF_ARGON2ID, p.memory_kib, p.iterations, p.lanes, salt, prefix, CHUNK, check
+    )
     aad = MAGIC + header
     out.write(aad + hashlib.sha256(aad).digest())
     aead, counter, pending = AESGCM(key), 0, b""
@@ -91,12 +93,17 @@ def open_stream(src: BinaryIO, passphrase: str) -> Iterator[bytes]:
     aad, digest = head[:-32], head[-32:]
     if not hmac.compare_digest(hashlib.sha256(aad).digest(), digest):
         raise IntegrityError("the backup's header is damaged")
-    version, kdf, m, t, lanes, salt, prefix, chunk, check = _HEADER.unpack(aad[len(MAGIC):])
+    version, kdf, m, t, lanes, salt, prefix, chunk, check = _HEADER.unpack(aad[len(MAGIC) :])
     params = KdfParams(m, t, lanes)
     if version != VERSION or kdf != _KDF_ARGON2ID:
         raise IntegrityError("the backup has an unknown format version")
-    if not params.meets_floor() or m > 4 * 1024 * 1024 or t > 10_000 or lanes > 64 \
-            or not 0 < chunk <= 1 << 24:
+    if (
+        not params.meets_floor()
+        or m > 4 * 1024 * 1024
+        or t > 10_000
+        or lanes > 64
+        or not 0 < chunk <= 1 << 24
+    ):
         raise IntegrityError("the backup's parameters are out of bounds")
     key, expected = _keys(passphrase, salt, params)
     if not hmac.compare_digest(check, expected):

@@ -85,6 +85,4 @@ def schema_revision(engine: Engine) -> str | None:
         # The driver's first line says why (refused, disk full, read-only); never the SQL.
         lines = str(getattr(exc, "orig", None) or "").strip().splitlines()
         why = f" ({lines[0][:200]})" if lines else ""
-        raise BackendUnavailable(
-            f"cannot reach the database: {type(exc).__name__}{why}"
-        ) from exc
+        raise BackendUnavailable(f"cannot reach the database: {type(exc).__name__}{why}") from exc

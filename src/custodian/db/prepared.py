@@ -43,7 +43,11 @@ class Prepared:
             # The same exception SQLAlchemy raises, so callers translate it as before;
             # bound values stay out of its message.
             raise DBAPIError.instance(
-                sql, None, exc, conn.dialect.loaded_dbapi.Error, hide_parameters=True,
+                sql,
+                None,
+                exc,
+                conn.dialect.loaded_dbapi.Error,
+                hide_parameters=True,
                 dialect=conn.dialect,
             ) from exc
         return cursor
@@ -64,7 +68,8 @@ class Prepared:
             # (SQLAlchemy's Dialect interface omits DefaultDialect's `paramstyle` argument.)
             named = (
                 type(dialect)(paramstyle="named")  # type: ignore[call-arg]
-                if dialect.positional else dialect
+                if dialect.positional
+                else dialect
             )
             compiled = self._statement.compile(dialect=named)
             rendered = (str(compiled), dict(compiled.params))

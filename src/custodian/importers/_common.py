@@ -138,8 +138,9 @@ def make_item(
         slug, display = slugify(customer, source), customer.strip()[:200]
     else:
         raise UsageError(f"{source}: no customer (give --customer SLUG or map a customer column)")
-    system_name = clean_name(system, "system", source) if system and _text(system) \
-        else rule.default_system
+    system_name = (
+        clean_name(system, "system", source) if system and _text(system) else rule.default_system
+    )
     label = _text(name) or _text(username)
     if label is None:
         raise UsageError(f"{source}: the entry has neither a name nor a username")

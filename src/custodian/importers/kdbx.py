@@ -40,8 +40,11 @@ def read_kdbx(
     if keyfile is not None and not Path(keyfile).is_file():
         raise UsageError(f"no such key file: {keyfile}")
     try:
-        kp = PyKeePass(os.fspath(file), password=passphrase or None,
-                       keyfile=os.fspath(keyfile) if keyfile else None)
+        kp = PyKeePass(
+            os.fspath(file),
+            password=passphrase or None,
+            keyfile=os.fspath(keyfile) if keyfile else None,
+        )
     except CredentialsError:
         raise AuthenticationFailed(f"{file}: wrong passphrase or key file") from None
     except Exception as exc:  # pykeepass raises construct's and lxml's errors for bad files
@@ -63,7 +66,8 @@ def read_kdbx(
         else:
             customer, system_groups = None, groups
         make_item(
-            rule, source,
+            rule,
+            source,
             customer=customer,
             system=" - ".join(system_groups) or None,
             name=entry.title,

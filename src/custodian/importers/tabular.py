@@ -136,15 +136,16 @@ def read_csv(
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            raise UsageError(
-                f"{source}: {len(row)} columns where the header has {len(header)}"
-            )
+            raise UsageError(f"{source}: {len(row)} columns where the header has {len(header)}")
         _row_item(row, index, rule, source, parsed)
     return parsed.finish(rule)
 
 
 def _resolve(
-    mapping: dict[str, tuple[str, ...]], explicit: set[str], header: list[str], file: Path,
+    mapping: dict[str, tuple[str, ...]],
+    explicit: set[str],
+    header: list[str],
+    file: Path,
     rule: Rule,
 ) -> dict[str, int]:
     by_norm: dict[str, int] = {}
@@ -194,10 +195,18 @@ def _row_item(
         customer, _, system = (system or "").strip().partition("/")
         system = system.replace("/", " - ")
     make_item(
-        rule, source,
-        customer=customer, system=system, name=cell("name"), secrets=secrets,
-        username=cell("username"), url=cell("url"), notes=cell("notes"),
-        kind=cell("kind"), host=cell("host"), parsed=parsed,
+        rule,
+        source,
+        customer=customer,
+        system=system,
+        name=cell("name"),
+        secrets=secrets,
+        username=cell("username"),
+        url=cell("url"),
+        notes=cell("notes"),
+        kind=cell("kind"),
+        host=cell("host"),
+        parsed=parsed,
     )
 
 
@@ -248,10 +257,16 @@ def read_bitwarden_json(path: str | os.PathLike[str], rule: Rule) -> Parsed:
             system = rest.replace("/", " - ")
         uri = uris[0].get("uri") if uris and isinstance(uris[0], dict) else None
         make_item(
-            rule, source,
-            customer=customer, system=system, name=_str(item.get("name"), source),
-            secrets=secrets, username=_str(login.get("username"), source),
-            url=_str(uri, source), notes=_str(item.get("notes"), source), parsed=parsed,
+            rule,
+            source,
+            customer=customer,
+            system=system,
+            name=_str(item.get("name"), source),
+            secrets=secrets,
+            username=_str(login.get("username"), source),
+            url=_str(uri, source),
+            notes=_str(item.get("notes"), source),
+            parsed=parsed,
         )
     return parsed.finish(rule)
 

@@ -28,9 +28,7 @@ _s = System.__table__  # type: ignore[attr-defined]
 _cr = Credential.__table__  # type: ignore[attr-defined]
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
 
-_COUNTS = (
-    select(_cr.c.customer_id, func.count().label("n")).group_by(_cr.c.customer_id).subquery()
-)
+_COUNTS = select(_cr.c.customer_id, func.count().label("n")).group_by(_cr.c.customer_id).subquery()
 
 
 def _granted(query: Select[Any]) -> Select[Any]:
@@ -45,8 +43,14 @@ def _granted(query: Select[Any]) -> Select[Any]:
 
 _CUSTOMERS = (
     select(
-        _c.c.slug, _c.c.name, _c.c.status, _c.c.require_reason, _c.c.reason_pattern,
-        _c.c.current_key_version, _c.c.created_at, func.coalesce(_COUNTS.c.n, 0),
+        _c.c.slug,
+        _c.c.name,
+        _c.c.status,
+        _c.c.require_reason,
+        _c.c.reason_pattern,
+        _c.c.current_key_version,
+        _c.c.created_at,
+        func.coalesce(_COUNTS.c.n, 0),
     )
     .select_from(_c.outerjoin(_COUNTS, _COUNTS.c.customer_id == _c.c.id))
     .order_by(_c.c.slug)
@@ -56,8 +60,16 @@ CUSTOMERS_GRANTED = _granted(_CUSTOMERS)
 
 _CREDENTIALS = (
     select(
-        _c.c.slug, _s.c.name, _s.c.kind, _s.c.host, _cr.c.name, _cr.c.username, _cr.c.url,
-        _cr.c.current_version, _sv.c.field_names, _cr.c.updated_at,
+        _c.c.slug,
+        _s.c.name,
+        _s.c.kind,
+        _s.c.host,
+        _cr.c.name,
+        _cr.c.username,
+        _cr.c.url,
+        _cr.c.current_version,
+        _sv.c.field_names,
+        _cr.c.updated_at,
     )
     .select_from(
         _cr.join(_s, _s.c.id == _cr.c.system_id)
@@ -81,8 +93,9 @@ def customers(tx: Session, technician_id: int | None, now: datetime) -> list[Cus
     else:
         rows = tx.execute(CUSTOMERS_GRANTED, {"technician": technician_id, "now": now}).all()
     return [
-        CustomerInfo(slug, name, status, bool(reason), pattern, key_version, as_utc(created),
-                     0, count)
+        CustomerInfo(
+            slug, name, status, bool(reason), pattern, key_version, as_utc(created), 0, count
+        )
         for slug, name, status, reason, pattern, key_version, created, count in rows
     ]
 
@@ -100,8 +113,17 @@ def credentials(
         rows = tx.execute(CREDENTIALS_GRANTED, {"technician": technician_id, "now": now}).all()
     return [
         CredentialInfo(
-            f"{slug}/{system}/{name}", slug, system, kind, host, name, username, url, version,
-            tuple(fields.split(",")), as_utc(updated),
+            f"{slug}/{system}/{name}",
+            slug,
+            system,
+            kind,
+            host,
+            name,
+            username,
+            url,
+            version,
+            tuple(fields.split(",")),
+            as_utc(updated),
         )
         for slug, system, kind, host, name, username, url, version, fields, updated in rows
     ]

@@ -114,8 +114,12 @@ def reveal_lookup(
 ) -> RevealRow | None:
     """The joined row (see REVEAL_LOOKUP), or None when the technician does not exist."""
     params = {
-        "technician": technician_id, "slug": slug, "system": system, "name": name,
-        "version": version, "recipient_kind": RecipientKind.TECHNICIAN.value,
+        "technician": technician_id,
+        "slug": slug,
+        "system": system,
+        "name": name,
+        "version": version,
+        "recipient_kind": RecipientKind.TECHNICIAN.value,
     }
     found = _REVEAL_LOOKUP.one(tx, params)
     if found is None:

@@ -64,10 +64,21 @@ def canonical_values(
     detail: str | None,
 ) -> bytes:
     """The exact bytes an event's hash covers (docs/audit-format.md)."""
-    return _CANONICAL.encode([
-        seq, as_utc(at).astimezone(UTC).isoformat(), actor_id, actor, action, outcome,
-        customer_id, target, credential_id, reason, detail,
-    ]).encode()
+    return _CANONICAL.encode(
+        [
+            seq,
+            as_utc(at).astimezone(UTC).isoformat(),
+            actor_id,
+            actor,
+            action,
+            outcome,
+            customer_id,
+            target,
+            credential_id,
+            reason,
+            detail,
+        ]
+    ).encode()
 
 
 # One encoder, built once: `json.dumps` with options builds a new one per call, which on
@@ -89,9 +100,7 @@ def chain_hash_v1(prev_hash: bytes, canonical_bytes: bytes) -> bytes:
     return hashlib.sha256(CHAIN_TAG + prev_hash + canonical_bytes).digest()
 
 
-def append(
-    tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = None
-) -> int:
+def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = None) -> int:
     """Append one event inside `tx` and return its sequence number. Locks the log head,
     so concurrent appends queue. Prepared statements: this is on every reveal.
 
@@ -113,18 +122,34 @@ def append(
         json.dumps(draft.detail, sort_keys=True, separators=(",", ":")) if draft.detail else None
     )
     row: dict[str, object] = {
-        "seq": seq + 1, "at": datetime_codec(tx)[0](at), "actor_id": draft.actor_id,
-        "actor": draft.actor, "action": draft.action, "outcome": draft.outcome,
-        "customer_id": draft.customer_id, "target": draft.target,
-        "credential_id": draft.credential_id, "reason": draft.reason, "detail": detail,
+        "seq": seq + 1,
+        "at": datetime_codec(tx)[0](at),
+        "actor_id": draft.actor_id,
+        "actor": draft.actor,
+        "action": draft.action,
+        "outcome": draft.outcome,
+        "customer_id": draft.customer_id,
+        "target": draft.target,
+        "credential_id": draft.credential_id,
+        "reason": draft.reason,
+        "detail": detail,
         "prev_hash": prev,
     }
     digest = chain_hash(
         prev,
         prev_signature,
         canonical_values(
-            seq + 1, at, draft.actor_id, draft.actor, draft.action, draft.outcome,
-            draft.customer_id, draft.target, draft.credential_id, draft.reason, detail,
+            seq + 1,
+            at,
+            draft.actor_id,
+            draft.actor,
+            draft.action,
+            draft.outcome,
+            draft.customer_id,
+            draft.target,
+            draft.credential_id,
+            draft.reason,
+            detail,
         ),
     )
     signature = signer.sign(digest) if signer else None
@@ -162,6 +187,8 @@ _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
 _SIGNATURE_OF = Prepared(select(_events.c.signature).where(_events.c.seq == bindparam("seq")))
+
+
 def _rebound(tx: Tx, actor: str, after: int, public: bytes) -> bool:
     """Whether an event after `after` binds `actor` to `public`: their keys were replaced
     (a passphrase reset), so their newest event was signed with the old key. Such a

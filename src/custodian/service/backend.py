@@ -51,8 +51,12 @@ class Drift:
     repaired: bool = False
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "target": self.target, "detail": self.detail,
-                "repaired": self.repaired}
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "detail": self.detail,
+            "repaired": self.repaired,
+        }
 
 
 @dataclass(frozen=True)
@@ -78,10 +82,13 @@ def _live_credentials(tx: Session) -> list[tuple[Customer, Credential]]:
 
 
 def _versions(tx: Session, credential_id: int) -> list[SecretVersion]:
-    return list(tx.exec(
-        select(SecretVersion).where(SecretVersion.credential_id == credential_id)
-        .order_by(col(SecretVersion.version))
-    ).all())
+    return list(
+        tx.exec(
+            select(SecretVersion)
+            .where(SecretVersion.credential_id == credential_id)
+            .order_by(col(SecretVersion.version))
+        ).all()
+    )
 
 
 # --- doctor -------------------------------------------------------------------------------
@@ -97,10 +104,16 @@ def doctor(actor: ActorSession, *, repair: bool = False) -> list[Drift]:
     else:
         found += _doctor_sql(actor)
     with actor._tx() as tx:
-        actor._record(tx, "doctor", detail={
-            "repair": repair, "found": len(found),
-            "repaired": sum(d.repaired for d in found), "store": store.name,
-        })
+        actor._record(
+            tx,
+            "doctor",
+            detail={
+                "repair": repair,
+                "found": len(found),
+                "repaired": sum(d.repaired for d in found),
+                "store": store.name,
+            },
+        )
     return found
 
 
@@ -110,10 +123,14 @@ def _doctor_sql(actor: ActorSession) -> list[Drift]:
         for customer, cred in _live_credentials(tx):
             for sv in _versions(tx, cred.id or 0):
                 if sv.ciphertext is None:
-                    out.append(Drift("missing-payload", _name(tx, customer, cred, sv.version),
-                                     "no sealed payload in SQL"
-                                     + (" (it is in Vault: migrate --to sql)"
-                                        if sv.kv_version else "")))
+                    out.append(
+                        Drift(
+                            "missing-payload",
+                            _name(tx, customer, cred, sv.version),
+                            "no sealed payload in SQL"
+                            + (" (it is in Vault: migrate --to sql)" if sv.kv_version else ""),
+                        )
+                    )
     return out
 
 
@@ -131,9 +148,16 @@ def _doctor_vault(actor: ActorSession, store: VaultSecretStore, repair: bool) ->
                 continue
             if repair:
                 store.delete_path(slug, cred_id)
-            out.append(Drift("orphan-payload", f"{store.mount}/{store.path(slug, cred_id)}",
-                             "stored in Vault for no credential; deleted" if repair else
-                             "stored in Vault for no credential", repair))
+            out.append(
+                Drift(
+                    "orphan-payload",
+                    f"{store.mount}/{store.path(slug, cred_id)}",
+                    "stored in Vault for no credential; deleted"
+                    if repair
+                    else "stored in Vault for no credential",
+                    repair,
+                )
+            )
     # Credentials whose versions are missing from Vault, or Vault versions not recorded.
     for slug, cred_id, _ in creds:
         alive = store.versions(slug, cred_id)
@@ -156,23 +180,44 @@ def _doctor_vault(actor: ActorSession, store: VaultSecretStore, repair: bool) ->
                 target = _name(tx, customer, cred, None)
                 if repair:
                     actor._sync(tx, customer, cred, target)
-                out.append(Drift("unrecorded-version", target,
-                                 f"KV versions {newer} are not in custodian's history"
-                                 + ("; recorded as new versions" if repair else ""), repair))
+                out.append(
+                    Drift(
+                        "unrecorded-version",
+                        target,
+                        f"KV versions {newer} are not in custodian's history"
+                        + ("; recorded as new versions" if repair else ""),
+                        repair,
+                    )
+                )
     out += _doctor_access(actor, store, repair)
     return out
 
 
-def _missing(tx: Session, customer: Customer, cred: Credential, sv: SecretVersion,
-             rows: list[SecretVersion], dead: list[SecretVersion], repair: bool) -> Drift:
+def _missing(
+    tx: Session,
+    customer: Customer,
+    cred: Credential,
+    sv: SecretVersion,
+    rows: list[SecretVersion],
+    dead: list[SecretVersion],
+    repair: bool,
+) -> Drift:
     target = _name(tx, customer, cred, sv.version)
     if len(dead) == len(rows):
-        return Drift("missing-payload", target,
-                     "no version of this credential is left in Vault: set a new value"
-                     " with `custodian cred set`")
-    return Drift("missing-payload", target,
-                 "gone from Vault; version dropped from the history" if repair
-                 else "gone from Vault (deleted or destroyed there)", repair)
+        return Drift(
+            "missing-payload",
+            target,
+            "no version of this credential is left in Vault: set a new value"
+            " with `custodian cred set`",
+        )
+    return Drift(
+        "missing-payload",
+        target,
+        "gone from Vault; version dropped from the history"
+        if repair
+        else "gone from Vault (deleted or destroyed there)",
+        repair,
+    )
 
 
 def _doctor_access(actor: ActorSession, store: VaultSecretStore, repair: bool) -> list[Drift]:
@@ -192,15 +237,27 @@ def _doctor_access(actor: ActorSession, store: VaultSecretStore, repair: bool) -
     for tech, slug in sorted(wanted.keys() - attached):
         if repair:
             store.set_access(tech, slug, attach=True, until=wanted[tech, slug])
-        out.append(Drift("access", f"{tech}@{slug}", "granted in custodian, not in Vault"
-                         + ("; policy attached" if repair else ""), repair))
+        out.append(
+            Drift(
+                "access",
+                f"{tech}@{slug}",
+                "granted in custodian, not in Vault" + ("; policy attached" if repair else ""),
+                repair,
+            )
+        )
     for tech, slug in sorted(attached - wanted.keys()):
         if repair:
             store.set_access(tech, slug, attach=False)
             store.revoke_tokens(tech)
-        out.append(Drift("access", f"{tech}@{slug}",
-                         "Vault grants access custodian does not (revoked or expired)"
-                         + ("; policy detached, tokens revoked" if repair else ""), repair))
+        out.append(
+            Drift(
+                "access",
+                f"{tech}@{slug}",
+                "Vault grants access custodian does not (revoked or expired)"
+                + ("; policy detached, tokens revoked" if repair else ""),
+                repair,
+            )
+        )
     return out
 
 
@@ -256,18 +313,25 @@ def migrate(
         with actor._tx() as tx:
             opener = _KeyOpener(actor, tx)
             counts = {}
-            for cred_id in todo[start:start + batch]:
-                count = _migrate_one(actor, tx, opener, cred_id, target.kind, vault_store,
-                                     sql_store)
+            for cred_id in todo[start : start + batch]:
+                count = _migrate_one(
+                    actor, tx, opener, cred_id, target.kind, vault_store, sql_store
+                )
                 if count is None:
                     done_before += 1
                 elif count:
                     counts[cred_id] = count
             if counts:
-                actor._record(tx, "migrate", detail={
-                    "to": target.kind, "credentials": len(counts),
-                    "versions": sum(counts.values()), "ids": f"{min(counts)}..{max(counts)}",
-                })
+                actor._record(
+                    tx,
+                    "migrate",
+                    detail={
+                        "to": target.kind,
+                        "credentials": len(counts),
+                        "versions": sum(counts.values()),
+                        "ids": f"{min(counts)}..{max(counts)}",
+                    },
+                )
         moved += len(counts)
         versions += sum(counts.values())
         if progress is not None:
@@ -278,10 +342,17 @@ def migrate(
         _doctor_access(actor, vault_store, repair=True)
     with actor._tx() as tx:
         backend_config.save(tx, replace(pending, kind=target.kind, migrating_to=None))
-        actor._record(tx, "migrate", detail={
-            "to": target.kind, "state": "finished", "credentials": moved,
-            "versions": versions, "already_done": done_before,
-        })
+        actor._record(
+            tx,
+            "migrate",
+            detail={
+                "to": target.kind,
+                "state": "finished",
+                "credentials": moved,
+                "versions": versions,
+                "already_done": done_before,
+            },
+        )
     vault.store = vault_store if target.kind == "vault" else sql_store
     return MigrationResult(target.kind, moved, versions, done_before)
 
@@ -297,16 +368,24 @@ class _KeyOpener:
     def __call__(self, customer_id: int, version: int) -> KeyPair:
         slot = (customer_id, version)
         if slot not in self._keys:
-            key = keys.open_wrap(self._tx, customer_id, version, RecipientKind.ORG,
-                                 self._org_version, self._org)
+            key = keys.open_wrap(
+                self._tx, customer_id, version, RecipientKind.ORG, self._org_version, self._org
+            )
             if key is None:
                 raise IntegrityError(f"customer key {version} is not wrapped to the org key")
             self._keys[slot] = key
         return self._keys[slot]
 
 
-def _migrate_one(actor: ActorSession, tx: Session, opener: _KeyOpener, cred_id: int, to: str,
-                 vault_store: VaultSecretStore, sql_store: SqlSecretStore) -> int | None:
+def _migrate_one(
+    actor: ActorSession,
+    tx: Session,
+    opener: _KeyOpener,
+    cred_id: int,
+    to: str,
+    vault_store: VaultSecretStore,
+    sql_store: SqlSecretStore,
+) -> int | None:
     """Move one credential's versions; None if nothing was left to do."""
     cred = tx.get(Credential, cred_id)
     assert cred is not None
@@ -328,8 +407,9 @@ def _migrate_one(actor: ActorSession, tx: Session, opener: _KeyOpener, cred_id: 
         if to == "vault":
             if sv.ciphertext is None:
                 continue  # nothing stored anywhere (a purged payload)
-            payload = _payload_of(open_sealed(sv.ciphertext, open_key(sv.key_version),
-                                              ref.context()))
+            payload = _payload_of(
+                open_sealed(sv.ciphertext, open_key(sv.key_version), ref.context())
+            )
             vault_store.put(tx, ref, payload, None)  # type: ignore[arg-type]
             tx.flush()
             tx.refresh(sv)
@@ -339,8 +419,10 @@ def _migrate_one(actor: ActorSession, tx: Session, opener: _KeyOpener, cred_id: 
                 continue
             payload_or_none = vault_store.read(customer.slug, cred_id, sv.kv_version)
             if payload_or_none is None:
-                raise IntegrityError(f"{_name(tx, customer, cred, sv.version)} is gone"
-                                     " from Vault: run `custodian doctor` first")
+                raise IntegrityError(
+                    f"{_name(tx, customer, cred, sv.version)} is gone"
+                    " from Vault: run `custodian doctor` first"
+                )
             payload = payload_or_none
             public = keys.customer_public(tx, customer.id, sv.key_version)
             sql_store.put(tx, ref, payload, public)
@@ -348,8 +430,9 @@ def _migrate_one(actor: ActorSession, tx: Session, opener: _KeyOpener, cred_id: 
             tx.refresh(sv)
             sv.kv_version = None
             tx.add(sv)
-            check = _payload_of(open_sealed(sv.ciphertext or b"", open_key(sv.key_version),
-                                            ref.context()))
+            check = _payload_of(
+                open_sealed(sv.ciphertext or b"", open_key(sv.key_version), ref.context())
+            )
         if check is None or not hmac.compare_digest(check.to_bytes(), payload.to_bytes()):
             raise IntegrityError(
                 f"{_name(tx, customer, cred, sv.version)} did not verify after the move"

@@ -40,13 +40,17 @@ _EXPUNGE_EVERY = 500  # keep the ORM identity map small on big imports
 # Name tokens that reveal a system's kind, first match wins (docs/import-backup.md).
 _KIND_TOKENS: tuple[tuple[SystemKind, frozenset[str]], ...] = (
     (SystemKind.ACTIVE_DIRECTORY, frozenset({"dc", "ad", "adds", "domain", "ldap"})),
-    (SystemKind.DATABASE, frozenset(
-        {"sql", "db", "mssql", "mysql", "postgres", "postgresql", "pg", "oracle", "database"}
-    )),
+    (
+        SystemKind.DATABASE,
+        frozenset(
+            {"sql", "db", "mssql", "mysql", "postgres", "postgresql", "pg", "oracle", "database"}
+        ),
+    ),
     (SystemKind.SWITCH, frozenset({"sw", "switch", "switches"})),
-    (SystemKind.ROUTER, frozenset(
-        {"rtr", "fw", "router", "routers", "firewall", "firewalls", "gw", "gateway"}
-    )),
+    (
+        SystemKind.ROUTER,
+        frozenset({"rtr", "fw", "router", "routers", "firewall", "firewalls", "gw", "gateway"}),
+    ),
     (SystemKind.PRINTER, frozenset({"printer", "printers", "mfp", "prn", "copier"})),
 )
 
@@ -100,7 +104,9 @@ class ImportReport:
         out = [{"action": "create-customer", "target": c} for c in self.customers]
         out += [{"action": "create-system", "target": s} for s in self.systems]
         for action, paths in (
-            ("create", self.created), ("update", self.updated), ("unchanged", self.unchanged)
+            ("create", self.created),
+            ("update", self.updated),
+            ("unchanged", self.unchanged),
         ):
             out += [{"action": action, "target": p} for p in paths]
         return out
@@ -132,10 +138,14 @@ class ImportingMixin:
             with self._vault.db.atomic() as tx:
                 report = ImportReport(dry_run, *_Importer(self, tx).run(todo, progress))
                 self._record(
-                    tx, "import", target=source[:600],
+                    tx,
+                    "import",
+                    target=source[:600],
                     detail={
-                        "created": len(report.created), "updated": len(report.updated),
-                        "unchanged": len(report.unchanged), "customers": len(report.customers),
+                        "created": len(report.created),
+                        "updated": len(report.updated),
+                        "unchanged": len(report.unchanged),
+                        "customers": len(report.customers),
                         "systems": len(report.systems),
                     },
                 )
@@ -144,7 +154,6 @@ class ImportingMixin:
         except _DryRun as done:
             return done.report
         return report
-
 
     def backup(  # type: ignore[misc]
         self: ActorSession, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None
@@ -157,9 +166,14 @@ class ImportingMixin:
             self._vault.db.engine, out, passphrase, params=params, clock=self._vault.clock
         )
         with self._tx() as tx:
-            self._record(tx, "backup", detail={
-                "rows": manifest.rows, "created_at": manifest.created_at,
-            })
+            self._record(
+                tx,
+                "backup",
+                detail={
+                    "rows": manifest.rows,
+                    "created_at": manifest.created_at,
+                },
+            )
         return manifest
 
 
@@ -178,8 +192,9 @@ class _Importer:
 
     def run(
         self, items: Sequence[ImportItem], progress: Progress | None
-    ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...],
-               tuple[str, ...], int]:
+    ) -> tuple[
+        tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], int
+    ]:
         for n, item in enumerate(items, 1):
             try:
                 self._one(item)
@@ -189,8 +204,14 @@ class _Importer:
                 self.tx.expunge_all()
             if progress is not None:
                 progress(n, len(items))
-        return (tuple(self.customers), tuple(self.systems), tuple(self.created),
-                tuple(self.updated), tuple(self.unchanged), self.compared)
+        return (
+            tuple(self.customers),
+            tuple(self.systems),
+            tuple(self.created),
+            tuple(self.updated),
+            tuple(self.unchanged),
+            self.compared,
+        )
 
     def _one(self, item: ImportItem) -> None:
         _check_item(item)
@@ -208,14 +229,20 @@ class _Importer:
             return
         customer, cred = existing
         meta_changed = (cred.username, cred.url, cred.notes) != (
-            item.username, item.url, item.notes
+            item.username,
+            item.url,
+            item.notes,
         )
         if meta_changed:
             cred.username, cred.url, cred.notes = item.username, item.url, item.notes
             self.tx.add(cred)
             self.actor._record(
-                self.tx, "cred-edit", customer_id=customer.id, credential_id=cred.id,
-                target=path, detail={"via": "import"},
+                self.tx,
+                "cred-edit",
+                customer_id=customer.id,
+                credential_id=cred.id,
+                target=path,
+                detail={"via": "import"},
             )
         same = self._same_secret(customer, cred, payload)
         if not same:
@@ -297,7 +324,9 @@ def _check_item(item: ImportItem) -> None:
     if item.notes is not None:
         check_value(item.notes, "notes")
     for what, text, limit in (
-        ("username", item.username, 255), ("URL", item.url, 2048), ("host", item.host, 255),
+        ("username", item.username, 255),
+        ("URL", item.url, 2048),
+        ("host", item.host, 255),
         ("customer name", item.customer_name, 200),
     ):
         if text is not None:

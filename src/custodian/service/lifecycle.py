@@ -205,10 +205,8 @@ class LifecycleMixin:
         @property
         def _now(self) -> datetime: ...
         def _tx(self) -> AbstractContextManager[Session]: ...
-        def _record(self, tx: Session, action: str, outcome: str = "ok", **f: object) -> None:
-            ...
-        def _refuse(self, exc: CustodianError, action: str, outcome: str, **f: object) -> None:
-            ...
+        def _record(self, tx: Session, action: str, outcome: str = "ok", **f: object) -> None: ...
+        def _refuse(self, exc: CustodianError, action: str, outcome: str, **f: object) -> None: ...
         def _require_role(self, action: str, *roles: Role) -> None: ...
         def _customer(self, tx: Session, slug: str, action: str) -> Customer: ...
         def _writable(self, tx: Session, slug: str, action: str) -> Customer: ...
@@ -250,7 +248,10 @@ class LifecycleMixin:
         if assume_compromised:
             detail["assume_compromised"] = True
         self._record(
-            tx, action, customer_id=customer.id, target=f"{tech.username}@{customer.slug}",
+            tx,
+            action,
+            customer_id=customer.id,
+            target=f"{tech.username}@{customer.slug}",
             detail=detail,
         )
         _store_hook(self._vault.store, "on_revoke", tx, tech.username, customer.slug)
@@ -312,8 +313,12 @@ class LifecycleMixin:
         }
         for cid, last_seen in seen.items():
             item = existing.get(cid) or RotationItem(
-                customer_id=customer.id or 0, credential_id=cid, cause=cause,
-                technician_id=tech.id, flagged_at=self._now, flagged_by=self.technician_id,
+                customer_id=customer.id or 0,
+                credential_id=cid,
+                cause=cause,
+                technician_id=tech.id,
+                flagged_at=self._now,
+                flagged_by=self.technician_id,
             )
             item.seen_at = last_seen
             tx.add(item)
@@ -379,8 +384,13 @@ class LifecycleMixin:
                 customer = tx.get(Customer, grant.customer_id)
                 assert customer is not None
                 self._end_grant(
-                    tx, customer, tech, grant, action="revoke",
-                    assume_compromised=assume_compromised, rotate=not was_admin,
+                    tx,
+                    customer,
+                    tech,
+                    grant,
+                    action="revoke",
+                    assume_compromised=assume_compromised,
+                    rotate=not was_admin,
                 )
             tx.execute(
                 delete(KeyWrap)
@@ -390,7 +400,9 @@ class LifecycleMixin:
             if was_admin:
                 self._rotate_org_key(tx)
             self._record(
-                tx, "tech-remove", target=username,
+                tx,
+                "tech-remove",
+                target=username,
                 detail={"role": tech.role, "grants_ended": len(grants)},
             )
         return [e for e in self.rotation_list() if e.technician == username]
@@ -413,7 +425,12 @@ class LifecycleMixin:
             if role == Role.ADMIN:
                 version, org = self._org(tx)
                 keys.add_wrap(
-                    tx, org, keys.ORG, version, RecipientKind.TECHNICIAN, tech.id,
+                    tx,
+                    org,
+                    keys.ORG,
+                    version,
+                    RecipientKind.TECHNICIAN,
+                    tech.id,
                     PublicKey(tech.public_key),
                 )
             elif old == Role.ADMIN:
@@ -451,12 +468,16 @@ class LifecycleMixin:
             if not tech.active:
                 raise UsageError(f"technician {username!r} is removed")
             mine = (col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN) & (
-                col(KeyWrap.recipient_id) == tech.id)
+                col(KeyWrap.recipient_id) == tech.id
+            )
             held = tx.exec(select(KeyWrap.customer_id, KeyWrap.key_version).where(mine)).all()
             customer_ids = sorted({c for c, _ in held if c is not None})
             if customer_ids:  # a rotation meanwhile would wrap to the old key (PostgreSQL)
-                tx.exec(select(Customer.id).where(col(Customer.id).in_(customer_ids))
-                        .with_for_update(key_share=True)).all()
+                tx.exec(
+                    select(Customer.id)
+                    .where(col(Customer.id).in_(customer_ids))
+                    .with_for_update(key_share=True)
+                ).all()
             key, signer = KeyPair.generate(), SigningKey.generate()
             org_version, org = self._org(tx)
             new_wraps: list[tuple[KeyPair, int | None, int]] = []
@@ -465,26 +486,41 @@ class LifecycleMixin:
                     if version == org_version:
                         new_wraps.append((org, None, version))
                     continue
-                ckey = keys.open_wrap(
-                    tx, customer_id, version, RecipientKind.ORG, org_version, org)
+                ckey = keys.open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
                 if ckey is None:
                     raise IntegrityError(f"customer key {version} is not wrapped to the org key")
                 new_wraps.append((ckey, customer_id, version))
             tx.execute(delete(KeyWrap).where(mine))
             for wrapped, customer_id, version in new_wraps:
-                keys.add_wrap(tx, wrapped, customer_id, version, RecipientKind.TECHNICIAN,
-                              tech.id, key.public_key)
+                keys.add_wrap(
+                    tx,
+                    wrapped,
+                    customer_id,
+                    version,
+                    RecipientKind.TECHNICIAN,
+                    tech.id,
+                    key.public_key,
+                )
             params = max(PassphraseLock.params_of(tech.locked_private), floor)
             tech.public_key = key.public_key.to_bytes()
             tech.signing_public_key = signer.public_bytes()
             tech.locked_private = PassphraseLock(params).lock(
-                pack_private(key, signer), new_passphrase,
-                technician_lock_context(tech.id, username))
+                pack_private(key, signer),
+                new_passphrase,
+                technician_lock_context(tech.id, username),
+            )
             tech.failed_unlocks, tech.last_failed_at = 0, None
             tx.add(tech)
-            self._record(tx, "tech-reset", target=username, detail={
-                "role": tech.role, "keys_rewrapped": len(new_wraps),
-                **key_binding(username, signer.public_bytes())})
+            self._record(
+                tx,
+                "tech-reset",
+                target=username,
+                detail={
+                    "role": tech.role,
+                    "keys_rewrapped": len(new_wraps),
+                    **key_binding(username, signer.public_bytes()),
+                },
+            )
             return len(new_wraps)
 
     def _rotate_org_key(self, tx: Session) -> int:
@@ -493,8 +529,11 @@ class LifecycleMixin:
         a former admin could open every version that existed. Returns the new version."""
         old_version, old_org = self._org(tx)
         new_version, new_org = old_version + 1, KeyPair.generate()
-        tx.add(OrgKey(version=new_version, public_key=new_org.public_key.to_bytes(),
-                      created_at=self._now))
+        tx.add(
+            OrgKey(
+                version=new_version, public_key=new_org.public_key.to_bytes(), created_at=self._now
+            )
+        )
         admins = tx.exec(
             select(Technician)
             .where(Technician.role == Role.ADMIN)
@@ -503,7 +542,12 @@ class LifecycleMixin:
         ).all()
         for admin in admins:
             keys.add_wrap(
-                tx, new_org, keys.ORG, new_version, RecipientKind.TECHNICIAN, admin.id or 0,
+                tx,
+                new_org,
+                keys.ORG,
+                new_version,
+                RecipientKind.TECHNICIAN,
+                admin.id or 0,
                 PublicKey(admin.public_key),
             )
         recovery = tx.exec(select(VaultInfo.recovery_public_key)).one()
@@ -525,7 +569,12 @@ class LifecycleMixin:
             )
             ckey = KeyPair(open_sealed(wrap.wrapped, old_org, ctx))
             keys.add_wrap(
-                tx, ckey, wrap.customer_id, wrap.key_version, RecipientKind.ORG, new_version,
+                tx,
+                ckey,
+                wrap.customer_id,
+                wrap.key_version,
+                RecipientKind.ORG,
+                new_version,
                 new_org.public_key,
             )
         tx.execute(
@@ -540,14 +589,13 @@ class LifecycleMixin:
             .where(col(KeyWrap.key_version) != new_version)
         )
         tx.flush()
-        customers = tx.exec(
-            select(Customer).where(Customer.status != CustomerStatus.PURGED)
-        ).all()
+        customers = tx.exec(select(Customer).where(Customer.status != CustomerStatus.PURGED)).all()
         with tx.no_autoflush:  # one flush at the end, not one per customer
             for customer in customers:
                 self._rotate_customer_key(tx, customer)
         self._record(
-            tx, "org-key-rotate",
+            tx,
+            "org-key-rotate",
             detail={"org_key_version": new_version, "customers_rotated": len(customers)},
         )
         return new_version
@@ -564,15 +612,18 @@ class LifecycleMixin:
                 .join(Credential, col(Credential.id) == col(RotationItem.credential_id))
                 .join(System, col(System.id) == col(Credential.system_id))
                 .join(Customer, col(Customer.id) == col(RotationItem.customer_id))
-                .order_by(col(Customer.slug), col(System.name), col(Credential.name),
-                          col(RotationItem.id))
+                .order_by(
+                    col(Customer.slug), col(System.name), col(Credential.name), col(RotationItem.id)
+                )
             )
             if slug is not None:
                 customer = self._customer(tx, slug, "rotation-list")
                 query = query.where(RotationItem.customer_id == customer.id)
             return [
                 RotationEntry(
-                    f"{cu.slug}/{s.name}/{c.name}", cu.slug, item.cause,
+                    f"{cu.slug}/{s.name}/{c.name}",
+                    cu.slug,
+                    item.cause,
                     names.get(item.technician_id) if item.technician_id else None,
                     as_utc(item.seen_at) if item.seen_at else None,
                     as_utc(item.flagged_at),
@@ -602,7 +653,8 @@ class LifecycleMixin:
                 systems = []
                 count = 0
                 for system in tx.exec(
-                    select(System).where(System.customer_id == customer.id)
+                    select(System)
+                    .where(System.customer_id == customer.id)
                     .order_by(col(System.name))
                 ).all():
                     entries = []
@@ -627,7 +679,10 @@ class LifecycleMixin:
                         )
                     )
                 self._record(
-                    tx, "export", customer_id=customer.id, target=slug,
+                    tx,
+                    "export",
+                    customer_id=customer.id,
+                    target=slug,
                     detail={"purpose": "handover", "credentials": count},
                 )
                 return Handover(customer.slug, customer.name, self._now, tuple(systems))
@@ -666,7 +721,10 @@ class LifecycleMixin:
             tx.add(customer)
             _store_hook(self._vault.store, "on_offboard", tx, slug)
             self._record(
-                tx, "customer-offboard", customer_id=customer.id, target=slug,
+                tx,
+                "customer-offboard",
+                customer_id=customer.id,
+                target=slug,
                 detail={"revoked": revoked, "purge_after": customer.purge_after.isoformat()},
             )
             return OffboardResult(slug, tuple(revoked), customer.purge_after)
@@ -718,21 +776,31 @@ class LifecycleMixin:
             )
             creds = []
             for c in tx.exec(
-                select(Credential).where(Credential.customer_id == cid)
+                select(Credential)
+                .where(Credential.customer_id == cid)
                 .order_by(col(Credential.system_id), col(Credential.name))
             ).all():
                 seen = last.get(c.id)
                 creds.append(
                     ReportCredential(
-                        by_system[c.system_id].name, c.name, c.username, c.url,
-                        counts.get(c.id, 0), as_utc(c.updated_at),
-                        seen[0] if seen else None, seen[1] if seen else None,
+                        by_system[c.system_id].name,
+                        c.name,
+                        c.username,
+                        c.url,
+                        counts.get(c.id, 0),
+                        as_utc(c.updated_at),
+                        seen[0] if seen else None,
+                        seen[1] if seen else None,
                     )
                 )
             access = [
                 ReportAccess(
-                    names[g.technician_id], t.role, "grant", names.get(g.granted_by),
-                    as_utc(g.granted_at), as_utc(g.expires_at) if g.expires_at else None,
+                    names[g.technician_id],
+                    t.role,
+                    "grant",
+                    names.get(g.granted_by),
+                    as_utc(g.granted_at),
+                    as_utc(g.expires_at) if g.expires_at else None,
                 )
                 for g, t in tx.exec(
                     select(Grant, Technician)
@@ -744,23 +812,34 @@ class LifecycleMixin:
             ]
             if customer.status != CustomerStatus.PURGED:
                 access += [
-                    ReportAccess(a.username, a.role, "organization key (can grant themselves)",
-                                 None, None, None)
+                    ReportAccess(
+                        a.username,
+                        a.role,
+                        "organization key (can grant themselves)",
+                        None,
+                        None,
+                        None,
+                    )
                     for a in tx.exec(
-                        select(Technician).where(Technician.role == Role.ADMIN)
-                        .where(col(Technician.active)).order_by(col(Technician.username))
+                        select(Technician)
+                        .where(Technician.role == Role.ADMIN)
+                        .where(col(Technician.active))
+                        .order_by(col(Technician.username))
                     ).all()
                 ]
             overall = last.get(-1)
             return CustomerReport(
-                customer.slug, customer.name, customer.status, as_utc(customer.created_at),
+                customer.slug,
+                customer.name,
+                customer.status,
+                as_utc(customer.created_at),
                 as_utc(customer.offboarded_at) if customer.offboarded_at else None,
                 as_utc(customer.purge_after) if customer.purge_after else None,
-                tuple(
-                    {"name": s.name, "kind": s.kind, "host": s.host} for s in systems
-                ),
-                tuple(creds), tuple(access),
-                overall[0] if overall else None, overall[1] if overall else None,
+                tuple({"name": s.name, "kind": s.kind, "host": s.host} for s in systems),
+                tuple(creds),
+                tuple(access),
+                overall[0] if overall else None,
+                overall[1] if overall else None,
                 certificate_of(tx, customer),
             )
 
@@ -804,7 +883,11 @@ class LifecycleMixin:
                 assert target is not None
                 done.append(
                     shred_and_certify(
-                        tx, self._vault.store, target, vault_id, self._now,
+                        tx,
+                        self._vault.store,
+                        target,
+                        vault_id,
+                        self._now,
                         lambda tx, **f: self._record(tx, "purge", **f),
                         self.username,
                     )
@@ -835,12 +918,26 @@ class LifecycleMixin:
                 me = tx.get(Technician, self.technician_id)
                 assert me is not None
                 mine = PublicKey(me.public_key)
-                if keys.open_wrap(
-                    tx, keys.ORG, org_version, RecipientKind.TECHNICIAN, self.technician_id,
-                    self._key,
-                ) is None:
-                    keys.add_wrap(tx, org, keys.ORG, org_version, RecipientKind.TECHNICIAN,
-                                  self.technician_id, mine)
+                if (
+                    keys.open_wrap(
+                        tx,
+                        keys.ORG,
+                        org_version,
+                        RecipientKind.TECHNICIAN,
+                        self.technician_id,
+                        self._key,
+                    )
+                    is None
+                ):
+                    keys.add_wrap(
+                        tx,
+                        org,
+                        keys.ORG,
+                        org_version,
+                        RecipientKind.TECHNICIAN,
+                        self.technician_id,
+                        mine,
+                    )
                 keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, self.technician_id)
                 for version in versions:
                     ckey = keys.open_wrap(
@@ -850,22 +947,42 @@ class LifecycleMixin:
                         raise IntegrityError(
                             f"customer key {version} is not wrapped to the org key"
                         )
-                    keys.add_wrap(tx, ckey, customer.id, version, RecipientKind.TECHNICIAN,
-                                  self.technician_id, mine)
+                    keys.add_wrap(
+                        tx,
+                        ckey,
+                        customer.id,
+                        version,
+                        RecipientKind.TECHNICIAN,
+                        self.technician_id,
+                        mine,
+                    )
                 grant = tx.exec(
-                    select(Grant).where(Grant.technician_id == self.technician_id)
+                    select(Grant)
+                    .where(Grant.technician_id == self.technician_id)
                     .where(Grant.customer_id == customer.id)
-                ).first() or Grant(technician_id=self.technician_id, customer_id=customer.id,
-                                   granted_by=self.technician_id, granted_at=self._now)
+                ).first() or Grant(
+                    technician_id=self.technician_id,
+                    customer_id=customer.id,
+                    granted_by=self.technician_id,
+                    granted_at=self._now,
+                )
                 grant.granted_at, grant.granted_by, grant.expires_at = (
-                    self._now, self.technician_id, None,
+                    self._now,
+                    self.technician_id,
+                    None,
                 )
                 tx.add(grant)
                 _store_hook(self._vault.store, "on_grant", tx, self.username, slug)
                 self._record(
-                    tx, "recover", customer_id=customer.id, target=f"{self.username}@{slug}",
-                    detail={"via": "recovery-code", "key_versions": len(versions),
-                            "warning": "break-glass access with the recovery code"},
+                    tx,
+                    "recover",
+                    customer_id=customer.id,
+                    target=f"{self.username}@{slug}",
+                    detail={
+                        "via": "recovery-code",
+                        "key_versions": len(versions),
+                        "warning": "break-glass access with the recovery code",
+                    },
                 )
                 return len(versions)
         except (AuthenticationFailed, AccessDenied, NotFound, IntegrityError) as exc:

@@ -63,8 +63,7 @@ def _grant_tables(conn: Connection, quoted_role: str) -> None:
     schema = conn.execute(text("SELECT current_schema()")).scalar_one()
     conn.exec_driver_sql(f'GRANT USAGE ON SCHEMA "{schema}" TO {quoted_role}')
     conn.exec_driver_sql(
-        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}"'
-        f" TO {quoted_role}"
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO {quoted_role}'
     )
     conn.exec_driver_sql(
         f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{schema}" TO {quoted_role}'

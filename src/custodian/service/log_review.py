@@ -129,8 +129,16 @@ class AlertPolicy:
             raise UsageError(f"unknown time zone {self.timezone[:64]!r}") from None
 
 
-SETTINGS = ("burst_count", "burst_minutes", "baseline_days", "work_hours", "work_days",
-            "timezone", "denied_count", "denied_minutes")
+SETTINGS = (
+    "burst_count",
+    "burst_minutes",
+    "baseline_days",
+    "work_hours",
+    "work_days",
+    "timezone",
+    "denied_count",
+    "denied_minutes",
+)
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -177,9 +185,7 @@ class LogReview:
         def _record(self, tx: Session, action: str, outcome: str = "ok", **f: object) -> None: ...
         def _require_role(self, action: str, *roles: Role) -> None: ...
         def _customer(self, tx: Session, slug: str, action: str) -> Customer: ...
-        def _refuse(
-            self, exc: CustodianError, action: str, outcome: str, **f: object
-        ) -> None: ...
+        def _refuse(self, exc: CustodianError, action: str, outcome: str, **f: object) -> None: ...
 
     # --- events -------------------------------------------------------------------------
 
@@ -199,8 +205,17 @@ class LogReview:
     ) -> list[EventInfo]:
         """Access events, oldest first; `limit` keeps the newest N. Technicians see only
         their own."""
-        flt = EventFilter(customer, technician, credential, tuple(actions), tuple(outcomes),
-                          since, until, reason, after)
+        flt = EventFilter(
+            customer,
+            technician,
+            credential,
+            tuple(actions),
+            tuple(outcomes),
+            since,
+            until,
+            reason,
+            after,
+        )
         if limit is None:
             return list(self.iter_events(flt))
         with self._tx() as tx:
@@ -231,13 +246,19 @@ class LogReview:
         if flt.customer is not None:
             query = query.where(_ev.c.customer_id == self._customer(tx, flt.customer, "log").id)
         if flt.technician is not None:
-            query = query.where(or_(_ev.c.actor == flt.technician,
-                                    _ev.c.target.startswith(f"{flt.technician}@",
-                                                            autoescape=True)))
+            query = query.where(
+                or_(
+                    _ev.c.actor == flt.technician,
+                    _ev.c.target.startswith(f"{flt.technician}@", autoescape=True),
+                )
+            )
         if flt.credential is not None:
-            query = query.where(or_(_ev.c.target == flt.credential,
-                                    _ev.c.target.startswith(f"{flt.credential}#",
-                                                            autoescape=True)))
+            query = query.where(
+                or_(
+                    _ev.c.target == flt.credential,
+                    _ev.c.target.startswith(f"{flt.credential}#", autoescape=True),
+                )
+            )
         if flt.actions:
             query = query.where(_ev.c.action.in_(flt.actions))
         if flt.outcomes:
@@ -281,10 +302,10 @@ class LogReview:
             if e.action not in REVEAL_ACTIONS or e.outcome not in ("ok", "denied"):
                 continue
             path = (e.target or "?").split("#", 1)[0]
-            use = uses.setdefault((path, e.actor), {"ok": 0, "denied": 0, "last": None,
-                                                     "reasons": []})
-            tot = totals.setdefault(e.actor, {"ok": 0, "denied": 0, "paths": set(),
-                                              "last": None})
+            use = uses.setdefault(
+                (path, e.actor), {"ok": 0, "denied": 0, "last": None, "reasons": []}
+            )
+            tot = totals.setdefault(e.actor, {"ok": 0, "denied": 0, "paths": set(), "last": None})
             if e.outcome == "ok":
                 use["ok"] += 1
                 tot["ok"] += 1
@@ -296,17 +317,25 @@ class LogReview:
                 use["denied"] += 1
                 tot["denied"] += 1
         alerts = [
-            a for a in self.alerts(since=since, until=until, policy=policy, record=False)
+            a
+            for a in self.alerts(since=since, until=until, policy=policy, record=False)
             if a.customer == cust.slug or (a.customer is None and a.technician in totals)
         ]
         with self._tx() as tx:
             self._record(tx, "log-report", customer_id=cust.id, target=cust.slug)
         return AccessReport(
-            cust.slug, cust.name, since, until,
-            tuple(CredentialUse(p, t, u["ok"], u["denied"], u["last"], tuple(u["reasons"]))
-                  for (p, t), u in sorted(uses.items())),
-            tuple(TechnicianTotal(t, v["ok"], v["denied"], len(v["paths"]), v["last"])
-                  for t, v in sorted(totals.items())),
+            cust.slug,
+            cust.name,
+            since,
+            until,
+            tuple(
+                CredentialUse(p, t, u["ok"], u["denied"], u["last"], tuple(u["reasons"]))
+                for (p, t), u in sorted(uses.items())
+            ),
+            tuple(
+                TechnicianTotal(t, v["ok"], v["denied"], len(v["paths"]), v["last"])
+                for t, v in sorted(totals.items())
+            ),
             tuple(alerts),
         )
 
@@ -334,8 +363,13 @@ class LogReview:
     # --- verification, checkpoints, hardening ----------------------------------------------
 
     def verify_log(
-        self, *, checkpoint_text: str | None = None, workers: int | None = None,
-        progress: Any = None, incremental: bool = False, every_signature: bool = False,
+        self,
+        *,
+        checkpoint_text: str | None = None,
+        workers: int | None = None,
+        progress: Any = None,
+        incremental: bool = False,
+        every_signature: bool = False,
     ) -> LogVerification:
         """Verify the whole log (and checkpoints); the run itself is recorded as an event.
         Failing verification is returned, not raised: the CLI maps it to exit 6.
@@ -343,8 +377,7 @@ class LogReview:
         `every_signature`: check each event's signature, not only each actor's newest."""
         self._require_role("log-verify", *READERS)
         result = self._verify(checkpoint_text, workers, progress, incremental, every_signature)
-        detail: dict[str, object] = {"through": result.head_seq,
-                                     "checkpoints": result.checkpoints}
+        detail: dict[str, object] = {"through": result.head_seq, "checkpoints": result.checkpoints}
         if every_signature:
             detail["every_signature"] = True
         if result.trusted_through:
@@ -362,14 +395,24 @@ class LogReview:
             return replace(result, warnings=(*result.warnings, f"not recorded: {exc}"))
         return result
 
-    def _verify(self, checkpoint_text: str | None, workers: int | None, progress: Any,
-                incremental: bool, every_signature: bool = False) -> LogVerification:
+    def _verify(
+        self,
+        checkpoint_text: str | None,
+        workers: int | None,
+        progress: Any,
+        incremental: bool,
+        every_signature: bool = False,
+    ) -> LogVerification:
         from .log_verify import read_checkpoints, verify_log
 
         checkpoints = read_checkpoints(checkpoint_text) if checkpoint_text is not None else []
         result = verify_log(
-            self._vault.db.engine, vault_id=self._vault.vault_id(), checkpoints=checkpoints,
-            workers=workers, progress=progress, incremental=incremental,
+            self._vault.db.engine,
+            vault_id=self._vault.vault_id(),
+            checkpoints=checkpoints,
+            workers=workers,
+            progress=progress,
+            incremental=incremental,
             every_signature=every_signature,
         )
         if incremental and not result.ok and (result.first_bad or 0) <= result.trusted_through:
@@ -377,8 +420,9 @@ class LogReview:
             return self._verify(checkpoint_text, workers, progress, False, True)
         return result
 
-    def checkpoint(self, *, previous: str | None = None, workers: int | None = None,
-                   progress: Any = None) -> CheckpointInfo:
+    def checkpoint(
+        self, *, previous: str | None = None, workers: int | None = None, progress: Any = None
+    ) -> CheckpointInfo:
         """Verify the log, then sign a line naming the head it verified, to keep outside
         the database. `previous`: earlier checkpoint lines; signatures up to the newest
         are not checked again. The event recording the checkpoint follows its head."""
@@ -387,11 +431,18 @@ class LogReview:
         self._require_role("log-checkpoint", *READERS)
         result = self._verify(previous, workers, progress, previous is not None)
         if not result.ok:
-            raise IntegrityError(f"no checkpoint: the log fails to verify at seq"
-                                 f" {result.first_bad}: {result.problem}")
-        cp = Checkpoint.make(self._vault.vault_id(), result.head_seq,
-                             bytes.fromhex(result.head_hash), self._now, self.username,
-                             self._signer)
+            raise IntegrityError(
+                f"no checkpoint: the log fails to verify at seq"
+                f" {result.first_bad}: {result.problem}"
+            )
+        cp = Checkpoint.make(
+            self._vault.vault_id(),
+            result.head_seq,
+            bytes.fromhex(result.head_hash),
+            self._now,
+            self.username,
+            self._signer,
+        )
         with self._tx() as tx:
             self._record(tx, "log-checkpoint", detail={"seq": cp.seq, "head": cp.head.hex()})
         return cp.info()
@@ -417,8 +468,15 @@ def _slugs(tx: Session) -> dict[int, str]:
 
 def _info(row: Any, slugs: dict[int, str]) -> EventInfo:
     return EventInfo(
-        row.seq, as_utc(row.at), row.actor, row.action, row.outcome, row.target, row.reason,
-        row.detail, slugs.get(row.customer_id) if row.customer_id is not None else None,
+        row.seq,
+        as_utc(row.at),
+        row.actor,
+        row.action,
+        row.outcome,
+        row.target,
+        row.reason,
+        row.detail,
+        slugs.get(row.customer_id) if row.customer_id is not None else None,
     )
 
 
@@ -451,8 +509,15 @@ class _Detector:
         elif live and (e.outcome == "denied" or (e.action, e.outcome) == ("unlock", "failed")):
             self._denied(e)
 
-    def _flag(self, kind: str, e: EventInfo, count: int, detail: str, quiet: timedelta,
-              customer: str | None) -> None:
+    def _flag(
+        self,
+        kind: str,
+        e: EventInfo,
+        count: int,
+        detail: str,
+        quiet: timedelta,
+        customer: str | None,
+    ) -> None:
         key = (kind, e.actor)
         if key in self._quiet_until and e.at < self._quiet_until[key]:
             return
@@ -468,9 +533,14 @@ class _Detector:
             times.popleft()
         if len(times) > p.burst_count:
             customers = {c for _, c in times}
-            self._flag("burst", e, len(times),
-                       f"{len(times)} reveals within {p.burst_minutes} min", window,
-                       customers.pop() if len(customers) == 1 else None)
+            self._flag(
+                "burst",
+                e,
+                len(times),
+                f"{len(times)} reveals within {p.burst_minutes} min",
+                window,
+                customers.pop() if len(customers) == 1 else None,
+            )
 
     def _unusual(self, e: EventInfo) -> None:
         if not e.customer:
@@ -479,9 +549,15 @@ class _Detector:
         usual = {c for c, t in self._seen[e.actor].items() if t >= horizon}
         if usual and e.customer not in usual:
             self._quiet_until.pop(("unusual-customer", e.actor), None)
-            self._flag("unusual-customer", e, 1,
-                       f"no reveal of {e.customer} in the previous {self.policy.baseline_days}"
-                       f" days (usual: {', '.join(sorted(usual))})", timedelta(0), e.customer)
+            self._flag(
+                "unusual-customer",
+                e,
+                1,
+                f"no reveal of {e.customer} in the previous {self.policy.baseline_days}"
+                f" days (usual: {', '.join(sorted(usual))})",
+                timedelta(0),
+                e.customer,
+            )
 
     def _off_hours(self, e: EventInfo) -> None:
         p = self.policy
@@ -489,9 +565,14 @@ class _Detector:
         if local.weekday() in p.work_days and p.work_start <= local.hour < p.work_end:
             return
         self._quiet_until.pop(("off-hours", e.actor), None)
-        self._flag("off-hours", e, 1,
-                   f"at {local:%a %H:%M} {p.timezone}, outside {p.work_start:02d}-"
-                   f"{p.work_end:02d}", timedelta(0), e.customer)
+        self._flag(
+            "off-hours",
+            e,
+            1,
+            f"at {local:%a %H:%M} {p.timezone}, outside {p.work_start:02d}-{p.work_end:02d}",
+            timedelta(0),
+            e.customer,
+        )
 
     def _denied(self, e: EventInfo) -> None:
         p = self.policy
@@ -501,6 +582,11 @@ class _Detector:
         while times and times[0] <= e.at - window:
             times.popleft()
         if len(times) >= p.denied_count:
-            self._flag("denied-attempts", e, len(times),
-                       f"{len(times)} denied or failed attempts within {p.denied_minutes} min",
-                       window, None)
+            self._flag(
+                "denied-attempts",
+                e,
+                len(times),
+                f"{len(times)} denied or failed attempts within {p.denied_minutes} min",
+                window,
+                None,
+            )

@@ -26,8 +26,20 @@ _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _COLUMNS = [
     _events.c[name]
     for name in (
-        "seq", "at", "actor_id", "actor", "action", "outcome", "customer_id", "target",
-        "credential_id", "reason", "detail", "prev_hash", "hash", "signature",
+        "seq",
+        "at",
+        "actor_id",
+        "actor",
+        "action",
+        "outcome",
+        "customer_id",
+        "target",
+        "credential_id",
+        "reason",
+        "detail",
+        "prev_hash",
+        "hash",
+        "signature",
     )
 ]
 # Rows straight from the driver: SQLAlchemy's per-row result processing would cost more
@@ -100,18 +112,35 @@ def scan_range(source: Engine | str, job: ScanJob) -> Scan:
             conn.rollback()
         if not rows:
             break
-        expected, running, running_sig = _scan_rows(scan, job, rows, expected, running,
-                                                    running_sig)
+        expected, running, running_sig = _scan_rows(scan, job, rows, expected, running, running_sig)
     return scan  # ending before job.hi is for the caller to judge (a gap, or a cut tail)
 
 
 def _scan_rows(
-    scan: Scan, job: ScanJob, rows: list[Any], expected: int, running: bytes,
+    scan: Scan,
+    job: ScanJob,
+    rows: list[Any],
+    expected: int,
+    running: bytes,
     running_sig: bytes | None,
 ) -> tuple[int, bytes, bytes | None]:
     for row in rows:
-        (seq, at, actor_id, actor, action, outcome, customer_id, target, credential_id,
-         reason, detail, prev_hash, stored, signature) = row
+        (
+            seq,
+            at,
+            actor_id,
+            actor,
+            action,
+            outcome,
+            customer_id,
+            target,
+            credential_id,
+            reason,
+            detail,
+            prev_hash,
+            stored,
+            signature,
+        ) = row
         if seq != expected:
             scan.problem = (expected, f"event {expected} is missing")
             break
@@ -124,8 +153,19 @@ def _scan_rows(
             except ValueError:
                 scan.problem = (seq, "the event's time is not a valid timestamp")
                 break
-        canonical = audit.canonical_values(seq, at, actor_id, actor, action, outcome,
-                                           customer_id, target, credential_id, reason, detail)
+        canonical = audit.canonical_values(
+            seq,
+            at,
+            actor_id,
+            actor,
+            action,
+            outcome,
+            customer_id,
+            target,
+            credential_id,
+            reason,
+            detail,
+        )
         stored = bytes(stored)
         legacy = False
         if stored == audit.chain_hash(running, running_sig, canonical):
@@ -157,8 +197,9 @@ def _scan_rows(
     return expected, running, running_sig
 
 
-def _signed(scan: Scan, job: ScanJob, seq: int, actor: str, signature: bytes, digest: bytes,
-            legacy: bool) -> None:
+def _signed(
+    scan: Scan, job: ScanJob, seq: int, actor: str, signature: bytes, digest: bytes, legacy: bool
+) -> None:
     signer = scan.signers.get(actor)
     if signer is None:
         scan.signers[actor] = signer = Signer(seq, 0, b"", b"")  # newest 0: none to check

@@ -62,8 +62,9 @@ class Checkpoint:
     def make(
         cls, vault_id: str, seq: int, head: bytes, at: datetime, signer: str, key: SigningKey
     ) -> Checkpoint:
-        unsigned = cls(vault_id, seq, head, at.replace(microsecond=0), signer,
-                       key.public_bytes(), b"")
+        unsigned = cls(
+            vault_id, seq, head, at.replace(microsecond=0), signer, key.public_bytes(), b""
+        )
         signature = key.sign(CHECKPOINT_TAG + unsigned.body().encode())
         return cls(vault_id, seq, head, unsigned.at, signer, unsigned.key, signature)
 
@@ -75,9 +76,12 @@ class Checkpoint:
         try:
             parts = dict(p.split("=", 1) for p in line[len(CHECKPOINT_PREFIX) + 1 :].split())
             cp = cls(
-                parts["vault"], int(parts["seq"]), bytes.fromhex(parts["head"]),
+                parts["vault"],
+                int(parts["seq"]),
+                bytes.fromhex(parts["head"]),
                 datetime.strptime(parts["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
-                unquote(parts["signer"]), bytes.fromhex(parts["key"]),
+                unquote(parts["signer"]),
+                bytes.fromhex(parts["key"]),
                 bytes.fromhex(parts["sig"]),
             )
         except (KeyError, ValueError):
@@ -195,8 +199,9 @@ def verify_log(
     0 to check in this process). `incremental`: signatures up to the newest checkpoint are
     not checked again (its hash pins every byte they sign; checkpoints are only issued
     after a verification succeeded); the chain, hashes and bindings still are."""
-    result = _verify(engine, vault_id, list(checkpoints), workers, progress, incremental,
-                     every_signature)
+    result = _verify(
+        engine, vault_id, list(checkpoints), workers, progress, incremental, every_signature
+    )
     if result.ok or every_signature:
         return result
     return _verify(engine, vault_id, list(checkpoints), workers, None, incremental, True)
@@ -223,9 +228,9 @@ def _verify(
             select(LogHead.__table__.c.seq, LogHead.__table__.c.head)  # type: ignore[attr-defined]
         ).one()
         tech = Technician.__table__  # type: ignore[attr-defined]
-        keys = _Keys(from_table=dict(
-            conn.execute(select(tech.c.username, tech.c.signing_public_key)).all()
-        ))
+        keys = _Keys(
+            from_table=dict(conn.execute(select(tech.c.username, tech.c.signing_public_key)).all())
+        )
         conn.rollback()
     trusted_through = anchor.seq if anchor is not None else 0
     if workers is None:
@@ -235,8 +240,13 @@ def _verify(
     signatures = _Signatures(problems, executor)
     merged = _Merged()
     jobs = [
-        ScanJob(lo, min(lo + SCAN_SPAN - 1, head_seq), frozenset(cp.seq for cp in checkpoints),
-                trusted_through, every_signature)
+        ScanJob(
+            lo,
+            min(lo + SCAN_SPAN - 1, head_seq),
+            frozenset(cp.seq for cp in checkpoints),
+            trusted_through,
+            every_signature,
+        )
         for lo in range(1, head_seq + 1, SCAN_SPAN)
     ]
     try:
@@ -249,8 +259,9 @@ def _verify(
             if problems.first is not None:
                 break
         if problems.first is None and merged.last < head_seq:
-            problems.add(merged.last + 1,
-                         f"the log ends at {merged.last} but its head says {head_seq}")
+            problems.add(
+                merged.last + 1, f"the log ends at {merged.last} but its head says {head_seq}"
+            )
         if problems.first is None and head_seq > 0 and merged.last_hash != bytes(head_hash):
             problems.add(head_seq, "the log head's hash does not match this event")
         merged.check_signatures(keys, problems, signatures)
@@ -264,16 +275,21 @@ def _verify(
         if digest is not None and digest != cp.head:
             problems.add(cp.seq, "the event differs from the checkpoint")
         if cp.seq > last and not problems.before(last + 1):
-            problems.add(last + 1, f"the log ends at {last}, before checkpoint seq {cp.seq}"
-                                   " (truncated)")
+            problems.add(
+                last + 1, f"the log ends at {last}, before checkpoint seq {cp.seq} (truncated)"
+            )
         signer_key = keys.from_log.get(cp.signer) or keys.from_table.get(cp.signer)
         if signer_key != cp.key:
-            problems.add(min(cp.seq, last + 1) or 1,
-                         f"the checkpoint at seq {cp.seq} is not signed by {cp.signer!r}'s key")
+            problems.add(
+                min(cp.seq, last + 1) or 1,
+                f"the checkpoint at seq {cp.seq} is not signed by {cp.signer!r}'s key",
+            )
     if anchor is not None and merged.roles.get(anchor.signer) not in ("admin", "auditor"):
-        problems.add(min(anchor.seq, last + 1) or 1,
-                     f"the checkpoint at seq {anchor.seq} is not by an admin or auditor"
-                     " enrolled in the log: verify without --incremental")
+        problems.add(
+            min(anchor.seq, last + 1) or 1,
+            f"the checkpoint at seq {anchor.seq} is not by an admin or auditor"
+            " enrolled in the log: verify without --incremental",
+        )
     if keys.table_used:
         problems.warnings.append(
             "keys taken from the technician table (not bound in the log): "
@@ -351,8 +367,7 @@ class _Merged:
         for _, technician, _, role in scan.bindings:
             self.roles[technician] = role
 
-    def check_signatures(self, keys: _Keys, problems: _Problems,
-                         signatures: _Signatures) -> None:
+    def check_signatures(self, keys: _Keys, problems: _Problems, signatures: _Signatures) -> None:
         """Every signer must have a key where they first sign; then the signatures due:
         each actor's newest, and the events to be checked one by one."""
         bound: dict[str, list[tuple[int, bytes]]] = {}

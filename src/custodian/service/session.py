@@ -221,11 +221,18 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 version, org = self._org(tx)
                 assert tech.id is not None
                 keys.add_wrap(
-                    tx, org, keys.ORG, version, RecipientKind.TECHNICIAN, tech.id,
+                    tx,
+                    org,
+                    keys.ORG,
+                    version,
+                    RecipientKind.TECHNICIAN,
+                    tech.id,
                     PublicKey(tech.public_key),
                 )
             self._record(
-                tx, "tech-add", target=username,
+                tx,
+                "tech-add",
+                target=username,
                 detail={"role": role.value, **audit.key_binding(username, tech.signing_public_key)},
             )
             return _tech_info(tech)
@@ -322,8 +329,9 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 changes["reason_pattern"] = pattern
             if changes:
                 tx.add(customer)
-                self._record(tx, "customer-edit", customer_id=customer.id, target=slug,
-                             detail=changes)
+                self._record(
+                    tx, "customer-edit", customer_id=customer.id, target=slug, detail=changes
+                )
             return _customer_info(customer)
 
     def list_customers(self) -> list[CustomerInfo]:
@@ -337,9 +345,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 select(System).where(System.customer_id == customer.id).order_by(col(System.name))
             ).all()
             grants = self._grants(tx, customer) if self.role in READERS else []
-            count = tx.exec(
-                select(func.count()).where(Credential.customer_id == customer.id)
-            ).one()
+            count = tx.exec(select(func.count()).where(Credential.customer_id == customer.id)).one()
             return CustomerDetail(
                 _customer_info(customer, systems=len(systems), credentials=count),
                 tuple(_system_info(customer.slug, s) for s in systems),
@@ -383,21 +389,28 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             org_version, org = self._org(tx)
             keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
             for version in keys.customer_versions(tx, customer.id):
-                ckey = keys.open_wrap(
-                    tx, customer.id, version, RecipientKind.ORG, org_version, org
-                )
+                ckey = keys.open_wrap(tx, customer.id, version, RecipientKind.ORG, org_version, org)
                 if ckey is None:
                     raise IntegrityError(f"customer key {version} is not wrapped to the org key")
                 keys.add_wrap(
-                    tx, ckey, customer.id, version, RecipientKind.TECHNICIAN, tech.id,
+                    tx,
+                    ckey,
+                    customer.id,
+                    version,
+                    RecipientKind.TECHNICIAN,
+                    tech.id,
                     PublicKey(tech.public_key),
                 )
             grant = existing or Grant(
-                technician_id=tech.id, customer_id=customer.id,
-                granted_by=self.technician_id, granted_at=self._now,
+                technician_id=tech.id,
+                customer_id=customer.id,
+                granted_by=self.technician_id,
+                granted_at=self._now,
             )
             grant.granted_by, grant.granted_at, grant.expires_at = (
-                self.technician_id, self._now, until,
+                self.technician_id,
+                self._now,
+                until,
             )
             tx.add(grant)
             detail = {"until": until.isoformat()} if until else None
@@ -441,9 +454,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key)) for t in grantees
         ]
         customer.current_key_version += 1
-        keys.new_customer_key(
-            tx, customer.id, customer.current_key_version, self._now, recipients
-        )
+        keys.new_customer_key(tx, customer.id, customer.current_key_version, self._now, recipients)
         tx.add(customer)
 
     # --- systems and credentials ----------------------------------------------------
@@ -457,9 +468,12 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             if _find_system(tx, customer, sp.system) is not None:
                 raise AlreadyExists(f"system {str(sp)!r} already exists")
             system = System(
-                customer_id=customer.id or 0, name=sp.system, kind=kind,
+                customer_id=customer.id or 0,
+                name=sp.system,
+                kind=kind,
                 host=_check_text(host, "host", 255) if host else None,
-                notes=notes, created_at=self._now,
+                notes=notes,
+                created_at=self._now,
             )
             tx.add(system)
             self._record(tx, "system-add", customer_id=customer.id, target=str(sp))
@@ -485,16 +499,24 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             if _find_credential(tx, system, cp.name) is not None:
                 raise AlreadyExists(f"credential {str(cp)!r} already exists")
             cred = Credential(
-                customer_id=customer.id or 0, system_id=system.id or 0, name=cp.name,
+                customer_id=customer.id or 0,
+                system_id=system.id or 0,
+                name=cp.name,
                 username=_check_text(username, "username", 255) if username else None,
-                url=_check_text(url, "URL", 2048) if url else None, notes=notes,
-                created_at=self._now, updated_at=self._now,
+                url=_check_text(url, "URL", 2048) if url else None,
+                notes=notes,
+                created_at=self._now,
+                updated_at=self._now,
             )
             tx.add(cred)
             tx.flush()
             version = self._write_version(tx, customer, cred, payload)
             self._record(
-                tx, "cred-add", customer_id=customer.id, credential_id=cred.id, target=str(cp),
+                tx,
+                "cred-add",
+                customer_id=customer.id,
+                credential_id=cred.id,
+                target=str(cp),
                 detail={"version": version, "fields": sorted(payload)},
             )
             return _credential_info(customer, system, cred, tuple(sorted(payload)))
@@ -538,7 +560,11 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                     )
             version = self._write_version(tx, customer, cred, payload)
             self._record(
-                tx, "cred-set", customer_id=customer.id, credential_id=cred.id, target=str(cp),
+                tx,
+                "cred-set",
+                customer_id=customer.id,
+                credential_id=cred.id,
+                target=str(cp),
                 detail={"version": version, "fields": sorted(payload)},
             )
             return version
@@ -553,8 +579,11 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         tx.add(cred)
         tx.add(
             SecretVersion(
-                credential_id=cred.id, version=cred.current_version, key_version=kv,
-                field_names=",".join(sorted(payload)), created_by=self.technician_id,
+                credential_id=cred.id,
+                version=cred.current_version,
+                key_version=kv,
+                field_names=",".join(sorted(payload)),
+                created_by=self.technician_id,
                 created_at=self._now,
             )
         )
@@ -569,7 +598,10 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         each. A store that refuses this actor reads leaves the history as custodian has it."""
         assert customer.id is not None and cred.id is not None
         ref = SecretRef(
-            customer.id, customer.slug, cred.id, cred.current_version,
+            customer.id,
+            customer.slug,
+            cred.id,
+            cred.current_version,
             customer.current_key_version,
         )
         try:
@@ -578,7 +610,11 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             return
         for version in added:
             self._record(
-                tx, "cred-sync", customer_id=customer.id, credential_id=cred.id, target=target,
+                tx,
+                "cred-sync",
+                customer_id=customer.id,
+                credential_id=cred.id,
+                target=target,
                 detail={"version": version, "store": self._vault.store.name},
             )
 
@@ -619,7 +655,11 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         ckey = self._customer_keys.get(slot)
         if ckey is None:
             ckey = keys.unwrap(
-                wrapped, customer_id, version, RecipientKind.TECHNICIAN, self.technician_id,
+                wrapped,
+                customer_id,
+                version,
+                RecipientKind.TECHNICIAN,
+                self.technician_id,
                 self._key,
             )
             if len(self._customer_keys) >= _KEY_CACHE_SIZE:
@@ -654,8 +694,12 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 if row.signing_key != self._signer.public_bytes():
                     raise self._replaced()
                 granted = row.grant_id is not None and _grant_live(row.expires_at, self._now)
-                if (row.customer_id is None or row.slug is None or row.status is None
-                        or not _may_see(self.role, row.status, granted)):
+                if (
+                    row.customer_id is None
+                    or row.slug is None
+                    or row.status is None
+                    or not _may_see(self.role, row.status, granted)
+                ):
                     if self.role in READERS:
                         raise NotFound(f"no customer {cp.customer!r}")
                     raise AccessDenied(f"no access to customer {cp.customer!r}")
@@ -674,8 +718,9 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 ref = SecretRef(
                     row.customer_id, row.slug, row.credential_id, row.version, row.key_version
                 )
-                key = partial(self._customer_key, row.customer_id, row.slug, row.key_version,
-                              row.wrapped)
+                key = partial(
+                    self._customer_key, row.customer_id, row.slug, row.key_version, row.wrapped
+                )
                 payload = self._vault.store.fetch(tx, ref, key)  # a remote read starts here
                 self._record(tx, action, "ok", detail={"version": row.version}, **event)
         except (AccessDenied, NotFound, IntegrityError) as exc:
@@ -715,7 +760,9 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             ).all()
             return [
                 VersionInfo(
-                    v.version, v.key_version, tuple(v.field_names.split(",")),
+                    v.version,
+                    v.key_version,
+                    tuple(v.field_names.split(",")),
                     names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
                     as_utc(v.created_at),
                 )
@@ -755,7 +802,6 @@ def _may_see(role: Role, status: str, granted: bool) -> bool:
     """Who sees a customer at all: admins and auditors every one; a technician an active
     customer they hold a live grant for. `_visible` and `reveal` both ask this."""
     return role in READERS or (status == CustomerStatus.ACTIVE and granted)
-
 
 
 def _check_text(value: str | None, what: str, limit: int) -> str:
@@ -815,8 +861,15 @@ def _tech_info(t: Technician) -> TechnicianInfo:
 
 def _customer_info(c: Customer, *, systems: int = 0, credentials: int = 0) -> CustomerInfo:
     return CustomerInfo(
-        c.slug, c.name, c.status, c.require_reason, c.reason_pattern, c.current_key_version,
-        as_utc(c.created_at), systems, credentials,
+        c.slug,
+        c.name,
+        c.status,
+        c.require_reason,
+        c.reason_pattern,
+        c.current_key_version,
+        as_utc(c.created_at),
+        systems,
+        credentials,
     )
 
 
@@ -828,6 +881,15 @@ def _credential_info(
     customer: Customer, s: System, c: Credential, fields: tuple[str, ...]
 ) -> CredentialInfo:
     return CredentialInfo(
-        f"{customer.slug}/{s.name}/{c.name}", customer.slug, s.name, s.kind, s.host, c.name,
-        c.username, c.url, c.current_version, fields, as_utc(c.updated_at),
+        f"{customer.slug}/{s.name}/{c.name}",
+        customer.slug,
+        s.name,
+        s.kind,
+        s.host,
+        c.name,
+        c.username,
+        c.url,
+        c.current_version,
+        fields,
+        as_utc(c.updated_at),
     )

@@ -102,8 +102,13 @@ def shred_and_certify(
     record(tx, customer_id=customer.id, target=customer.slug, detail={"destroyed": counts})
     seq = tx.exec(select(func.max(AccessEvent.seq))).one()
     row = ShreddedCustomer(
-        vault_id=vault_id, customer_id=customer.id or 0, slug=customer.slug, name=customer.name,
-        shredded_at=now, shredded_by=by, event_seq=seq,
+        vault_id=vault_id,
+        customer_id=customer.id or 0,
+        slug=customer.slug,
+        name=customer.name,
+        shredded_at=now,
+        shredded_by=by,
+        event_seq=seq,
         detail=json.dumps(counts, sort_keys=True),
     )
     tx.add(row)
@@ -112,14 +117,20 @@ def shred_and_certify(
 
 def _cert_of(row: ShreddedCustomer) -> Certificate:
     return Certificate(
-        row.slug, row.customer_id, row.name, as_utc(row.shredded_at), row.shredded_by,
-        row.event_seq, json.loads(row.detail or "{}"),
+        row.slug,
+        row.customer_id,
+        row.name,
+        as_utc(row.shredded_at),
+        row.shredded_by,
+        row.event_seq,
+        json.loads(row.detail or "{}"),
     )
 
 
 def certificate_of(tx: Session, customer: Customer) -> Certificate | None:
     row = tx.exec(
-        select(ShreddedCustomer).where(ShreddedCustomer.customer_id == customer.id)
+        select(ShreddedCustomer)
+        .where(ShreddedCustomer.customer_id == customer.id)
         .order_by(col(ShreddedCustomer.id).desc())
     ).first()
     return _cert_of(row) if row else None
@@ -184,8 +195,9 @@ def mirror(vault_id: str, cert: Certificate) -> None:
     path = shred_list_path(vault_id)
     if path is None:
         return
-    entry = ShredRecord(vault_id, cert.customer_id, cert.customer, cert.shredded_at.isoformat(),
-                        cert.shredded_by)
+    entry = ShredRecord(
+        vault_id, cert.customer_id, cert.customer, cert.shredded_at.isoformat(), cert.shredded_by
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with path.open("a", encoding="utf-8") as fh:
@@ -196,8 +208,9 @@ def mirror(vault_id: str, cert: Certificate) -> None:
         # The purge is committed and listed in the database; only the mirror is missing.
         import sys
 
-        print(f"custodian: warning: could not append to the destruction list {path}",
-              file=sys.stderr)
+        print(
+            f"custodian: warning: could not append to the destruction list {path}", file=sys.stderr
+        )
 
 
 def load_shred_list(path: Path) -> list[ShredRecord]:
@@ -217,8 +230,9 @@ def shred_list(vault: Custodian) -> list[ShredRecord]:
     """The destruction list held in the database."""
     with vault.db.transaction() as tx:
         return [
-            ShredRecord(r.vault_id, r.customer_id, r.slug, as_utc(r.shredded_at).isoformat(),
-                        r.shredded_by)
+            ShredRecord(
+                r.vault_id, r.customer_id, r.slug, as_utc(r.shredded_at).isoformat(), r.shredded_by
+            )
             for r in tx.exec(select(ShreddedCustomer).order_by(col(ShreddedCustomer.id))).all()
         ]
 
@@ -249,7 +263,8 @@ def reapply_purges(
             if created > datetime.fromisoformat(entry.shredded_at):
                 continue  # a new customer that reuses the slug after the purge
             holds = tx.exec(
-                select(func.count()).select_from(CustomerKey)
+                select(func.count())
+                .select_from(CustomerKey)
                 .where(CustomerKey.customer_id == customer.id)
             ).one()
             listed = tx.exec(
@@ -259,15 +274,19 @@ def reapply_purges(
                 continue
 
             def record(tx: Session, **fields: object) -> None:
-                audit.append(tx, audit.EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
-                             vault.clock())
+                audit.append(
+                    tx,
+                    audit.EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
+                    vault.clock(),
+                )
 
             if listed:
                 counts = shred_customer(tx, vault.store, customer)
                 record(tx, customer_id=customer.id, target=slug, detail={"destroyed": counts})
             else:
-                shred_and_certify(tx, vault.store, customer, vault_id, vault.clock(), record,
-                                   entry.shredded_by)
+                shred_and_certify(
+                    tx, vault.store, customer, vault_id, vault.clock(), record, entry.shredded_by
+                )
             redone.append(slug)
         after_shred(vault)
     return redone

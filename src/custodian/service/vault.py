@@ -124,9 +124,7 @@ class Custodian:
 
     # --- creation -------------------------------------------------------------------
 
-    def init(
-        self, admin: str, passphrase: str, *, kdf: KdfParams | None = None
-    ) -> InitResult:
+    def init(self, admin: str, passphrase: str, *, kdf: KdfParams | None = None) -> InitResult:
         """Create the vault: schema, organization key, recovery code and the first admin."""
         check_name(admin, "technician")
         check_passphrase(passphrase)
@@ -170,9 +168,13 @@ class Custodian:
             audit.append(
                 tx,
                 audit.EventDraft(
-                    "init", "ok", admin, tech.id,
+                    "init",
+                    "ok",
+                    admin,
+                    tech.id,
                     detail={
-                        "vault_id": vault_id, **audit.key_binding(admin, signer.public_bytes())
+                        "vault_id": vault_id,
+                        **audit.key_binding(admin, signer.public_bytes()),
                     },
                 ),
                 now,
@@ -241,9 +243,7 @@ class Custodian:
                     tx.add(tech)
             audit.append(
                 tx,
-                audit.EventDraft(
-                    "unlock", "failed", username[:64], tech_id, detail={"why": why}
-                ),
+                audit.EventDraft("unlock", "failed", username[:64], tech_id, detail={"why": why}),
                 self.clock(),
             )
 

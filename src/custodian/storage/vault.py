@@ -243,9 +243,7 @@ class VaultSecretStore:
             raise AccessDenied(f"Vault denied access while {what}") from None
         except hx.InvalidRequest as exc:
             if "check-and-set" in str(exc):
-                raise Conflict(
-                    f"another writer changed the secret in Vault while {what}"
-                ) from None
+                raise Conflict(f"another writer changed the secret in Vault while {what}") from None
             raise BackendUnavailable(
                 f"Vault refused the request while {what}: {_first(exc)}"
             ) from None
@@ -314,9 +312,7 @@ class VaultSecretStore:
             .values(kv_version=written, ciphertext=None)
         )
         # If the SQL transaction does not commit, take the KV version back out.
-        event.listen(
-            tx, "after_rollback", lambda _s: self._undo_write(path, written), once=True
-        )
+        event.listen(tx, "after_rollback", lambda _s: self._undo_write(path, written), once=True)
 
     def _write(self, path: str, plain: dict[str, str], known: int | None) -> int:
         """Write with check-and-set against the last KV version custodian recorded."""
@@ -361,7 +357,9 @@ class VaultSecretStore:
             )
         else:
             self._quietly(
-                self._kv.destroy_secret_versions, path=path, versions=[version],
+                self._kv.destroy_secret_versions,
+                path=path,
+                versions=[version],
                 mount_point=self.mount,
             )
 
@@ -369,9 +367,7 @@ class VaultSecretStore:
         import hvac.exceptions as hx
 
         try:
-            return dict(
-                self._kv.read_secret_metadata(path=path, mount_point=self.mount)["data"]
-            )
+            return dict(self._kv.read_secret_metadata(path=path, mount_point=self.mount)["data"])
         except hx.InvalidPath:
             return None
 
@@ -380,7 +376,9 @@ class VaultSecretStore:
 
         try:
             result = self._kv.read_secret_version(
-                path=path, version=version, mount_point=self.mount,
+                path=path,
+                version=version,
+                mount_point=self.mount,
                 raise_on_deleted_version=True,
             )
         except hx.InvalidPath:
@@ -444,9 +442,13 @@ class VaultSecretStore:
             cred.current_version += 1
             tx.add(
                 SecretVersion(
-                    credential_id=ref.credential_id, version=cred.current_version,
-                    key_version=ref.key_version, field_names=fields, kv_version=n,
-                    created_by=None, created_at=created,
+                    credential_id=ref.credential_id,
+                    version=cred.current_version,
+                    key_version=ref.key_version,
+                    field_names=fields,
+                    kv_version=n,
+                    created_by=None,
+                    created_at=created,
                 )
             )
             added.append(cred.current_version)
@@ -528,7 +530,8 @@ class VaultSecretStore:
         if before is not None:
             entity = f"identity/entity/name/{self.entity_name(technician)}"
             event.listen(
-                tx, "after_rollback",
+                tx,
+                "after_rollback",
                 lambda _s: self._quietly(self._client.write, entity, policies=before),
                 once=True,
             )
@@ -559,10 +562,11 @@ class VaultSecretStore:
             for name in self._entity_names():
                 if not name.startswith(tech_prefix):
                     continue
-                out[name[len(tech_prefix):]] = {
-                    slug for p in self._entity_policies(name) or []
+                out[name[len(tech_prefix) :]] = {
+                    slug
+                    for p in self._entity_policies(name) or []
                     if p.startswith(pol_prefix)
-                    for slug, dot, _ in [p[len(pol_prefix):].partition(".")]
+                    for slug, dot, _ in [p[len(pol_prefix) :].partition(".")]
                     if not dot or self._policy_exists(p)  # an expired grant's is gone
                 }
         return out
@@ -601,7 +605,9 @@ class VaultSecretStore:
                 self._alias(entity_id, accessors[mount], alias, technician)
         self._client.write(
             f"auth/token/roles/{name}",
-            allowed_entity_aliases=[name], allowed_policies=["default"], orphan=True,
+            allowed_entity_aliases=[name],
+            allowed_policies=["default"],
+            orphan=True,
             token_type="service",  # noqa: S106  a token kind, not a token
         )
 
@@ -610,7 +616,9 @@ class VaultSecretStore:
 
         try:
             self._client.write(
-                "identity/entity-alias", name=alias, canonical_id=entity_id,
+                "identity/entity-alias",
+                name=alias,
+                canonical_id=entity_id,
                 mount_accessor=accessor,
             )
         except hx.InvalidRequest:
@@ -624,7 +632,8 @@ class VaultSecretStore:
             methods = self._client.sys.list_auth_methods()
             table = methods.get("data", methods)
             self._accessors = {
-                path: info["accessor"] for path, info in table.items()
+                path: info["accessor"]
+                for path, info in table.items()
                 if isinstance(info, dict) and "accessor" in info
             }
         return self._accessors
@@ -652,8 +661,9 @@ class VaultSecretStore:
             return None
         return list(entity["data"].get("policies") or [])
 
-    def _attach(self, technician: str, customer_slug: str, until: datetime | None
-                ) -> list[str] | None:
+    def _attach(
+        self, technician: str, customer_slug: str, until: datetime | None
+    ) -> list[str] | None:
         """Give the technician's entity access to the customer: the customer's policy for
         a standing grant; for a grant until `until`, a policy of its own that Vault itself
         deletes at that time (OpenBao's policy `expiration`). Returns the entity's
@@ -681,7 +691,8 @@ class VaultSecretStore:
 
         try:
             self._client.write(
-                f"sys/policies/acl/{name}", policy=self.policy_text(customer_slug),
+                f"sys/policies/acl/{name}",
+                policy=self.policy_text(customer_slug),
                 expiration=as_utc(until).isoformat(),
             )
         except hx.InvalidRequest as exc:
@@ -706,8 +717,9 @@ class VaultSecretStore:
         except hx.InvalidPath:
             return False
 
-    def _edit_policies(self, technician: str, *, add: Iterable[str] = (),
-                       remove: Iterable[str] = ()) -> list[str] | None:
+    def _edit_policies(
+        self, technician: str, *, add: Iterable[str] = (), remove: Iterable[str] = ()
+    ) -> list[str] | None:
         """Add and remove policies on the technician's entity; its policies before, if
         they changed."""
         name = self.entity_name(technician)
@@ -726,7 +738,7 @@ class VaultSecretStore:
         tech_prefix = self.entity_name("")
         for name in self._entity_names():
             if name.startswith(tech_prefix):
-                technician = name[len(tech_prefix):]
+                technician = name[len(tech_prefix) :]
                 self._detach(technician, customer_slug)
         self._client.sys.delete_policy(name=shared)
 

@@ -8,6 +8,7 @@ The triggers are the second line behind the hash chain: they stop an accidental 
 casual UPDATE/DELETE; an attacker who owns the database can drop them, which is what
 `custodian log verify` is for. `custodian db harden` adds the PostgreSQL privileges.
 """
+
 from collections.abc import Sequence
 
 from alembic import op

@@ -12,6 +12,7 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -32,9 +33,7 @@ def upgrade() -> None:
         sa.Column("vault_addr", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
         sa.Column("vault_mount", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("vault_prefix", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column(
-            "vault_auth_mount", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True
-        ),
+        sa.Column("vault_auth_mount", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("migrating_to", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )

@@ -7,6 +7,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-25
 """
+
 from collections.abc import Sequence
 
 import sqlalchemy as sa  # noqa: F401

@@ -98,10 +98,14 @@ class Agent:
         """Answer requests one at a time until expiry or `stop`; then remove the socket."""
         assert self._listener is not None, "bind() first"
         try:
-            while not self._stopped and not self.expired and self._listener is not None:
+            # Expiry ends the loop only when no request waits: one already queued gets the
+            # "expired" answer (and falls back), not a reset connection.
+            while not self._stopped and self._listener is not None:
                 remaining = (self.expires - self.clock()).total_seconds()
                 ready, _, _ = select.select([self._listener], [], [], min(max(remaining, 0), 5.0))
                 if not ready:
+                    if self.expired:
+                        break
                     if _inode(self.path) != self._inode:
                         self._inode = None  # socket removed or replaced: not ours to delete
                         break

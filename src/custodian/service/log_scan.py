@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
@@ -22,26 +22,29 @@ from . import audit
 
 BATCH = 5000  # events per query
 
+
+class _Event(NamedTuple):
+    """An `access_event` row as scanned: the eleven canonical fields, in the order
+    `audit.canonical_values` takes them, then the link, the hash and the signature."""
+
+    seq: int
+    at: Any  # SQLite: text; PostgreSQL: a datetime
+    actor_id: int | None
+    actor: str
+    action: str
+    outcome: str
+    customer_id: int | None
+    target: str | None
+    credential_id: int | None
+    reason: str | None
+    detail: str | None
+    prev_hash: bytes
+    hash: bytes
+    signature: bytes | None
+
+
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
-_COLUMNS = [
-    _events.c[name]
-    for name in (
-        "seq",
-        "at",
-        "actor_id",
-        "actor",
-        "action",
-        "outcome",
-        "customer_id",
-        "target",
-        "credential_id",
-        "reason",
-        "detail",
-        "prev_hash",
-        "hash",
-        "signature",
-    )
-]
+_COLUMNS = [_events.c[name] for name in _Event._fields]
 # Rows straight from the driver: SQLAlchemy's per-row result processing would cost more
 # than hashing them (times arrive as SQLite's text or as datetimes from PostgreSQL).
 _ROWS = Prepared(
@@ -125,26 +128,12 @@ def _scan_rows(
     running_sig: bytes | None,
 ) -> tuple[int, bytes, bytes | None]:
     for row in rows:
-        (
-            seq,
-            at,
-            actor_id,
-            actor,
-            action,
-            outcome,
-            customer_id,
-            target,
-            credential_id,
-            reason,
-            detail,
-            prev_hash,
-            stored,
-            signature,
-        ) = row
+        event = _Event._make(row)
+        seq, at, actor, action, outcome = event[0], event[1], event[3], event[4], event[5]
         if seq != expected:
             scan.problem = (expected, f"event {expected} is missing")
             break
-        if bytes(prev_hash) != running:
+        if bytes(event.prev_hash) != running:
             scan.problem = (seq, "prev_hash does not link to the previous event")
             break
         if isinstance(at, str):  # SQLite: the text SQLAlchemy stored
@@ -153,20 +142,8 @@ def _scan_rows(
             except ValueError:
                 scan.problem = (seq, "the event's time is not a valid timestamp")
                 break
-        canonical = audit.canonical_values(
-            seq,
-            at,
-            actor_id,
-            actor,
-            action,
-            outcome,
-            customer_id,
-            target,
-            credential_id,
-            reason,
-            detail,
-        )
-        stored = bytes(stored)
+        canonical = audit.canonical_values(seq, at, *event[2:11])
+        stored = bytes(event.hash)
         legacy = False
         if stored == audit.chain_hash(running, running_sig, canonical):
             scan.first_v2 = scan.first_v2 or seq
@@ -178,18 +155,18 @@ def _scan_rows(
         else:
             scan.problem = (seq, "the hash does not match the event's contents")
             break
-        signature = _bytes(signature)
+        signature = _bytes(event.signature)
         if signature is None:
             if (action, outcome) not in audit.UNSIGNED_ACTIONS:
                 scan.problem = (seq, f"unsigned, but a {action!r} event must be signed")
                 break
         else:
             _signed(scan, job, seq, actor, signature, stored, legacy)
-            binding = _binding(detail) if outcome == "ok" else None
+            binding = _binding(event.detail) if outcome == "ok" else None
             if binding is not None:
                 # The first admin introduces their own key with the init event itself.
                 own = seq == 1 and action == "init" and binding[0] == actor
-                scan.bindings.append((0 if own else seq, *binding, _role(action, detail)))
+                scan.bindings.append((0 if own else seq, *binding, _role(action, event.detail)))
         if seq in job.wanted:
             scan.hashes[seq] = stored
         running, running_sig, expected = stored, signature, seq + 1

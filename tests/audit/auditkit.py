@@ -43,24 +43,25 @@ def head(kit: Any) -> tuple[int, bytes]:
     return seq, bytes(digest)
 
 
-def rehash(row: Any, prev: bytes, prev_signature: bytes | None) -> bytes:
-    return audit.chain_hash(
-        prev,
-        prev_signature,
-        audit.canonical_values(
-            row.seq,
-            row.at,
-            row.actor_id,
-            row.actor,
-            row.action,
-            row.outcome,
-            row.customer_id,
-            row.target,
-            row.credential_id,
-            row.reason,
-            row.detail,
-        ),
+def canonical(row: Any) -> bytes:
+    """The canonical bytes of an event row (audit.canonical_values)."""
+    return audit.canonical_values(
+        row.seq,
+        row.at,
+        row.actor_id,
+        row.actor,
+        row.action,
+        row.outcome,
+        row.customer_id,
+        row.target,
+        row.credential_id,
+        row.reason,
+        row.detail,
     )
+
+
+def rehash(row: Any, prev: bytes, prev_signature: bytes | None) -> bytes:
+    return audit.chain_hash(prev, prev_signature, canonical(row))
 
 
 def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> None:

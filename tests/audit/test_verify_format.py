@@ -5,10 +5,20 @@ still verify."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from auditkit import CUSTOMER_PATH, drop_triggers, head, insert_row, rows, seq_of
+from auditkit import (
+    CUSTOMER_PATH,
+    canonical,
+    drop_triggers,
+    head,
+    insert_row,
+    rehash,
+    rows,
+    seq_of,
+)
 
 from custodian.crypto import SigningKey
 from custodian.errors import IntegrityError
@@ -27,23 +37,7 @@ def _forge_at_tail(kit: Any, actor: str = "bob") -> int:
     template = next(r for r in rows(kit) if r.action == "reveal" and r.actor == actor)
     row = template._asdict()
     row.update(seq=n + 1, prev_hash=digest, reason="forged")
-    new_hash = audit.chain_hash(
-        digest,
-        bytes(last.signature),
-        audit.canonical_values(
-            n + 1,
-            row["at"],
-            row["actor_id"],
-            actor,
-            row["action"],
-            row["outcome"],
-            row["customer_id"],
-            row["target"],
-            row["credential_id"],
-            "forged",
-            row["detail"],
-        ),
-    )
+    new_hash = rehash(SimpleNamespace(**row), digest, bytes(last.signature))
     row.update(hash=new_hash, signature=SigningKey.generate().sign(new_hash))
     insert_row(kit, row)
     kit.sql("UPDATE log_head SET seq = :s, head = :h", s=n + 1, h=new_hash)
@@ -129,23 +123,11 @@ def _rewrite(kit: Any, v1: Any) -> None:
     drop_triggers(kit)
     prev, prev_sig = audit.GENESIS, None
     for row in rows(kit):
-        canonical = audit.canonical_values(
-            row.seq,
-            row.at,
-            row.actor_id,
-            row.actor,
-            row.action,
-            row.outcome,
-            row.customer_id,
-            row.target,
-            row.credential_id,
-            row.reason,
-            row.detail,
-        )
+        fields = canonical(row)
         if v1(row.seq):
-            digest = audit.chain_hash_v1(prev, canonical)
+            digest = audit.chain_hash_v1(prev, fields)
         else:
-            digest = audit.chain_hash(prev, prev_sig, canonical)
+            digest = audit.chain_hash(prev, prev_sig, fields)
         sig = signers[row.actor].sign(digest) if row.signature is not None else None
         kit.sql(
             "UPDATE access_event SET prev_hash = :p, hash = :h, signature = :g WHERE seq = :s",

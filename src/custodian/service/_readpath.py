@@ -53,6 +53,7 @@ REVEAL_LOOKUP = (
         _sv.c.version,
         _sv.c.key_version,
         _sv.c.field_names,
+        _sv.c.kv_version,
         _kw.c.wrapped,
     )
     .select_from(
@@ -101,6 +102,7 @@ class RevealRow(NamedTuple):
     version: int | None
     key_version: int | None
     field_names: str | None
+    kv_version: int | None
     wrapped: bytes | None
 
 

@@ -641,7 +641,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             blob = keys.wrapped_blob(tx, cid, kv, RecipientKind.TECHNICIAN, self.technician_id)
             return self._customer_key(cid, slug, kv, blob)
 
-        ref = SecretRef(cid, slug, cred.id, sv.version, kv)
+        ref = SecretRef(cid, slug, cred.id, sv.version, kv, sv.kv_version)
         return self._vault.store.get(tx, ref, customer_key)
 
     def _customer_key(
@@ -716,7 +716,12 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
                 if stored not in row.field_names.split(","):
                     raise NotFound(f"{str(cp)!r} has no field {field!r}")
                 ref = SecretRef(
-                    row.customer_id, row.slug, row.credential_id, row.version, row.key_version
+                    row.customer_id,
+                    row.slug,
+                    row.credential_id,
+                    row.version,
+                    row.key_version,
+                    row.kv_version,
                 )
                 key = partial(
                     self._customer_key, row.customer_id, row.slug, row.key_version, row.wrapped

@@ -26,6 +26,9 @@ class SecretRef:
     credential_id: int
     version: int
     key_version: int
+    # The KV version holding this version's payload, when the caller's lookup already
+    # read it (`secret_version.kv_version`; the Vault store); None: the store looks it up.
+    kv_version: int | None = None
 
     def context(self) -> Context:
         """What a sealed payload is bound to: moved to any other row, it fails to open."""

@@ -44,15 +44,20 @@ def _row(name: str, samples: list[float]) -> str:
     return f"{name:<44} {statistics.median(ms):>8.3f} {_pct(ms, 0.99):>8.3f}"
 
 
-def bench_reveal(server, directory: Path, reveals: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
+def bench_reveal(  # type: ignore[no-untyped-def]
+    server, directory: Path, reveals: int, databases: tuple[str, str] | None = None
+) -> dict[str, list[float]]:
     """Samples (seconds) of: `ours` (custodian reveal, Vault backend), `theirs` (bare hvac
-    read), `backend` (VaultSecretStore.get in one open tx), `on_sql` (SQL backend)."""
+    read), `backend` (VaultSecretStore.get in one open tx), `on_sql` (SQL backend).
+    `databases`: URLs of the two vault databases (Vault backend, SQL backend); default two
+    SQLite files in `directory`."""
+    on_vault, on_sql_db = databases or (directory / "reveal.db", directory / "reveal-sql.db")
     root = server.client()
     root.sys.enable_auth_method("userpass", path="bench-up")
     admin_store = VaultSecretStore(
         server.addr, server.root_token, prefix="bench", auth_mount="bench-up"
     )
-    vault = Custodian.open(directory / "reveal.db", create=True, store=admin_store)
+    vault = Custodian.open(on_vault, create=True, store=admin_store)
     vault.init("admin", PASS, kdf=KdfParams.floor())
     admin = vault.unlock("admin", PASS)
     admin.add_technician("alice", Role.TECHNICIAN, PASS)
@@ -95,7 +100,7 @@ def bench_reveal(server, directory: Path, reveals: int) -> dict[str, list[float]
 
     # The same reveal on the SQL backend: the service's own cost (authorization, access
     # event committed durably, HPKE open), which a Vault reveal pays on top of the read.
-    sql_vault = Custodian.open(directory / "reveal-sql.db", create=True)
+    sql_vault = Custodian.open(on_sql_db, create=True)
     sql_vault.init("admin", PASS, kdf=KdfParams.floor())
     sql_admin = sql_vault.unlock("admin", PASS)
     sql_admin.add_customer("acme", "Acme")
@@ -147,9 +152,9 @@ def bench_reveal(server, directory: Path, reveals: int) -> dict[str, list[float]
     }
 
 
-def print_reveal(samples: dict[str, list[float]]) -> None:
+def print_reveal(samples: dict[str, list[float]], database: str = "SQLite") -> None:
     ours, theirs, backend = samples["ours"], samples["theirs"], samples["backend"]
-    title = f"reveal, {len(ours)} each (SQLite vault db)"
+    title = f"reveal, {len(ours)} each ({database} vault db)"
     print(f"{title:<44} {'p50 ms':>8} {'p99 ms':>8}")
     print(_row("custodian reveal (Vault backend)", ours))
     print(_row("bare hvac read_secret_version", theirs))
@@ -162,10 +167,7 @@ def print_reveal(samples: dict[str, list[float]]) -> None:
     print(f"{'ratio reveal / read on the same session':<44} {ratio:>8.2f}")
     ratio = statistics.median(backend) / statistics.median(theirs)
     print(f"{'ratio store.get / bare read':<44} {ratio:>8.2f}")
-    print(
-        "(a reveal also commits its access event durably before returning: SQLite,"
-        " synchronous=FULL)"
-    )
+    print("(a reveal also commits its access event durably before returning)")
 
 
 def bench_migrate(server, directory: Path, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
@@ -227,35 +229,10 @@ def runner_rows(quick: bool) -> list[str]:
         return bench_reveal(server, directory, reveals), bench_migrate(server, directory, count)
 
     samples, (filled, took) = with_server(both)
-    theirs = statistics.median(samples["theirs"]) * 1000
-    rows = []
-    for key, name, note in (
-        (
-            "ours",
-            "reveal via the Vault backend",
-            "authorization, KV read, access event committed (SQLite vault db); target ratio <= 1.3",
-        ),
-        (
-            "backend",
-            "VaultSecretStore.get alone",
-            "kv_version lookup, key check, KV read; one open transaction",
-        ),
-    ):
-        ms = [v * 1000 for v in samples[key]]
-        rows.append(
-            f"| {name}, p50 | {statistics.median(ms):.2f} ms (p99 {_pct(ms, 0.99):.2f} ms) |"
-            f" bare hvac read_secret_version p50 {theirs:.2f} ms |"
-            f" {statistics.median(ms) / theirs:.2f} | {note}; {len(ms):,} samples against"
-            f" {len(samples['theirs']):,} bare reads, alternated in blocks of 100; both with"
-            " the technician's own token |"
-        )
-    ours, lean = (statistics.median(samples[k]) * 1000 for k in ("ours", "lean"))
-    rows.append(
-        f"| reveal via the Vault backend, like for like, p50 | {ours:.2f} ms |"
-        f" hvac read_secret_version on custodian's HTTP session p50 {lean:.2f} ms |"
-        f" {ours / lean:.2f} | the reference read without requests' per-request"
-        " environment lookups, which custodian's session skips |"
-    )
+    rows = _reveal_rows(samples, "SQLite")
+    on_pg = _on_postgres(reveals)
+    if on_pg is not None:
+        rows += _reveal_rows(on_pg, "PostgreSQL")
     rows.append(
         f"| migrate --to vault, {count:,} credentials | {took:.1f} s | - | - |"
         f" {took / count * 1000:.2f} ms each, written, read back and compared; filled in"
@@ -264,10 +241,61 @@ def runner_rows(quick: bool) -> list[str]:
     return rows
 
 
+def _on_postgres(reveals: int) -> dict[str, list[float]] | None:
+    """The reveal benchmark with both vault databases on PostgreSQL, if it is reachable."""
+    from benchmarks.run import _drop_pg, _pg_database
+
+    made = [db for db in (_pg_database(), _pg_database()) if db is not None]
+    try:
+        if len(made) < 2:
+            return None
+        urls = (made[0][1], made[1][1])
+        return with_server(lambda server, directory: bench_reveal(server, directory, reveals, urls))  # type: ignore[no-any-return]
+    finally:
+        for name, _ in made:
+            _drop_pg(name)
+
+
+def _reveal_rows(samples: dict[str, list[float]], database: str) -> list[str]:
+    theirs = statistics.median(samples["theirs"]) * 1000
+    rows = []
+    for key, name, note in (
+        (
+            "ours",
+            "reveal via the Vault backend",
+            f"authorization, KV read, access event committed ({database} vault db);"
+            " target ratio <= 1.3",
+        ),
+        (
+            "backend",
+            "VaultSecretStore.get alone",
+            "kv_version lookup, key check, KV read; one open transaction",
+        ),
+    ):
+        ms = [v * 1000 for v in samples[key]]
+        p50, p99 = statistics.median(ms), _pct(ms, 0.99)
+        rows.append(
+            f"| {name} ({database}), p50 | {p50:.2f} ms (p99 {p99:.2f} ms) |"
+            f" bare hvac read_secret_version p50 {theirs:.2f} ms |"
+            f" {p50 / theirs:.2f} | {note}; {len(ms):,} samples against"
+            f" {len(samples['theirs']):,} bare reads, alternated in blocks of 100; both with"
+            " the technician's own token |"
+        )
+    ours, lean = (statistics.median(samples[k]) * 1000 for k in ("ours", "lean"))
+    rows.append(
+        f"| reveal via the Vault backend ({database}), like for like, p50 | {ours:.2f} ms |"
+        f" hvac read_secret_version on custodian's HTTP session p50 {lean:.2f} ms |"
+        f" {ours / lean:.2f} | the reference read without requests' per-request"
+        " environment lookups, which custodian's session skips |"
+    )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reveals", type=int, default=2000)
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--pg", action="store_true", help="also reveal with PostgreSQL vault dbs")
     args = parser.parse_args()
 
     def both(server, directory: Path) -> None:  # type: ignore[no-untyped-def]
@@ -283,6 +311,9 @@ def main() -> None:
             )
 
     with_server(both)
+    on_pg = _on_postgres(args.reveals) if args.pg else None
+    if on_pg is not None:
+        print_reveal(on_pg, "PostgreSQL")
 
 
 if __name__ == "__main__":

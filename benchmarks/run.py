@@ -178,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d")
         suffix = ("-quick" if q else "") + (f"-{args.only}" if args.only else "")
-        out = RESULTS / f"{stamp}-{socket.gethostname()}{suffix}.md"
+        name = f"{stamp}-{socket.gethostname()}{suffix}"
+        out = RESULTS / f"{name}.md"
+        for n in range(2, 100):  # an earlier run of the same day stays
+            if not out.exists():
+                break
+            out = RESULTS / f"{name}-{n}.md"
         out.write_text(text)
         _say(f"saved {out.relative_to(ROOT)}")
     return 0

@@ -134,3 +134,21 @@ def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
     with vkit.vault.db.transaction() as tx:
         assert admin_store.destroy_customer(tx, 1) == 2
     assert admin_store.stored_paths() == {}
+
+
+def test_the_customer_key_check_refuses_while_the_read_is_in_flight(vkit: VaultKit) -> None:
+    """The KV read starts before the cryptographic check: a refused check still returns
+    nothing and records `denied`."""
+    alice = vkit.tech("alice")
+    path = vkit.customer("acme", grant=("alice",))
+    assert alice.reveal(path).reveal() == vkit.secret  # the customer key is cached now
+    mine = (
+        "FROM key_wrap WHERE recipient_kind = 'technician' AND recipient_id ="
+        " (SELECT id FROM technician WHERE username = 'alice')"
+    )
+    assert vkit.sql(f"SELECT count(*) {mine}")[0][0] > 0
+    vkit.sql(f"DELETE {mine}")
+    with pytest.raises(AccessDenied, match="no key for customer 'acme'"):
+        alice.reveal(path)
+    (outcome,) = vkit.sql("SELECT outcome FROM access_event ORDER BY seq DESC LIMIT 1")[0]
+    assert outcome == "denied"

@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing, starts PostgreSQL only when it is down.
 set -euo pipefail
 
-PACKAGES=(keepassxc pass gnome-keyring dbus dbus-x11 tmux)
+PACKAGES=(keepassxc pass gnome-keyring dbus dbus-x11 tmux xvfb xclip)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

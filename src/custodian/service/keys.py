@@ -15,7 +15,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from ..crypto import Context, KeyPair, PublicKey, open_sealed, seal
-from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind
+from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind, Technician
 from ..errors import AccessDenied
 
 ORG = None  # customer_id of the organization key's wraps
@@ -51,6 +51,12 @@ def add_wrap(
             wrapped=seal(key.private_bytes(), to, ctx),
         )
     )
+
+
+def wrap_org_to(tx: Session, org: KeyPair, version: int, tech: Technician) -> None:
+    """Wrap org key `version` to technician `tech` (an admin), with their public key."""
+    assert tech.id is not None
+    add_wrap(tx, org, ORG, version, RecipientKind.TECHNICIAN, tech.id, PublicKey(tech.public_key))
 
 
 def open_wrap(

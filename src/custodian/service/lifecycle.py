@@ -424,15 +424,7 @@ class LifecycleMixin:
             tx.add(tech)
             if role == Role.ADMIN:
                 version, org = self._org(tx)
-                keys.add_wrap(
-                    tx,
-                    org,
-                    keys.ORG,
-                    version,
-                    RecipientKind.TECHNICIAN,
-                    tech.id,
-                    PublicKey(tech.public_key),
-                )
+                keys.wrap_org_to(tx, org, version, tech)
             elif old == Role.ADMIN:
                 tx.execute(
                     delete(KeyWrap)
@@ -541,15 +533,7 @@ class LifecycleMixin:
             .where(col(Technician.locked_private).is_not(None))
         ).all()
         for admin in admins:
-            keys.add_wrap(
-                tx,
-                new_org,
-                keys.ORG,
-                new_version,
-                RecipientKind.TECHNICIAN,
-                admin.id or 0,
-                PublicKey(admin.public_key),
-            )
+            keys.wrap_org_to(tx, new_org, new_version, admin)
         recovery = tx.exec(select(VaultInfo.recovery_public_key)).one()
         keys.add_wrap(
             tx, new_org, keys.ORG, new_version, RecipientKind.RECOVERY, 0, PublicKey(recovery)
@@ -929,15 +913,7 @@ class LifecycleMixin:
                     )
                     is None
                 ):
-                    keys.add_wrap(
-                        tx,
-                        org,
-                        keys.ORG,
-                        org_version,
-                        RecipientKind.TECHNICIAN,
-                        self.technician_id,
-                        mine,
-                    )
+                    keys.wrap_org_to(tx, org, org_version, me)
                 keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, self.technician_id)
                 for version in versions:
                     ckey = keys.open_wrap(

@@ -219,16 +219,7 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             tech, _ = enrol(tx, username, role, passphrase, params, self._now)
             if role == Role.ADMIN:
                 version, org = self._org(tx)
-                assert tech.id is not None
-                keys.add_wrap(
-                    tx,
-                    org,
-                    keys.ORG,
-                    version,
-                    RecipientKind.TECHNICIAN,
-                    tech.id,
-                    PublicKey(tech.public_key),
-                )
+                keys.wrap_org_to(tx, org, version, tech)
             self._record(
                 tx,
                 "tech-add",

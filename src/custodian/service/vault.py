@@ -26,7 +26,6 @@ from .session import ActorSession
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from ..crypto import PublicKey
 
 _BUNDLE_LEN = 96 + 32  # HPKE private key, Ed25519 seed
 
@@ -161,7 +160,7 @@ class Custodian:
             tx.add(OrgKey(version=1, public_key=org.public_key.to_bytes(), created_at=now))
             tech, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now)
             assert tech.id is not None
-            keys.add_wrap(tx, org, keys.ORG, 1, RecipientKind.TECHNICIAN, tech.id, _pub(tech))
+            keys.wrap_org_to(tx, org, 1, tech)
             keys.add_wrap(
                 tx, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery.key_pair().public_key
             )
@@ -268,12 +267,6 @@ def backoff_remaining(failures: int, last_failed_at: datetime | None, now: datet
         return 0.0
     delay = min(2.0 ** (failures - FREE_ATTEMPTS + 1), MAX_BACKOFF_SECONDS)
     return max(0.0, delay - (now - as_utc(last_failed_at)).total_seconds())
-
-
-def _pub(tech: Technician) -> PublicKey:
-    from ..crypto import PublicKey
-
-    return PublicKey(tech.public_key)
 
 
 def enrol(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
+
+from tests.cli.clikit import run_cli
 
 BACKUP_PASS = "backup passphrase 1"
 
@@ -16,23 +16,8 @@ def backend(request):  # processes on one database are enough here
     return request.param
 
 
-def _cli(db: str, *args: str, input: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(
-        CUSTODIAN_DB=db,
-        CUSTODIAN_USER="admin",
-        CUSTODIAN_PASSPHRASE="correct horse battery staple",
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "custodian", *args],
-        input=input,
-        text=True,
-        capture_output=True,
-        env=env,
-        timeout=120,
-        start_new_session=True,
-    )
+def _cli(db: str, *args: str, input: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(db, *args, input=input, passphrase="correct horse battery staple")
 
 
 def test_cli_exit_codes(vault, tmp_path):

@@ -58,6 +58,48 @@ def clean_env(db: str, runtime: Path) -> dict[str, str]:
     return env
 
 
+def run_process(
+    args: Sequence[str],
+    env: dict[str, str],
+    input: str | None = None,
+    timeout: float = TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m custodian ARGS` as its own process: no controlling terminal (no prompt
+    can appear), stdin empty unless `input` is given, both streams captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "custodian", *args],
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        start_new_session=True,
+    )
+
+
+def run_cli(
+    db: str,
+    *args: str,
+    input: str | None = None,
+    env_extra: dict[str, str] | None = None,
+    user: str = "admin",
+    passphrase: str = "admin passphrase",
+    timeout: float = TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """One command on the vault at `db` as `user`, passphrase from the environment, in
+    the caller's environment minus any CUSTODIAN_* and without the OS keyring."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
+    env.update(
+        CUSTODIAN_DB=db,
+        CUSTODIAN_USER=user,
+        CUSTODIAN_PASSPHRASE=passphrase,
+        PYTHON_KEYRING_BACKEND=NULL_KEYRING,
+        **(env_extra or {}),
+    )
+    return run_process(args, env, input, timeout)
+
+
 def check_streams(result: Result) -> None:
     """What every command owes: no traceback; a failure is one line on stderr."""
     assert "Traceback" not in result.stderr + result.stdout, result
@@ -100,16 +142,7 @@ class Cli:
         expect: int | None = 0,
         env: dict[str, str] | None = None,
     ) -> Result:
-        proc = subprocess.run(
-            [sys.executable, "-m", "custodian", *args],
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            env=env or self.env(user, passphrase),
-            timeout=TIMEOUT,
-            start_new_session=True,  # no controlling terminal: no prompt can appear
-        )
+        proc = run_process(args, env or self.env(user, passphrase), input)
         result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
         self.results.append(result)
         check_streams(result)

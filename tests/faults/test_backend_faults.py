@@ -25,7 +25,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.cli.clikit import Result, check_streams
+from tests.cli.clikit import Result, check_streams, run_process
 from tests.conftest import PG_ADMIN_DSN, VaultKit
 
 PG = [pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -89,16 +89,7 @@ def _env(db: str, tmp: Path) -> dict[str, str]:
 
 
 def _run(args: list[str], stdin: str | None, env: dict[str, str]) -> Result:
-    proc = subprocess.run(
-        [sys.executable, "-m", "custodian", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        start_new_session=True,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
+    proc = run_process(args, env, stdin)
     result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
     check_streams(result)  # no traceback; a failure is one `custodian: ...` line
     return result

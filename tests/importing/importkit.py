@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from tests.cli import clikit
 
 KDBX_PASS = "kdbx pass phrase"
 SEED = "JBSWY3DPEHPK3PXP"
@@ -110,34 +112,9 @@ def keepassxc(*args: str, stdin: str) -> None:
     )
 
 
-def run_cli(
-    db: str,
-    *args: str,
-    input: str | None = None,
-    env_extra: dict | None = None,
-    user: str = "admin",
-    passphrase: str = "admin passphrase",
-) -> subprocess.CompletedProcess:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
-    env.update(
-        CUSTODIAN_DB=db,
-        CUSTODIAN_USER=user,
-        CUSTODIAN_PASSPHRASE=passphrase,
-        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
-        **(env_extra or {}),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "custodian", *args],
-        input=input,
-        text=True,
-        capture_output=True,
-        env=env,
-        timeout=300,
-        stdin=None if input is not None else subprocess.DEVNULL,
-        start_new_session=True,
-    )
+def run_cli(db: str, *args: str, **options: Any) -> subprocess.CompletedProcess[str]:
+    """`tests.cli.clikit.run_cli`, with time for a large import."""
+    return clikit.run_cli(db, *args, timeout=300, **options)
 
 
 def fast_kdbx(path: Path, password: str):  # type: ignore[no-untyped-def]

@@ -59,6 +59,15 @@ def _flush(app) -> None:  # type: ignore[no-untyped-def]
     app._clip_thread.submit(lambda: None).result(timeout=10)
 
 
+async def _copy_printer_password(app, pilot) -> None:  # type: ignore[no-untyped-def]
+    """Press `c` on globex's printer credential and wait until the copy has run."""
+    await open_home_row(app, pilot, "globex/hp-4050/admin")
+    await pilot.press("c")
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    _flush(app)
+
+
 def test_the_tool_is_found_only_with_a_display(recorder: Path) -> None:
     bin_dir = str(recorder.parent)
     assert LocalClipboard.find({"PATH": bin_dir}) is None  # over plain SSH: OSC 52 only
@@ -73,11 +82,7 @@ async def test_copy_reaches_the_tool_on_stdin_and_is_cleared(app_for, demo, reco
     app = app_for("alice", unlocked=True, local_clipboard=True)
     assert app.local_clipboard is not None and app.local_clipboard.name == "xclip"
     async with app.run_test(size=SIZE) as pilot:
-        await open_home_row(app, pilot, "globex/hp-4050/admin")
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-        _flush(app)
+        await _copy_printer_password(app, pilot)
         [(argv, stdin)] = _calls(recorder)
         assert stdin == SECRET and argv == ["-selection", "clipboard", "-in"]
         demo.clock.advance(app.config.clipboard_for)
@@ -98,11 +103,7 @@ async def test_a_failing_tool_is_reported_and_osc52_still_copies(app_for, record
     monkeypatch.setenv("RECORDER_EXIT", "1")
     app = app_for("alice", unlocked=True, local_clipboard=True)
     async with app.run_test(size=SIZE) as pilot:
-        await open_home_row(app, pilot, "globex/hp-4050/admin")
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        _flush(app)
-        await pilot.pause()
+        await _copy_printer_password(app, pilot)
         await pilot.pause()
         assert app.clipboard == SECRET
         assert any(
@@ -154,10 +155,7 @@ async def test_real_x_clipboard_holds_the_secret_then_nothing(app_for, demo, x_d
     app = app_for("alice", unlocked=True, local_clipboard=True)
     assert app.local_clipboard is not None and app.local_clipboard.name == "xclip"
     async with app.run_test(size=SIZE) as pilot:
-        await open_home_row(app, pilot, "globex/hp-4050/admin")
-        await pilot.press("c")
-        await app.workers.wait_for_complete()
-        _flush(app)
+        await _copy_printer_password(app, pilot)
         assert _x_clipboard() == SECRET
         demo.clock.advance(app.config.clipboard_for - timedelta(seconds=1))
         app.tick()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli.clikit import run_process
 from tests.vault.baokit import BaoServer
 
 PASS = "correct horse battery staple"
@@ -30,14 +30,7 @@ class Cli:
             PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
             **env,
         )
-        return subprocess.run(
-            [sys.executable, "-m", "custodian", *args],
-            env=full,
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_process(args, full, input)
 
     def ok(self, *args: str, input: str | None = None) -> str:
         done = self(*args, input=input)

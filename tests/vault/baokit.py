@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -87,6 +88,7 @@ class BaoServer:
     root_token: str = field(repr=False)
     proc: subprocess.Popen[bytes]
     log: Path
+    cacert: Path | None = None  # the generated CA of a `-dev-tls` server
 
     @property
     def pid(self) -> int:
@@ -113,7 +115,8 @@ class BaoServer:
     def client(self, token: str | None = None) -> Any:
         import hvac
 
-        return hvac.Client(url=self.addr, token=token or self.root_token, timeout=10)
+        verify = str(self.cacert) if self.cacert else True
+        return hvac.Client(url=self.addr, token=token or self.root_token, timeout=10, verify=verify)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -129,24 +132,35 @@ class BaoServer:
         assert done.returncode == 0, done.stderr
 
 
-def start_bao(directory: Path) -> BaoServer:
+def start_bao(directory: Path, tls: bool = False) -> BaoServer:
+    """A dev server; with `tls`, on HTTPS with a CA of its own (`server.cacert`)."""
     binary = bao_binary()
     assert binary is not None
     port = _free_port()
     token = secrets.token_urlsafe(24)
     log = directory / f"bao-{port}.log"
+    args = [str(binary), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"]
+    certs = directory / f"tls-{port}"
+    if tls:
+        certs.mkdir()
+        args += ["-dev-tls", f"-dev-tls-cert-dir={certs}"]
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [str(binary), "server", "-dev", f"-dev-listen-address=127.0.0.1:{port}"],
+            args,
             stdout=out,
             stderr=subprocess.STDOUT,
             env=clean_env(BAO_DEV_ROOT_TOKEN_ID=token, VAULT_DEV_ROOT_TOKEN_ID=token),
         )
-    server = BaoServer(f"http://127.0.0.1:{port}", token, proc, log)
+    scheme = "https" if tls else "http"
+    server = BaoServer(f"{scheme}://127.0.0.1:{port}", token, proc, log)
+    if tls:
+        server.cacert = certs / "vault-ca.pem"
     deadline = time.monotonic() + 60
     while True:  # wait for health: the process needs a moment to listen
         try:
-            with urllib.request.urlopen(f"{server.addr}/v1/sys/health", timeout=2) as r:
+            context = ssl.create_default_context(cafile=server.cacert) if tls else None
+            url = f"{server.addr}/v1/sys/health"
+            with urllib.request.urlopen(url, timeout=2, context=context) as r:
                 if r.status == 200:
                     return server
         except (urllib.error.URLError, OSError):
@@ -170,15 +184,16 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BaoServer]:
 
 
 @pytest.fixture
-def bao_factory(tmp_path: Path) -> Iterator[Callable[[], BaoServer]]:
-    """Start private servers (stopped at teardown), for tests that stop or seal them."""
+def bao_factory(tmp_path: Path) -> Iterator[Callable[..., BaoServer]]:
+    """Start private servers (stopped at teardown), for tests that stop or seal them;
+    `bao_factory(tls=True)` starts one on HTTPS."""
     reason = _cannot_run()
     if reason:
         pytest.skip(reason)
     started: list[BaoServer] = []
 
-    def start() -> BaoServer:
-        server = start_bao(tmp_path)
+    def start(tls: bool = False) -> BaoServer:
+        server = start_bao(tmp_path, tls)
         started.append(server)
         return server
 
@@ -197,6 +212,7 @@ def make_store(server: BaoServer, token: str | None = None) -> VaultSecretStore:
         token or server.root_token,
         prefix=f"t{tag}/custodian",
         auth_mount=f"up-{tag}",
+        cacert=str(server.cacert) if server.cacert else None,
     )
 
 

@@ -32,11 +32,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from sqlalchemy import bindparam, event, func, update
 from sqlmodel import Session, col, select
@@ -59,7 +59,8 @@ from .base import SecretRef
 
 if TYPE_CHECKING:
     import hvac
-    import requests
+
+    from .vault_http import VaultTransport
 
 TIMEOUT_SECONDS = 10.0
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
@@ -206,15 +207,21 @@ class VaultSecretStore:
                 )
             import hvac
 
+            from .vault_http import VaultTransport
+
             self._hvac = hvac.Client(
                 url=self.addr,
                 token=self._token,
                 verify=self._cacert or True,
                 namespace=self.namespace,
                 timeout=self._timeout,
-                session=_http_session(self.addr),
+                adapter=VaultTransport,
             )
         return self._hvac
+
+    @property
+    def _transport(self) -> VaultTransport:
+        return self._client.adapter  # type: ignore[no-any-return]
 
     @property
     def _kv(self) -> Any:
@@ -222,17 +229,20 @@ class VaultSecretStore:
 
     @contextmanager
     def _vault(self, what: str) -> Iterator[None]:
-        """Translate whatever hvac or requests raise while doing `what` (one line each)."""
+        """Translate whatever hvac or the transport raise while doing `what` (one line each)."""
         import hvac.exceptions as hx
-        import requests
+
+        from .vault_http import TRANSPORT_ERRORS
 
         try:
             yield
         except CustodianError:
             raise
-        except requests.exceptions.RequestException as exc:
+        except TRANSPORT_ERRORS as exc:
+            reason = getattr(exc, "reason", None)  # urllib3 wraps the cause
+            cause = reason if isinstance(reason, Exception) else exc
             raise BackendUnavailable(
-                f"cannot reach Vault at {self.addr} ({type(exc).__name__}) while {what}"
+                f"cannot reach Vault at {self.addr} ({type(cause).__name__}) while {what}"
             ) from None
         except hx.VaultDown as exc:
             state = "sealed" if "sealed" in str(exc).lower() else "unavailable (503)"
@@ -261,26 +271,28 @@ class VaultSecretStore:
 
     def _token_valid(self) -> bool:
         import hvac.exceptions as hx
-        import requests
+
+        from .vault_http import TRANSPORT_ERRORS
 
         try:
             self._client.auth.token.lookup_self()
         except hx.Forbidden:
             return False
-        except (hx.VaultError, requests.exceptions.RequestException):
+        except (hx.VaultError, *TRANSPORT_ERRORS):
             return True  # cannot tell; the caller reports the original refusal
         return True
 
     def _check_mount(self) -> None:
         """Raise a clear error when the configured mount is absent or not KV version 2."""
         import hvac.exceptions as hx
-        import requests
+
+        from .vault_http import TRANSPORT_ERRORS
 
         try:
             info = self._client.read(f"sys/internal/ui/mounts/{self.mount}")
         except (hx.InvalidPath, hx.Forbidden, hx.InvalidRequest):
             info = None
-        except (hx.VaultError, requests.exceptions.RequestException):
+        except (hx.VaultError, *TRANSPORT_ERRORS):
             return  # cannot tell; the caller reports the original error
         data = (info or {}).get("data") or {}
         if data.get("type") != "kv" or str((data.get("options") or {}).get("version")) != "2":
@@ -374,18 +386,25 @@ class VaultSecretStore:
             return None
 
     def _read(self, path: str, version: int) -> dict[str, Any] | None:
+        return self._send_read(path, version)()
+
+    def _send_read(self, path: str, version: int) -> Callable[[], dict[str, Any] | None]:
+        """Send a KV read of `version` at `path` now (hvac's `read_secret_version`, split
+        by the transport); the returned function waits for the fields, or None if that
+        version is deleted, destroyed or was never written."""
         import hvac.exceptions as hx
 
-        try:
-            result = self._kv.read_secret_version(
-                path=path,
-                version=version,
-                mount_point=self.mount,
-                raise_on_deleted_version=True,
-            )
-        except hx.InvalidPath:
-            return None
-        return dict(result["data"]["data"] or {})
+        url = f"/v1/{quote(self.mount)}/data/{quote(path)}"
+        pending = self._transport.send_get(url, {"version": version})
+
+        def fields() -> dict[str, Any] | None:
+            try:
+                result = pending()
+            except hx.InvalidPath:
+                return None
+            return dict(result["data"]["data"] or {})
+
+        return fields
 
     def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
         return self.fetch(tx, ref, key)()
@@ -401,22 +420,23 @@ class VaultSecretStore:
         if not kv_version:
             raise IntegrityError(f"secret version {ref.version} has no payload in Vault")
         path = self.path(ref.customer_slug, ref.credential_id)
-        read = _readers().submit(self._payload_at, path, ref.version, kv_version)
+        answer = self._send_read(path, kv_version)  # on its way to Vault now
         # While Vault answers (it checks the token's policies): the actor must still hold
-        # the customer key, the cryptographic half of authorization. Refused, the read's
-        # result is dropped unseen.
+        # the customer key, the cryptographic half of authorization. Refused, the answer
+        # is never read.
         key()
-        return read.result
 
-    def _payload_at(self, path: str, version: int, kv_version: int) -> SecretPayload:
-        with self._vault(f"reading {self.mount}/{path}"):
-            data = self._read(path, kv_version)
-        if data is None:
-            raise IntegrityError(
-                f"the payload of version {version} is gone from Vault"
-                f" ({self.mount}/{path} v{kv_version}): run `custodian doctor`"
-            )
-        return _payload(data)
+        def payload() -> SecretPayload:
+            with self._vault(f"reading {self.mount}/{path}"):
+                data = answer()
+            if data is None:
+                raise IntegrityError(
+                    f"the payload of version {ref.version} is gone from Vault"
+                    f" ({self.mount}/{path} v{kv_version}): run `custodian doctor`"
+                )
+            return _payload(data)
+
+        return payload
 
     def read(self, customer_slug: str, credential_id: int, kv_version: int) -> SecretPayload | None:
         """One KV version as a payload, or None if it is gone (doctor and migrate)."""
@@ -790,29 +810,6 @@ def _payload(data: dict[str, Any]) -> SecretPayload:
         raise IntegrityError(f"a payload in Vault is malformed: {exc}") from None
 
 
-def _http_session(addr: str) -> requests.Session:
-    """The HTTP session hvac uses. Proxies come from the environment (`HTTPS_PROXY`,
-    `NO_PROXY`, ...) as Vault's own CLI reads them, but once, here: by default requests
-    re-reads the environment and `~/.netrc` on every call, a third of a KV read's CPU."""
-    import requests
-
-    session = requests.Session()
-    session.trust_env = False
-    session.proxies = requests.utils.get_environ_proxies(addr)
-    return session
-
-
 def _first(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200]
-
-
-_pool: ThreadPoolExecutor | None = None
-
-
-def _readers() -> ThreadPoolExecutor:
-    """Threads for KV reads, so that a reveal's read overlaps its access event's commit."""
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="custodian-vault-read")
-    return _pool

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import urllib3
 
 from custodian.errors import BackendUnavailable
 from custodian.storage.vault import VaultSecretStore
@@ -146,11 +147,15 @@ class FakeVault:
     """A loopback HTTP/1.1 server answering every GET with `{"data": {"path": ...}}`.
     `seen` is set when a request arrives; `close_after_each` drops the connection after
     each answer without saying so (a keep-alive connection gone stale); `redirect_to`
-    answers 307 to that address instead (an HA standby naming the active node)."""
+    answers 307 to that address instead (an HA standby naming the active node); `hang`
+    takes requests and answers none (a stuck server)."""
 
-    def __init__(self, close_after_each: bool = False, redirect_to: str | None = None) -> None:
+    def __init__(
+        self, close_after_each: bool = False, redirect_to: str | None = None, hang: bool = False
+    ) -> None:
         fake = self
         self.seen = threading.Event()
+        self.release = threading.Event()  # with `hang`: answers nothing until this is set
         self.requests = 0
         self.peers: set[tuple[str, int]] = set()  # one per connection
 
@@ -161,6 +166,9 @@ class FakeVault:
                 fake.requests += 1
                 fake.peers.add(self.client_address)
                 fake.seen.set()
+                if hang:
+                    fake.release.wait(30)
+                    return
                 if redirect_to:
                     self.send_response(307)
                     self.send_header("Location", redirect_to + self.path)
@@ -182,10 +190,11 @@ class FakeVault:
         self.addr = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def transport(self) -> VaultTransport:
-        return VaultTransport(base_uri=self.addr, token="t", timeout=5)
+    def transport(self, timeout: float = 5) -> VaultTransport:
+        return VaultTransport(base_uri=self.addr, token="t", timeout=timeout)
 
     def close(self) -> None:
+        self.release.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -252,3 +261,13 @@ def test_send_get_through_a_proxy_reports_at_the_answer(
     with pytest.raises(TRANSPORT_ERRORS):
         answer()
     assert proxy.connections >= 1
+
+
+def test_a_server_that_takes_the_read_and_never_answers_times_out_once(
+    fake_vault: Callable[..., FakeVault],
+) -> None:
+    fake = fake_vault(hang=True)
+    answer = fake.transport(timeout=0.5).send_get("/v1/x")
+    with pytest.raises(urllib3.exceptions.ReadTimeoutError):
+        answer()
+    assert fake.requests == 1  # not sent again: a timeout is no stale connection

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, union_all, update
 
 from ..clock import as_utc
 from ..crypto import SigningKey, verify_signature
@@ -112,12 +112,9 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
         raise IntegrityError("the access log has no head row: the vault is damaged")
     seq: int = head[0]
     prev = bytes(head[1])
-    # A statement of its own, after the lock: on PostgreSQL it sees the event that the
-    # writer we waited for committed (a join in the locking statement would not).
-    found = _SIGNATURE_OF.one(tx, {"seq": seq}) if seq else None
-    prev_signature = bytes(found[0]) if found and found[0] is not None else None
+    prev_signature, own_tail = _tails(tx, seq, draft.actor)
     if signer is not None:
-        _check_own_tail(tx, draft.actor, signer)
+        _check_own_tail(tx, draft.actor, signer, own_tail)
     detail = (
         json.dumps(draft.detail, sort_keys=True, separators=(",", ":")) if draft.detail else None
     )
@@ -166,12 +163,32 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
 _own_last: dict[bytes, tuple[int, bytes, bytes]] = {}
 
 
-def _check_own_tail(tx: Tx, actor: str, signer: SigningKey) -> None:
-    """Refuse to sign over an event in `actor`'s name that `actor`'s key did not sign."""
-    found = _OWN_TAIL.one(tx, {"actor": actor})
+def _tails(tx: Tx, seq: int, actor: str) -> tuple[bytes | None, tuple[int, bytes, bytes] | None]:
+    """The signature of event `seq` (the head), and (seq, hash, signature) of `actor`'s
+    newest signed event: one statement, after the lock, so that on PostgreSQL it sees the
+    event the writer we waited for committed (a join in the locking statement would not)."""
+    cursor = _TAILS.run(tx, {"seq": seq, "actor": actor})
+    try:
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    prev_signature, own = None, None
+    for which, n, digest, signature in rows:
+        if which == 0 and signature is not None:
+            prev_signature = bytes(signature)
+        elif which == 1:
+            own = (int(n), bytes(digest), bytes(signature))
+    return prev_signature, own
+
+
+def _check_own_tail(
+    tx: Tx, actor: str, signer: SigningKey, found: tuple[int, bytes, bytes] | None
+) -> None:
+    """Refuse to sign over an event in `actor`'s name that `actor`'s key did not sign;
+    `found` is their newest signed event (`_tails`)."""
     if found is None:
         return
-    seq, digest, signature = found[0], bytes(found[1]), bytes(found[2])
+    seq, digest, signature = found
     public = signer.public_bytes()
     if _own_last.get(public) == (seq, digest, signature):
         return
@@ -186,7 +203,6 @@ def _check_own_tail(tx: Tx, actor: str, signer: SigningKey) -> None:
 _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
-_SIGNATURE_OF = Prepared(select(_events.c.signature).where(_events.c.seq == bindparam("seq")))
 
 
 def _rebound(tx: Tx, actor: str, after: int, public: bytes) -> bool:
@@ -205,11 +221,20 @@ def _rebound(tx: Tx, actor: str, after: int, public: bytes) -> bool:
     return False
 
 
-_OWN_TAIL = Prepared(
+_OWN_TAIL = (
     select(_events.c.seq, _events.c.hash, _events.c.signature)
     .where(_events.c.actor == bindparam("actor"), _events.c.signature.is_not(None))
     .order_by(_events.c.seq.desc())
     .limit(1)
+    .subquery()
+)
+_TAILS = Prepared(  # row 0: the head event; row 1: the actor's newest signed event
+    union_all(
+        select(literal_column("0"), _events.c.seq, _events.c.hash, _events.c.signature).where(
+            _events.c.seq == bindparam("seq")
+        ),
+        select(literal_column("1"), _OWN_TAIL.c.seq, _OWN_TAIL.c.hash, _OWN_TAIL.c.signature),
+    )
 )
 _INSERT_EVENT = Prepared(insert(_events).values({c.name: bindparam(c.name) for c in _events.c}))
 _MOVE_HEAD = Prepared(

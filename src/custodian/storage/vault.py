@@ -1,6 +1,7 @@
 """Payloads in HashiCorp Vault / OpenBao KV v2; per-customer access enforced by Vault.
 
-Every use of hvac is in this module, and its exceptions are translated here:
+Every use of hvac is in this module (and its transport, `vault_http.py`), and its
+exceptions and the transport's are translated here:
 
     unreachable, sealed, 5xx        -> BackendUnavailable
     403, token still valid          -> AccessDenied

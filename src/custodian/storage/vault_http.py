@@ -104,7 +104,10 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
         if self._connect is None:  # through a proxy
             return self._fallback(url, params)
         path, sent = self._prepare(url, None, params, None)
-        conn = self._idle.pop() if self._idle else None
+        try:
+            conn = self._idle.pop()  # atomic: threads may share a client
+        except IndexError:
+            conn = None
         if conn is None or not conn.is_connected:
             conn = self._connect()
         try:
@@ -114,11 +117,14 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
             return self._fallback(url, params)
 
         def answer() -> Any:
+            full = self.urljoin(self.base_uri, path)
             try:
                 got = conn.getresponse()
-                response = Response(
-                    got.status, got.headers, got.data, self.urljoin(self.base_uri, path)
-                )
+                response = Response(got.status, got.headers, got.data, full)
+            except (TimeoutError, urllib3.exceptions.TimeoutError):
+                conn.close()  # the server took the request and did not answer: no second try
+                pool = self.pool.connection_from_url(full)
+                raise urllib3.exceptions.ReadTimeoutError(pool, full, "read timed out") from None
             except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
                 conn.close()
                 return self._fallback(url, params)()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, literal_column, select, union_all, update
+from sqlalchemy.orm import Session
 
 from ..clock import as_utc
 from ..crypto import SigningKey, verify_signature
@@ -151,8 +152,7 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     )
     signature = signer.sign(digest) if signer else None
     row["hash"], row["signature"] = digest, signature
-    _INSERT_EVENT.run(tx, row).close()
-    _MOVE_HEAD.run(tx, {"new_seq": seq + 1, "new_head": digest}).close()
+    _write(tx, row, {"new_seq": seq + 1, "new_head": digest})
     if signer is not None and signature is not None:
         _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
     return seq + 1
@@ -236,12 +236,28 @@ _TAILS = Prepared(  # row 0: the head event; row 1: the actor's newest signed ev
         select(literal_column("1"), _OWN_TAIL.c.seq, _OWN_TAIL.c.hash, _OWN_TAIL.c.signature),
     )
 )
-_INSERT_EVENT = Prepared(insert(_events).values({c.name: bindparam(c.name) for c in _events.c}))
-_MOVE_HEAD = Prepared(
+
+
+def _write(tx: Tx, row: dict[str, object], head: dict[str, object]) -> None:
+    """Insert the event and move the head to it: one statement on PostgreSQL (the insert
+    as a data-modifying WITH), two on SQLite, which has none."""
+    conn = tx.connection() if isinstance(tx, Session) else tx
+    if conn.dialect.name == "postgresql":
+        _INSERT_AND_MOVE.run(tx, {**row, **head}).close()
+    else:
+        _INSERT_EVENT.run(tx, row).close()
+        _MOVE_HEAD.run(tx, head).close()
+
+
+_INSERT = insert(_events).values({c.name: bindparam(c.name) for c in _events.c})
+_MOVE = (
     update(_head)
     .where(_head.c.id == 1)
     .values(seq=bindparam("new_seq"), head=bindparam("new_head"))
 )
+_INSERT_EVENT = Prepared(_INSERT)
+_MOVE_HEAD = Prepared(_MOVE)
+_INSERT_AND_MOVE = Prepared(_MOVE.add_cte(_INSERT.cte("event")))
 _BINDINGS_AFTER = Prepared(  # the rare path: an actor whose keys were replaced
     select(_events.c.detail).where(
         _events.c.seq > bindparam("after"),

@@ -16,11 +16,11 @@ uses. Settled once, when the client is made:
 
 `send_get` splits a GET in two: the request goes out now and the answer is read when the
 caller asks for it, so a reveal writes its access event while Vault answers, on one
-thread (docs/vault-backend.md, "The reveal's read"). It needs a direct connection: through
+thread (docs/vault-backend.md, "The transport"). It needs a direct connection: through
 a proxy, or when anything but a plain answer comes back (a redirect, a dropped keep-alive
 connection), it does what `request` does.
 
-Only this module and `vault.py` import hvac or urllib3.
+hvac is used only here and in `vault.py`, urllib3 only here.
 """
 
 from __future__ import annotations

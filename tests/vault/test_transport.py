@@ -143,6 +143,11 @@ def test_vault_cacert_from_the_environment(
 # --- send_get: a GET in two halves ----------------------------------------------------
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up mid-answer is what some tests do
+
+
 class FakeVault:
     """A loopback HTTP/1.1 server answering every GET with `{"data": {"path": ...}}`.
     `seen` is set when a request arrives; `close_after_each` drops the connection after
@@ -186,7 +191,7 @@ class FakeVault:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietServer(("127.0.0.1", 0), Handler)
         self.addr = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -271,3 +276,14 @@ def test_a_server_that_takes_the_read_and_never_answers_times_out_once(
     with pytest.raises(urllib3.exceptions.ReadTimeoutError):
         answer()
     assert fake.requests == 1  # not sent again: a timeout is no stale connection
+
+
+def test_a_refused_connection_is_reported_at_the_answer_without_a_second_try(
+    proxy: DeadProxy,
+) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    answer = VaultTransport(base_uri=f"http://127.0.0.1:{port}", token="t").send_get("/v1/x")
+    with pytest.raises(urllib3.exceptions.NewConnectionError):  # not the pool's MaxRetryError
+        answer()

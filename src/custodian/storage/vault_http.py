@@ -112,6 +112,9 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
             conn = self._connect()
         try:
             conn.request("GET", self._base_path + path, headers=sent)
+        except urllib3.exceptions.ConnectTimeoutError as exc:  # refused (a subclass) or timed out
+            conn.close()  # on a new connection: a second try would wait as long again
+            return _raising(exc)
         except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
             conn.close()
             return self._fallback(url, params)
@@ -187,6 +190,13 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
         while self._idle:
             self._idle.pop().close()
         super().close()
+
+
+def _raising(exc: Exception) -> Callable[[], Any]:
+    def answer() -> Any:
+        raise exc
+
+    return answer
 
 
 def _json_body(value: Any) -> bytes:

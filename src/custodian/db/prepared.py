@@ -24,6 +24,11 @@ from sqlalchemy.sql import ClauseElement
 Tx = Session | Connection  # a unit of work's handle: an ORM session or a Core connection
 
 
+def connection_of(tx: Tx) -> Connection:
+    """The Core connection a unit of work runs on."""
+    return tx.connection() if isinstance(tx, Session) else tx
+
+
 class Prepared:
     """One Core statement, rendered lazily for each dialect it meets."""
 
@@ -33,7 +38,7 @@ class Prepared:
 
     def run(self, tx: Tx, params: Mapping[str, Any]) -> Any:
         """Execute with `params` (merged over the statement's literal values); the cursor."""
-        conn = tx.connection() if isinstance(tx, Session) else tx
+        conn = connection_of(tx)
         sql, defaults = self._render(conn.dialect)
         bound = {**defaults, **params} if defaults else params
         try:
@@ -83,7 +88,7 @@ _codecs: dict[str, DatetimeCodec] = {}
 
 def datetime_codec(tx: Tx) -> DatetimeCodec:
     """(to the driver, from the driver) for a naive `DateTime` column in this dialect."""
-    dialect = (tx.connection() if isinstance(tx, Session) else tx).dialect
+    dialect = connection_of(tx).dialect
     codec = _codecs.get(dialect.name)
     if codec is None:
         impl = DateTime().dialect_impl(dialect)

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, literal_column, select, union_all, update
-from sqlalchemy.orm import Session
 
 from ..clock import as_utc
 from ..crypto import SigningKey, verify_signature
 from ..db.models import AccessEvent, LogHead
-from ..db.prepared import Prepared, Tx, datetime_codec
+from ..db.prepared import Prepared, Tx, connection_of, datetime_codec
 from ..errors import IntegrityError
 
 GENESIS = b"\x00" * 32
@@ -241,8 +240,7 @@ _TAILS = Prepared(  # row 0: the head event; row 1: the actor's newest signed ev
 def _write(tx: Tx, row: dict[str, object], head: dict[str, object]) -> None:
     """Insert the event and move the head to it: one statement on PostgreSQL (the insert
     as a data-modifying WITH), two on SQLite, which has none."""
-    conn = tx.connection() if isinstance(tx, Session) else tx
-    if conn.dialect.name == "postgresql":
+    if connection_of(tx).dialect.name == "postgresql":
         _INSERT_AND_MOVE.run(tx, {**row, **head}).close()
     else:
         _INSERT_EVENT.run(tx, row).close()

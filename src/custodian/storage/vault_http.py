@@ -39,6 +39,8 @@ from urllib3.util import make_headers, parse_url
 
 # What the transport raises when Vault cannot be reached (refused, reset, timed out, TLS).
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (urllib3.exceptions.HTTPError,)
+# What a direct connection raises when it cannot carry a request (send_get).
+_BROKEN = (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError)
 
 
 class Response:
@@ -115,7 +117,7 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
         except urllib3.exceptions.ConnectTimeoutError as exc:  # refused (a subclass) or timed out
             conn.close()  # on a new connection: a second try would wait as long again
             return _raising(exc)
-        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
+        except _BROKEN:
             conn.close()
             return self._fallback(url, params)
 
@@ -123,17 +125,16 @@ class VaultTransport(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac i
             full = self.urljoin(self.base_uri, path)
             try:
                 got = conn.getresponse()
-                response = Response(got.status, got.headers, got.data, full)
+                response: Response | None = Response(got.status, got.headers, got.data, full)
             except (TimeoutError, urllib3.exceptions.TimeoutError):
                 conn.close()  # the server took the request and did not answer: no second try
                 pool = self.pool.connection_from_url(full)
                 raise urllib3.exceptions.ReadTimeoutError(pool, full, "read timed out") from None
-            except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError):
-                conn.close()
-                return self._fallback(url, params)()
-            if 300 <= response.status_code < 400:  # a standby names the active node
-                conn.close()
-                return self._fallback(url, params)()
+            except _BROKEN:
+                response = None
+            if response is None or 300 <= response.status_code < 400:
+                conn.close()  # stale, or a standby naming the active node: `request` follows it
+                return self.request("GET", url, params=params)
             if got.headers.get("Connection", "").lower() == "close":
                 conn.close()
             else:

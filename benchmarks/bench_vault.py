@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,27 +83,26 @@ def bench_reveal(  # type: ignore[no-untyped-def]
     token = str(login.token)
     vault.store = VaultSecretStore(server.addr, token, prefix="bench", auth_mount="bench-up")
     alice = vault.unlock("alice", PASS)
-    bare = server.client(token=token)
     path = admin_store.path("acme", 1)
 
     def custodian_reveal() -> None:
         assert alice.reveal("acme/dc01/admin").reveal() == "bench-secret-1"
 
-    def hvac_read() -> None:
-        data = bare.secrets.kv.v2.read_secret_version(
-            path=path, version=1, mount_point="secret", raise_on_deleted_version=True
-        )
-        assert data["data"]["data"]["password"] == "bench-secret-1"
+    def read_with(client: hvac.Client) -> Callable[[], None]:
+        def read() -> None:
+            data = client.secrets.kv.v2.read_secret_version(
+                path=path, version=1, mount_point="secret", raise_on_deleted_version=True
+            )
+            assert data["data"]["data"]["password"] == "bench-secret-1"
 
+        return read
+
+    hvac_read = read_with(server.client(token=token))  # hvac's default requests session
     # The same read on the transport custodian gives hvac (urllib3, settled once): the
     # like-for-like reference, printed beside the default one.
-    lean = hvac.Client(url=server.addr, token=token, timeout=10, adapter=VaultTransport)
-
-    def lean_read() -> None:
-        data = lean.secrets.kv.v2.read_secret_version(
-            path=path, version=1, mount_point="secret", raise_on_deleted_version=True
-        )
-        assert data["data"]["data"]["password"] == "bench-secret-1"
+    lean_read = read_with(
+        hvac.Client(url=server.addr, token=token, timeout=10, adapter=VaultTransport)
+    )
 
     ref = SecretRef(1, "acme", 1, 1, 1)
     key = KeyPair.generate()

@@ -171,7 +171,7 @@ def create_backup(
 ) -> Manifest:
     """Write a sealed backup of the database behind `engine` to `out`."""
     from .db.engine import schema_revision
-    from .service.vault import check_passphrase
+    from .service.enrolment import check_passphrase
 
     check_passphrase(passphrase)
     with snapshot(engine) as conn:

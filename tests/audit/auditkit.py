@@ -101,7 +101,7 @@ def write_events(url: str, user: str, bundle: bytes, count: int, per_tx: int = 1
 
     from custodian.db.models import Technician
     from custodian.service import Custodian
-    from custodian.service.vault import unpack_private
+    from custodian.service.enrolment import unpack_private
 
     _, signer = unpack_private(bundle)
     with Custodian.open(url) as vault:

@@ -12,7 +12,7 @@ from custodian.errors import AccessDenied, IntegrityError, UsageError
 from custodian.secret import SecretPayload
 from custodian.service import ActorSession
 from custodian.service.keys import wrap_context
-from custodian.service.vault import unpack_private
+from custodian.service.enrolment import unpack_private
 from tests.conftest import VaultKit
 
 

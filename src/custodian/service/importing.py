@@ -268,7 +268,7 @@ class _Importer:
         key = (item.customer, check_name(item.system, "system"))
         if key in self._known_systems:
             return
-        from .session import _find_system
+        from .rows import find_system as _find_system
 
         customer = self.actor._writable(self.tx, item.customer, "import")
         if _find_system(self.tx, customer, item.system) is None:
@@ -279,7 +279,8 @@ class _Importer:
         self._known_systems.add(key)
 
     def _existing(self, item: ImportItem) -> tuple[Customer, Credential] | None:
-        from .session import _find_credential, _find_system
+        from .rows import find_credential as _find_credential
+        from .rows import find_system as _find_system
 
         customer = self.actor._writable(self.tx, item.customer, "import")
         system = _find_system(self.tx, customer, item.system)
@@ -288,7 +289,7 @@ class _Importer:
 
     def _same_secret(self, customer: Customer, cred: Credential, payload: SecretPayload) -> bool:
         """Whether the current version holds exactly `payload`; False when unreadable."""
-        from .session import _version
+        from .rows import version as _version
 
         if self.actor._grant_of(self.tx, customer.id or 0) is None:
             return False

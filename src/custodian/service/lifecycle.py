@@ -14,29 +14,24 @@
 from __future__ import annotations
 
 import hmac
-import json
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from ..clock import as_utc
-from ..crypto import KeyPair, PassphraseLock, PublicKey, RecoveryCode, SigningKey, open_sealed
+from ..crypto import KeyPair, PublicKey, RecoveryCode, SigningKey
 from ..db.models import (
     AccessEvent,
     Credential,
     Customer,
-    CustomerKey,
     CustomerStatus,
     Grant,
-    KeyWrap,
-    OrgKey,
     RecipientKind,
     Role,
-    RotationItem,
     SecretVersion,
     System,
     Technician,
@@ -52,8 +47,8 @@ from ..errors import (
 )
 from ..records import _Record
 from ..secret import SecretPayload
-from ..storage import SecretStore
 from . import keys
+from .revocation import EXPOSING_ACTIONS, notify_store
 from .shredding import (
     SHRED_LIST_ENV,
     Certificate,
@@ -73,35 +68,10 @@ from .shredding import (
 if TYPE_CHECKING:
     from .vault import Custodian
 
-EXPOSING_ACTIONS = ("reveal", "copy", "export")  # events that put a value in someone's hands
-SEEN = "seen"
-ASSUMED = "assume-compromised"
 MAX_RETENTION_DAYS = 3650
 
 
 # --- records ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RotationEntry(_Record):
-    path: str
-    customer: str
-    cause: str
-    technician: str | None
-    seen_at: datetime | None
-    flagged_at: datetime
-    flagged_by: str | None
-
-    @property
-    def why(self) -> str:
-        if self.cause == SEEN:
-            when = f" (last {self.seen_at:%Y-%m-%d %H:%M} UTC)" if self.seen_at else ""
-            return f"seen by {self.technician}{when}"
-        who = f" after {self.technician} lost access" if self.technician else ""
-        return f"assumed compromised{who}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "why": self.why}
 
 
 @dataclass(frozen=True)
@@ -213,408 +183,18 @@ class LifecycleMixin:
         def _technician(self, tx: Session, username: str) -> Technician: ...
         def _org(self, tx: Session) -> tuple[int, KeyPair]: ...
         def _rotate_customer_key(self, tx: Session, customer: Customer) -> None: ...
+        def _end_grant(
+            self,
+            tx: Session,
+            customer: Customer,
+            tech: Technician,
+            grant: Grant | None,
+            **kw: object,
+        ) -> int: ...
         def _grant_of(self, tx: Session, customer_id: int) -> Grant | None: ...
         def _open(
             self, tx: Session, customer: Customer, cred: Credential, sv: SecretVersion
         ) -> SecretPayload: ...
-
-    # --- ending grants ----------------------------------------------------------------
-
-    def _end_grant(
-        self,
-        tx: Session,
-        customer: Customer,
-        tech: Technician,
-        grant: Grant | None,
-        *,
-        action: str,
-        assume_compromised: bool = False,
-        rotate: bool = True,
-        mark: bool = True,
-    ) -> int:
-        """Delete a grant and its wraps, mark what the technician saw, rotate the key.
-        Returns how many credentials were added to the worklist."""
-        assert customer.id is not None and tech.id is not None
-        if grant is not None:
-            tx.delete(grant)
-        keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
-        tx.flush()
-        marked = self._mark_exposed(tx, customer, tech, assume_compromised) if mark else 0
-        if rotate:
-            self._rotate_customer_key(tx, customer)
-        detail: dict[str, object] = {"key_version": customer.current_key_version}
-        if marked:
-            detail["rotation_marked"] = marked
-        if assume_compromised:
-            detail["assume_compromised"] = True
-        self._record(
-            tx,
-            action,
-            customer_id=customer.id,
-            target=f"{tech.username}@{customer.slug}",
-            detail=detail,
-        )
-        _store_hook(self._vault.store, "on_revoke", tx, tech.username, customer.slug)
-        return marked
-
-    def _mark_exposed(
-        self, tx: Session, customer: Customer, tech: Technician, assume_compromised: bool
-    ) -> int:
-        """Add to the worklist every credential of `customer` whose current version
-        `tech` revealed, copied or exported (all of them if assumed compromised)."""
-        current: dict[int, tuple[int, datetime]] = {
-            cred_id or 0: (version, as_utc(created))
-            for cred_id, version, created in tx.exec(
-                select(Credential.id, Credential.current_version, SecretVersion.created_at)
-                .join(
-                    SecretVersion,
-                    (col(SecretVersion.credential_id) == col(Credential.id))
-                    & (col(SecretVersion.version) == col(Credential.current_version)),
-                )
-                .where(Credential.customer_id == customer.id)
-            ).all()
-        }
-        seen: dict[int, datetime | None] = {}
-        if assume_compromised:
-            seen = dict.fromkeys(current)
-        else:
-            events = tx.exec(
-                select(AccessEvent.credential_id, AccessEvent.at, AccessEvent.detail)
-                .where(AccessEvent.actor_id == tech.id)
-                .where(AccessEvent.customer_id == customer.id)
-                .where(col(AccessEvent.action).in_(EXPOSING_ACTIONS))
-                .where(AccessEvent.outcome == "ok")
-            ).all()
-            for cred_id, when, detail in events:
-                at = as_utc(when)
-                version = _detail_version(detail)
-                targets = list(current) if cred_id is None else [cred_id]
-                for cid in targets:
-                    if cid not in current:
-                        continue
-                    cur_version, cur_written = current[cid]
-                    exposed = (
-                        version == cur_version
-                        if version is not None and cred_id is not None
-                        else at >= cur_written
-                    )
-                    if exposed:
-                        prev = seen.get(cid)
-                        seen[cid] = at if prev is None or at > prev else prev
-        cause = ASSUMED if assume_compromised else SEEN
-        existing = {
-            item.credential_id: item
-            for item in tx.exec(
-                select(RotationItem)
-                .where(RotationItem.customer_id == customer.id)
-                .where(RotationItem.cause == cause)
-                .where(RotationItem.technician_id == tech.id)
-            ).all()
-        }
-        for cid, last_seen in seen.items():
-            item = existing.get(cid) or RotationItem(
-                customer_id=customer.id or 0,
-                credential_id=cid,
-                cause=cause,
-                technician_id=tech.id,
-                flagged_at=self._now,
-                flagged_by=self.technician_id,
-            )
-            item.seen_at = last_seen
-            tx.add(item)
-        return len(seen)
-
-    def _clear_rotation(self, tx: Session, cred: Credential) -> None:
-        """A new version was set: the credential leaves the worklist."""
-        tx.execute(delete(RotationItem).where(col(RotationItem.credential_id) == cred.id))
-
-    def _sweep_lapsed(self) -> int:
-        """End every lapsed grant (wraps deleted, key rotated). Cheap when there is none."""
-        now = self._now
-        with self._tx() as tx:  # signs events: only with this actor's current keys
-            lapsed = tx.exec(
-                select(Grant)
-                .where(col(Grant.expires_at).is_not(None))
-                .where(col(Grant.expires_at) <= now)
-            ).all()
-            for grant in lapsed:
-                customer = tx.get(Customer, grant.customer_id)
-                tech = tx.get(Technician, grant.technician_id)
-                assert customer is not None and tech is not None
-                self._end_grant(tx, customer, tech, grant, action="grant-lapse")
-            return len(lapsed)
-
-    def maintenance(self) -> dict[str, int]:
-        """Remove the wraps of lapsed grants (rotating each customer key); say what is due."""
-        if self.role != Role.ADMIN:
-            self._require_role("maintenance", Role.ADMIN)
-        ended = self._sweep_lapsed()
-        with self._vault.db.transaction() as tx:
-            due = tx.exec(
-                select(func.count())
-                .select_from(Customer)
-                .where(Customer.status == CustomerStatus.OFFBOARDED)
-                .where(col(Customer.purge_after) <= self._now)
-            ).one()
-        return {"lapsed_grants_ended": ended, "purges_due": int(due)}
-
-    # --- technicians ------------------------------------------------------------------
-
-    def remove_technician(
-        self, username: str, *, assume_compromised: bool = False
-    ) -> list[RotationEntry]:
-        """Disable an account for good: every grant ended as by `revoke`, its key material
-        destroyed, the organization key rotated if it was an admin. The account and its
-        events stay. Returns the worklist entries this departure caused."""
-        self._require_role("tech-remove", Role.ADMIN)
-        with self._tx() as tx:
-            tech = self._technician(tx, username)
-            assert tech.id is not None
-            if tech.id == self.technician_id:
-                raise UsageError("you cannot remove your own account")
-            if not tech.active:
-                raise UsageError(f"technician {username!r} is already removed")
-            was_admin = tech.role == Role.ADMIN
-            grants = tx.exec(select(Grant).where(Grant.technician_id == tech.id)).all()
-            tech.active = False
-            tech.locked_private = None
-            tx.add(tech)
-            tx.flush()
-            for grant in grants:
-                customer = tx.get(Customer, grant.customer_id)
-                assert customer is not None
-                self._end_grant(
-                    tx,
-                    customer,
-                    tech,
-                    grant,
-                    action="revoke",
-                    assume_compromised=assume_compromised,
-                    rotate=not was_admin,
-                )
-            tx.execute(
-                delete(KeyWrap)
-                .where(col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN)
-                .where(col(KeyWrap.recipient_id) == tech.id)
-            )
-            if was_admin:
-                self._rotate_org_key(tx)
-            self._record(
-                tx,
-                "tech-remove",
-                target=username,
-                detail={"role": tech.role, "grants_ended": len(grants)},
-            )
-        return [e for e in self.rotation_list() if e.technician == username]
-
-    def set_role(self, username: str, role: Role) -> None:
-        """Change a technician's role. Losing the admin role rotates the organization key."""
-        self._require_role("tech-role", Role.ADMIN)
-        with self._tx() as tx:
-            tech = self._technician(tx, username)
-            assert tech.id is not None
-            if not tech.active:
-                raise UsageError(f"technician {username!r} is removed")
-            if tech.id == self.technician_id and role != Role.ADMIN:
-                raise UsageError("you cannot remove your own admin role")
-            old = Role(tech.role)
-            if old == role:
-                return
-            tech.role = role
-            tx.add(tech)
-            if role == Role.ADMIN:
-                version, org = self._org(tx)
-                keys.wrap_org_to(tx, org, version, tech)
-            elif old == Role.ADMIN:
-                tx.execute(
-                    delete(KeyWrap)
-                    .where(col(KeyWrap.customer_id).is_(None))
-                    .where(col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN)
-                    .where(col(KeyWrap.recipient_id) == tech.id)
-                )
-                tx.flush()
-                self._rotate_org_key(tx)
-            self._record(
-                tx, "tech-role", target=username, detail={"from": old.value, "to": role.value}
-            )
-
-    def reset_passphrase(self, username: str, new_passphrase: str) -> int:
-        """An admin sets a technician's passphrase (they lost theirs). Their private keys
-        are locked under the old one, which nobody else can open, so they get new ones:
-        each key wrapped to them (customer key versions of their grants; the organization
-        key for an admin) is re-wrapped to the new key through the organization key and
-        the old wraps deleted. The event binds their new signing key in the log (events
-        before it verify with the old one). Their cached sessions stop working. Returns the
-        number of keys re-wrapped."""
-        from .audit import key_binding
-        from .vault import check_passphrase, pack_private, technician_lock_context
-
-        self._require_role("tech-reset", Role.ADMIN)
-        check_passphrase(new_passphrase)
-        floor = self._vault.vault_kdf()  # before _tx: a nested transaction deadlocks SQLite
-        with self._tx() as tx:
-            tech = self._technician(tx, username)
-            assert tech.id is not None and tech.locked_private is not None
-            if tech.id == self.technician_id:
-                raise UsageError("change your own passphrase with `custodian passwd`")
-            if not tech.active:
-                raise UsageError(f"technician {username!r} is removed")
-            mine = (col(KeyWrap.recipient_kind) == RecipientKind.TECHNICIAN) & (
-                col(KeyWrap.recipient_id) == tech.id
-            )
-            held = tx.exec(select(KeyWrap.customer_id, KeyWrap.key_version).where(mine)).all()
-            customer_ids = sorted({c for c, _ in held if c is not None})
-            if customer_ids:  # a rotation meanwhile would wrap to the old key (PostgreSQL)
-                tx.exec(
-                    select(Customer.id)
-                    .where(col(Customer.id).in_(customer_ids))
-                    .with_for_update(key_share=True)
-                ).all()
-            key, signer = KeyPair.generate(), SigningKey.generate()
-            org_version, org = self._org(tx)
-            new_wraps: list[tuple[KeyPair, int | None, int]] = []
-            for customer_id, version in held:
-                if customer_id is None:
-                    if version == org_version:
-                        new_wraps.append((org, None, version))
-                    continue
-                ckey = keys.open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
-                if ckey is None:
-                    raise IntegrityError(f"customer key {version} is not wrapped to the org key")
-                new_wraps.append((ckey, customer_id, version))
-            tx.execute(delete(KeyWrap).where(mine))
-            for wrapped, customer_id, version in new_wraps:
-                keys.add_wrap(
-                    tx,
-                    wrapped,
-                    customer_id,
-                    version,
-                    RecipientKind.TECHNICIAN,
-                    tech.id,
-                    key.public_key,
-                )
-            params = max(PassphraseLock.params_of(tech.locked_private), floor)
-            tech.public_key = key.public_key.to_bytes()
-            tech.signing_public_key = signer.public_bytes()
-            tech.locked_private = PassphraseLock(params).lock(
-                pack_private(key, signer),
-                new_passphrase,
-                technician_lock_context(tech.id, username),
-            )
-            tech.failed_unlocks, tech.last_failed_at = 0, None
-            tx.add(tech)
-            self._record(
-                tx,
-                "tech-reset",
-                target=username,
-                detail={
-                    "role": tech.role,
-                    "keys_rewrapped": len(new_wraps),
-                    **key_binding(username, signer.public_bytes()),
-                },
-            )
-            return len(new_wraps)
-
-    def _rotate_org_key(self, tx: Session) -> int:
-        """New organization key, wrapped to the active admins and the recovery key; every
-        customer key version re-wrapped to it; then every customer key rotated, because
-        a former admin could open every version that existed. Returns the new version."""
-        old_version, old_org = self._org(tx)
-        new_version, new_org = old_version + 1, KeyPair.generate()
-        tx.add(
-            OrgKey(
-                version=new_version, public_key=new_org.public_key.to_bytes(), created_at=self._now
-            )
-        )
-        admins = tx.exec(
-            select(Technician)
-            .where(Technician.role == Role.ADMIN)
-            .where(col(Technician.active))
-            .where(col(Technician.locked_private).is_not(None))
-        ).all()
-        for admin in admins:
-            keys.wrap_org_to(tx, new_org, new_version, admin)
-        recovery = tx.exec(select(VaultInfo.recovery_public_key)).one()
-        keys.add_wrap(
-            tx, new_org, keys.ORG, new_version, RecipientKind.RECOVERY, 0, PublicKey(recovery)
-        )
-        wraps = tx.exec(
-            select(KeyWrap)
-            .where(col(KeyWrap.customer_id).is_not(None))
-            .where(KeyWrap.recipient_kind == RecipientKind.ORG)
-            .where(KeyWrap.recipient_id == old_version)
-        ).all()
-        expected = tx.exec(select(func.count()).select_from(CustomerKey)).one()
-        if len(wraps) != expected:
-            raise IntegrityError("some customer key versions are not wrapped to the org key")
-        for wrap in wraps:
-            ctx = keys.wrap_context(
-                wrap.customer_id, wrap.key_version, RecipientKind.ORG, old_version
-            )
-            ckey = KeyPair(open_sealed(wrap.wrapped, old_org, ctx))
-            keys.add_wrap(
-                tx,
-                ckey,
-                wrap.customer_id,
-                wrap.key_version,
-                RecipientKind.ORG,
-                new_version,
-                new_org.public_key,
-            )
-        tx.execute(
-            delete(KeyWrap)
-            .where(col(KeyWrap.customer_id).is_not(None))
-            .where(col(KeyWrap.recipient_kind) == RecipientKind.ORG)
-            .where(col(KeyWrap.recipient_id) != new_version)
-        )
-        tx.execute(
-            delete(KeyWrap)
-            .where(col(KeyWrap.customer_id).is_(None))
-            .where(col(KeyWrap.key_version) != new_version)
-        )
-        tx.flush()
-        customers = tx.exec(select(Customer).where(Customer.status != CustomerStatus.PURGED)).all()
-        with tx.no_autoflush:  # one flush at the end, not one per customer
-            for customer in customers:
-                self._rotate_customer_key(tx, customer)
-        self._record(
-            tx,
-            "org-key-rotate",
-            detail={"org_key_version": new_version, "customers_rotated": len(customers)},
-        )
-        return new_version
-
-    # --- the worklist -----------------------------------------------------------------
-
-    def rotation_list(self, slug: str | None = None) -> list[RotationEntry]:
-        """Credentials to change on the device, each with why (who saw it, when)."""
-        self._require_role("rotation-list", Role.ADMIN, Role.AUDITOR)
-        with self._tx() as tx:
-            names = dict(tx.exec(select(Technician.id, Technician.username)).all())
-            query = (
-                select(RotationItem, Credential, System, Customer)
-                .join(Credential, col(Credential.id) == col(RotationItem.credential_id))
-                .join(System, col(System.id) == col(Credential.system_id))
-                .join(Customer, col(Customer.id) == col(RotationItem.customer_id))
-                .order_by(
-                    col(Customer.slug), col(System.name), col(Credential.name), col(RotationItem.id)
-                )
-            )
-            if slug is not None:
-                customer = self._customer(tx, slug, "rotation-list")
-                query = query.where(RotationItem.customer_id == customer.id)
-            return [
-                RotationEntry(
-                    f"{cu.slug}/{s.name}/{c.name}",
-                    cu.slug,
-                    item.cause,
-                    names.get(item.technician_id) if item.technician_id else None,
-                    as_utc(item.seen_at) if item.seen_at else None,
-                    as_utc(item.flagged_at),
-                    names.get(item.flagged_by) if item.flagged_by else None,
-                )
-                for item, c, s, cu in tx.exec(query).all()
-            ]
 
     # --- contract end -----------------------------------------------------------------
 
@@ -703,7 +283,7 @@ class LifecycleMixin:
             customer.offboarded_at = self._now
             customer.purge_after = self._now + timedelta(days=days)
             tx.add(customer)
-            _store_hook(self._vault.store, "on_offboard", tx, slug)
+            notify_store(self._vault.store, "on_offboard", tx, slug)
             self._record(
                 tx,
                 "customer-offboard",
@@ -948,7 +528,7 @@ class LifecycleMixin:
                     None,
                 )
                 tx.add(grant)
-                _store_hook(self._vault.store, "on_grant", tx, self.username, slug)
+                notify_store(self._vault.store, "on_grant", tx, self.username, slug)
                 self._record(
                     tx,
                     "recover",
@@ -980,23 +560,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _detail_version(detail: str | None) -> int | None:
-    if not detail:
-        return None
-    try:
-        value = json.loads(detail).get("version")
-    except (ValueError, AttributeError):
-        return None
-    return value if isinstance(value, int) else None
-
-
-def _store_hook(store: SecretStore, name: str, *args: object) -> None:
-    """Tell a store that enforces access itself (Vault policies) about a change."""
-    hook = getattr(store, name, None)
-    if hook is not None:
-        hook(*args)
-
-
 def _check_retention(days: int) -> None:
     if not 0 <= days <= MAX_RETENTION_DAYS:
         raise UsageError(f"the retention must lie between 0 and {MAX_RETENTION_DAYS} days")
@@ -1009,7 +572,6 @@ __all__ = [
     "Handover",
     "LifecycleMixin",
     "OffboardResult",
-    "RotationEntry",
     "ShredRecord",
     "load_shred_list",
     "reapply_purges",

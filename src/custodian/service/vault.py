@@ -13,7 +13,7 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from ..clock import Clock, as_utc, utcnow
-from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode, SigningKey
+from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, resolve_url, schema_revision
 from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
 from ..errors import AlreadyExists, AuthenticationFailed, IntegrityError, UsageError
@@ -21,33 +21,11 @@ from ..paths import check_name
 from ..storage import SecretStore, SqlSecretStore
 from . import audit, keys
 from ._db import Database
+from .enrolment import check_passphrase, enrol, technician_lock_context, unpack_private
 from .session import ActorSession
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
-
-
-_BUNDLE_LEN = 96 + 32  # HPKE private key, Ed25519 seed
-
-
-def technician_lock_context(technician_id: int, username: str) -> Context:
-    return Context.of("technician-key", technician=technician_id, username=username)
-
-
-def pack_private(key: KeyPair, signer: SigningKey) -> bytes:
-    return key.private_bytes() + signer.private_bytes()
-
-
-def unpack_private(raw: bytes) -> tuple[KeyPair, SigningKey]:
-    if len(raw) != _BUNDLE_LEN:
-        raise IntegrityError("a technician's private key bundle is malformed")
-    return KeyPair(raw[:96]), SigningKey(raw[96:])
-
-
-def check_passphrase(passphrase: str) -> str:
-    if len(passphrase) < 8:
-        raise UsageError("a passphrase needs at least 8 characters")
-    return passphrase
+    pass
 
 
 @dataclass(frozen=True)
@@ -267,25 +245,3 @@ def backoff_remaining(failures: int, last_failed_at: datetime | None, now: datet
         return 0.0
     delay = min(2.0 ** (failures - FREE_ATTEMPTS + 1), MAX_BACKOFF_SECONDS)
     return max(0.0, delay - (now - as_utc(last_failed_at)).total_seconds())
-
-
-def enrol(
-    tx: Session, username: str, role: Role, passphrase: str, params: KdfParams, now: datetime
-) -> tuple[Technician, SigningKey]:
-    """Create a technician row with fresh keys locked under `passphrase`."""
-    key, signer = KeyPair.generate(), SigningKey.generate()
-    tech = Technician(
-        username=username,
-        role=role,
-        public_key=key.public_key.to_bytes(),
-        signing_public_key=signer.public_bytes(),
-        created_at=now,
-    )
-    tx.add(tech)
-    tx.flush()
-    assert tech.id is not None
-    tech.locked_private = PassphraseLock(params).lock(
-        pack_private(key, signer), passphrase, technician_lock_context(tech.id, username)
-    )
-    tx.add(tech)
-    return tech, signer

@@ -1,0 +1,213 @@
+"""`Actor`: an unlocked technician as the use-case modules see them.
+
+It holds what every operation needs and nothing a front end may touch: the vault it acts
+on, the technician's private keys (in memory only), the transaction that first re-checks
+the account, the access-log append signed with the technician's key, the refusal that is
+recorded before it is raised, and the customer keys this technician has already opened.
+
+The rules it applies come from `policy.py`; the operations themselves live in one module
+per use case (`customers.py`, `grants.py`, `credentials.py`, `reveal.py`, ...), each a set
+of functions taking an `Actor`. `ActorSession` (`session.py`) is the public facade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, NoReturn
+
+from sqlmodel import Session, select
+
+from ..crypto import KeyPair, SigningKey
+from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician
+from ..db.prepared import Tx
+from ..errors import AccessDenied, AuthenticationFailed, CustodianError, NotFound
+from ..paths import check_slug
+from . import _readpath, audit, keys, policy
+
+if TYPE_CHECKING:
+    from .vault import Custodian
+
+KEY_CACHE_SIZE = 4096  # unwrapped customer keys one session keeps
+
+
+class Actor:
+    """An authenticated technician acting on one vault. Never prints its keys."""
+
+    def __init__(
+        self,
+        vault: Custodian,
+        technician_id: int,
+        username: str,
+        role: Role,
+        key: KeyPair,
+        signer: SigningKey,
+        *,
+        end_lapsed_grants: Callable[[Actor], object],
+    ) -> None:
+        self.vault = vault
+        self.technician_id = technician_id
+        self.username = username
+        self.role = role
+        self.key = key
+        self.signer = signer
+        # Customer keys this actor has unwrapped, by (customer id, key version). Key
+        # versions never change, and every use still checks the grant and the wrap.
+        self._customer_keys: dict[tuple[int, int], KeyPair] = {}
+        self._end_lapsed_grants = end_lapsed_grants
+
+    def __repr__(self) -> str:
+        return f"Actor(username={self.username!r}, role={self.role.value!r})"
+
+    @property
+    def now(self) -> datetime:
+        return self.vault.clock()
+
+    @property
+    def is_reader(self) -> bool:
+        """Admins and auditors see every customer's metadata and the whole log."""
+        return self.role in policy.READERS
+
+    @property
+    def listing_scope(self) -> int | None:
+        """Whose grants limit a listing: None for readers, who see every customer."""
+        return None if self.is_reader else self.technician_id
+
+    # --- transactions and the access log ---------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work, opened only while the account is active and holds the keys
+        this session signs with."""
+        with self.vault.db.transaction() as tx:
+            active, signing_key = _readpath.account(tx, self.technician_id)
+            if not active:
+                raise self.disabled()
+            if signing_key != self.signer.public_bytes():
+                raise self.replaced()
+            yield tx
+
+    def disabled(self) -> AccessDenied:
+        return AccessDenied(f"the account {self.username!r} is disabled")
+
+    def replaced(self) -> AuthenticationFailed:
+        """This session holds keys the technician no longer has (an admin reset their
+        passphrase): it may not act, nor sign, any more."""
+        return AuthenticationFailed(
+            f"the keys of {self.username!r} were replaced (passphrase reset): unlock again"
+        )
+
+    def record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
+        """Append an access event, signed with this technician's key, to `tx`."""
+        audit.append(
+            tx,
+            audit.EventDraft(action, outcome, self.username, self.technician_id, **fields),  # type: ignore[arg-type]
+            self.now,
+            self.signer,
+        )
+
+    def refuse(self, exc: CustodianError, action: str, **fields: object) -> NoReturn:
+        """Record a refused or failed attempt in a transaction of its own, then raise `exc`.
+        The event's outcome follows from the error (`policy.refusal_outcome`); a session
+        whose keys were replaced records nothing (it may not sign any more)."""
+        try:
+            with self.vault.db.transaction() as tx:
+                if _readpath.account(tx, self.technician_id)[1] == self.signer.public_bytes():
+                    self.record(
+                        tx,
+                        action,
+                        policy.refusal_outcome(exc),
+                        detail={"error": exc.title},
+                        **fields,
+                    )
+        finally:
+            raise exc
+
+    # --- authorization ----------------------------------------------------------------
+
+    def require_role(self, action: str, *roles: Role) -> None:
+        """Refuse (and record) unless this actor holds one of `roles`. An admin's action
+        first ends every lapsed grant (`expiry.end_lapsed_grants`, injected by the facade)."""
+        if self.role not in roles:
+            self.refuse(
+                AccessDenied(f"{action} needs the role {' or '.join(r.value for r in roles)}"),
+                action,
+            )
+        if self.role == Role.ADMIN:
+            self._end_lapsed_grants(self)
+
+    def live_grant(self, tx: Session, customer_id: int) -> Grant | None:
+        """This actor's grant for the customer, if it has not lapsed (by the clock)."""
+        grant = tx.exec(
+            select(Grant)
+            .where(Grant.technician_id == self.technician_id)
+            .where(Grant.customer_id == customer_id)
+        ).first()
+        if grant is None or not policy.grant_live(grant.expires_at, self.now):
+            return None
+        return grant
+
+    def customer(self, tx: Session, slug: str) -> Customer:
+        """The customer named `slug`, as this actor may see it (`policy.may_see`)."""
+        check_slug(slug)
+        customer = tx.exec(select(Customer).where(Customer.slug == slug)).first()
+        if customer is not None:
+            if self.is_reader:  # skip the grant query: readers see every customer
+                return customer
+            granted = self.live_grant(tx, customer.id or 0) is not None
+            if policy.may_see(self.role, customer.status, granted):
+                return customer
+        raise policy.unseen_customer(self.role, slug)
+
+    def customer_or_refuse(self, slug: str, action: str, target: str) -> Customer:
+        """`customer` in a transaction of its own; a refusal is recorded."""
+        try:
+            with self.vault.db.transaction() as tx:
+                return self.customer(tx, slug)
+        except (AccessDenied, NotFound) as exc:
+            self.refuse(exc, action, target=target)
+
+    def writable_customer(self, tx: Session, slug: str) -> Customer:
+        """A customer this actor may change: admins any active one, technicians granted ones."""
+        if self.role == Role.AUDITOR:
+            raise AccessDenied("auditors cannot change customer data")
+        customer = self.customer(tx, slug)
+        if customer.status != CustomerStatus.ACTIVE:
+            raise AccessDenied(f"customer {slug!r} is offboarded and read-only")
+        return customer
+
+    def technician(self, tx: Session, username: str) -> Technician:
+        tech = tx.exec(select(Technician).where(Technician.username == username)).first()
+        if tech is None:
+            raise NotFound(f"no technician {username[:64]!r}")
+        return tech
+
+    # --- keys -------------------------------------------------------------------------
+
+    def org_key(self, tx: Session) -> tuple[int, KeyPair]:
+        """The organization key's current version, opened with this admin's wrap."""
+        return keys.open_org_key(tx, self.technician_id, self.key)
+
+    def customer_key(
+        self, customer_id: int, slug: str, version: int, wrapped: bytes | None
+    ) -> KeyPair:
+        """Customer key `version`, opened from this actor's wrap. The wrap must still exist
+        (a revoke or an offboarding deletes it); once opened, the key is kept in memory."""
+        if wrapped is None:
+            raise AccessDenied(f"no key for customer {slug!r}")
+        slot = (customer_id, version)
+        ckey = self._customer_keys.get(slot)
+        if ckey is None:
+            ckey = keys.unwrap(
+                wrapped,
+                customer_id,
+                version,
+                RecipientKind.TECHNICIAN,
+                self.technician_id,
+                self.key,
+            )
+            if len(self._customer_keys) >= KEY_CACHE_SIZE:
+                self._customer_keys.pop(next(iter(self._customer_keys)))
+            self._customer_keys[slot] = ckey
+        return ckey

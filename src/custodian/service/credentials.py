@@ -1,0 +1,222 @@
+"""Systems and credentials: add them, store new versions, list them, show a history.
+
+Writing needs no read access: a version is sealed to the customer's public key, so an admin
+(or a technician) can add what they cannot read. Carrying fields over from the current
+version does need it (`reveal.open_version`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from ..clock import as_utc
+from ..db.models import Credential, Customer, SecretVersion, System, SystemKind, Technician
+from ..errors import AccessDenied, AlreadyExists, Conflict, NotFound
+from ..paths import CredentialPath, SystemPath
+from ..records import CredentialInfo, SystemInfo, VersionInfo
+from ..secret import SecretPayload
+from ..storage import SecretRef
+from . import _listing, inputs, keys, reveal, revocation, rows, views
+
+if TYPE_CHECKING:
+    from .actor import Actor
+
+
+def add_system(
+    actor: Actor, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
+) -> SystemInfo:
+    sp = SystemPath.parse(path)
+    with actor.transaction() as tx:
+        customer = actor.writable_customer(tx, sp.customer)
+        if rows.find_system(tx, customer, sp.system) is not None:
+            raise AlreadyExists(f"system {str(sp)!r} already exists")
+        system = System(
+            customer_id=customer.id or 0,
+            name=sp.system,
+            kind=kind,
+            host=inputs.check_text(host, "host", 255) if host else None,
+            notes=notes,
+            created_at=actor.now,
+        )
+        tx.add(system)
+        actor.record(tx, "system-add", customer_id=customer.id, target=str(sp))
+        return views.system_info(customer.slug, system)
+
+
+def add_credential(
+    actor: Actor,
+    path: str,
+    payload: SecretPayload,
+    *,
+    username: str | None = None,
+    url: str | None = None,
+    notes: str | None = None,
+) -> CredentialInfo:
+    """Add a credential. Needs no read access: the payload is sealed to the customer's
+    public key, so an admin can add what they cannot read."""
+    cp = CredentialPath.parse(path)
+    with actor.transaction() as tx:
+        customer = actor.writable_customer(tx, cp.customer)
+        system = rows.find_system(tx, customer, cp.system)
+        if system is None:
+            raise NotFound(f"no system {str(cp.system_path)!r}")
+        if rows.find_credential(tx, system, cp.name) is not None:
+            raise AlreadyExists(f"credential {str(cp)!r} already exists")
+        cred = Credential(
+            customer_id=customer.id or 0,
+            system_id=system.id or 0,
+            name=cp.name,
+            username=inputs.check_text(username, "username", 255) if username else None,
+            url=inputs.check_text(url, "URL", 2048) if url else None,
+            notes=notes,
+            created_at=actor.now,
+            updated_at=actor.now,
+        )
+        tx.add(cred)
+        tx.flush()
+        version = write_version(actor, tx, customer, cred, payload)
+        actor.record(
+            tx,
+            "cred-add",
+            customer_id=customer.id,
+            credential_id=cred.id,
+            target=str(cp),
+            detail={"version": version, "fields": sorted(payload)},
+        )
+        return views.credential_info(customer, system, cred, tuple(sorted(payload)))
+
+
+def set_secret(
+    actor: Actor,
+    path: str,
+    payload: SecretPayload,
+    *,
+    keep_other_fields: bool = True,
+    expected_version: int | None = None,
+) -> int:
+    """Store a new version. Fields not given are carried over from the current version,
+    which needs read access to it when it has any. With `expected_version`, a current
+    version other than that one (someone changed it first) raises `Conflict` and
+    nothing is written: an edit of a stale version never overwrites a newer one."""
+    cp = CredentialPath.parse(path)
+    with actor.transaction() as tx:
+        customer = actor.writable_customer(tx, cp.customer)
+        rows.lock(tx, customer, share=True)  # no rotation while this seals to its key
+        _, cred = rows.credential(tx, customer, cp)
+        rows.lock(tx, cred)  # concurrent writers of one credential queue here
+        if expected_version is not None and cred.current_version != expected_version:
+            raise Conflict(
+                f"{str(cp)!r} is at version {cred.current_version}, not"
+                f" {expected_version}: it changed since you read it; read it again"
+            )
+        sync_from_store(actor, tx, customer, cred, str(cp))
+        current = rows.version(tx, cred, None)
+        if keep_other_fields and current is not None:
+            missing = set(current.field_names.split(",")) - set(payload)
+            if missing and actor.live_grant(tx, customer.id or 0) is None:
+                raise AccessDenied(
+                    f"keeping the fields {', '.join(sorted(missing))} of {str(cp)!r} needs a"
+                    " grant to read them; give every field, or replace them (--replace)"
+                )
+            if missing:
+                old = reveal.open_version(actor, tx, customer, cred, current)
+                payload = SecretPayload({k: v for k, v in old.items() if k in missing}).merged(
+                    payload
+                )
+        version = write_version(actor, tx, customer, cred, payload)
+        actor.record(
+            tx,
+            "cred-set",
+            customer_id=customer.id,
+            credential_id=cred.id,
+            target=str(cp),
+            detail={"version": version, "fields": sorted(payload)},
+        )
+        return version
+
+
+def write_version(
+    actor: Actor, tx: Session, customer: Customer, cred: Credential, payload: SecretPayload
+) -> int:
+    assert customer.id is not None and cred.id is not None
+    cred.current_version += 1
+    cred.updated_at = actor.now
+    kv = customer.current_key_version
+    tx.add(cred)
+    tx.add(
+        SecretVersion(
+            credential_id=cred.id,
+            version=cred.current_version,
+            key_version=kv,
+            field_names=",".join(sorted(payload)),
+            created_by=actor.technician_id,
+            created_at=actor.now,
+        )
+    )
+    tx.flush()
+    ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
+    actor.vault.store.put(tx, ref, payload, keys.customer_public(tx, customer.id, kv))
+    revocation.clear_rotation(tx, cred)
+    return cred.current_version
+
+
+def sync_from_store(
+    actor: Actor, tx: Session, customer: Customer, cred: Credential, target: str
+) -> None:
+    """Record versions written straight to the store (Vault: `bao kv put`), one event
+    each. A store that refuses this actor reads leaves the history as custodian has it."""
+    assert customer.id is not None and cred.id is not None
+    ref = SecretRef(
+        customer.id,
+        customer.slug,
+        cred.id,
+        cred.current_version,
+        customer.current_key_version,
+    )
+    try:
+        added = actor.vault.store.sync(tx, ref)
+    except AccessDenied:
+        return
+    for version in added:
+        actor.record(
+            tx,
+            "cred-sync",
+            customer_id=customer.id,
+            credential_id=cred.id,
+            target=target,
+            detail={"version": version, "store": actor.vault.store.name},
+        )
+
+
+def history(actor: Actor, path: str) -> list[VersionInfo]:
+    cp = CredentialPath.parse(path)
+    with actor.transaction() as tx:
+        customer = actor.customer(tx, cp.customer)
+        _, cred = rows.credential(tx, customer, cp)
+        sync_from_store(actor, tx, customer, cred, str(cp))
+        names = dict(tx.exec(select(Technician.id, Technician.username)).all())
+        versions = tx.exec(
+            select(SecretVersion)
+            .where(SecretVersion.credential_id == cred.id)
+            .order_by(col(SecretVersion.version))
+        ).all()
+        return [
+            VersionInfo(
+                v.version,
+                v.key_version,
+                tuple(v.field_names.split(",")),
+                names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
+                as_utc(v.created_at),
+            )
+            for v in versions
+        ]
+
+
+def list_credentials(actor: Actor, slug: str | None = None) -> list[CredentialInfo]:
+    with actor.transaction() as tx:
+        if slug is None:
+            return _listing.credentials(tx, actor.listing_scope, actor.now)
+        customer = actor.customer(tx, slug)
+        return _listing.credentials(tx, None, actor.now, customer.id)

@@ -1,0 +1,108 @@
+"""Grants: give a technician a customer (its key wrapped to them), revoke one, and the
+maintenance that ends lapsed grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from ..clock import as_utc
+from ..crypto import PublicKey
+from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role
+from ..errors import IntegrityError, NotFound, UsageError
+from ..records import GrantInfo
+from . import keys, revocation, rows
+
+if TYPE_CHECKING:
+    from .actor import Actor
+
+
+def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = None) -> GrantInfo:
+    """Give `username` access to `slug`: every customer key version is wrapped to them."""
+    actor.require_role("grant", Role.ADMIN)
+    target = f"{username}@{slug}"
+    if until is not None and as_utc(until) <= actor.now:
+        raise UsageError("the grant's expiry lies in the past")
+    with actor.transaction() as tx:
+        customer = actor.writable_customer(tx, slug)
+        rows.lock(tx, customer)  # a rotation meanwhile would miss this grantee's wrap
+        tech = actor.technician(tx, username)
+        if not tech.active:
+            raise UsageError(f"technician {username!r} is disabled")
+        assert customer.id is not None and tech.id is not None
+        existing = tx.exec(
+            select(Grant)
+            .where(Grant.technician_id == tech.id)
+            .where(Grant.customer_id == customer.id)
+        ).first()
+        org_version, org = actor.org_key(tx)
+        keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
+        for version in keys.customer_versions(tx, customer.id):
+            ckey = keys.open_wrap(tx, customer.id, version, RecipientKind.ORG, org_version, org)
+            if ckey is None:
+                raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+            keys.add_wrap(
+                tx,
+                ckey,
+                customer.id,
+                version,
+                RecipientKind.TECHNICIAN,
+                tech.id,
+                PublicKey(tech.public_key),
+            )
+        grant = existing or Grant(
+            technician_id=tech.id,
+            customer_id=customer.id,
+            granted_by=actor.technician_id,
+            granted_at=actor.now,
+        )
+        grant.granted_by, grant.granted_at, grant.expires_at = (
+            actor.technician_id,
+            actor.now,
+            until,
+        )
+        tx.add(grant)
+        detail = {"until": until.isoformat()} if until else None
+        actor.record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
+        actor.vault.store.on_grant(tx, username, slug, until)
+        return GrantInfo(username, slug, actor.username, actor.now, until)
+
+
+def revoke(actor: Actor, username: str, slug: str, *, assume_compromised: bool = False) -> None:
+    """Remove `username`'s grant and wrapped keys, and rotate the customer key so that
+    nothing written from now on is sealed to a key they ever held. What they saw goes
+    on the rotation worklist (everything with `assume_compromised`)."""
+    actor.require_role("revoke", Role.ADMIN)
+    with actor.transaction() as tx:
+        customer = actor.customer(tx, slug)
+        rows.lock(tx, customer)
+        tech = actor.technician(tx, username)
+        assert customer.id is not None and tech.id is not None
+        grant = tx.exec(
+            select(Grant)
+            .where(Grant.technician_id == tech.id)
+            .where(Grant.customer_id == customer.id)
+        ).first()
+        if grant is None:
+            raise NotFound(f"{username!r} has no grant for {slug!r}")
+        revocation.end_grant(
+            actor, tx, customer, tech, grant, action="revoke", assume_compromised=assume_compromised
+        )
+
+
+def maintenance(actor: Actor) -> dict[str, int]:
+    """Remove the wraps of lapsed grants (rotating each customer key); say what is due."""
+    if actor.role != Role.ADMIN:
+        actor.require_role("maintenance", Role.ADMIN)
+    ended = revocation.end_lapsed_grants(actor)
+    with actor.vault.db.transaction() as tx:
+        due = tx.exec(
+            select(func.count())
+            .select_from(Customer)
+            .where(Customer.status == CustomerStatus.OFFBOARDED)
+            .where(col(Customer.purge_after) <= actor.now)
+        ).one()
+    return {"lapsed_grants_ended": ended, "purges_due": int(due)}

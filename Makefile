@@ -31,11 +31,12 @@ test: venv lint audit
 	scripts/ensure-services.sh
 	$(VENV)/bin/pytest -q
 
-# ruff's lint rules and its format check, then mypy --strict on src/custodian and tui
-# ([tool.mypy] in pyproject.toml).
+# ruff's lint rules and its format check, mypy --strict on src/custodian and tui
+# ([tool.mypy] in pyproject.toml), then the layer rules ([tool.importlinter]).
 lint: venv format-check
 	$(VENV)/bin/ruff check src tests tui benchmarks
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Formatting, checked without rewriting anything (`ruff format src tests tui benchmarks`
 # rewrites). Part of `make lint`, so of `make test`.

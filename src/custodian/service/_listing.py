@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from ..clock import as_utc
 from ..db.models import Credential, Customer, CustomerStatus, Grant, SecretVersion, System
 from ..records import CredentialInfo, CustomerInfo
+from . import policy
 
 _c = Customer.__table__  # type: ignore[attr-defined]
 _g = Grant.__table__  # type: ignore[attr-defined]
@@ -37,7 +38,7 @@ def _granted(query: Select[Any]) -> Select[Any]:
         _g, and_(_g.c.customer_id == _c.c.id, _g.c.technician_id == bindparam("technician"))
     ).where(
         _c.c.status == CustomerStatus.ACTIVE.value,
-        or_(_g.c.expires_at.is_(None), _g.c.expires_at > bindparam("now")),
+        policy.live_grant_clause(_g.c.expires_at, bindparam("now")),
     )
 
 

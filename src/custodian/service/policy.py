@@ -1,6 +1,7 @@
 """Who may do what: each authorization rule of the service, stated once.
 
-Pure functions over values (no I/O), so the general path (`actor.py`) and the reveal's
+Pure functions over values (no I/O), and their SQL forms where a query must apply the same
+rule (`live_grant_clause`), so the general path (`actor.py`) and the reveal's
 single-lookup path (`reveal.py`) ask the same questions and get the same answers. The key
 hierarchy enforces the same rules independently: a check skipped here still meets a key
 that is not wrapped to the actor.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from sqlalchemy import ColumnElement, or_
 
 from ..clock import as_utc
 from ..db.models import CustomerStatus, Role
@@ -33,6 +36,12 @@ class ReasonPolicy(Protocol):
 def grant_live(expires_at: datetime | None, now: datetime) -> bool:
     """A grant counts until its expiry, by the injected clock (not until a sweep runs)."""
     return expires_at is None or as_utc(expires_at) > now
+
+
+def live_grant_clause(expires_at: Any, now: Any) -> ColumnElement[bool]:
+    """`grant_live` as a SQL condition on a grant's `expires_at` column (`now` a value or a
+    bind parameter); its negation selects the lapsed grants."""
+    return or_(expires_at.is_(None), expires_at > now)
 
 
 def may_see(role: Role, status: str, granted: bool) -> bool:

@@ -15,7 +15,7 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from ..clock import as_utc
@@ -38,7 +38,7 @@ from ..db.models import (
 )
 from ..errors import IntegrityError
 from ..storage import SecretStore
-from . import keys, rows
+from . import keys, policy, rows
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -164,9 +164,7 @@ def end_lapsed_grants(actor: Actor) -> int:
     now = actor.now
     with actor.transaction() as tx:  # signs events: only with this actor's current keys
         lapsed = tx.exec(
-            select(Grant)
-            .where(col(Grant.expires_at).is_not(None))
-            .where(col(Grant.expires_at) <= now)
+            select(Grant).where(~policy.live_grant_clause(col(Grant.expires_at), now))
         ).all()
         for grant in lapsed:
             customer = tx.get(Customer, grant.customer_id)
@@ -187,7 +185,7 @@ def rotate_customer_key(actor: Actor, tx: Session, customer: Customer) -> None:
         .join(Grant, col(Grant.technician_id) == col(Technician.id))
         .where(Grant.customer_id == customer.id)
         .where(col(Technician.active))
-        .where(or_(col(Grant.expires_at).is_(None), col(Grant.expires_at) > actor.now))
+        .where(policy.live_grant_clause(col(Grant.expires_at), actor.now))
     ).all()
     recipients = [(RecipientKind.ORG, org_version, org_public)] + [
         (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key)) for t in grantees

@@ -10,9 +10,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from ..clock import as_utc
-from ..crypto import PublicKey
-from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role
-from ..errors import IntegrityError, NotFound, UsageError
+from ..db.models import Customer, CustomerStatus, Grant, Role
+from ..errors import NotFound, UsageError
 from ..records import GrantInfo
 from . import keys, revocation, rows
 
@@ -39,20 +38,7 @@ def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = No
             .where(Grant.customer_id == customer.id)
         ).first()
         org_version, org = actor.org_key(tx)
-        keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
-        for version in keys.customer_versions(tx, customer.id):
-            ckey = keys.open_wrap(tx, customer.id, version, RecipientKind.ORG, org_version, org)
-            if ckey is None:
-                raise IntegrityError(f"customer key {version} is not wrapped to the org key")
-            keys.add_wrap(
-                tx,
-                ckey,
-                customer.id,
-                version,
-                RecipientKind.TECHNICIAN,
-                tech.id,
-                PublicKey(tech.public_key),
-            )
+        keys.wrap_customer_keys_to(tx, customer.id, org_version, org, tech)
         grant = existing or Grant(
             technician_id=tech.id,
             customer_id=customer.id,

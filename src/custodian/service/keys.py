@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from ..crypto import Context, KeyPair, PublicKey, open_sealed, seal
 from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind, Technician
-from ..errors import AccessDenied
+from ..errors import AccessDenied, IntegrityError
 
 ORG = None  # customer_id of the organization key's wraps
 
@@ -103,6 +103,31 @@ def unwrap(
     """Open one wrap already read from the database (`IntegrityError` if it fails)."""
     ctx = wrap_context(customer_id, version, kind, recipient)
     return KeyPair(open_sealed(blob, with_key, ctx))
+
+
+def customer_key_via_org(
+    tx: Session, customer_id: int, version: int, org_version: int, org: KeyPair
+) -> KeyPair:
+    """Customer key `version`, opened through organization key `org_version`."""
+    ckey = open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
+    if ckey is None:
+        raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+    return ckey
+
+
+def wrap_customer_keys_to(
+    tx: Session, customer_id: int, org_version: int, org: KeyPair, tech: Technician
+) -> int:
+    """Every version of a customer's key, opened through the organization key and wrapped
+    to technician `tech` (whose earlier wraps of it are replaced). Returns how many."""
+    assert tech.id is not None
+    remove_wraps(tx, customer_id, RecipientKind.TECHNICIAN, tech.id)
+    versions = customer_versions(tx, customer_id)
+    to = PublicKey(tech.public_key)
+    for version in versions:
+        ckey = customer_key_via_org(tx, customer_id, version, org_version, org)
+        add_wrap(tx, ckey, customer_id, version, RecipientKind.TECHNICIAN, tech.id, to)
+    return len(versions)
 
 
 def current_org_version(tx: Session) -> int:

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from ..crypto import KeyPair, PassphraseLock, SigningKey
 from ..db.models import Customer, Grant, KeyWrap, RecipientKind, Role, Technician
-from ..errors import AlreadyExists, IntegrityError, UsageError
+from ..errors import AlreadyExists, UsageError
 from ..paths import check_name
 from ..records import TechnicianInfo
 from . import audit, keys, revocation, rotation, views
@@ -185,9 +185,7 @@ def reset_passphrase(actor: Actor, username: str, new_passphrase: str) -> int:
                 if version == org_version:
                     new_wraps.append((org, None, version))
                 continue
-            ckey = keys.open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
-            if ckey is None:
-                raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+            ckey = keys.customer_key_via_org(tx, customer_id, version, org_version, org)
             new_wraps.append((ckey, customer_id, version))
         tx.execute(delete(KeyWrap).where(mine))
         for wrapped, customer_id, version in new_wraps:

@@ -1,5 +1,9 @@
-"""custodian's terminal UI (installed as `custodian_tui`). It talks only to `custodian`'s
-public API; `make_app()` builds the app for the entry point and for the tests alike."""
+"""custodian's terminal UI (installed as `custodian_tui`). `make_app()` builds the app for
+the entry point and for the tests alike.
+
+May import: the public API of `custodian` (its `__all__`) and `custodian.service`, and
+Textual; never the database, storage or crypto (import-linter, pyproject.toml).
+"""
 
 from .app import CustodianApp, make_app
 from .config import TuiConfig

@@ -1,1 +1,4 @@
-"""Reusable widgets, each with its own DEFAULT_CSS."""
+"""Reusable widgets, each with its own DEFAULT_CSS.
+
+May import: Textual and the public API of `custodian`; no screen.
+"""

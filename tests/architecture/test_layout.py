@@ -1,0 +1,150 @@
+"""The codebase's shape, pinned: the public API, module sizes, package docstrings.
+
+The layer rules themselves (which package may import which) are import-linter contracts in
+pyproject.toml, checked by `make lint`.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+from pathlib import Path
+
+import pytest
+
+import custodian
+from custodian import service
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [ROOT / "src" / "custodian", ROOT / "tui"]
+MAX_LINES = 400
+
+
+PINNED_PUBLIC_API = [
+    "AccessDenied",
+    "ActorSession",
+    "AlertPolicy",
+    "AlreadyExists",
+    "AuthenticationFailed",
+    "BackendUnavailable",
+    "CredentialInfo",
+    "Custodian",
+    "CustodianError",
+    "CustomerDetail",
+    "CustomerInfo",
+    "EventFilter",
+    "EventInfo",
+    "GrantInfo",
+    "InitResult",
+    "IntegrityError",
+    "KdfParams",
+    "NotFound",
+    "Role",
+    "Secret",
+    "SecretPayload",
+    "SessionLocked",
+    "SystemInfo",
+    "SystemKind",
+    "TechnicianInfo",
+    "UsageError",
+    "VersionInfo",
+    "resume_cached_session",
+]
+
+PINNED_SESSION_METHODS = [
+    "add_credential",
+    "add_customer",
+    "add_system",
+    "add_technician",
+    "alerts",
+    "backup",
+    "change_passphrase",
+    "checkpoint",
+    "customer_report",
+    "edit_customer",
+    "events",
+    "export",
+    "grant",
+    "handover",
+    "harden_database",
+    "history",
+    "import_items",
+    "iter_events",
+    "last_seq",
+    "list_credentials",
+    "list_customers",
+    "list_technicians",
+    "maintenance",
+    "offboard",
+    "purge",
+    "recover",
+    "remove_technician",
+    "report",
+    "reset_passphrase",
+    "retention_days",
+    "reveal",
+    "revoke",
+    "rotation_list",
+    "set_role",
+    "set_secret",
+    "show_customer",
+    "verify_log",
+]
+
+
+def _modules() -> list[Path]:
+    return sorted(p for root in SOURCES for p in root.rglob("*.py") if "migrations" not in p.parts)
+
+
+def test_the_public_api_is_what_was_pinned() -> None:
+    assert sorted(custodian.__all__) == PINNED_PUBLIC_API
+    for name in custodian.__all__:
+        assert getattr(custodian, name) is not None, name
+
+
+def test_the_service_facade_is_what_was_pinned() -> None:
+    assert sorted(service.__all__) == ["ActorSession", "Custodian", "InitResult"]
+    methods = sorted(
+        name
+        for name, member in inspect.getmembers(service.ActorSession)
+        if not name.startswith("_") and callable(member)
+    )
+    assert methods == PINNED_SESSION_METHODS
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_is_longer_than_one_sitting(path: Path) -> None:
+    lines = len(path.read_text().splitlines())
+    assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines (split it)"
+
+
+@pytest.mark.parametrize(
+    "package",
+    sorted(
+        p.parent
+        for root in SOURCES
+        for p in root.rglob("__init__.py")
+        if "migrations" not in p.parts
+    ),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_each_package_says_what_it_holds_and_may_import(package: Path) -> None:
+    doc = ast.get_docstring(ast.parse((package / "__init__.py").read_text()))
+    assert doc, f"{package.relative_to(ROOT)}/__init__.py has no docstring"
+    assert "import" in doc, f"{package.relative_to(ROOT)}: say what the package may import"
+
+
+def test_the_facade_hides_no_logic() -> None:
+    """Each public method of ActorSession hands its call to one use-case function."""
+    source = inspect.getsource(importlib.import_module("custodian.service.session"))
+    tree = ast.parse(source)
+    facade = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ActorSession")
+    for node in facade.body:
+        if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+            statements = [
+                s
+                for s in node.body
+                if not isinstance(s, ast.Expr) or not isinstance(s.value, ast.Constant)
+            ]
+            assert len(statements) == 1, f"ActorSession.{node.name} does more than delegate"

@@ -308,3 +308,30 @@ def test_maintenance_ends_lapsed_grants(vault):
         )[0][0]
         == 0
     )
+
+
+def test_a_write_after_a_grant_lapsed_is_not_sealed_to_a_key_the_lapsed_grantee_holds(vault):
+    """Issue 17, item 9: a lapsed grant ends at the next write to its customer, in the same
+    transaction, even when no admin action or maintenance has run since it lapsed."""
+    path = vault.customer("acme")
+    vault.tech("bob")
+    vault.admin.grant("bob", "acme", until=vault.clock.now + timedelta(hours=1))
+    bob_id, cid = tech_id(vault, "bob"), ids(vault, "acme")
+    vault.clock.advance(timedelta(hours=2))
+    version = vault.admin.set_secret(path, SecretPayload({"password": "set-after-the-lapse"}))
+    (sealed_to,) = vault.sql(
+        "SELECT sv.key_version FROM secret_version sv JOIN credential c"
+        " ON c.id = sv.credential_id WHERE c.customer_id = :c AND sv.version = :v",
+        c=cid,
+        v=version,
+    )[0]
+    held = vault.sql(
+        "SELECT key_version FROM key_wrap WHERE customer_id = :c"
+        " AND recipient_kind = 'technician' AND recipient_id = :i",
+        c=cid,
+        i=bob_id,
+    )
+    assert held == []  # bob's wraps went in the write's own transaction
+    assert sealed_to == 2  # sealed to the key rotated away from him
+    lapse = [e for e in vault.admin.events() if e.action == "grant-lapse"]
+    assert [(e.actor, e.target) for e in lapse] == [("admin", "bob@acme")]

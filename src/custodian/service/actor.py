@@ -12,7 +12,7 @@ of functions taking an `Actor`. `ActorSession` (`session.py`) is the public faca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, NoReturn
@@ -24,7 +24,7 @@ from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Te
 from ..db.prepared import Tx
 from ..errors import AccessDenied, AuthenticationFailed, CustodianError, NotFound
 from ..paths import check_slug
-from . import _readpath, audit, keys, policy
+from . import _readpath, audit, keys, policy, revocation
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -43,8 +43,6 @@ class Actor:
         role: Role,
         key: KeyPair,
         signer: SigningKey,
-        *,
-        end_lapsed_grants: Callable[[Actor], object],
     ) -> None:
         self.vault = vault
         self.technician_id = technician_id
@@ -55,7 +53,6 @@ class Actor:
         # Customer keys this actor has unwrapped, by (customer id, key version). Key
         # versions never change, and every use still checks the grant and the wrap.
         self._customer_keys: dict[tuple[int, int], KeyPair] = {}
-        self._end_lapsed_grants = end_lapsed_grants
 
     def __repr__(self) -> str:
         return f"Actor(username={self.username!r}, role={self.role.value!r})"
@@ -128,14 +125,14 @@ class Actor:
 
     def require_role(self, action: str, *roles: Role) -> None:
         """Refuse (and record) unless this actor holds one of `roles`. An admin's action
-        first ends every lapsed grant (`expiry.end_lapsed_grants`, injected by the facade)."""
+        first ends every lapsed grant (`revocation.end_lapsed_grants`)."""
         if self.role not in roles:
             self.refuse(
                 AccessDenied(f"{action} needs the role {' or '.join(r.value for r in roles)}"),
                 action,
             )
         if self.role == Role.ADMIN:
-            self._end_lapsed_grants(self)
+            revocation.end_lapsed_grants(self)
 
     def live_grant(self, tx: Session, customer_id: int) -> Grant | None:
         """This actor's grant for the customer, if it has not lapsed (by the clock)."""
@@ -169,12 +166,17 @@ class Actor:
             self.refuse(exc, action, target=target)
 
     def writable_customer(self, tx: Session, slug: str) -> Customer:
-        """A customer this actor may change: admins any active one, technicians granted ones."""
+        """A customer this actor may change: admins any active one, technicians granted ones.
+
+        Every write reaches its customer through here, so the customer's lapsed grants end
+        first, in the same transaction (wraps deleted, key rotated): nothing written is
+        sealed to a key that a lapsed grantee still holds a wrap of."""
         if self.role == Role.AUDITOR:
             raise AccessDenied("auditors cannot change customer data")
         customer = self.customer(tx, slug)
         if customer.status != CustomerStatus.ACTIVE:
             raise AccessDenied(f"customer {slug!r} is offboarded and read-only")
+        revocation.end_lapsed_grants_of(self, tx, customer)
         return customer
 
     def technician(self, tx: Session, username: str) -> Technician:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from ..clock import as_utc
 from ..crypto import KeyPair, PublicKey, open_sealed
@@ -161,17 +162,25 @@ def clear_rotation(tx: Session, cred: Credential) -> None:
 
 def end_lapsed_grants(actor: Actor) -> int:
     """End every lapsed grant (wraps deleted, key rotated). Cheap when there is none."""
-    now = actor.now
     with actor.transaction() as tx:  # signs events: only with this actor's current keys
-        lapsed = tx.exec(
-            select(Grant).where(~policy.live_grant_clause(col(Grant.expires_at), now))
-        ).all()
-        for grant in lapsed:
-            customer = tx.get(Customer, grant.customer_id)
-            tech = tx.get(Technician, grant.technician_id)
-            assert customer is not None and tech is not None
-            end_grant(actor, tx, customer, tech, grant, action="grant-lapse")
-        return len(lapsed)
+        return _end_lapsed(actor, tx, select(Grant))
+
+
+def end_lapsed_grants_of(actor: Actor, tx: Session, customer: Customer) -> int:
+    """End the lapsed grants of one customer, in the caller's transaction (before a write)."""
+    return _end_lapsed(actor, tx, select(Grant).where(Grant.customer_id == customer.id))
+
+
+def _end_lapsed(actor: Actor, tx: Session, grants: SelectOfScalar[Grant]) -> int:
+    lapsed = tx.exec(
+        grants.where(~policy.live_grant_clause(col(Grant.expires_at), actor.now))
+    ).all()
+    for grant in lapsed:
+        customer = tx.get(Customer, grant.customer_id)
+        tech = tx.get(Technician, grant.technician_id)
+        assert customer is not None and tech is not None
+        end_grant(actor, tx, customer, tech, grant, action="grant-lapse")
+    return len(lapsed)
 
 
 def rotate_customer_key(actor: Actor, tx: Session, customer: Customer) -> None:

@@ -60,7 +60,6 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
             role,
             key,
             signer,
-            end_lapsed_grants=revocation.end_lapsed_grants,
         )
         self.technician_id, self.username, self.role = technician_id, username, role
         # Read by the mixins not yet converted to use-case modules:

@@ -162,30 +162,70 @@ def launch_in_tmux(db: Path, runs: int) -> list[float]:
     env = {**_session_env(db), "CUSTODIAN_DB": str(db), "CUSTODIAN_USER": "bench"}
     env["TERM"] = "xterm-256color"
     command = str(Path(sys.executable).parent / "custodian")
-    socket = Path(env["XDG_RUNTIME_DIR"]) / "tmux.sock"
+    return time_in_tmux(f"{command} tui", env, runs, "Customer 0")
 
-    def tmux(*args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", str(socket), *args], check=True, capture_output=True, text=True, env=env
-        ).stdout
 
-    tmux("-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "cat")
-    samples = []
-    try:
-        for _ in range(runs):
-            start = time.perf_counter()
-            tmux("respawn-pane", "-k", "-t", "b", f"{command} tui")
-            deadline = start + 60
-            while "Customer 0" not in tmux("capture-pane", "-p", "-t", "b"):
+def time_in_tmux(command: str, env: dict[str, str], runs: int, shown: str) -> list[float]:
+    """Start `command` `runs` times in one tmux pane (120x40, a server of its own): the
+    seconds from each start to `shown` on screen; each run ends with ctrl+q.
+
+    The session outlives each run however fast the command quits: `remain-on-exit` keeps
+    its pane (dead) when the command ends, so tmux never closes the window, the session
+    and its server under us; each run starts only once the previous one's pane is dead
+    (`#{pane_dead}` polled), and `respawn-pane` reuses it and clears its screen."""
+    with tempfile.TemporaryDirectory(prefix="custodian-bench-tmux-") as tmp:
+        socket, config = Path(tmp) / "tmux.sock", Path(tmp) / "tmux.conf"
+        config.write_text("set-option -g remain-on-exit on\n")
+
+        def tmux(*args: str) -> str:
+            return subprocess.run(
+                ["tmux", "-S", str(socket), *args],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            ).stdout
+
+        def screen_and_dead() -> tuple[str, bool]:
+            """The pane's screen and whether its command has ended, in one tmux call."""
+            out = tmux(
+                "capture-pane", "-p", "-t", "b", ";", "display", "-p", "-t", "b", "#{pane_dead}"
+            )
+            screen, _, dead = out.rstrip("\n").rpartition("\n")
+            return screen, dead == "1"
+
+        def wait_dead(after: str) -> None:
+            deadline = time.perf_counter() + 60
+            while tmux("display", "-p", "-t", "b", "#{pane_dead}").strip() != "1":
                 if time.perf_counter() > deadline:
-                    raise RuntimeError("custodian tui never listed its customers in tmux")
-                time.sleep(0.005)
-            samples.append(time.perf_counter() - start)
-            tmux("send-keys", "-t", "b", "C-q")
-            time.sleep(0.5)
-    finally:
-        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
-    return samples
+                    raise RuntimeError(f"{command!r} still running 60 s after {after}")
+                time.sleep(0.01)
+
+        # Its first command ends at once; with remain-on-exit the pane stays, dead.
+        tmux("-f", str(config), "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "true")
+        samples = []
+        try:
+            wait_dead("the session started")
+            for _ in range(runs):
+                start = time.perf_counter()
+                tmux("respawn-pane", "-t", "b", command)
+                while True:
+                    screen, dead = screen_and_dead()
+                    if shown in screen:
+                        break
+                    if dead or time.perf_counter() > start + 60:
+                        last = " / ".join(line for line in screen.splitlines() if line.strip())
+                        raise RuntimeError(
+                            f"{command!r} never showed {shown!r} in tmux"
+                            f" ({'it exited' if dead else 'in 60 s'}; screen: {last[-300:]!r})"
+                        )
+                    time.sleep(0.005)
+                samples.append(time.perf_counter() - start)
+                tmux("send-keys", "-t", "b", "C-q")
+                wait_dead("ctrl+q")
+        finally:
+            subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
+        return samples
 
 
 # --- 2. keystrokes -----------------------------------------------------------------------------

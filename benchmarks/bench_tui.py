@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import Size  # noqa: E402
+
 DEFAULT_DB = Path(tempfile.gettempdir()) / "custodian-bench-tui" / "vault.db"  # kept for reruns
 QUERIES = [
     "c0042",
@@ -231,8 +233,8 @@ def time_in_tmux(command: str, env: dict[str, str], runs: int, shown: str) -> li
 # --- 2. keystrokes -----------------------------------------------------------------------------
 
 
-def keystrokes(db: Path) -> dict[str, list[float] | int]:
-    """Type QUERIES one key at a time. `handler`: the work one keystroke causes (search,
+def keystrokes(db: Path, queries: list[str]) -> dict[str, list[float] | int]:
+    """Type `queries` one key at a time. `handler`: the work one keystroke causes (search,
     customer list and table rebuilt), timed around the screen's handler; `pilot`: the
     same through Textual's Pilot, which adds the test driver's own waits for idle."""
     from textual.widgets import Input
@@ -255,7 +257,7 @@ def keystrokes(db: Path) -> dict[str, list[float] | int]:
             index = screen.index
             out["customers"], out["credentials"] = len(index.customers), len(index.credentials)
             box = screen.query_one("#search", Input)
-            for query in QUERIES:
+            for query in queries:
                 for i in range(len(query)):
                     start = time.perf_counter()
                     index.search(query[: i + 1])
@@ -281,13 +283,13 @@ def keystrokes(db: Path) -> dict[str, list[float] | int]:
 
 
 def measure(
-    db: Path, customers: int, credentials: int, runs: int
+    db: Path, customers: int, credentials: int, runs: int, queries: list[str] = QUERIES
 ) -> list[tuple[str, list[float], str]]:
     """Seed (once) and measure; the rows: (what, seconds per sample, target)."""
     ensure_vault(db, customers, credentials)
     marks = launch(db, runs)
     in_tmux = launch_in_tmux(db, runs)
-    keys = keystrokes(db)
+    keys = keystrokes(db, queries)
     _say(f"TUI benchmark: {keys['customers']} customers, {keys['credentials']} credentials visible")
     rows: list[tuple[str, list[float], str]] = [
         ("launch -> home screen shown", marks["home"], ""),
@@ -305,12 +307,24 @@ def measure(
     return [row for row in rows if row[1]]  # no tmux here: no tmux row
 
 
-def runner_rows(quick: bool) -> list[str]:
+# customers, credentials, launches, queries typed; the smoke size's vault is not kept
+SIZES: dict[Size, tuple[int, int, int, list[str]]] = {
+    "full": (10_000, 100_000, 5, QUERIES),
+    "quick": (1_000, 10_000, 3, QUERIES),
+    "smoke": (20, 100, 1, QUERIES[:1]),
+}
+
+
+def runner_rows(size: Size) -> list[str]:
     """For `python -m benchmarks --only tui`: 10,000 customers / 100,000 credentials
-    (`--quick`: 1,000 / 10,000), each figure p50 / p95 / max in ms."""
-    customers, credentials, runs = (1_000, 10_000, 3) if quick else (10_000, 100_000, 5)
-    db = DEFAULT_DB.with_name("vault-quick.db") if quick else DEFAULT_DB
-    rows = measure(db, customers, credentials, runs)
+    (`--quick`: 1,000 / 10,000; `--smoke`: 20 / 100, one launch, one query), each figure
+    p50 / p95 / max in ms."""
+    customers, credentials, runs, queries = SIZES[size]
+    with tempfile.TemporaryDirectory(prefix="custodian-bench-tui-") as tmp:
+        db = {"full": DEFAULT_DB, "quick": DEFAULT_DB.with_name("vault-quick.db")}.get(
+            size, Path(tmp) / "vault.db"
+        )
+        rows = measure(db, customers, credentials, runs, queries)
     return [
         f"| TUI: {name} | p50 {_pct(v, 0.5):.1f} ms, p95 {_pct(v, 0.95):.1f} ms | - | - | "
         f"max {max(v) * 1000:.1f} ms; {len(v)} samples; {customers:,} customers, "

@@ -18,12 +18,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from custodian.crypto import KdfParams
 from custodian.importers import Rule
 from custodian.importers.kdbx import read_kdbx
 from custodian.importers.tabular import read_csv
 from custodian.service import Custodian
+
+if TYPE_CHECKING:  # not imported: `python benchmarks/bench_import.py` runs without ROOT on the path
+    from benchmarks import Size
 
 PASS = "benchmark passphrase"
 KINDS = ("dc01", "sql01", "core-sw", "fw", "mfp", "app")
@@ -127,10 +131,10 @@ def measure(entries: int, rows: int, db: str | None = None) -> list[tuple[str, d
     return results
 
 
-def runner_rows(quick: bool) -> list[str]:
+def runner_rows(size: Size) -> list[str]:
     """This benchmark's rows in the common runner's table (benchmarks/run.py): a KDBX
-    and a CSV import into SQLite (`quick`: 1,000 entries / 5,000 rows)."""
-    entries, rows = (1_000, 5_000) if quick else (10_000, 50_000)
+    and a CSV import into SQLite (`quick`: 1,000 entries / 5,000 rows; `smoke`: 20 / 50)."""
+    entries, rows = {"full": (10_000, 50_000), "quick": (1_000, 5_000), "smoke": (20, 50)}[size]
     return [
         f"| import {name.upper()}, SQLite | {r['rows_per_s']:,.0f} rows/s | - | - |"
         f" {r['rows']:,.0f} credentials in {r['total_s']:.1f} s (parse {r['parse_s']:.1f} s,"

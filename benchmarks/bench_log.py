@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import Size  # noqa: E402
 from custodian.crypto import KdfParams, SigningKey  # noqa: E402
 from custodian.db.models import AccessEvent, Role  # noqa: E402
 from custodian.service import Custodian, audit  # noqa: E402
@@ -458,9 +459,15 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-def runner_rows(quick: bool, pg: bool) -> list[str]:
-    """This benchmark's rows in the common runner's table (benchmarks/run.py)."""
-    lines = run(100_000 if quick else 1_000_000, pg, 5.0 if quick else 10.0)
+def runner_rows(size: Size, pg: bool) -> list[str]:
+    """This benchmark's rows in the common runner's table (benchmarks/run.py): events in
+    the log and seconds of appending (`--quick`: 100,000 and 5 s; `--smoke`: 2,000, 1 s)."""
+    events, append_seconds = {
+        "full": (1_000_000, 10.0),
+        "quick": (100_000, 5.0),
+        "smoke": (2_000, 1.0),
+    }[size]
+    lines = run(events, pg, append_seconds)
     out = []
     for line in lines[3:]:
         measure, database, figure, notes = (c.strip() for c in line.strip("|").split("|"))

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import Size  # noqa: E402
+
 DEFAULT_DB = Path(tempfile.gettempdir()) / "custodian-bench-tui" / "vault.db"  # kept for reruns
 QUERIES = [
     "c0042",
@@ -162,37 +164,77 @@ def launch_in_tmux(db: Path, runs: int) -> list[float]:
     env = {**_session_env(db), "CUSTODIAN_DB": str(db), "CUSTODIAN_USER": "bench"}
     env["TERM"] = "xterm-256color"
     command = str(Path(sys.executable).parent / "custodian")
-    socket = Path(env["XDG_RUNTIME_DIR"]) / "tmux.sock"
+    return time_in_tmux(f"{command} tui", env, runs, "Customer 0")
 
-    def tmux(*args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", str(socket), *args], check=True, capture_output=True, text=True, env=env
-        ).stdout
 
-    tmux("-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "cat")
-    samples = []
-    try:
-        for _ in range(runs):
-            start = time.perf_counter()
-            tmux("respawn-pane", "-k", "-t", "b", f"{command} tui")
-            deadline = start + 60
-            while "Customer 0" not in tmux("capture-pane", "-p", "-t", "b"):
+def time_in_tmux(command: str, env: dict[str, str], runs: int, shown: str) -> list[float]:
+    """Start `command` `runs` times in one tmux pane (120x40, a server of its own): the
+    seconds from each start to `shown` on screen; each run ends with ctrl+q.
+
+    The session outlives each run however fast the command quits: `remain-on-exit` keeps
+    its pane (dead) when the command ends, so tmux never closes the window, the session
+    and its server under us; each run starts only once the previous one's pane is dead
+    (`#{pane_dead}` polled), and `respawn-pane` reuses it and clears its screen."""
+    with tempfile.TemporaryDirectory(prefix="custodian-bench-tmux-") as tmp:
+        socket, config = Path(tmp) / "tmux.sock", Path(tmp) / "tmux.conf"
+        config.write_text("set-option -g remain-on-exit on\n")
+
+        def tmux(*args: str) -> str:
+            return subprocess.run(
+                ["tmux", "-S", str(socket), *args],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            ).stdout
+
+        def screen_and_dead() -> tuple[str, bool]:
+            """The pane's screen and whether its command has ended, in one tmux call."""
+            out = tmux(
+                "capture-pane", "-p", "-t", "b", ";", "display", "-p", "-t", "b", "#{pane_dead}"
+            )
+            screen, _, dead = out.rstrip("\n").rpartition("\n")
+            return screen, dead == "1"
+
+        def wait_dead(after: str) -> None:
+            deadline = time.perf_counter() + 60
+            while tmux("display", "-p", "-t", "b", "#{pane_dead}").strip() != "1":
                 if time.perf_counter() > deadline:
-                    raise RuntimeError("custodian tui never listed its customers in tmux")
-                time.sleep(0.005)
-            samples.append(time.perf_counter() - start)
-            tmux("send-keys", "-t", "b", "C-q")
-            time.sleep(0.5)
-    finally:
-        subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
-    return samples
+                    raise RuntimeError(f"{command!r} still running 60 s after {after}")
+                time.sleep(0.01)
+
+        # Its first command ends at once; with remain-on-exit the pane stays, dead.
+        tmux("-f", str(config), "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", "true")
+        samples = []
+        try:
+            wait_dead("the session started")
+            for _ in range(runs):
+                start = time.perf_counter()
+                tmux("respawn-pane", "-t", "b", command)
+                while True:
+                    screen, dead = screen_and_dead()
+                    if shown in screen:
+                        break
+                    if dead or time.perf_counter() > start + 60:
+                        last = " / ".join(line for line in screen.splitlines() if line.strip())
+                        raise RuntimeError(
+                            f"{command!r} never showed {shown!r} in tmux"
+                            f" ({'it exited' if dead else 'in 60 s'}; screen: {last[-300:]!r})"
+                        )
+                    time.sleep(0.005)
+                samples.append(time.perf_counter() - start)
+                tmux("send-keys", "-t", "b", "C-q")
+                wait_dead("ctrl+q")
+        finally:
+            subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True)
+        return samples
 
 
 # --- 2. keystrokes -----------------------------------------------------------------------------
 
 
-def keystrokes(db: Path) -> dict[str, list[float] | int]:
-    """Type QUERIES one key at a time. `handler`: the work one keystroke causes (search,
+def keystrokes(db: Path, queries: list[str]) -> dict[str, list[float] | int]:
+    """Type `queries` one key at a time. `handler`: the work one keystroke causes (search,
     customer list and table rebuilt), timed around the screen's handler; `pilot`: the
     same through Textual's Pilot, which adds the test driver's own waits for idle."""
     from textual.widgets import Input
@@ -215,7 +257,7 @@ def keystrokes(db: Path) -> dict[str, list[float] | int]:
             index = screen.index
             out["customers"], out["credentials"] = len(index.customers), len(index.credentials)
             box = screen.query_one("#search", Input)
-            for query in QUERIES:
+            for query in queries:
                 for i in range(len(query)):
                     start = time.perf_counter()
                     index.search(query[: i + 1])
@@ -241,13 +283,13 @@ def keystrokes(db: Path) -> dict[str, list[float] | int]:
 
 
 def measure(
-    db: Path, customers: int, credentials: int, runs: int
+    db: Path, customers: int, credentials: int, runs: int, queries: list[str] = QUERIES
 ) -> list[tuple[str, list[float], str]]:
     """Seed (once) and measure; the rows: (what, seconds per sample, target)."""
     ensure_vault(db, customers, credentials)
     marks = launch(db, runs)
     in_tmux = launch_in_tmux(db, runs)
-    keys = keystrokes(db)
+    keys = keystrokes(db, queries)
     _say(f"TUI benchmark: {keys['customers']} customers, {keys['credentials']} credentials visible")
     rows: list[tuple[str, list[float], str]] = [
         ("launch -> home screen shown", marks["home"], ""),
@@ -265,12 +307,24 @@ def measure(
     return [row for row in rows if row[1]]  # no tmux here: no tmux row
 
 
-def runner_rows(quick: bool) -> list[str]:
+# customers, credentials, launches, queries typed; the smoke size's vault is not kept
+SIZES: dict[Size, tuple[int, int, int, list[str]]] = {
+    "full": (10_000, 100_000, 5, QUERIES),
+    "quick": (1_000, 10_000, 3, QUERIES),
+    "smoke": (20, 100, 1, QUERIES[:1]),
+}
+
+
+def runner_rows(size: Size) -> list[str]:
     """For `python -m benchmarks --only tui`: 10,000 customers / 100,000 credentials
-    (`--quick`: 1,000 / 10,000), each figure p50 / p95 / max in ms."""
-    customers, credentials, runs = (1_000, 10_000, 3) if quick else (10_000, 100_000, 5)
-    db = DEFAULT_DB.with_name("vault-quick.db") if quick else DEFAULT_DB
-    rows = measure(db, customers, credentials, runs)
+    (`--quick`: 1,000 / 10,000; `--smoke`: 20 / 100, one launch, one query), each figure
+    p50 / p95 / max in ms."""
+    customers, credentials, runs, queries = SIZES[size]
+    with tempfile.TemporaryDirectory(prefix="custodian-bench-tui-") as tmp:
+        db = {"full": DEFAULT_DB, "quick": DEFAULT_DB.with_name("vault-quick.db")}.get(
+            size, Path(tmp) / "vault.db"
+        )
+        rows = measure(db, customers, credentials, runs, queries)
     return [
         f"| TUI: {name} | p50 {_pct(v, 0.5):.1f} ms, p95 {_pct(v, 0.95):.1f} ms | - | - | "
         f"max {max(v) * 1000:.1f} ms; {len(v)} samples; {customers:,} customers, "

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import Size  # noqa: E402
 from custodian.crypto import KdfParams  # noqa: E402
 from custodian.db.models import Role  # noqa: E402
 from custodian.service import Custodian  # noqa: E402
@@ -59,13 +60,14 @@ def _params(p: KdfParams) -> str:
     return f"Argon2id m={p.memory_kib // 1024} MiB, t={p.iterations}, p={p.lanes}"
 
 
-def runner_rows(quick: bool) -> list[str]:
-    """This benchmark's rows in the common runner's table (benchmarks/run.py)."""
+def runner_rows(size: Size) -> list[str]:
+    """This benchmark's rows in the common runner's table (benchmarks/run.py): 5 unlocks
+    each (`--quick`: 3, `--smoke`: 1)."""
     return [
         f"| unlock, {label} ({_params(params)}) | {1000 * statistics.median(s):.0f} ms"
         f" | - | - | median of {len(s)} `Custodian.unlock` of a technician; min"
         f" {1000 * min(s):.0f} ms, max {1000 * max(s):.0f} ms |"
-        for label, params, s in measure_both(3 if quick else 5)
+        for label, params, s in measure_both({"full": 5, "quick": 3, "smoke": 1}[size])
     ]
 
 

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))  # for tests.vault.baokit: one way to start a dev 
 
 import hvac  # noqa: E402
 
+from benchmarks import Size  # noqa: E402
 from custodian.crypto import KdfParams, KeyPair  # noqa: E402
 from custodian.db.models import Role, SystemKind  # noqa: E402
 from custodian.secret import Secret, SecretPayload  # noqa: E402
@@ -250,16 +251,18 @@ def with_server(fn, delay_ms: float = 0.0):  # type: ignore[no-untyped-def]
             server.stop()
 
 
-def runner_rows(quick: bool) -> list[str]:
-    """This benchmark's rows in the common runner's table (benchmarks/run.py)."""
-    reveals, count = (200, 200) if quick else (2000, 10_000)
+def runner_rows(size: Size, pg: bool = True) -> list[str]:
+    """This benchmark's rows in the common runner's table (benchmarks/run.py): reveals
+    timed and credentials migrated (`--quick`: 200 / 200; `--smoke`: 100, one block, / 10);
+    with `pg` also on PostgreSQL vault databases, when the server is up."""
+    reveals, count = {"full": (2_000, 10_000), "quick": (200, 200), "smoke": (100, 10)}[size]
 
     def both(server, directory: Path):  # type: ignore[no-untyped-def]
         return bench_reveal(server, directory, reveals), bench_migrate(server, directory, count)
 
     samples, (filled, took) = with_server(both)
     rows = _reveal_rows(samples, "SQLite")
-    on_pg = _on_postgres(reveals)
+    on_pg = _on_postgres(reveals) if pg else None
     if on_pg is not None:
         rows += _reveal_rows(on_pg, "PostgreSQL")
     # Vault on another host: every client reaches it through a proxy that delays each way.

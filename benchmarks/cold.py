@@ -9,7 +9,15 @@ by a seeded RNG and shared by all tools:
 - `pass show` (Debian `pass`, a throwaway GNUPGHOME with a key without passphrase);
 - `keepassxc-cli show` (pays its KDF on every call).
 Each is run `runs` times (the slow ones fewer); the median wall-clock time of the whole
-process is reported. Seeding is bulk and outside the timing: custodian through
+process is reported.
+
+Which install: the `custodian` of this venv is measured as it is installed, and its rows
+say how (`INSTALL`: "editable install" after `make venv` / `make demo`, which run
+`pip install -e`; "regular install" from a wheel or `pip install .`), read from the
+distribution's PEP 610 `direct_url.json`. An editable install adds an import-hook finder
+to every Python start in its venv. Beside it, the same agent path is timed in a regular
+install made here (a copy of the package in a bare venv), so both figures are in every
+run. Seeding is bulk and outside the timing: custodian through
 `ActorSession.import_items` (one transaction, sealed and logged as `custodian import`
 does), bao through hvac in this process, pass with one `gpg --encrypt-files` run using
 pass's own gpg options, KeePassXC as one KDBX 4 written by pykeepass (its template's
@@ -18,6 +26,7 @@ Argon2 KDF, whose parameters the row's note names).
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -31,6 +40,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from custodian.crypto import KdfParams
@@ -47,12 +57,29 @@ SEED = 20261125  # a benchmark's sample, not a secret
 BIN = Path(sys.executable).parent
 
 
+def install_kind(distribution: str = "custodian") -> str:
+    """How `distribution` is installed in this interpreter's environment: "editable
+    install" (`pip install -e`: PEP 610 `dir_info.editable`), "regular install", or "not
+    installed"."""
+    try:
+        direct_url = metadata.distribution(distribution).read_text("direct_url.json")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+    editable = bool(direct_url and json.loads(direct_url).get("dir_info", {}).get("editable"))
+    return "editable install" if editable else "regular install"
+
+
+INSTALL = install_kind()  # of the `custodian` that BIN/custodian runs
+
+
 @dataclass(frozen=True)
 class Timing:
     name: str
     median_ms: float
     runs: int
     note: str = ""
+    # "agent" (this venv's install), "agent, regular copy", "no agent", "peer", "floor"
+    kind: str = "peer"
 
 
 @dataclass(frozen=True)
@@ -331,12 +358,19 @@ def keepassxc_db(
     )
 
 
-def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) -> list[Timing]:
+def measure(
+    runs: int,
+    progress: Callable[[str], None],
+    entries: int = ENTRIES,
+    slow_runs: int | None = None,
+) -> list[Timing]:
+    """Every tool's Timing; the slow ones (the full CLI, keepassxc-cli) run `slow_runs`
+    times (default: a third of `runs`, at least 3)."""
     results: list[Timing] = []
     work = Path(tempfile.mkdtemp(prefix="cbench-work-"))
     store = make_entries(entries)
     picks = pick(store, runs)
-    few = picks[: max(3, runs // 3)]  # for the slow ones: the same sequence, shorter
+    few = picks[: slow_runs or max(3, runs // 3)]  # the same sequence, shorter
     same = f"{entries:,} entries, a different one each run"
     try:
         progress(f"  cold get: setting up custodian ({entries:,} entries, unlock, agent)")
@@ -344,19 +378,21 @@ def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) 
             script = [str(BIN / "custodian"), "get"]
             results.append(
                 Timing(
-                    "custodian get (agent)",
+                    f"custodian get (agent, {INSTALL})",
                     time_process(lambda e: [*script, e.path], picks, env),
                     runs,
-                    f"dev venv (editable install); {same}",
+                    f"this venv's `custodian` ({sys.prefix}), {INSTALL}; {same}",
+                    "agent",
                 )
             )
             with installed_copy(work) as plain:
                 results.append(
                     Timing(
-                        "custodian get (agent, regular install)",
+                        "custodian get (agent, regular install in a bare venv)",
                         time_process(lambda e: [str(plain), "get", e.path], picks, env),
                         runs,
                         f"as `pip install` places it: no editable-install finder; {same}",
+                        "agent, regular copy",
                     )
                 )
             slow = {
@@ -369,7 +405,8 @@ def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) 
                     "custodian get (no agent)",
                     time_process(lambda e: [*script, e.path], few, slow),
                     len(few),
-                    f"full CLI, cached session (CUSTODIAN_SESSION); {same}",
+                    f"full CLI, cached session (CUSTODIAN_SESSION), {INSTALL}; {same}",
+                    "no agent",
                 )
             )
         progress(f"  cold get: bao, pass, keepassxc-cli ({entries:,} entries each)")
@@ -407,7 +444,13 @@ def measure(runs: int, progress: Callable[[str], None], entries: int = ENTRIES) 
             lambda e: [sys.executable, "-c", f"print({e.value!r})"], picks, dict(os.environ)
         )
         results.append(
-            Timing("python -c print (floor)", baseline, runs, "interpreter start in the dev venv")
+            Timing(
+                "python -c print (floor)",
+                baseline,
+                runs,
+                f"interpreter start in this venv ({INSTALL} of custodian)",
+                "floor",
+            )
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -2,13 +2,17 @@
 
     make bench                      # or: .venv/bin/python -m benchmarks [--quick]
 
-Every part by default (`--only PART` runs one); each part's module makes its rows:
+Every part by default (`--only PART`, repeatable, runs those); each part's module makes its
+rows, in three sizes: full (the default), `--quick`, and `--smoke` (the smallest that runs
+every step, seconds a part: for tests/bench; its figures mean nothing):
 - reveal (reveal.py): in-process reveal p50/p99 (authorization + access event committed +
   decrypt), 1,000 customers and 100,000 credentials, on SQLite and on a fresh PostgreSQL
   database (created here and dropped afterwards). `--quick`: 100 / 5,000.
 - cold (cold.py): cold `custodian get` as a whole process (with and without the session
   agent) against `bao kv get`, `pass show` and `keepassxc-cli show`, each store holding the
-  same 1,000 entries and each run fetching a different one (`--quick`: 100 entries).
+  same 1,000 entries and each run fetching a different one (`--quick`: 100 entries); the
+  custodian figure is of this venv's install, editable or regular (its row says which),
+  beside a regular install's.
 - unlock (bench_unlock.py): `Custodian.unlock` with the calibrated default KDF and the floor.
 - log (bench_log.py): access-log verify rate, queries, appends; 1,000,000 events
   (`--quick`: 100,000).
@@ -19,6 +23,10 @@ Every part by default (`--only PART` runs one); each part's module makes its row
 - vault (bench_vault.py): reveal through the Vault backend against a bare hvac read on the
   same OpenBao dev server; migrating 10,000 credentials to Vault (`--quick`: 200 reveals,
   200 credentials).
+
+A part that fails does not end the run: its row in the table says so with its error, the
+traceback goes to stderr, the other parts run, the table is printed and saved with every
+row measured, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -28,22 +36,25 @@ import os
 import platform
 import socket
 import sys
+import time
+import traceback
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-PARTS = ["reveal", "cold", "unlock", "log", "import", "tui", "vault"]
 HEADER = [
     "| benchmark | custodian | peer, same run | custodian / peer | notes |",
     "|---|---|---|---|---|",
 ]
-PEERS = ("bao kv get", "pass show", "keepassxc-cli show")
 START_LOAD = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
 if str(ROOT) not in sys.path:  # `python benchmarks/run.py` as well as `python -m benchmarks`
     sys.path.insert(0, str(ROOT))
+
+from benchmarks import Size  # noqa: E402
 
 
 def _say(message: str) -> None:
@@ -71,11 +82,16 @@ def _drop_pg(name: str) -> None:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
 
 
-def reveal_rows(customers: int, credentials: int, samples: int, pg: bool) -> list[str]:
+def reveal_rows(size: Size, pg: bool) -> list[str]:
     import tempfile
 
     from benchmarks import reveal
 
+    customers, credentials, samples = {
+        "full": (1_000, 100_000, 2_000),
+        "quick": (100, 5_000, 300),
+        "smoke": (3, 30, 20),
+    }[size]
     rows = []
     work = Path(tempfile.mkdtemp(prefix="rbench-"))
     targets = [("SQLite", f"sqlite:///{work / 'vault.db'}", None)]
@@ -101,22 +117,27 @@ def reveal_rows(customers: int, credentials: int, samples: int, pg: bool) -> lis
     return rows
 
 
-def cold_rows(runs: int, entries: int) -> list[str]:
+def cold_rows(size: Size, pg: bool) -> list[str]:
     from benchmarks import cold
 
-    timings = cold.measure(runs, _say, entries)
-    by_name = {t.name: t for t in timings}
-    agent = by_name.get("custodian get (agent)")
-    plain = by_name.get("custodian get (agent, regular install)")
+    runs, entries, slow_runs = {  # slow_runs: the no-agent CLI and keepassxc-cli
+        "full": (30, 1_000, 10),
+        "quick": (10, 100, 3),
+        "smoke": (2, 5, 1),
+    }[size]
+    timings = cold.measure(runs, _say, entries, slow_runs)
+    by_kind = {t.kind: t for t in timings}
+    agent = by_kind.get("agent")
+    plain = by_kind.get("agent, regular copy")
     rows = []
     for t in timings:
         note = f"median of {t.runs}; {t.note}"
-        if agent and (t.name in PEERS or t.name.startswith("python")):  # a peer, or the floor
-            if plain and t.name in PEERS:
+        if agent and t.kind in ("peer", "floor"):
+            if plain and t.kind == "peer":
                 note += f"; regular install / peer = {plain.median_ms / t.median_ms:.2f}"
-            name = f"`{t.name}`" if t.name in PEERS else t.name
+            name = f"`{t.name}`" if t.kind == "peer" else t.name
             rows.append(
-                f"| cold get vs {name} | {agent.median_ms:.1f} ms (agent) |"
+                f"| cold get vs {name} | {agent.median_ms:.1f} ms (agent, {cold.INSTALL}) |"
                 f" {t.median_ms:.1f} ms | {agent.median_ms / t.median_ms:.2f} |"
                 f" peer: {note} |"
             )
@@ -139,54 +160,119 @@ def machine() -> list[str]:
     ]
 
 
+def _module_rows(part: str) -> Callable[[Size, bool], list[str]]:
+    """A part whose module `benchmarks/bench_<part>.py` has `runner_rows(size)`."""
+
+    def rows(size: Size, pg: bool) -> list[str]:
+        from importlib import import_module
+
+        return import_module(f"benchmarks.bench_{part}").runner_rows(size)  # type: ignore[no-any-return]
+
+    return rows
+
+
+def log_rows(size: Size, pg: bool) -> list[str]:  # the access log (issue 3)
+    from benchmarks import bench_log
+
+    return bench_log.runner_rows(size, pg)
+
+
+def vault_rows(size: Size, pg: bool) -> list[str]:
+    from benchmarks import bench_vault
+
+    return bench_vault.runner_rows(size, pg)
+
+
+# Each part: (size, PostgreSQL too?) -> its rows of the table. In this order.
+PARTS: dict[str, Callable[[Size, bool], list[str]]] = {
+    "reveal": reveal_rows,
+    "cold": cold_rows,
+    "unlock": _module_rows("unlock"),
+    "log": log_rows,
+    "import": _module_rows("import"),
+    "tui": _module_rows("tui"),
+    "vault": vault_rows,
+}
+
+
+def failure_row(part: str, exc: BaseException, seconds: float) -> str:
+    """One table row for a part that raised: the exception, and for a failed command the
+    last line it wrote to stderr (tmux's "can't find session: b", say)."""
+    error = f"{type(exc).__name__}: {exc}"
+    stderr = getattr(exc, "stderr", None)
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode(errors="replace")
+    if isinstance(stderr, str) and stderr.strip():
+        error += f" stderr: {stderr.strip().splitlines()[-1]}"
+    error = " ".join(error.split()).replace("|", "\\|")
+    if len(error) > 400:
+        error = error[:397] + "..."
+    return f"| {part}: FAILED | - | - | - | after {seconds:.0f} s: {error} |"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="small sizes, fewer runs")
+    sizes.add_argument(
+        "--smoke", action="store_true", help="the smallest sizes: checks each part runs"
+    )
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--only", choices=PARTS, help="run one part")
+    parser.add_argument(
+        "--only", action="append", choices=list(PARTS), help="run this part (repeatable)"
+    )
     parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        metavar="DIR",
+        help="where to save the table (default: benchmarks/results/)",
+    )
     args = parser.parse_args(argv)
-    q = args.quick
-    customers, credentials = (100, 5_000) if q else (1_000, 100_000)
-    samples, runs = (300, 10) if q else (2_000, 30)
+    size: Size = "smoke" if args.smoke else "quick" if args.quick else "full"
+    parts = [p for p in PARTS if p in args.only] if args.only else list(PARTS)
 
     rows = list(HEADER)
-    for part in [args.only] if args.only else PARTS:
+    failed = []
+    for part in parts:
         _say(f"== {part}")
-        if part == "reveal":
-            rows += reveal_rows(customers, credentials, samples, pg=not args.no_pg)
-        elif part == "cold":
-            rows += cold_rows(runs, 100 if q else 1_000)
-        elif part == "log":  # the access log (issue 3)
-            from benchmarks import bench_log
-
-            rows += bench_log.runner_rows(q, pg=not args.no_pg)
-        else:  # each of these modules has `runner_rows(quick)`
-            from importlib import import_module
-
-            rows += import_module(f"benchmarks.bench_{part}").runner_rows(q)
-    title = "# custodian benchmarks" + (" (quick)" if q else "")
+        start = time.perf_counter()
+        try:
+            made = PARTS[part](size, not args.no_pg)
+            rows += made
+            _say(f"== {part}: {len(made)} rows in {time.perf_counter() - start:.0f} s")
+        except Exception as exc:  # any part's failure: recorded, and the run goes on
+            traceback.print_exc()
+            failed.append(part)
+            rows.append(failure_row(part, exc, time.perf_counter() - start))
+            _say(f"== {part} FAILED; the run goes on")
+    title = "# custodian benchmarks" + ("" if size == "full" else f" ({size})")
     if args.only:
-        title += f": {args.only} only"
-    text = "\n".join([title, "", *machine(), "", *rows, ""])
+        title += f": {', '.join(parts)} only"
+    footer = ["", f"**Failed: {', '.join(failed)}** (their rows say why); the other figures stand."]
+    text = "\n".join([title, "", *machine(), "", *rows, *(footer if failed else []), ""])
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(parents=True, exist_ok=True)
+        args.results.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-        suffix = ("-quick" if q else "") + (f"-{args.only}" if args.only else "")
+        suffix = ("" if size == "full" else f"-{size}") + (
+            f"-{'-'.join(parts)}" if args.only else ""
+        )
         name = f"{stamp}-{socket.gethostname()}{suffix}"
-        out = RESULTS / f"{name}.md"
+        out = args.results / f"{name}.md"
         for n in range(2, 100):  # an earlier run of the same day stays
             if not out.exists():
                 break
-            out = RESULTS / f"{name}-{n}.md"
+            out = args.results / f"{name}-{n}.md"
         out.write_text(text)
-        _say(f"saved {out.relative_to(ROOT)}")
-    return 0
+        shown = out.resolve()
+        _say(f"saved {shown.relative_to(ROOT) if shown.is_relative_to(ROOT) else shown}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

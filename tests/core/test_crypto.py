@@ -113,3 +113,27 @@ def test_a_lock_rewritten_below_the_floor_is_refused(offset: int, value: int) ->
     blob[offset : offset + 4] = struct.pack(">I", value)
     with pytest.raises(IntegrityError, match="out of bounds"):
         PassphraseLock.unlock(bytes(blob), PASSPHRASE, LOCK_CTX)
+
+
+def test_passphrase_locks_opened_from_several_threads_at_once_all_finish():
+    """Argon2id started from several threads at once hung inside OpenSSL's thread pool;
+    derivations now run one at a time per process."""
+    import threading
+
+    from custodian.crypto import Context, KdfParams, PassphraseLock
+
+    ctx = Context.of("test")
+    blob = PassphraseLock(KdfParams.floor()).lock(b"payload", "a passphrase", ctx)
+    opened: list[bytes] = []
+    threads = [
+        threading.Thread(
+            target=lambda: opened.append(PassphraseLock.unlock(blob, "a passphrase", ctx))
+        )
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert opened == [b"payload"] * 4

@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -240,14 +241,23 @@ class KdfParams:
         return params
 
 
+# One derivation at a time per process: Argon2id runs on OpenSSL's own thread pool (one
+# thread per lane), and derivations started from several Python threads at once hang there
+# (seen with cryptography 50 on OpenSSL 4.0). One at a time also bounds the memory a burst of
+# attempts can claim to one derivation's `memory_kib`.
+_DERIVE_LOCK = threading.Lock()
+
+
 def _derive(passphrase: bytes, salt: bytes, params: KdfParams) -> bytes:
-    return Argon2id(
+    kdf = Argon2id(
         salt=salt,
         length=32,
         iterations=params.iterations,
         lanes=params.lanes,
         memory_cost=params.memory_kib,
-    ).derive(passphrase)
+    )
+    with _DERIVE_LOCK:
+        return kdf.derive(passphrase)
 
 
 _LOCK_HEADER = struct.Struct(">BBIII16s12s")  # version, kdf id, m, t, p, salt, nonce

@@ -162,41 +162,59 @@ class Custodian:
     # --- authentication ---------------------------------------------------------------
 
     def unlock(self, username: str, passphrase: str) -> ActorSession:
-        """Open `username`'s private keys with their passphrase. Every attempt that fails is
+        """Open `username`'s private keys with their passphrase. Every attempt is counted
+        before its key derivation runs (`_count_attempt`), and every one that fails is
         logged; after `FREE_ATTEMPTS` failures in a row, further attempts must wait an
         exponentially growing delay, kept in the database so every process shares it."""
-        with self.db.transaction() as tx:
-            tech = tx.exec(select(Technician).where(Technician.username == username)).first()
-            blob = tech.locked_private if tech and tech.active else None
-        if tech is None or blob is None:
+        attempt = self._count_attempt(username)
+        if attempt is None:
             # Pay the KDF anyway, so an unknown name answers as slowly as a wrong passphrase.
             PassphraseLock(self.vault_kdf()).lock(b"", passphrase, Context.of("dummy"))
             self._record_failed_unlock(username, None, "unknown or disabled account")
             raise AuthenticationFailed(f"authentication failed for {username[:64]!r}")
-        assert tech.id is not None
-        wait = backoff_remaining(tech.failed_unlocks, tech.last_failed_at, self.clock())
+        tech_id, role, blob, wait = attempt
         if wait > 0:
-            self._record_failed_unlock(username, tech.id, "backoff", count=False)
+            self._record_failed_unlock(username, tech_id, "backoff")
             raise AuthenticationFailed(
                 f"too many failed attempts for {username!r}: try again in {wait:.0f} s"
             )
         try:
-            context = technician_lock_context(tech.id, username)
+            context = technician_lock_context(tech_id, username)
             raw = PassphraseLock.unlock(blob, passphrase, context)
         except InvalidTag:
-            self._record_failed_unlock(username, tech.id, "wrong passphrase")
+            self._record_failed_unlock(username, tech_id, "wrong passphrase")
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
         except IntegrityError as exc:
-            self._record_failed_unlock(username, tech.id, str(exc))
+            self._record_failed_unlock(username, tech_id, str(exc))
             raise
-        if tech.failed_unlocks:
-            with self.db.transaction() as tx:
-                row = tx.get(Technician, tech.id)
-                if row is not None:
-                    row.failed_unlocks, row.last_failed_at = 0, None
-                    tx.add(row)
+        with self.db.transaction() as tx:  # the attempt counted above succeeded
+            row = tx.get(Technician, tech_id)
+            if row is not None:
+                row.failed_unlocks, row.last_failed_at = 0, None
+                tx.add(row)
         key, signer = unpack_private(raw)
-        return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
+        return ActorSession(self, tech_id, username, role, key, signer)
+
+    def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:
+        """Count one unlock attempt as failed before its KDF runs, in one transaction that
+        holds the technician's row (FOR UPDATE; SQLite's BEGIN IMMEDIATE), so N attempts in
+        parallel get at most the allowed number of guesses: a success resets the count.
+        Returns the account's id, role, locked keys and the backoff still to wait (an
+        attempt inside the backoff is not counted), or None for an unknown or disabled
+        account."""
+        with self.db.transaction() as tx:
+            tech = tx.exec(
+                select(Technician).where(Technician.username == username).with_for_update()
+            ).first()
+            if tech is None or tech.id is None or not tech.active or tech.locked_private is None:
+                return None
+            now = self.clock()
+            wait = backoff_remaining(tech.failed_unlocks, tech.last_failed_at, now)
+            if wait == 0:
+                tech.failed_unlocks += 1
+                tech.last_failed_at = now
+                tx.add(tech)
+            return tech.id, Role(tech.role), tech.locked_private, wait
 
     def resume(self, username: str, private_bundle: bytes) -> ActorSession:
         """Rebuild a session from a cached private-key bundle (see `ActorSession.export`)."""
@@ -208,16 +226,10 @@ class Custodian:
             assert tech.id is not None
             return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
 
-    def _record_failed_unlock(
-        self, username: str, tech_id: int | None, why: str, *, count: bool = True
-    ) -> None:
+    def _record_failed_unlock(self, username: str, tech_id: int | None, why: str) -> None:
+        """Log a failed unlock (unsigned: nobody holds a key to sign it with). The attempt
+        itself was counted before its KDF ran (`_count_attempt`)."""
         with self.db.transaction() as tx:
-            if tech_id is not None and count:
-                tech = tx.get(Technician, tech_id)
-                if tech is not None:
-                    tech.failed_unlocks += 1
-                    tech.last_failed_at = self.clock()
-                    tx.add(tech)
             audit.append(
                 tx,
                 audit.EventDraft("unlock", "failed", username[:64], tech_id, detail={"why": why}),

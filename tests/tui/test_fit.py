@@ -1,0 +1,52 @@
+"""At 80x24 and 120x40 the tables show whole values: columns size to their content, the
+least important drop out (into the line or pane beside the table), none is cut."""
+
+from __future__ import annotations
+
+import pytest
+from rich.cells import cell_len
+from textual.widgets import DataTable, Static
+
+from custodian_tui.widgets.fitted_table import Column, FittedTable, fit
+from tests.tui.test_snapshots import settle
+
+SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
+
+
+def assert_whole(table: DataTable) -> None:
+    """Every shown value fits its column, and the columns fit the table's width."""
+    total = 0
+    for column in table.columns.values():
+        width = column.get_render_width(table)
+        total += width
+        cells = [str(c) for c in table.get_column(column.key)]
+        widest = max([cell_len(str(column.label)), *map(cell_len, cells)])
+        assert width >= widest + 2 * table.cell_padding, column.label
+    assert total <= table.size.width
+
+
+def test_fit_keeps_essentials_and_adds_the_rest_by_priority():
+    cols = [Column("a", "A"), Column("b", "B", 2), Column("c", "C", 1), Column("d", "D", 3, True)]
+    widths = {"a": 10, "b": 4, "c": 10, "d": 0}
+    assert fit(cols, widths, 100, 1) == ["a", "b", "c"]  # d: empty
+    assert fit(cols, widths, 24, 1) == ["a", "c"]  # c before b
+    assert fit(cols, widths, 5, 1) == ["a"]  # an essential column stays
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", SIZES)
+async def test_home_shows_what_picks_a_credential_whole(app_for, size):
+    app = app_for("alice", unlocked=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#creds", FittedTable)
+        labels = [str(c.label) for c in table.columns.values()]
+        for needed in ("Customer", "System", "Credential", "Username"):
+            assert needed in labels
+        assert "Rotate" not in labels  # a technician has no rotation worklist
+        assert "Administrator" in table.get_column("username")
+        assert_whole(table)
+        if size == (80, 24):  # the host is left out of the table, so it is in the line below
+            assert "Host" not in labels
+            detail = str(app.screen.query_one("#cred-detail", Static).render())
+            assert "dc01.acme.example" in detail

@@ -50,3 +50,33 @@ async def test_home_shows_what_picks_a_credential_whole(app_for, size):
             assert "Host" not in labels
             detail = str(app.screen.query_one("#cred-detail", Static).render())
             assert "dc01.acme.example" in detail
+
+
+@pytest.mark.asyncio
+async def test_history_of_one_version_says_1_version(app_for):
+    app = app_for("alice", unlocked=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        table = app.screen.query_one("#creds", FittedTable)
+        table.focus()
+        table.move_cursor(row=list(table.get_column("system")).index("sql01"))
+        await pilot.press("h")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#history-summary", Static).render())
+        assert summary.startswith("1 version ·")
+
+
+@pytest.mark.asyncio
+async def test_reveal_labels_line_up_with_the_details(app_for):
+    app = app_for("alice", unlocked=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#creds", FittedTable).focus()
+        await pilot.press("enter", *"T-1", "enter")
+        await settle(pilot)
+        details = app.screen.query_one("#reveal-details", Static)
+        field = app.screen.query_one("#field-password")
+        username_line = str(details.render()).splitlines()[0]
+        label_end = details.content_region.x + username_line.index("username") + len("username")
+        password_end = field.content_region.x + str(field.render()).index("password") + 8
+        assert label_end == password_end

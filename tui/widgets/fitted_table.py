@@ -70,6 +70,10 @@ class FittedTable(DataTable[Cell]):
         """Every column's value for the row at `index`, shown or not."""
         return self._rows_all[index][1]
 
+    def values_of(self, column: str) -> list[Cell]:
+        """One column's values in row order, shown or not."""
+        return [cells.get(column, "") for _, cells in self._rows_all]
+
     def set_rows(self, rows: Iterable[tuple[str, dict[str, Cell]]]) -> None:
         self._rows_all, self._value_widths = [], {}
         self.clear()

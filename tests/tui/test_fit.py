@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from rich.cells import cell_len
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from custodian_tui.widgets.fitted_table import Column, FittedTable, fit
 from tests.tui.test_snapshots import settle
@@ -80,3 +80,24 @@ async def test_reveal_labels_line_up_with_the_details(app_for):
         label_end = details.content_region.x + username_line.index("username") + len("username")
         password_end = field.content_region.x + str(field.render()).index("password") + 8
         assert label_end == password_end
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", SIZES)
+async def test_admin_hints_and_tables_are_whole(app_for, size):
+    app = app_for("admin", unlocked=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        tabs = app.screen.query_one("#admin-tabs")
+        for tab in ("tab-techs", "tab-customers", "tab-grants", "tab-rotation", "tab-offboard"):
+            tabs.active = tab
+            if tab == "tab-grants":
+                app.screen.query_one("#grant-customer").value = "acme"
+            await settle(pilot)
+            pane = app.screen.query_one(f"#{tab}")
+            for box in pane.query(Input):
+                assert cell_len(box.placeholder) < box.content_region.width, box.placeholder
+            for table in pane.query(DataTable):
+                assert_whole(table)

@@ -92,7 +92,7 @@ class AdminScreen(Changes, Screen[None]):
                         allow_blank=False,
                         id="tech-role",
                     )
-                    yield Input(placeholder="initial passphrase", password=True, id="tech-pass")
+                    yield Input(placeholder="passphrase", password=True, id="tech-pass")
                     yield Button("Add", id="tech-add", variant="primary")
                 with Horizontal(classes="filters"):
                     if offers(actor, "reset_passphrase"):

@@ -38,7 +38,7 @@ class GrantsTab(Changes, TabPane):
         yield DataTable(id="grants", cursor_type="row")
         with Horizontal(classes="filters"):
             yield Input(placeholder="technician", id="grant-tech")
-            yield Input(placeholder="until: 30d or 2026-12-31 (optional)", id="grant-until")
+            yield Input(placeholder="until, e.g. 30d", id="grant-until")
             yield Button("Grant", id="grant-add", variant="primary")
             yield Button("Revoke selected", id="grant-revoke", variant="error")
 

@@ -43,7 +43,7 @@ class OffboardTab(Changes, TabPane):
             yield Select([], prompt="customer", id="off-customer")
             yield Input(placeholder="retention days (default)", id="off-days")
         with Horizontal(classes="filters"):
-            yield Input(placeholder="handover file, e.g. acme.kdbx (optional)", id="off-file")
+            yield Input(placeholder="handover file (.kdbx)", id="off-file")
             yield Input(placeholder="KDBX passphrase", password=True, id="off-pass")
             yield Input(placeholder="again", password=True, id="off-pass2")
         with Horizontal(classes="filters"):

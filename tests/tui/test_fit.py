@@ -101,3 +101,22 @@ async def test_admin_hints_and_tables_are_whole(app_for, size):
                 assert cell_len(box.placeholder) < box.content_region.width, box.placeholder
             for table in pane.query(DataTable):
                 assert_whole(table)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("user", "key"), [("alice", None), ("admin", None), ("audrey", "f2")])
+async def test_footer_keys_fit_at_80x24(app_for, user, key):
+    from textual.widgets._footer import FooterKey
+
+    app = app_for(user, unlocked=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        if key:
+            await pilot.press(key)
+            await settle(pilot)
+        keys = list(app.screen.query(FooterKey))
+        assert keys
+        palette = app.screen.query_one("FooterKey.-command-palette")
+        for item in keys:
+            if item is not palette:
+                assert item.region.right <= palette.region.x, item.description

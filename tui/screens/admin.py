@@ -19,7 +19,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     DataTable,
-    Footer,
     Header,
     Input,
     Select,
@@ -35,6 +34,7 @@ from custodian import (
 )
 
 from ..service_features import offers
+from ..widgets.fit_footer import FitFooter
 from .admin_change import Changes, Done
 from .admin_grants import GrantsTab
 from .admin_offboard import OffboardTab
@@ -115,7 +115,7 @@ class AdminScreen(Changes, Screen[None]):
             if offers(actor, "offboard") and offers(actor, "purge"):
                 yield OffboardTab()
         yield Static("", id="admin-status")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         for table_id, columns in (

@@ -15,11 +15,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..search import SearchIndex, SearchResult
 from ..service_features import rotation_due
+from ..widgets.fit_footer import FitFooter
 from ..widgets.fitted_table import Column, FittedTable
 from .reveal import SecretWorkers
 
@@ -62,7 +63,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("enter", "reveal", "Reveal", show=True),
         Binding("c", "copy", "Copy"),
         Binding("h", "history", "History"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
@@ -93,7 +94,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
                 yield Static("loading…", id="summary")
                 yield FittedTable(COLUMNS, id="creds", zebra_stripes=True)
                 yield Static("", id="cred-detail")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#customers", OptionList).border_title = "Customers"

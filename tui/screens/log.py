@@ -20,12 +20,13 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from custodian import AlertPolicy, EventFilter, EventInfo, Role, UsageError
 
 from ..service_features import offers
 from ..widgets.activity_chart import ActivityChart, per_day
+from ..widgets.fit_footer import FitFooter
 from ..widgets.fitted_table import Column, FittedTable
 
 if TYPE_CHECKING:
@@ -96,11 +97,11 @@ class LogScreen(Screen[None]):
     app: CustodianApp
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("f", "filters", "Filter"),
-        Binding("V", "verify", "Verify chain"),
-        Binding("s", "split", "Chart split"),
-        Binding("x", "export('csv')", "Export CSV"),
-        Binding("J", "export('json')", "Export JSON"),
+        Binding("f", "filters", "Filter", show=False),
+        Binding("V", "verify", "Verify"),
+        Binding("s", "split", "Split", show=False),
+        Binding("x", "export('csv')", "CSV"),
+        Binding("J", "export('json')", "JSON"),
         Binding("g", "chart", "Chart"),
         Binding("m", "more", "More", show=False),
     ]
@@ -153,7 +154,7 @@ class LogScreen(Screen[None]):
         yield Static("", id="log-status")
         if self.reader:
             yield ActivityChart(id="chart")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         self.query_one("#events", FittedTable).focus()

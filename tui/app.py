@@ -297,7 +297,12 @@ def make_app(
 ) -> CustodianApp:
     """The one way to build the app: the `custodian tui` command and the tests call it."""
     import getpass
+    from dataclasses import replace
+
+    from .config import export_directory
 
     vault = vault or Custodian.open(db)
     name = username or (actor.username if actor else None) or getpass.getuser()
+    config = config or TuiConfig()
+    config = replace(config, export_dir=export_directory(config.export_dir))
     return CustodianApp(vault, name, config=config, actor=actor)

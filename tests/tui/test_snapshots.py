@@ -75,16 +75,41 @@ def test_reveal_masked(snap_compare, app_for, size):
     assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=revealed)
 
 
-def test_history(snap_compare, app_for):
+@pytest.mark.parametrize("size", SIZES)
+def test_reveal_shown(snap_compare, app_for, size):
+    """A shown password: its label lines up with the details, the countdown fits."""
+
+    async def shown(pilot):
+        await settle(pilot)
+        pilot.app.screen.query_one("#creds", DataTable).focus()
+        await pilot.press("down", "enter", *"T-1234", "enter")
+        await settle(pilot)
+        await pilot.press("space")
+        await settle(pilot)
+
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=shown)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history(snap_compare, app_for, size):
     async def history(pilot):
         await settle(pilot)
         pilot.app.screen.query_one("#creds", DataTable).focus()
         await pilot.press("h")
         await settle(pilot)
 
-    assert snap_compare(
-        app_for("alice", unlocked=True), terminal_size=(120, 40), run_before=history
-    )
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=history)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_history_of_one_version(snap_compare, app_for, size):
+    async def history(pilot):
+        await settle(pilot)
+        pilot.app.screen.query_one("#creds", DataTable).focus()
+        await pilot.press("down", "h")
+        await settle(pilot)
+
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=history)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -110,6 +135,37 @@ def test_access_log_for_an_auditor(snap_compare, app_for, demo, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
+def test_access_log_for_a_technician(snap_compare, app_for, demo, size):
+    """A technician's own events, the first one's detail under the table at 80x24."""
+    from tests.conftest import PASS
+
+    alice = demo.vault.unlock("alice", PASS)
+    alice.reveal("globex/edge-rtr/admin")
+    alice.reveal("acme/sql01/admin", reason="T-4711")
+
+    async def log(pilot):
+        await settle(pilot)
+        await pilot.press("f2")
+        await settle(pilot)
+        pilot.app.screen.query_one("#events").focus()
+        await settle(pilot)
+
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=log)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_technicians(snap_compare, app_for, size):
+    async def techs(pilot):
+        await settle(pilot)
+        await pilot.press("f3")
+        await settle(pilot)
+        pilot.app.screen.query_one("#techs").focus()
+        await pilot.pause()
+
+    assert snap_compare(app_for("admin", unlocked=True), terminal_size=size, run_before=techs)
+
+
+@pytest.mark.parametrize("size", SIZES)
 def test_admin_grants(snap_compare, app_for, size):
     async def grants(pilot):
         await settle(pilot)
@@ -125,7 +181,8 @@ def test_admin_grants(snap_compare, app_for, size):
     assert snap_compare(app_for("admin", unlocked=True), terminal_size=size, run_before=grants)
 
 
-def test_admin_offboarding_confirmation(snap_compare, app_for):
+@pytest.mark.parametrize("size", SIZES)
+def test_admin_offboarding_confirmation(snap_compare, app_for, size):
     """The offboarding wizard's confirmation: steps, file, destruction date."""
 
     async def confirming(pilot):
@@ -142,9 +199,7 @@ def test_admin_offboarding_confirmation(snap_compare, app_for):
         screen.query_one("#off-go").press()
         await settle(pilot)
 
-    assert snap_compare(
-        app_for("admin", unlocked=True), terminal_size=(120, 40), run_before=confirming
-    )
+    assert snap_compare(app_for("admin", unlocked=True), terminal_size=size, run_before=confirming)
 
 
 def test_help(snap_compare, app_for):

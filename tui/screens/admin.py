@@ -5,8 +5,7 @@ call. Tabs whose service methods are absent are not shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -20,7 +19,6 @@ from textual.widgets import (
     Button,
     Checkbox,
     DataTable,
-    Footer,
     Header,
     Input,
     Select,
@@ -31,12 +29,15 @@ from textual.widgets import (
 
 from custodian import (
     CustomerInfo,
-    GrantInfo,
     Role,
     TechnicianInfo,
 )
 
 from ..service_features import offers
+from ..widgets.fit_footer import FitFooter
+from .admin_change import Changes, Done
+from .admin_grants import GrantsTab
+from .admin_offboard import OffboardTab
 from .confirm import ConfirmScreen
 from .log import parse_since, parse_span
 from .passphrase import NewPassphraseScreen
@@ -54,7 +55,7 @@ def parse_until(text: str, now: datetime) -> datetime | None:
     return now + span if span is not None else parse_since(text, now)
 
 
-class AdminScreen(Screen[None]):
+class AdminScreen(Changes, Screen[None]):
     app: CustodianApp
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -68,16 +69,6 @@ class AdminScreen(Screen[None]):
         rotation: list[Any] | None
 
     @dataclass
-    class Grants(Message):
-        slug: str
-        grants: tuple[GrantInfo, ...]
-
-    @dataclass
-    class Done(Message):
-        text: str
-        reload: bool = True
-
-    @dataclass
     class Retention(Message):
         days: int
 
@@ -85,7 +76,6 @@ class AdminScreen(Screen[None]):
         super().__init__()
         self.technicians: list[TechnicianInfo] = []
         self.customers: list[CustomerInfo] = []
-        self.grants: tuple[GrantInfo, ...] = ()
         self.retention: int | None = None  # the vault's default retention, in days
 
     def compose(self) -> ComposeResult:
@@ -102,7 +92,7 @@ class AdminScreen(Screen[None]):
                         allow_blank=False,
                         id="tech-role",
                     )
-                    yield Input(placeholder="initial passphrase", password=True, id="tech-pass")
+                    yield Input(placeholder="passphrase", password=True, id="tech-pass")
                     yield Button("Add", id="tech-add", variant="primary")
                 with Horizontal(classes="filters"):
                     if offers(actor, "reset_passphrase"):
@@ -118,47 +108,19 @@ class AdminScreen(Screen[None]):
                     yield Button("Add", id="cust-add", variant="primary")
                 if offers(actor, "edit_customer"):
                     yield Button("Toggle reason on selected", id="cust-toggle")
-            with TabPane("Grants", id="tab-grants"):
-                yield Select([], prompt="customer", id="grant-customer")
-                yield DataTable(id="grants", cursor_type="row")
-                with Horizontal(classes="filters"):
-                    yield Input(placeholder="technician", id="grant-tech")
-                    yield Input(placeholder="until: 30d or 2026-12-31 (optional)", id="grant-until")
-                    yield Button("Grant", id="grant-add", variant="primary")
-                    yield Button("Revoke selected", id="grant-revoke", variant="error")
+            yield GrantsTab()
             if offers(actor, "rotation_list"):
                 with TabPane("Rotation", id="tab-rotation"):
                     yield DataTable(id="rotation", cursor_type="row")
             if offers(actor, "offboard") and offers(actor, "purge"):
-                with TabPane("Offboard", id="tab-offboard"):
-                    yield Static(
-                        "Offboarding revokes every grant and schedules the customer's data for"
-                        " destruction after the retention period. Give a file to hand the"
-                        " current credentials over first (KeePass KDBX 4, passphrase of 12+"
-                        " characters); the handover needs a grant, which the wizard can give"
-                        " you for an hour."
-                    )
-                    with Horizontal(classes="filters"):
-                        yield Select([], prompt="customer", id="off-customer")
-                        yield Input(placeholder="retention days (default)", id="off-days")
-                    with Horizontal(classes="filters"):
-                        yield Input(
-                            placeholder="handover file, e.g. acme.kdbx (optional)", id="off-file"
-                        )
-                        yield Input(placeholder="KDBX passphrase", password=True, id="off-pass")
-                        yield Input(placeholder="again", password=True, id="off-pass2")
-                    with Horizontal(classes="filters"):
-                        yield Checkbox("grant me 1 h for the handover", value=True, id="off-grant")
-                        yield Button("Offboard…", id="off-go", variant="error")
-                    yield Button("Purge customers past retention…", id="purge-go", variant="error")
+                yield OffboardTab()
         yield Static("", id="admin-status")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
         for table_id, columns in (
             ("techs", ("Technician", "Role", "Active", "Since")),
             ("custs", ("Slug", "Name", "Status", "Reason", "Credentials", "Key v")),
-            ("grants", ("Technician", "Granted by", "At", "Expires")),
             ("rotation", ("Credential", "Why", "Flagged")),
         ):
             for table in self.query(f"#{table_id}").results(DataTable):
@@ -220,46 +182,15 @@ class AdminScreen(Screen[None]):
             table.clear()
             for r in message.rotation:
                 table.add_row(r.path, r.why, r.flagged_at.strftime("%Y-%m-%d"))
-        self._load_grants()
-
-    @on(Select.Changed, "#grant-customer")
-    def _load_grants(self) -> None:
-        value = self.query_one("#grant-customer", Select).value
-        if isinstance(value, str):
-            self.load_grants(value)
-
-    @work(thread=True, exclusive=True, group="admin-grants")
-    def load_grants(self, slug: str) -> None:
-        with self.app.service_errors():
-            self.post_message(self.Grants(slug, self.app.session.show_customer(slug).grants))
-
-    def on_admin_screen_grants(self, message: Grants) -> None:
-        self.grants = message.grants
-        table = self.query_one("#grants", DataTable)
-        table.clear()
-        for g in message.grants:
-            table.add_row(
-                g.technician,
-                g.granted_by,
-                g.granted_at.strftime("%Y-%m-%d %H:%M"),
-                g.expires_at.strftime("%Y-%m-%d %H:%M") if g.expires_at else "never",
-                key=g.technician,
-            )
+        self.query_one(GrantsTab).reload()
 
     # --- changes ----------------------------------------------------------------------------
 
-    def on_admin_screen_done(self, message: Done) -> None:
+    def on_done(self, message: Done) -> None:
         self.query_one("#admin-status", Static).update(message.text)
         self.notify(message.text)
         if message.reload:
             self.load()
-
-    @work(thread=True, group="admin-change")
-    def change(self, description: str, call: Any, *args: Any, **kwargs: Any) -> None:
-        """Run one service call; report its outcome (the service's message on failure)."""
-        with self.app.service_errors():
-            call(*args, **kwargs)
-            self.post_message(self.Done(description))
 
     @on(Button.Pressed, "#tech-add")
     def add_technician(self) -> None:
@@ -301,47 +232,6 @@ class AdminScreen(Screen[None]):
             self.app.session.edit_customer,
             c.slug,
             require_reason=not c.require_reason,
-        )
-
-    @on(Button.Pressed, "#grant-add")
-    def add_grant(self) -> None:
-        slug = self.query_one("#grant-customer", Select).value
-        tech = self.query_one("#grant-tech", Input).value.strip()
-        if not isinstance(slug, str):
-            self.app.show_error("choose a customer first", "invalid input")
-            return
-        try:
-            until = parse_until(
-                self.query_one("#grant-until", Input).value, self.app.config.clock()
-            )
-        except Exception as exc:
-            self.app.show_error(str(exc), "invalid input")
-            return
-        self.change(
-            f"granted {tech} access to {slug}", self.app.session.grant, tech, slug, until=until
-        )
-
-    @on(Button.Pressed, "#grant-revoke")
-    def revoke_grant(self) -> None:
-        slug = self.query_one("#grant-customer", Select).value
-        table = self.query_one("#grants", DataTable)
-        if not isinstance(slug, str) or not self.grants or not table.row_count:
-            return
-        tech = self.grants[table.cursor_row].technician
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change(
-                    f"revoked {tech}'s access to {slug}", self.app.session.revoke, tech, slug
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Revoke [b]{tech}[/]'s access to [b]{slug}[/]? The customer key is rotated.",
-                yes="Revoke",
-                danger=True,
-            ),
-            confirmed,
         )
 
     @on(Button.Pressed, "#tech-disable")
@@ -392,97 +282,9 @@ class AdminScreen(Screen[None]):
         with self.app.service_errors():
             rewrapped = self.app.session.reset_passphrase(name, passphrase)
             self.post_message(
-                self.Done(
+                Done(
                     f"reset {name}'s passphrase: new keys, {rewrapped} key(s) re-wrapped to them;"
                     f" {name}'s cached sessions no longer work",
                     reload=False,
                 )
             )
-
-    @on(Button.Pressed, "#off-go")
-    def offboard(self) -> None:
-        """The wizard: check the inputs, confirm with a summary, then (in a worker)
-        grant, hand over, offboard, stopping at the first refusal."""
-        slug = self.query_one("#off-customer", Select).value
-        days_text = self.query_one("#off-days", Input).value.strip()
-        file_text = self.query_one("#off-file", Input).value.strip()
-        secrets = (self.query_one("#off-pass", Input), self.query_one("#off-pass2", Input))
-        passphrase, again = secrets[0].value, secrets[1].value
-        if not isinstance(slug, str):
-            self.app.show_error("choose a customer first", "invalid input")
-            return
-        if days_text and not days_text.isdigit():
-            self.app.show_error("retention days must be a whole number", "invalid input")
-            return
-        if file_text and passphrase != again:
-            self.app.show_error("the two handover passphrases differ", "invalid input")
-            return
-        if not file_text and passphrase:
-            self.app.show_error("a passphrase without a handover file", "invalid input")
-            return
-        days = int(days_text) if days_text else self.retention
-        path = Path(file_text).expanduser().absolute() if file_text else None
-        grant_me = self.query_one("#off-grant", Checkbox).value
-        until = self.app.config.clock() + timedelta(days=days) if days is not None else None
-        steps = []
-        if path is not None:
-            if grant_me:
-                steps.append(f"grant you ({self.app.username}) access for 1 h")
-            steps.append(f"write the handover to [b]{path}[/] (KDBX 4)")
-        steps.append("revoke every grant and rotate the customer key")
-        steps.append(
-            f"destroy its data after [b]{until:%Y-%m-%d}[/] ({days} days)"
-            if until
-            else "destroy its data after the default retention"
-        )
-        question = f"Offboard [b]{slug}[/]?\n" + "\n".join(
-            f"{i}. {step}" for i, step in enumerate(steps, 1)
-        )
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                for box in secrets:
-                    box.value = ""
-                self.offboard_customer(slug, days, path, passphrase, grant_me)
-
-        self.app.push_screen(ConfirmScreen(question, yes="Offboard", danger=True), confirmed)
-
-    @work(thread=True, group="admin-change")
-    def offboard_customer(
-        self, slug: str, days: int | None, path: Path | None, passphrase: str, grant_me: bool
-    ) -> None:
-        from custodian.handover import check_passphrase, check_target, hand_over
-
-        with self.app.service_errors():
-            actor = self.app.session
-            said = []
-            if path is not None:
-                check_target(path)  # before the grant: a bad file or passphrase changes nothing
-                check_passphrase(passphrase)
-                if grant_me:
-                    actor.grant(
-                        actor.username, slug, until=self.app.config.clock() + timedelta(hours=1)
-                    )
-                data = hand_over(actor, slug, path, passphrase)
-                said.append(f"wrote {data.count} credential(s) to {path}")
-            result = actor.offboard(slug, retention_days=days)
-            said.append(
-                f"offboarded {slug}: revoked {', '.join(result.revoked) or 'nobody'};"
-                f" data destroyed after {result.purge_after:%Y-%m-%d %H:%M} UTC"
-            )
-            self.post_message(self.Done("; ".join(said)))
-
-    @on(Button.Pressed, "#purge-go")
-    def purge(self) -> None:
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.change("purged customers past their retention date", self.app.session.purge)
-
-        self.app.push_screen(
-            ConfirmScreen(
-                "Destroy every offboarded customer past its retention date? This cannot be undone.",
-                yes="Purge",
-                danger=True,
-            ),
-            confirmed,
-        )

@@ -20,6 +20,9 @@ HELP = """\
 | `space` | reveal | show the field for a few seconds; again hides it |
 | `r` | home | reload |
 | `F2` | home | the access log (filters, detail, chart, verify, export) |
+| `f` | log | to the filters |
+| `x` / `J` | log | export what the table lists to CSV / JSON (asks for the file) |
+| `V` / `g` / `s` | log | verify the chain / show the chart / split it by customer |
 | `F3` | home | admin (admins only) |
 | `ctrl+l` | anywhere | lock now |
 | `ctrl+p` | anywhere | command palette: every action |

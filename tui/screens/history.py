@@ -71,7 +71,8 @@ class HistoryScreen(ModalScreen[None]):
                 key=str(v.version),
             )
         self.query_one("#history-summary", Static).update(
-            f"{len(self.versions)} versions · enter reveals one (logged)"
+            f"{len(self.versions)} version{'' if len(self.versions) == 1 else 's'}"
+            " · enter reveals one (logged)"
         )
 
     @on(DataTable.RowSelected, "#versions")

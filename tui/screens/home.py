@@ -15,11 +15,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..search import SearchIndex, SearchResult
 from ..service_features import rotation_due
+from ..widgets.fit_footer import FitFooter
+from ..widgets.fitted_table import Column, FittedTable
 from .reveal import SecretWorkers
 
 if TYPE_CHECKING:
@@ -38,6 +40,19 @@ KIND_LABELS = {
     "application": "App",
     "other": "Other",
 }
+# What picks the right credential comes first (never dropped); the rest drops out, least
+# important first, when the terminal is narrow, and shows in the line under the table.
+COLUMNS = (
+    Column("customer", "Customer", 1),
+    Column("kind", "Kind", 5),
+    Column("system", "System"),
+    Column("name", "Credential"),
+    Column("username", "Username"),
+    Column("version", "Ver", 6),
+    Column("updated", "Updated", 7),
+    Column("rotate", "Rotate", 2, hide_empty=True),
+    Column("host", "Host", 3),
+)
 
 
 class HomeScreen(SecretWorkers, Screen[None]):
@@ -48,7 +63,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("enter", "reveal", "Reveal", show=True),
         Binding("c", "copy", "Copy"),
         Binding("h", "history", "History"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Refresh", show=False),
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
@@ -77,23 +92,11 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield OptionList(id="customers")
             with Vertical(id="home-right"):
                 yield Static("loading…", id="summary")
-                yield DataTable(id="creds", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+                yield FittedTable(COLUMNS, id="creds", zebra_stripes=True)
+                yield Static("", id="cred-detail")
+        yield FitFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#creds", DataTable)
-        for label, width in (
-            ("Customer", 10),
-            ("Kind", 8),
-            ("System", 10),
-            ("Credential", 12),
-            ("Username", 13),
-            ("Ver", 3),
-            ("Updated", 10),
-            ("Rotate", 6),
-            ("Host", 24),
-        ):
-            table.add_column(label, width=width)
         self.query_one("#customers", OptionList).border_title = "Customers"
         self.query_one("#search", Input).focus()
         self.load()
@@ -165,39 +168,68 @@ class HomeScreen(SecretWorkers, Screen[None]):
         )
 
     def _show_credentials(self, result: SearchResult) -> None:
-        self.query_one("#creds", DataTable).clear()
+        self.query_one("#creds", FittedTable).set_rows([])
         self._more_credentials(result)
         self.query_one("#summary", Static).update(self._summary(result))
+        self._detail()
 
     def _more_credentials(self, result: SearchResult) -> None:
         """Add the next `PAGE` rows of `result` (the table grows as the cursor moves down)."""
-        table = self.query_one("#creds", DataTable)
+        table = self.query_one("#creds", FittedTable)
         start = table.row_count
         previous: tuple[str, str] | None = None
         if start:
             before = result.credentials[start - 1]
             previous = (before.customer, before.system_kind)
+        rows: list[tuple[str, dict[str, str | Text]]] = []
         for cred in result.credentials[start : start + PAGE]:
             group = (cred.customer, cred.system_kind)
             kind = KIND_LABELS.get(cred.system_kind, cred.system_kind) if group != previous else ""
             previous = group
             due = self.due is not None and cred.path in self.due
-            table.add_row(
-                cred.customer,
-                kind,
-                cred.system,
-                cred.name,
-                cred.username or "",
-                str(cred.version),
-                cred.updated_at.strftime("%Y-%m-%d"),
-                Text("rotate", style="bold yellow") if due else "",
-                cred.host or "",
-                key=cred.path,
+            cells: dict[str, str | Text] = {
+                "customer": cred.customer,
+                "kind": kind,
+                "system": cred.system,
+                "name": cred.name,
+                "username": cred.username or "",
+                "version": str(cred.version),
+                "updated": cred.updated_at.strftime("%Y-%m-%d"),
+                "rotate": Text("rotate", style="bold yellow") if due else "",
+                "host": cred.host or "",
+            }
+            rows.append((cred.path, cells))
+        table.extend(rows)
+
+    def _detail(self) -> None:
+        """The line under the table: what the width left out of the highlighted row."""
+        from rich.markup import escape
+
+        table = self.query_one("#creds", FittedTable)
+        cred = self.current()
+        text = ""
+        if cred is not None:
+            full = {
+                "customer": cred.customer,
+                "kind": KIND_LABELS.get(cred.system_kind, cred.system_kind),
+                "version": f"v{cred.version}",
+                "updated": cred.updated_at.strftime("%Y-%m-%d"),
+                "rotate": "[b $warning]rotate[/]" if self.due and cred.path in self.due else "",
+                "host": escape(cred.host or ""),
+            }
+            text = " · ".join(
+                full[c.key]
+                if c.key in ("version", "rotate")
+                else f"[dim]{c.label}[/] {full[c.key]}"
+                for c in sorted(table.hidden, key=lambda c: c.priority)
+                if full.get(c.key)
             )
+        self.query_one("#cred-detail", Static).update(text)
 
     @on(DataTable.RowHighlighted, "#creds")
     def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
         table = event.data_table
+        self._detail()
         if (
             self.result is not None
             and event.cursor_row >= table.row_count - 10

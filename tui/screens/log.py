@@ -5,8 +5,6 @@ chart need the auditor or admin role."""
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,19 +13,21 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.coordinate import Coordinate
+from textual.containers import Grid, Horizontal
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 
 from custodian import AlertPolicy, EventFilter, EventInfo, Role, UsageError
 
 from ..service_features import offers
 from ..widgets.activity_chart import ActivityChart, per_day
+from ..widgets.fit_footer import FitFooter
+from ..widgets.fitted_table import Column, FittedTable
 
 if TYPE_CHECKING:
     from ..app import CustodianApp
@@ -49,9 +49,27 @@ ACTIONS = (
 )
 OUTCOMES = ("ok", "denied", "failed", "integrity")
 REVEALS = ("reveal", "copy", "export")
+# The action and its target are never dropped; the rest drops out, least important
+# first, when the terminal is narrow (the detail pane shows every field).
+COLUMNS = (
+    Column("seq", "Seq", 6),
+    Column("at", "At (UTC)", 1),
+    Column("actor", "Actor", 2),
+    Column("action", "Action"),
+    Column("outcome", "Outcome", 1),
+    Column("target", "Target"),
+    Column("reason", "Reason", 3),
+    Column("flag", "Flag", 2, hide_empty=True),
+)
 CHART_DAYS = 14
+SHORT_FLAGS = {"unusual-customer": "unusual", "denied-attempts": "denied"}  # the pane: all
 _SPAN = re.compile(r"(\d+)([mhdw])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def flag_label(kind: str) -> str:
+    """An alert's kind as the table's Flag column shows it (short; the pane has it whole)."""
+    return f"⚑ {SHORT_FLAGS.get(kind, kind)}" if kind else ""
 
 
 def parse_span(text: str) -> timedelta | None:
@@ -79,11 +97,11 @@ class LogScreen(Screen[None]):
     app: CustodianApp
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("f", "filters", "Filter"),
-        Binding("V", "verify", "Verify chain"),
-        Binding("s", "split", "Chart split"),
-        Binding("x", "export('csv')", "Export CSV"),
-        Binding("J", "export('json')", "Export JSON"),
+        Binding("f", "filters", "Filter", show=False),
+        Binding("V", "verify", "Verify"),
+        Binding("s", "split", "Split", show=False),
+        Binding("x", "export('csv')", "CSV"),
+        Binding("J", "export('json')", "JSON"),
         Binding("g", "chart", "Chart"),
         Binding("m", "more", "More", show=False),
     ]
@@ -113,6 +131,7 @@ class LogScreen(Screen[None]):
         self.done = False
         self.loading = False  # one page at a time: pages come from one iterator
         self.split = "technician"
+        self._shown = -1  # the row whose detail the pane shows
         self._events: Iterator[EventInfo] | None = None
 
     @property
@@ -122,40 +141,32 @@ class LogScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="⚿")
-        with Horizontal(classes="filters"):
+        with Grid(classes="filters", id="log-filters"):
             yield Input(placeholder="customer", id="f-customer")
             yield Input(placeholder="technician", id="f-technician")
             yield Select([(a, a) for a in ACTIONS], prompt="action", id="f-action")
             yield Select([(o, o) for o in OUTCOMES], prompt="outcome", id="f-outcome")
-            yield Input(placeholder="since: 7d, 2026-03-01", id="f-since")
+            yield Input(placeholder="since, e.g. 7d", id="f-since")
             yield Input(placeholder="reason contains", id="f-reason")
         with Horizontal(id="log-body"):
-            yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+            yield FittedTable(COLUMNS, id="events", zebra_stripes=True)
             yield Static("", id="event-detail")
         yield Static("", id="log-status")
         if self.reader:
             yield ActivityChart(id="chart")
-        yield Footer()
+        yield FitFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#events", DataTable)
-        for label, width in (
-            ("Seq", 5),
-            ("At (UTC)", 16),
-            ("Actor", 8),
-            ("Action", 12),
-            ("Outcome", 7),
-            ("Target", 22),
-            ("Reason", 10),
-            ("Flag", 12),
-        ):
-            table.add_column(label, width=width)
-        table.focus()
+        self.query_one("#events", FittedTable).focus()
         self.reload()
 
     def on_resize(self) -> None:
         # small terminals (80x24) show the table; `g` brings the chart back
         self.set_class(self.size.height < 30, "-compact")
+        # narrow ones: filters in two rows, the detail under the table
+        self.set_class(self.size.width < 100, "-narrow")
+        if 0 <= self._shown < len(self.rows):
+            self._detail(self.rows[self._shown])
 
     def action_chart(self) -> None:
         if self.has_class("-compact"):
@@ -200,8 +211,9 @@ class LogScreen(Screen[None]):
             return
         self.generation += 1
         self.rows, self.done, self._events = [], False, None
-        self.query_one("#events", DataTable).clear()
+        self.query_one("#events", FittedTable).set_rows([])
         self.query_one("#event-detail", Static).update("")
+        self._shown = -1
         self.loading = True
         self.load_page(self.generation, flt)
         if self.reader:
@@ -223,25 +235,22 @@ class LogScreen(Screen[None]):
             return
         self.loading = False
         self.done = message.done
-        table = self.query_one("#events", DataTable)
-        for e in message.events:
-            self._add_row(table, e)
         self.rows.extend(message.events)
+        self.query_one("#events", FittedTable).extend(self._row(e) for e in message.events)
         self._status()
 
-    def _add_row(self, table: DataTable[str], e: EventInfo) -> None:
+    def _row(self, e: EventInfo) -> tuple[str, dict[str, str | Text]]:
         flag = self.flags.get((e.actor, e.at), "")
-        table.add_row(
-            str(e.seq),
-            e.at.strftime("%Y-%m-%d %H:%M"),
-            e.actor,
-            e.action,
-            e.outcome,
-            e.target or "",
-            e.reason or "",
-            f"⚑ {flag}" if flag else "",
-            key=str(e.seq),
-        )
+        return str(e.seq), {
+            "seq": str(e.seq),
+            "at": e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+            "actor": e.actor,
+            "action": e.action,
+            "outcome": e.outcome,
+            "target": e.target or "",
+            "reason": e.reason or "",
+            "flag": flag_label(flag),
+        }
 
     def _status(self, extra: str = "") -> None:
         more = "" if self.done else " (scroll for more)"
@@ -255,6 +264,7 @@ class LogScreen(Screen[None]):
     def highlighted(self, event: DataTable.RowHighlighted) -> None:
         index = event.cursor_row
         if 0 <= index < len(self.rows):
+            self._shown = index
             self._detail(self.rows[index])
         if not self.done and index >= len(self.rows) - 5:
             self.action_more()
@@ -269,7 +279,7 @@ class LogScreen(Screen[None]):
 
         rows = [
             ("seq", str(e.seq)),
-            ("at", e.at.isoformat()),
+            ("at", e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")),
             ("actor", e.actor),
             ("action", e.action),
             ("outcome", e.outcome),
@@ -281,8 +291,12 @@ class LogScreen(Screen[None]):
         flag = self.flags.get((e.actor, e.at))
         if flag:
             rows.append(("flag", flag))
+        # beside the table: the name above the value; under it (narrow): one paragraph
+        narrow = self.has_class("-narrow")
         self.query_one("#event-detail", Static).update(
-            "\n".join(f"[dim]{k}[/]\n {escape(v)}" for k, v in rows if v)
+            (" · " if narrow else "\n").join(
+                f"[dim]{k}[/]{' ' if narrow else chr(10) + ' '}{escape(v)}" for k, v in rows if v
+            )
         )
 
     def action_filters(self) -> None:
@@ -319,11 +333,11 @@ class LogScreen(Screen[None]):
         if message.generation != self.generation:
             return
         self.flags = message.flags
-        table = self.query_one("#events", DataTable)
+        table = self.query_one("#events", FittedTable)
         for i, e in enumerate(self.rows):
             flag = self.flags.get((e.actor, e.at))
             if flag:
-                table.update_cell_at(Coordinate(i, 7), f"⚑ {flag}")
+                table.set_value(i, "flag", flag_label(flag))
         self.query_one("#chart", ActivityChart).show(*message.chart, message.title)
         self._status()
 
@@ -360,36 +374,22 @@ class LogScreen(Screen[None]):
         except UsageError as exc:
             self.app.show_error(str(exc), exc.title)
             return
-        stamp = self.app.config.clock().strftime("%Y%m%d-%H%M%S")
-        self.export(flt, Path.cwd() / f"custodian-log-{stamp}.{fmt}", fmt)
+        from .export import ExportScreen, default_export_path
+
+        directory = self.app.config.export_dir or Path.home()
+        default = default_export_path(directory, self.app.config.clock(), fmt)
+        what = "the events this table lists" + ("" if self.reader else " (your own)")
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.export(flt, path, fmt)
+
+        self.app.push_screen(ExportScreen(default, fmt, what), chosen)
 
     @work(thread=True, exclusive=True, group="log-export")
     def export(self, flt: EventFilter, path: Path, fmt: str) -> None:
+        from .export import write_events
+
         with self.app.service_errors():
             count = write_events(self.app.session.iter_events(flt), path, fmt)
             self.post_message(self.Status(f"exported {count} events to {path}"))
-
-
-def write_events(events: Iterator[EventInfo], path: Path, fmt: str) -> int:
-    """Write events as CSV or JSON (one array), created user-only; returns the count."""
-    import os
-
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    count = 0
-    with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-        if fmt == "csv":
-            writer: csv.DictWriter[str] | None = None
-            for e in events:
-                row = e.to_dict()
-                if writer is None:
-                    writer = csv.DictWriter(fh, fieldnames=list(row))
-                    writer.writeheader()
-                writer.writerow(row)
-                count += 1
-        else:
-            fh.write("[")
-            for e in events:
-                fh.write(("," if count else "") + "\n" + json.dumps(e.to_dict()))
-                count += 1
-            fh.write("\n]\n")
-    return count

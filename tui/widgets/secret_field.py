@@ -18,7 +18,7 @@ class SecretField(Widget, can_focus=True):
     SecretField {
         height: 1;
         width: 1fr;
-        padding: 0 1;
+        padding: 0 1 0 0;  /* the label lines up with the details above it */
     }
     SecretField:focus {
         background: $accent 30%;

@@ -187,12 +187,15 @@ class Custodian:
         except IntegrityError as exc:
             self._record_failed_unlock(username, tech_id, str(exc))
             raise
+        key, signer = unpack_private(raw)
         with self.db.transaction() as tx:  # the attempt counted above succeeded
             row = tx.get(Technician, tech_id)
             if row is not None:
                 row.failed_unlocks, row.last_failed_at = 0, None
                 tx.add(row)
-        key, signer = unpack_private(raw)
+            audit.append(
+                tx, audit.EventDraft("unlock", "ok", username, tech_id), self.clock(), signer
+            )
         return ActorSession(self, tech_id, username, role, key, signer)
 
     def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:

@@ -175,7 +175,7 @@ def print_reveal(samples: dict[str, list[float]], database: str = "SQLite") -> N
     ratio = statistics.median(ours) / statistics.median(samples["lean"])
     print(f"{'ratio reveal / read on the same transport':<44} {ratio:>8.2f}")
     ratio = statistics.median(backend) / statistics.median(theirs)
-    print(f"{'ratio store.get / bare read':<44} {ratio:>8.2f}")
+    print(f"{'ratio store read / bare read':<44} {ratio:>8.2f}")
     print("(a reveal also commits its access event durably before returning)")
 
 

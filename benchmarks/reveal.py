@@ -2,8 +2,8 @@
 
 A vault of C customers (each with its own key pair) and N credentials, one technician
 granted every customer. Credentials are added in one transaction per customer through
-the secret store's own `put` (HPKE-sealed to the customer's public key, exactly as
-`add_credential` seals them); only the per-credential `cred-add` events are left out, so
+`payloads.write` (HPKE-sealed to the customer's public key, exactly as `add_credential`
+seals them); only the per-credential `cred-add` events are left out, so
 that seeding 100,000 credentials takes minutes rather than an hour of fsyncs.
 """
 
@@ -21,7 +21,7 @@ from custodian.clock import utcnow
 from custodian.crypto import KdfParams
 from custodian.db.models import Credential, Customer, Role, SecretVersion, System, SystemKind
 from custodian.secret import SecretPayload
-from custodian.service import ActorSession, Custodian, keys
+from custodian.service import ActorSession, Custodian, keys, payloads
 from custodian.storage import SecretRef
 
 PASS = "benchmark passphrase"
@@ -74,7 +74,7 @@ def seed(
 
 
 def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: int) -> list[str]:
-    """`count` credentials of customer `slug` in one transaction, sealed by the store."""
+    """`count` credentials of customer `slug` in one transaction, sealed as the service does."""
     now = utcnow()
     cust_t, sys_t = Customer.__table__, System.__table__  # type: ignore[attr-defined]
     cred_t, sv_t = Credential.__table__, SecretVersion.__table__  # type: ignore[attr-defined]
@@ -131,7 +131,7 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
         paths = []
         for c in created:
             payload = SecretPayload({"password": f"pw-{slug}-{c.name}-{c.id}"})
-            vault.store.put(tx, SecretRef(cid, slug, c.id, 1, kv), payload, public)
+            payloads.write(vault.store, tx, SecretRef(cid, slug, c.id, 1, kv), payload, public)
             paths.append(f"{slug}/{by_id[c.system_id]}/{c.name}")
     return paths
 

@@ -1,7 +1,9 @@
-"""The secret store contract. Every store (SQL, Vault) passes it, on SQLite and PostgreSQL.
+"""The secret store contract. Every store (memory, SQL, Vault) passes it, on SQLite and
+PostgreSQL (the `store` fixture, in conftest.py).
 
-A store keeps payloads by (customer, credential, version); the service owns everything
-else. These tests drive each store directly and through the service."""
+A store keeps payloads, as bytes, by (customer, credential, version); the service owns
+everything else, sealing included (`service/payloads.py`). These tests drive each store
+directly and through the service."""
 
 from __future__ import annotations
 
@@ -13,17 +15,8 @@ import pytest
 from custodian.crypto import KeyPair
 from custodian.errors import AccessDenied, BackendUnavailable, IntegrityError
 from custodian.secret import SecretPayload
-from custodian.storage import SecretRef, SecretStore, SqlSecretStore
-from tests.vault.baokit import make_store
-
-STORES = ["sql", "vault"]
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest) -> SecretStore:
-    if request.param == "sql":
-        return SqlSecretStore()
-    return make_store(request.getfixturevalue("bao"))
+from custodian.service import payloads
+from custodian.storage import SecretRef, SecretStore
 
 
 @pytest.fixture
@@ -37,7 +30,8 @@ def kit(vault: Any, store: SecretStore) -> Iterator[Any]:
 def _ref(kit: Any, path: str, version: int = 1) -> SecretRef:
     slug, system, name = path.split("/")
     row = kit.sql(
-        "SELECT credential.id, customer.id, secret_version.key_version FROM credential"
+        "SELECT credential.id, customer.id, secret_version.key_version,"
+        " secret_version.kv_version FROM credential"
         " JOIN customer ON customer.id = credential.customer_id"
         " JOIN system ON system.id = credential.system_id"
         " JOIN secret_version ON secret_version.credential_id = credential.id"
@@ -48,7 +42,8 @@ def _ref(kit: Any, path: str, version: int = 1) -> SecretRef:
         n=name,
         v=version,
     )[0]
-    return SecretRef(int(row[1]), slug, int(row[0]), version, int(row[2]))
+    kv_version = int(row[3]) if row[3] is not None else None
+    return SecretRef(int(row[1]), slug, int(row[0]), version, int(row[2]), kv_version)
 
 
 def test_round_trip_of_every_field(kit: Any) -> None:
@@ -79,7 +74,7 @@ def test_a_version_never_stored_is_an_integrity_error(kit: Any, store: SecretSto
     ref = _ref(kit, path)
     missing = SecretRef(ref.customer_id, ref.customer_slug, ref.credential_id, 7, 1)
     with kit.vault.db.transaction() as tx, pytest.raises(IntegrityError):
-        store.get(tx, missing, KeyPair.generate)
+        store.read(tx, missing)()
 
 
 def test_the_key_loader_is_required_before_any_payload(kit: Any, store: SecretStore) -> None:
@@ -89,7 +84,7 @@ def test_the_key_loader_is_required_before_any_payload(kit: Any, store: SecretSt
         raise AccessDenied("no key")
 
     with kit.vault.db.transaction() as tx, pytest.raises(AccessDenied):
-        store.get(tx, _ref(kit, path), refuse)
+        payloads.read(store, tx, _ref(kit, path), refuse)()
 
 
 def test_a_write_rolled_back_with_its_transaction_is_not_stored(
@@ -116,7 +111,8 @@ def test_a_write_rolled_back_with_its_transaction_is_not_stored(
             )
         )
         tx.flush()
-        store.put(
+        payloads.write(
+            store,
             tx,
             second,
             SecretPayload({"password": "never"}),
@@ -137,10 +133,10 @@ def test_destroy_customer_removes_that_customers_payloads_only(
     alice = kit._techs["alice"]
     alice.set_secret(acme, SecretPayload({"password": "acme-2"}))
     with kit.vault.db.transaction() as tx:
-        assert store.destroy_customer(tx, _ref(kit, acme).customer_id) == 2
+        assert store.destroy_customer(tx, _ref(kit, acme).customer_id, "acme") == 2
     for version in (1, 2):
         with kit.vault.db.transaction() as tx, pytest.raises(IntegrityError):
-            store.get(tx, _ref(kit, acme, version), KeyPair.generate)
+            store.read(tx, _ref(kit, acme, version))()
     assert alice.reveal(globex).reveal() == kit.secret
 
 
@@ -163,5 +159,22 @@ def test_errors_are_custodians_own(kit: Any, store: SecretStore) -> None:
             kit._techs["alice"].reveal(path)
     else:
         kit.sql("UPDATE secret_version SET ciphertext = :b", b=b"\x00" * 64)
+        blobs = getattr(store, "_blobs", {})  # the memory store's dict
+        for slot in blobs:
+            blobs[slot] = b"\x00" * 64
         with pytest.raises(IntegrityError):
             kit._techs["alice"].reveal(path)
+
+
+def test_a_store_sees_only_what_the_service_hands_it(kit: Any, store: SecretStore) -> None:
+    """A store that keeps sealed blobs holds no plaintext; a plaintext store (Vault) gets
+    and returns the payload's plain encoding. Either way it reads back the same bytes."""
+    ref = _ref(kit, kit.customer("acme", grant=("alice",)))
+    with kit.vault.db.transaction() as tx:
+        stored = store.read(tx, ref)()
+        if store.plaintext:
+            assert SecretPayload.from_bytes(stored)["password"].reveal() == kit.secret
+        else:
+            assert kit.secret.encode() not in stored
+            with pytest.raises(IntegrityError):  # sealed: another key opens nothing
+                payloads.read(store, tx, ref, KeyPair.generate)()

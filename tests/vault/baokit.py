@@ -32,7 +32,7 @@ from custodian.crypto import KdfParams
 from custodian.db.models import Role, SystemKind
 from custodian.secret import SecretPayload
 from custodian.service import ActorSession, Custodian
-from custodian.storage.vault import VaultSecretStore
+from custodian.storage.hashicorp import VaultSecretStore
 
 PASS = "correct horse battery staple"
 SECRET = "S3cret-for-vault-tests!"

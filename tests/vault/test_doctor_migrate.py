@@ -12,7 +12,6 @@ from custodian.db.models import Role, SecretVersion, SystemKind
 from custodian.errors import AccessDenied, IntegrityError
 from custodian.secret import SecretPayload
 from custodian.service import Custodian
-from custodian.service.backend import doctor, migrate
 from custodian.storage import config
 from tests.vault.baokit import PASS, BaoServer, VaultKit, make_store
 
@@ -24,7 +23,7 @@ def _kinds(drift: list[Any]) -> list[tuple[str, bool]]:
 def test_doctor_on_a_consistent_vault_finds_nothing(vkit: VaultKit) -> None:
     vkit.tech("alice")
     vkit.customer("acme", grant=("alice",))
-    assert doctor(vkit.admin) == []
+    assert vkit.admin.doctor() == []
 
 
 def test_doctor_reports_then_repairs_each_kind_of_drift(vkit: VaultKit) -> None:
@@ -44,7 +43,7 @@ def test_doctor_reports_then_repairs_each_kind_of_drift(vkit: VaultKit) -> None:
     vkit.tech("mallory")
     vkit.store.set_access("mallory", "acme", attach=True)
 
-    found = doctor(vkit.admin)
+    found = vkit.admin.doctor()
     assert _kinds(found) == [
         ("access", False),
         ("access", False),
@@ -52,9 +51,9 @@ def test_doctor_reports_then_repairs_each_kind_of_drift(vkit: VaultKit) -> None:
         ("orphan-payload", False),
         ("unrecorded-version", False),
     ]
-    repaired = doctor(vkit.admin, repair=True)
+    repaired = vkit.admin.doctor(repair=True)
     assert all(d.repaired for d in repaired), repaired
-    assert doctor(vkit.admin) == []
+    assert vkit.admin.doctor() == []
     assert [v.version for v in alice.history(path)] == [2, 3]
     assert alice.reveal(path).reveal() == "third"
     assert bob.reveal(path).reveal() == "third"
@@ -66,7 +65,7 @@ def test_doctor_reports_a_credential_with_no_payload_left(vkit: VaultKit) -> Non
     vkit.tech("alice")
     path = vkit.customer("acme", grant=("alice",))
     vkit.bao.client().secrets.kv.v2.delete_metadata_and_all_versions(path=vkit.kv_path(path))
-    found = doctor(vkit.admin, repair=True)
+    found = vkit.admin.doctor(repair=True)
     assert _kinds(found) == [("missing-payload", False)]
     assert "cred set" in found[0].detail
 
@@ -74,7 +73,7 @@ def test_doctor_reports_a_credential_with_no_payload_left(vkit: VaultKit) -> Non
 def test_doctor_needs_an_admin(vkit: VaultKit) -> None:
     alice = vkit.tech("alice")
     with pytest.raises(AccessDenied):
-        doctor(alice)
+        alice.doctor()
 
 
 def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) -> None:
@@ -95,7 +94,7 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
     store = make_store(bao)
     target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix, store.auth_mount)
     seen: list[tuple[int, int]] = []
-    result = migrate(admin, target, progress=lambda d, t: seen.append((d, t)))
+    result = admin.migrate(target, progress=lambda d, t: seen.append((d, t)))
     assert (result.credentials, result.versions) == (6, 12) and seen[-1] == (6, 6)
     assert custodian.store.name == "vault"
     assert store.attached() == {"alice": {"acme", "globex"}}  # grants now enforced by Vault
@@ -114,7 +113,7 @@ def test_migrate_sql_to_vault_and_back(db_url: str, bao: BaoServer, clock: Any) 
     assert reopened.store.name == "vault"
     reopened.close()
 
-    back = migrate(admin, config.BackendConfig("sql"))
+    back = admin.migrate(config.BackendConfig("sql"))
     assert (back.to, back.credentials, back.versions) == ("sql", 6, 12)
     assert store.stored_paths() == {}
     assert store.attached() == {"alice": set()}
@@ -147,7 +146,7 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     store = make_store(bao)
     target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix)
     with pytest.raises(IntegrityError):
-        migrate(admin, target, batch=2)  # c0, c1 committed; c2 written, then c3 fails
+        admin.migrate(target, batch=2)  # c0, c1 committed; c2 written, then c3 fails
     with pytest.raises(Exception, match="migration to vault is unfinished"):
         Custodian.open(db_url, clock=clock)
     with custodian.db.engine.begin() as conn:
@@ -160,7 +159,7 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
         conn.execute(
             update(SecretVersion).where(SecretVersion.credential_id == last).values(ciphertext=good)
         )
-    result = migrate(admin, target, batch=2)
+    result = admin.migrate(target, batch=2)
     assert (result.credentials, result.versions, result.already_done) == (2, 2, 2)
     assert store.stored_paths() == {"acme": ids}
     admin.grant("admin", "acme")
@@ -181,8 +180,8 @@ def test_doctor_on_the_sql_store_reports_versions_without_payload(db_url: str, c
     admin.add_customer("acme", "Acme")
     admin.add_system("acme/sw", SystemKind.SWITCH)
     admin.add_credential("acme/sw/c0", SecretPayload({"password": "value-0"}))
-    assert doctor(admin) == []
+    assert admin.doctor() == []
     with custodian.db.engine.begin() as conn:
         conn.execute(update(SecretVersion).values(ciphertext=None))
-    assert _kinds(doctor(admin, repair=True)) == [("missing-payload", False)]
+    assert _kinds(admin.doctor(repair=True)) == [("missing-payload", False)]
     custodian.close()

@@ -15,7 +15,7 @@ from custodian.errors import (
 )
 from custodian.secret import SecretPayload
 from custodian.storage import SecretRef
-from custodian.storage.vault import VaultSecretStore
+from custodian.storage.hashicorp import VaultSecretStore
 from tests.vault.baokit import BaoServer, VaultKit, make_kit, make_store
 
 
@@ -153,8 +153,8 @@ def test_concurrent_writer_is_refused_not_overwritten(vkit: VaultKit) -> None:
         vkit.sql("SELECT 1")
         # a writer that has not seen the outside version 2 tries to write its own
         vkit.store.put(
-            tx, SecretRef(1, "acme", cred_id, 2, 1), SecretPayload({"password": "mine"}), None
-        )  # type: ignore[arg-type]
+            tx, SecretRef(1, "acme", cred_id, 2, 1), SecretPayload({"password": "mine"}).to_bytes()
+        )
     kv = vkit.bao.client().secrets.kv.v2.read_secret_version(
         path=vkit.kv_path(path), mount_point="secret", raise_on_deleted_version=True
     )

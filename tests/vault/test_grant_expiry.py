@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import hvac.exceptions
 import pytest
 
-from custodian.service.backend import doctor
 from tests.conftest import FakeClock
 from tests.vault.baokit import VaultKit
 
@@ -60,7 +59,7 @@ def test_the_technicians_own_tokens_get_403_once_the_grant_expires(
 
     clock.now = datetime.now(UTC)
     assert vkit.admin.maintenance()["lapsed_grants_ended"] == 1  # then tidies up the entity
-    assert doctor(vkit.admin) == []
+    assert vkit.admin.doctor() == []
     entity = vkit.bao.client().read(f"identity/entity/name/{vkit.store.entity_name('alice')}")
     assert entity["data"]["policies"] == [vkit.store.policy_name("globex")]
 
@@ -87,7 +86,7 @@ def test_a_time_limited_grant_attaches_its_own_policy_and_a_standing_one_replace
     vkit.admin.revoke("alice", "acme")  # revoking removes the grant's policy too
     assert _policy(vkit, own) is None
     assert vkit.store.attached() == {"alice": set(), "bob": {"acme"}}
-    assert doctor(vkit.admin) == []
+    assert vkit.admin.doctor() == []
 
 
 def test_doctor_restores_a_time_limited_grant_with_its_expiry(
@@ -100,7 +99,7 @@ def test_doctor_restores_a_time_limited_grant_with_its_expiry(
     own = vkit.store.grant_policy_name("acme", "alice")
     vkit.bao.client().sys.delete_policy(own)  # lost in Vault (say, an old snapshot)
     assert vkit.store.attached() == {"alice": set()}
-    drift = doctor(vkit.admin, repair=True)
+    drift = vkit.admin.doctor(repair=True)
     assert [(d.kind, d.target) for d in drift] == [("access", "alice@acme")]
     assert _policy(vkit, own)["expiration"]
     assert vkit.store.attached() == {"alice": {"acme"}}

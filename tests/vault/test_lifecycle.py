@@ -48,6 +48,5 @@ def test_offboard_detaches_access_and_purge_destroys_every_version(
         .count(vkit.store.policy_name("acme"))
         == 0
     )
-    from custodian.service.backend import doctor
 
-    assert doctor(vkit.admin) == []
+    assert vkit.admin.doctor() == []

@@ -10,7 +10,7 @@ import pytest
 from custodian.errors import AccessDenied, AuthenticationFailed
 from custodian.secret import SecretPayload
 from custodian.storage import SecretRef
-from custodian.storage.vault import VaultSecretStore
+from custodian.storage.hashicorp import VaultSecretStore
 from tests.conftest import FakeClock
 from tests.vault.baokit import VaultKit
 
@@ -68,9 +68,9 @@ def test_vault_refuses_the_technicians_token_whatever_custodian_does(vkit: Vault
         prefix=vkit.store.prefix,
         auth_mount=vkit.store.auth_mount,
     )
-    ref = SecretRef(0, "globex", vkit.credential_id(globex), 1, 1)
+    ref = SecretRef(0, "globex", vkit.credential_id(globex), 1, 1, 1)  # KV version 1
     with vkit.vault.db.transaction() as tx, pytest.raises(AccessDenied, match="Vault denied"):
-        as_alice.get(tx, ref, lambda: None)  # type: ignore[arg-type,return-value]
+        as_alice.read(tx, ref)()
     assert alice.username == "alice"
 
 
@@ -107,7 +107,6 @@ def test_grant_and_revoke_are_recorded_and_attach_one_policy(vkit: VaultKit) -> 
 def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
     vkit: VaultKit, clock: FakeClock
 ) -> None:
-    from custodian.service.backend import doctor
 
     clock.now = datetime.now(UTC)  # time-limited grants expire by the server's clock
 
@@ -130,9 +129,9 @@ def test_the_documented_admin_policy_is_enough_for_every_admin_operation(
     vkit.admin.revoke("alice", "acme")
     vkit.admin.grant("alice", "acme", until=clock.now + timedelta(hours=1))  # own policy
     vkit.admin.grant("alice", "acme")
-    assert doctor(vkit.admin, repair=True) == []
+    assert vkit.admin.doctor(repair=True) == []
     with vkit.vault.db.transaction() as tx:
-        assert admin_store.destroy_customer(tx, 1) == 2
+        assert admin_store.destroy_customer(tx, 1, "acme") == 2
     assert admin_store.stored_paths() == {}
 
 

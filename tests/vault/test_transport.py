@@ -1,4 +1,4 @@
-"""The HTTP transport under hvac (storage/vault_http.py).
+"""The HTTP transport under hvac (storage/hashicorp_http.py).
 
 Proxies come from the environment, as Vault's CLI reads them, once per client: a real
 loopback listener stands in for a proxy and records who connected; it answers nothing,
@@ -21,8 +21,8 @@ import pytest
 import urllib3
 
 from custodian.errors import BackendUnavailable
-from custodian.storage.vault import VaultSecretStore
-from custodian.storage.vault_http import TRANSPORT_ERRORS, VaultTransport
+from custodian.storage.hashicorp import VaultSecretStore
+from custodian.storage.hashicorp_http import TRANSPORT_ERRORS, VaultTransport
 from tests.vault.baokit import BaoServer, make_kit, make_store
 
 PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")

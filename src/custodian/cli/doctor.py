@@ -21,7 +21,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 def doctor(ctx: CliContext, repair: bool, fmt: str) -> None:
     """Report drift between custodian's records and the payload store (admins).
     Exits 1 when unrepaired drift remains."""
-    from ..service.backend import doctor as run
+    from ..service import ActorSession
+
+    run = ActorSession.doctor
 
     found = run(ctx.actor(), repair=repair)
     emit([d.to_dict() for d in found], ["kind", "target", "detail", "repaired"], fmt)
@@ -51,9 +53,10 @@ def migrate(
     vault_auth_mount: str,
 ) -> None:
     """Move every payload to Vault or back to SQL, verifying each (admins; resumable)."""
-    from ..service import Custodian
-    from ..service.backend import migrate as run
+    from ..service import ActorSession, Custodian
     from ..storage import SqlSecretStore, config
+
+    run = ActorSession.migrate
 
     if ctx._vault is not None:
         raise UsageError("migrate opens the vault itself")

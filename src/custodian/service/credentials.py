@@ -18,7 +18,7 @@ from ..paths import CredentialPath, SystemPath
 from ..records import CredentialInfo, SystemInfo, VersionInfo
 from ..secret import SecretPayload
 from ..storage import SecretRef
-from . import _listing, inputs, keys, reveal, revocation, rows, views
+from . import _listing, inputs, keys, payloads, reveal, revocation, rows, views
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -145,19 +145,22 @@ def write_version(
     cred.updated_at = actor.now
     kv = customer.current_key_version
     tx.add(cred)
-    tx.add(
-        SecretVersion(
-            credential_id=cred.id,
-            version=cred.current_version,
-            key_version=kv,
-            field_names=",".join(sorted(payload)),
-            created_by=actor.technician_id,
-            created_at=actor.now,
-        )
+    row = SecretVersion(
+        credential_id=cred.id,
+        version=cred.current_version,
+        key_version=kv,
+        field_names=",".join(sorted(payload)),
+        created_by=actor.technician_id,
+        created_at=actor.now,
     )
+    tx.add(row)
     tx.flush()
     ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
-    actor.vault.store.put(tx, ref, payload, keys.customer_public(tx, customer.id, kv))
+    public = keys.customer_public(tx, customer.id, kv)
+    stored_as = payloads.write(actor.vault.store, tx, ref, payload, public)
+    if stored_as is not None:
+        row.kv_version = stored_as
+        tx.add(row)
     revocation.clear_rotation(tx, cred)
     return cred.current_version
 
@@ -165,8 +168,9 @@ def write_version(
 def sync_from_store(
     actor: Actor, tx: Session, customer: Customer, cred: Credential, target: str
 ) -> None:
-    """Record versions written straight to the store (Vault: `bao kv put`), one event
-    each. A store that refuses this actor reads leaves the history as custodian has it."""
+    """Record versions written straight to the store (Vault: `bao kv put`) as the next
+    versions, one event each. A store that refuses this actor reads leaves the history
+    as custodian has it."""
     assert customer.id is not None and cred.id is not None
     ref = SecretRef(
         customer.id,
@@ -176,10 +180,25 @@ def sync_from_store(
         customer.current_key_version,
     )
     try:
-        added = actor.vault.store.sync(tx, ref)
+        found = actor.vault.store.sync(tx, ref)
     except AccessDenied:
         return
-    for version in added:
+    for written in found:
+        cred.current_version += 1
+        version = cred.current_version
+        tx.add(
+            SecretVersion(
+                credential_id=cred.id,
+                version=version,
+                key_version=customer.current_key_version,
+                field_names=",".join(sorted(payloads.decode(written.data))),
+                kv_version=written.kv_version,
+                created_by=None,
+                created_at=written.created_at,
+            )
+        )
+        tx.add(cred)
+        tx.flush()
         actor.record(
             tx,
             "cred-sync",
@@ -188,6 +207,9 @@ def sync_from_store(
             target=target,
             detail={"version": version, "store": actor.vault.store.name},
         )
+    if found:
+        cred.updated_at = max(written.created_at for written in found)
+        tx.add(cred)
 
 
 def history(actor: Actor, path: str) -> list[VersionInfo]:

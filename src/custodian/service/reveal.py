@@ -21,7 +21,7 @@ from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
 from ..paths import CredentialPath
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef
-from . import _readpath, inputs, keys, policy
+from . import _readpath, inputs, keys, payloads, policy
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -42,7 +42,7 @@ def open_version(
         return actor.customer_key(cid, slug, kv, blob)
 
     ref = SecretRef(cid, slug, cred.id, sv.version, kv, sv.kv_version)
-    return actor.vault.store.get(tx, ref, customer_key)
+    return payloads.read(actor.vault.store, tx, ref, customer_key)()
 
 
 def reveal(
@@ -102,7 +102,7 @@ def reveal(
             key = partial(
                 actor.customer_key, row.customer_id, row.slug, row.key_version, row.wrapped
             )
-            payload = actor.vault.store.fetch(tx, ref, key)  # a remote read starts here
+            payload = payloads.read(actor.vault.store, tx, ref, key)  # a remote read starts
             actor.record(tx, action, "ok", detail={"version": row.version}, **event)
     except (AccessDenied, NotFound, IntegrityError) as exc:
         actor.refuse(exc, action, **event)

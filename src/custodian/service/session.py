@@ -29,7 +29,18 @@ from ..records import (
     VersionInfo,
 )
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from . import credentials, customers, grants, reveal, revocation, rotation, technicians
+from ..storage.config import BackendConfig
+from . import (
+    credentials,
+    customers,
+    grants,
+    reveal,
+    revocation,
+    rotation,
+    store_admin,
+    store_migration,
+    technicians,
+)
 from .actor import Actor
 from .enrolment import pack_private
 from .importing import ImportingMixin
@@ -208,6 +219,22 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         return reveal.reveal(
             self._actor, path, field=field, reason=reason, version=version, action=action
         )
+
+    # --- doctor and migrate (store_admin.py, store_migration.py) ----------------------
+
+    def doctor(self, *, repair: bool = False) -> list[store_admin.Drift]:
+        """Drift between custodian's records and the payload store (admins)."""
+        return store_admin.doctor(self._actor, repair=repair)
+
+    def migrate(
+        self,
+        target: BackendConfig,
+        *,
+        progress: store_migration.Progress | None = None,
+        batch: int = store_migration.BATCH,
+    ) -> store_migration.MigrationResult:
+        """Move every payload to `target`'s store, verifying each (admins; resumable)."""
+        return store_migration.migrate(self._actor, target, progress=progress, batch=batch)
 
     # --- plumbing of the mixins not yet converted to use-case modules ---------------
 

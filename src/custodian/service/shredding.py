@@ -74,7 +74,7 @@ def shred_customer(tx: Session, store: SecretStore, customer: Customer) -> dict[
     counts = {
         "rotation_items": gone(delete(RotationItem).where(col(RotationItem.customer_id) == cid))
     }
-    counts["payloads"] = store.destroy_customer(tx, cid)
+    counts["payloads"] = store.destroy_customer(tx, cid, customer.slug)
     counts["secret_versions"] = gone(
         delete(SecretVersion).where(col(SecretVersion.credential_id).in_(cred_ids))
     )

@@ -1,8 +1,13 @@
-"""The secret store contract.
+"""The secret store contract: bytes in, bytes out, addressed by `SecretRef`.
 
-The service owns the inventory, keys, grants and the access log; a store only keeps
-payloads, addressed by `SecretRef`. Every call runs inside the service's transaction
-(`tx`), so a store backed by the same database commits or rolls back with it.
+The service owns the inventory, keys, grants, version rows and the access log; a store
+only keeps payloads and knows no key. The service seals a payload before `put` and opens
+it after `read` (`service/payloads.py`), except for a store that keeps plain fields
+(`plaintext`: Vault, whose own barrier encrypts them, so that `bao kv get` reads what
+custodian wrote); such a store gets the payload's plain encoding instead, a JSON object
+of text fields (`SecretPayload.to_bytes`), and returns the same. Every call runs inside
+the service's transaction (`tx`), so a store backed by the same database commits or
+rolls back with it.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from typing import Protocol
 
 from sqlmodel import Session
 
-from ..crypto import Context, KeyPair, PublicKey
+from ..crypto import Context
 from ..db.prepared import Tx
-from ..secret import SecretPayload
+
+# A read under way: called, it returns the stored bytes or raises (`IntegrityError` when
+# the payload is gone). A remote store sends its request before returning one, so the
+# answer travels while the caller works; a local store has read already.
+PendingRead = Callable[[], bytes]
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,8 @@ class SecretRef:
     credential_id: int
     version: int
     key_version: int
-    # The KV version holding this version's payload, when the caller's lookup already
-    # read it (`secret_version.kv_version`; the Vault store); None: the store looks it up.
+    # The store's own version number for this payload, as `put` returned it and the
+    # service recorded it (`secret_version.kv_version`: the Vault store's KV version).
     kv_version: int | None = None
 
     def context(self) -> Context:
@@ -41,28 +50,34 @@ class SecretRef:
         )
 
 
+@dataclass(frozen=True)
+class Unrecorded:
+    """A version written to the store behind custodian's back (`bao kv put`)."""
+
+    kv_version: int  # the store's own version number, for `SecretRef.kv_version`
+    data: bytes  # the payload's plain encoding
+    created_at: datetime
+
+
 class SecretStore(Protocol):
     name: str
+    # True: the store keeps plain fields (its own encryption at rest); False: it keeps
+    # the blobs the service sealed.
+    plaintext: bool
 
-    def put(self, tx: Session, ref: SecretRef, payload: SecretPayload, key: PublicKey) -> None:
-        """Store `payload` as version `ref.version`; `key` is the customer's current key."""
+    def put(self, tx: Session, ref: SecretRef, data: bytes) -> int | None:
+        """Store `data` as version `ref.version`; returns the store's own version number
+        for it (recorded by the service in `secret_version.kv_version`), or None."""
         ...
 
-    def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
-        """Return the payload; `key()` opens the customer key of `ref.key_version`.
-        Raises `IntegrityError` when what is stored fails to verify."""
+    def read(self, tx: Tx, ref: SecretRef) -> PendingRead:
+        """Start reading version `ref`; the result returns its bytes. A version never
+        stored, or gone, raises `IntegrityError` (now, or when the result is called)."""
         ...
 
-    def fetch(
-        self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]
-    ) -> Callable[[], SecretPayload]:
-        """`get` for a reveal, in two halves: checks now, the payload when the result is
-        called (raising as `get` does). A remote store starts its read now, so that it
-        overlaps the access event's commit; the caller reveals nothing before that."""
-        ...
-
-    def destroy_customer(self, tx: Session, customer_id: int) -> int:
-        """Delete every payload of a customer; returns how many versions were destroyed."""
+    def destroy_customer(self, tx: Session, customer_id: int, customer_slug: str) -> int:
+        """Delete every payload of a customer; returns how many versions were destroyed.
+        The rows that named them are the service's to delete."""
         ...
 
     # Hooks for a store that enforces access itself (Vault policies). Each runs inside the
@@ -82,8 +97,8 @@ class SecretStore(Protocol):
         """The customer was offboarded: nobody keeps store-level access."""
         ...
 
-    def sync(self, tx: Session, ref: SecretRef) -> list[int]:
-        """Record versions written to the store behind custodian's back (`bao kv put`) as
-        new versions after `ref.version`; returns their numbers. `ref.key_version` is the
-        customer's current key version."""
+    def sync(self, tx: Session, ref: SecretRef) -> list[Unrecorded]:
+        """The versions written to the store behind custodian's back (`bao kv put`) since
+        the last one custodian recorded, oldest first, for the service to record after
+        `ref.version`."""
         ...

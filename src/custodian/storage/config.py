@@ -2,7 +2,7 @@
 
 No row means `sql`. A `vault` row holds Vault's address, KV mount, path prefix and auth
 mount, never a token: tokens come from the environment, as for Vault's own CLI. hvac is
-imported only when a Vault store is built.
+imported only when a Vault store first talks to Vault.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from ..db.models import SecretBackend
 from ..errors import UsageError
 from .base import SecretStore
+from .hashicorp import VaultSecretStore
 from .sql import SqlSecretStore
 
 KINDS = ("sql", "vault")
@@ -71,8 +72,11 @@ def build_store(config: BackendConfig) -> SecretStore:
     """The store `config` names. Vault's address comes from `VAULT_ADDR` when set."""
     if config.kind == "sql":
         return SqlSecretStore()
-    from .vault import VaultSecretStore
+    return build_vault_store(config)
 
+
+def build_vault_store(config: BackendConfig) -> VaultSecretStore:
+    """The Vault store of `config`'s Vault settings, whatever its `kind` (migrate)."""
     return VaultSecretStore.from_env(
         addr=config.vault_addr,
         mount=config.vault_mount,

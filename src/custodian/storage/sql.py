@@ -1,19 +1,20 @@
-"""Payloads sealed with HPKE in the `secret_version` table of the vault's own database."""
+"""Sealed payloads in the `ciphertext` column of the vault's own `secret_version` table.
+
+The service inserts the version row, then `put` fills its `ciphertext`; the blob is
+sealed by the service, so this store holds nothing it could open.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
-from ..crypto import KeyPair, PublicKey, open_sealed, seal
 from ..db.models import Credential, SecretVersion
 from ..db.prepared import Prepared, Tx
 from ..errors import IntegrityError
-from ..secret import SecretPayload
-from .base import SecretRef
+from .base import PendingRead, SecretRef, Unrecorded
 
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
 _CIPHERTEXT = Prepared(
@@ -25,31 +26,25 @@ _CIPHERTEXT = Prepared(
 
 class SqlSecretStore:
     name = "sql"
+    plaintext = False
 
-    def put(self, tx: Session, ref: SecretRef, payload: SecretPayload, key: PublicKey) -> None:
-        blob = seal(payload.to_bytes(), key, ref.context())
+    def put(self, tx: Session, ref: SecretRef, data: bytes) -> None:
         tx.execute(
             update(SecretVersion)
             .where(col(SecretVersion.credential_id) == ref.credential_id)
             .where(col(SecretVersion.version) == ref.version)
-            .values(ciphertext=blob)
+            .values(ciphertext=data)
         )
 
-    def get(self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]) -> SecretPayload:
+    def read(self, tx: Tx, ref: SecretRef) -> PendingRead:
         params = {"credential": ref.credential_id, "version": ref.version}
         found = _CIPHERTEXT.one(tx, params)  # prepared: the reveal path
         blob = bytes(found[0]) if found and found[0] else None
         if not blob:
             raise IntegrityError(f"secret version {ref.version} has no stored payload")
-        return SecretPayload.from_bytes(open_sealed(blob, key(), ref.context()))
+        return lambda: blob  # local: nothing to overlap
 
-    def fetch(
-        self, tx: Tx, ref: SecretRef, key: Callable[[], KeyPair]
-    ) -> Callable[[], SecretPayload]:
-        payload = self.get(tx, ref, key)  # local: nothing to overlap
-        return lambda: payload
-
-    def destroy_customer(self, tx: Session, customer_id: int) -> int:
+    def destroy_customer(self, tx: Session, customer_id: int, customer_slug: str) -> int:
         ids = select(Credential.id).where(Credential.customer_id == customer_id)
         result = tx.execute(
             update(SecretVersion)
@@ -71,5 +66,5 @@ class SqlSecretStore:
     def on_offboard(self, tx: Session, customer_slug: str) -> None:
         return None
 
-    def sync(self, tx: Session, ref: SecretRef) -> list[int]:
+    def sync(self, tx: Session, ref: SecretRef) -> list[Unrecorded]:
         return []

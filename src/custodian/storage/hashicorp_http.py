@@ -20,7 +20,7 @@ thread (docs/vault-backend.md, "The transport"). It needs a direct connection: t
 a proxy, or when anything but a plain answer comes back (a redirect, a dropped keep-alive
 connection), it does what `request` does.
 
-hvac is used only here and in `vault.py`, urllib3 only here.
+hvac is used only here and in the `hashicorp*.py` modules, urllib3 only here.
 """
 
 from __future__ import annotations

@@ -403,7 +403,8 @@ class LogReview:
         incremental: bool,
         every_signature: bool = False,
     ) -> LogVerification:
-        from .log_verify import read_checkpoints, verify_log
+        from ..audit.checkpoint import read_checkpoints
+        from ..audit.verify import verify_log
 
         checkpoints = read_checkpoints(checkpoint_text) if checkpoint_text is not None else []
         result = verify_log(
@@ -426,7 +427,7 @@ class LogReview:
         """Verify the log, then sign a line naming the head it verified, to keep outside
         the database. `previous`: earlier checkpoint lines; signatures up to the newest
         are not checked again. The event recording the checkpoint follows its head."""
-        from .log_verify import Checkpoint
+        from ..audit.checkpoint import Checkpoint
 
         self._require_role("log-checkpoint", *READERS)
         result = self._verify(previous, workers, progress, previous is not None)
@@ -449,7 +450,7 @@ class LogReview:
 
     def harden_database(self, app_roles: list[str]) -> list[str]:
         """Make access_event append-only in the database (`custodian db harden`)."""
-        from .log_harden import harden
+        from ..audit.harden import harden
 
         self._require_role("db-harden", Role.ADMIN)
         with self._tx() as tx:

@@ -9,9 +9,10 @@
   tallies. Both pure over events.
 - `harden.py`: making the event table append-only in the database (`custodian db harden`).
 
-Nothing here decides who may read or write the log: the service's use case does
-(`service/log.py`) and calls in here. This package sits below the service: it may import
-`custodian.db`, `crypto`, `errors`, `records`, `clock`, `paths` and `userconfig` (the
-`[alerts]` table of config.toml), never `custodian.service`, the CLI or the TUI.
+Nothing here decides who may read or write the log: the service does
+(`service/access_log.py`, `service/actor.py`) and calls in here. This package sits below
+the service: it may import `custodian.db`, `crypto`, `errors`, `records`, `clock`, `paths`
+and `userconfig` (the `[alerts]` table of config.toml), never `custodian.service`, the CLI
+or the TUI.
 docs/audit-format.md describes the format and what verification detects.
 """

@@ -36,10 +36,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import Size  # noqa: E402
+from custodian.audit import append as audit  # noqa: E402
+from custodian.audit.verify import verify_log  # noqa: E402
 from custodian.crypto import KdfParams, SigningKey  # noqa: E402
 from custodian.db.models import AccessEvent, Role  # noqa: E402
-from custodian.service import Custodian, audit  # noqa: E402
-from custodian.service.log_verify import verify_log  # noqa: E402
+from custodian.service import Custodian  # noqa: E402
 
 PASS = "benchmark passphrase"
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -263,7 +264,7 @@ def measure_verify(
 def measure_incremental(url: str, seed: Seed) -> tuple[float, int, float]:
     """`verify --incremental` against a checkpoint at the head: chain, hashes and
     bindings of every event, no signature re-checked."""
-    from custodian.service.log_verify import Checkpoint
+    from custodian.audit.checkpoint import Checkpoint
     from custodian.service.vault import unpack_private
 
     _, signer = unpack_private(seed.admin_bundle)

@@ -53,8 +53,8 @@ _WHERE = {
     "Secret": "custodian.secret",
     "SecretPayload": "custodian.secret",
     "resume_cached_session": "custodian.session_cache",
-    "EventFilter": "custodian.service.log_review",
-    "AlertPolicy": "custodian.service.log_review",
+    "EventFilter": "custodian.audit.query",
+    "AlertPolicy": "custodian.audit.alerts",
     **{
         n: "custodian.records"
         for n in (
@@ -96,6 +96,8 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from typing import Any
 
+    from .audit.alerts import AlertPolicy
+    from .audit.query import EventFilter
     from .crypto import KdfParams
     from .db.models import Role, SystemKind
     from .errors import (
@@ -121,5 +123,4 @@ if TYPE_CHECKING:
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
-    from .service.log_review import AlertPolicy, EventFilter
     from .session_cache import resume_cached_session

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
+from custodian.audit import append as audit
 from custodian.crypto import SigningKey
 from custodian.db.models import AccessEvent
-from custodian.service import audit
 
 EVENTS = AccessEvent.__table__  # type: ignore[attr-defined]
 CUSTOMER_PATH = "acme/dc01/admin"

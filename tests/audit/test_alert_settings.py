@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from custodian import AlertPolicy
 from custodian.errors import UsageError
-from custodian.service.log_review import AlertPolicy
 from custodian.userconfig import CONFIG_ENV, config_path, section
 
 

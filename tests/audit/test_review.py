@@ -9,8 +9,8 @@ import pytest
 from auditkit import rows
 
 from conftest import CUSTOMER_PATH
+from custodian import AlertPolicy
 from custodian.errors import AccessDenied, AuthenticationFailed, NotFound, UsageError
-from custodian.service.log_review import AlertPolicy
 
 
 def test_filters_narrow_the_events(log_vault):

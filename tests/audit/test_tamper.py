@@ -17,8 +17,8 @@ from auditkit import (
     shift,
 )
 
+from custodian.audit import append as audit
 from custodian.crypto import SigningKey
-from custodian.service import audit
 
 
 def verify(kit, **kw):  # type: ignore[no-untyped-def]

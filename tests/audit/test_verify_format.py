@@ -20,9 +20,10 @@ from auditkit import (
     seq_of,
 )
 
+from custodian.audit import append as audit
+from custodian.audit import verify as log_verify
 from custodian.crypto import SigningKey
 from custodian.errors import IntegrityError
-from custodian.service import audit, log_verify
 
 
 def _verify(kit: Any, **kw: Any) -> Any:

@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from custodian.audit.verify import verify_log
 from custodian.backup import create_backup, restore_backup, verify_backup
 from custodian.crypto import KdfParams
 from custodian.crypto.stream import _HEADER, MAGIC
@@ -16,7 +17,6 @@ from custodian.errors import AuthenticationFailed, IntegrityError, UsageError
 from custodian.secret import Secret, SecretPayload
 from custodian.service import Custodian
 from custodian.service.importing import ImportItem
-from custodian.service.log_verify import verify_log
 from tests.conftest import PASS, _need_pg, pg_url
 
 BACKUP_PASS = "backup passphrase 1"

@@ -135,7 +135,7 @@ def log(
             events = actor.events(limit=limit, **filters)
             emit([e.to_dict() for e in events], EVENT_COLUMNS, fmt)
             return
-        from ..service.log_review import EventFilter
+        from .. import EventFilter
 
         writer = _Writer(fmt, EVENT_COLUMNS)
         writer.start()
@@ -232,7 +232,7 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _policy(**options: Any) -> Any:
     """The thresholds: built-in defaults, then config.toml's [alerts], then the options."""
-    from ..service.log_review import AlertPolicy
+    from .. import AlertPolicy
 
     given = {("timezone" if k == "tz" else k): v for k, v in options.items() if v is not None}
     return AlertPolicy.configured().with_settings(

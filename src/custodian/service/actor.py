@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, NoReturn
 
 from sqlmodel import Session, select
 
+from ..audit.append import EventDraft, append
 from ..crypto import KeyPair, SigningKey
 from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician
 from ..db.prepared import Tx
 from ..errors import AccessDenied, AuthenticationFailed, CustodianError, NotFound
 from ..paths import check_slug
-from . import _readpath, audit, keys, policy, revocation
+from . import _readpath, keys, policy, revocation
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -97,9 +98,9 @@ class Actor:
 
     def record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
         """Append an access event, signed with this technician's key, to `tx`."""
-        audit.append(
+        append(
             tx,
-            audit.EventDraft(action, outcome, self.username, self.technician_id, **fields),  # type: ignore[arg-type]
+            EventDraft(action, outcome, self.username, self.technician_id, **fields),  # type: ignore[arg-type]
             self.now,
             self.signer,
         )

@@ -11,19 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from sqlmodel import Session
 
+from ..audit.alerts import AlertPolicy
+from ..audit.query import EventFilter
 from ..crypto import KeyPair, SigningKey
 from ..db.models import Credential, Customer, Grant, Role, SecretVersion, SystemKind, Technician
 from ..db.prepared import Tx
 from ..errors import CustodianError
 from ..records import (
+    AccessReport,
+    AlertInfo,
+    CheckpointInfo,
     CredentialInfo,
     CustomerDetail,
     CustomerInfo,
+    EventInfo,
     GrantInfo,
+    LogVerification,
     SystemInfo,
     TechnicianInfo,
     VersionInfo,
@@ -31,6 +38,7 @@ from ..records import (
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage.config import BackendConfig
 from . import (
+    access_log,
     credentials,
     customers,
     grants,
@@ -45,14 +53,13 @@ from .actor import Actor
 from .enrolment import pack_private
 from .importing import ImportingMixin
 from .lifecycle import LifecycleMixin
-from .log_review import LogReview
 from .rotation import RotationEntry
 
 if TYPE_CHECKING:
     from .vault import Custodian
 
 
-class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
+class ActorSession(ImportingMixin, LifecycleMixin):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -235,6 +242,97 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
     ) -> store_migration.MigrationResult:
         """Move every payload to `target`'s store, verifying each (admins; resumable)."""
         return store_migration.migrate(self._actor, target, progress=progress, batch=batch)
+
+    # --- the access log (access_log.py) ---------------------------------------------
+
+    def events(
+        self,
+        *,
+        customer: str | None = None,
+        technician: str | None = None,
+        since: datetime | None = None,
+        limit: int | None = None,
+        until: datetime | None = None,
+        credential: str | None = None,
+        actions: tuple[str, ...] = (),
+        outcomes: tuple[str, ...] = (),
+        reason: str | None = None,
+        after: int | None = None,
+    ) -> list[EventInfo]:
+        """Access events, oldest first; `limit` keeps the newest N. Technicians see only
+        their own."""
+        return access_log.events(
+            self._actor,
+            customer=customer,
+            technician=technician,
+            since=since,
+            limit=limit,
+            until=until,
+            credential=credential,
+            actions=actions,
+            outcomes=outcomes,
+            reason=reason,
+            after=after,
+        )
+
+    def iter_events(self, flt: EventFilter = EventFilter()) -> Iterator[EventInfo]:
+        """Every matching event, oldest first, fetched in batches (constant memory)."""
+        return access_log.iter_events(self._actor, flt)
+
+    def last_seq(self) -> int:
+        """The log head's sequence number (where `log --follow` starts)."""
+        return access_log.last_seq(self._actor)
+
+    def report(
+        self,
+        customer: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        policy: AlertPolicy | None = None,
+    ) -> AccessReport:
+        return access_log.report(self._actor, customer, since=since, until=until, policy=policy)
+
+    def alerts(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        policy: AlertPolicy | None = None,
+        record: bool = True,
+    ) -> list[AlertInfo]:
+        return access_log.alerts(
+            self._actor, since=since, until=until, policy=policy, record=record
+        )
+
+    def verify_log(
+        self,
+        *,
+        checkpoint_text: str | None = None,
+        workers: int | None = None,
+        progress: Any = None,
+        incremental: bool = False,
+        every_signature: bool = False,
+    ) -> LogVerification:
+        """Verify the whole log (and checkpoints); a failure is returned, not raised."""
+        return access_log.verify_log(
+            self._actor,
+            checkpoint_text=checkpoint_text,
+            workers=workers,
+            progress=progress,
+            incremental=incremental,
+            every_signature=every_signature,
+        )
+
+    def checkpoint(
+        self, *, previous: str | None = None, workers: int | None = None, progress: Any = None
+    ) -> CheckpointInfo:
+        return access_log.checkpoint(
+            self._actor, previous=previous, workers=workers, progress=progress
+        )
+
+    def harden_database(self, app_roles: list[str]) -> list[str]:
+        return access_log.harden_database(self._actor, app_roles)
 
     # --- plumbing of the mixins not yet converted to use-case modules ---------------
 

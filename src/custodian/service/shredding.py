@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
+from ..audit.append import EventDraft, append
 from ..clock import as_utc
 from ..db.models import (
     AccessEvent,
@@ -37,7 +38,6 @@ from ..db.models import (
 from ..errors import UsageError
 from ..records import _Record
 from ..storage import SecretStore
-from . import audit
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -274,9 +274,9 @@ def reapply_purges(
                 continue
 
             def record(tx: Session, **fields: object) -> None:
-                audit.append(
+                append(
                     tx,
-                    audit.EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
+                    EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
                     vault.clock(),
                 )
 

@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete
 from sqlmodel import col, select
 
+from ..audit.append import key_binding
 from ..crypto import KeyPair, PassphraseLock, SigningKey
 from ..db.models import Customer, Grant, KeyWrap, RecipientKind, Role, Technician
 from ..errors import AlreadyExists, UsageError
 from ..paths import check_name
 from ..records import TechnicianInfo
-from . import audit, keys, revocation, rotation, views
+from . import keys, revocation, rotation, views
 from .enrolment import check_passphrase, enrol, pack_private, technician_lock_context
 from .rotation import RotationEntry
 
@@ -40,7 +41,7 @@ def add_technician(actor: Actor, username: str, role: Role, passphrase: str) -> 
             tx,
             "tech-add",
             target=username,
-            detail={"role": role.value, **audit.key_binding(username, tech.signing_public_key)},
+            detail={"role": role.value, **key_binding(username, tech.signing_public_key)},
         )
         return views.technician_info(tech)
 
@@ -215,7 +216,7 @@ def reset_passphrase(actor: Actor, username: str, new_passphrase: str) -> int:
             detail={
                 "role": tech.role,
                 "keys_rewrapped": len(new_wraps),
-                **audit.key_binding(username, signer.public_bytes()),
+                **key_binding(username, signer.public_bytes()),
             },
         )
         return len(new_wraps)

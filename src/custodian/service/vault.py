@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import inspect
 from sqlmodel import select
 
+from ..audit.append import GENESIS, EventDraft, append, key_binding
 from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, resolve_url, schema_revision
@@ -19,7 +20,7 @@ from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultI
 from ..errors import AlreadyExists, AuthenticationFailed, IntegrityError, UsageError
 from ..paths import check_name
 from ..storage import SecretStore, SqlSecretStore
-from . import audit, keys
+from . import keys
 from ._db import Database
 from .enrolment import check_passphrase, enrol, technician_lock_context, unpack_private
 from .session import ActorSession
@@ -134,7 +135,7 @@ class Custodian:
                     kdf_lanes=params.lanes,
                 )
             )
-            tx.add(LogHead(id=1, seq=0, head=audit.GENESIS))
+            tx.add(LogHead(id=1, seq=0, head=GENESIS))
             tx.add(OrgKey(version=1, public_key=org.public_key.to_bytes(), created_at=now))
             tech, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now)
             assert tech.id is not None
@@ -142,16 +143,16 @@ class Custodian:
             keys.add_wrap(
                 tx, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery.key_pair().public_key
             )
-            audit.append(
+            append(
                 tx,
-                audit.EventDraft(
+                EventDraft(
                     "init",
                     "ok",
                     admin,
                     tech.id,
                     detail={
                         "vault_id": vault_id,
-                        **audit.key_binding(admin, signer.public_bytes()),
+                        **key_binding(admin, signer.public_bytes()),
                     },
                 ),
                 now,
@@ -193,9 +194,7 @@ class Custodian:
             if row is not None:
                 row.failed_unlocks, row.last_failed_at = 0, None
                 tx.add(row)
-            audit.append(
-                tx, audit.EventDraft("unlock", "ok", username, tech_id), self.clock(), signer
-            )
+            append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)
         return ActorSession(self, tech_id, username, role, key, signer)
 
     def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:
@@ -233,9 +232,9 @@ class Custodian:
         """Log a failed unlock (unsigned: nobody holds a key to sign it with). The attempt
         itself was counted before its KDF ran (`_count_attempt`)."""
         with self.db.transaction() as tx:
-            audit.append(
+            append(
                 tx,
-                audit.EventDraft("unlock", "failed", username[:64], tech_id, detail={"why": why}),
+                EventDraft("unlock", "failed", username[:64], tech_id, detail={"why": why}),
                 self.clock(),
             )
 

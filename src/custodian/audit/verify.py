@@ -1,6 +1,6 @@
 """Verifying the access log: the chain, the signatures, the log head and checkpoints.
 
-The log is scanned in ranges (log_scan.py; in parallel processes for a large log), in
+The log is scanned in ranges (scan.py; in parallel processes for a large log), in
 batches (constant memory); this module puts the ranges together and checks what spans
 them. The first failing sequence number is what is reported; docs/audit-format.md says
 what each check detects and what it cannot.
@@ -13,102 +13,21 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from ..crypto import SigningKey, first_bad_signature, verify_signature
+from ..crypto import first_bad_signature
 from ..db.models import LogHead, Technician
 from ..errors import UsageError
-from ..records import CheckpointInfo, LogVerification
-from . import audit
-from .log_scan import Scan, ScanJob, scan_range
+from ..records import LogVerification
+from .append import GENESIS
+from .checkpoint import Checkpoint
+from .scan import Scan, ScanJob, scan_range
 
 SIGNATURE_CHUNK = 2000  # signatures per worker task
 SCAN_SPAN = 25_000  # events per scanned range (one worker task)
 PARALLEL_FROM = 50_000  # below this many events a process pool costs more than it saves
-
-# --- checkpoints --------------------------------------------------------------------------
-
-CHECKPOINT_PREFIX = "custodian-checkpoint v1"
-CHECKPOINT_TAG = b"custodian-checkpoint-v1\x00"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A signed statement that the log had `seq` events ending in `head` at `at`."""
-
-    vault_id: str
-    seq: int
-    head: bytes
-    at: datetime
-    signer: str
-    key: bytes
-    signature: bytes
-
-    def body(self) -> str:
-        return (
-            f"{CHECKPOINT_PREFIX} vault={self.vault_id} seq={self.seq} head={self.head.hex()}"
-            f" at={self.at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-            f" signer={quote(self.signer, safe='')} key={self.key.hex()}"
-        )
-
-    def line(self) -> str:
-        return f"{self.body()} sig={self.signature.hex()}"
-
-    @classmethod
-    def make(
-        cls, vault_id: str, seq: int, head: bytes, at: datetime, signer: str, key: SigningKey
-    ) -> Checkpoint:
-        unsigned = cls(
-            vault_id, seq, head, at.replace(microsecond=0), signer, key.public_bytes(), b""
-        )
-        signature = key.sign(CHECKPOINT_TAG + unsigned.body().encode())
-        return cls(vault_id, seq, head, unsigned.at, signer, unsigned.key, signature)
-
-    @classmethod
-    def parse(cls, line: str) -> Checkpoint:
-        """Parse and check the line's own signature; UsageError if it is not a valid one."""
-        if not line.startswith(CHECKPOINT_PREFIX + " "):
-            raise UsageError("not a custodian checkpoint line")
-        try:
-            parts = dict(p.split("=", 1) for p in line[len(CHECKPOINT_PREFIX) + 1 :].split())
-            cp = cls(
-                parts["vault"],
-                int(parts["seq"]),
-                bytes.fromhex(parts["head"]),
-                datetime.strptime(parts["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC),
-                unquote(parts["signer"]),
-                bytes.fromhex(parts["key"]),
-                bytes.fromhex(parts["sig"]),
-            )
-        except (KeyError, ValueError):
-            raise UsageError("a checkpoint line is malformed") from None
-        if len(cp.head) != 32 or cp.seq < 0:
-            raise UsageError("a checkpoint line is malformed")
-        if not verify_signature(cp.key, cp.signature, CHECKPOINT_TAG + cp.body().encode()):
-            raise UsageError(f"the checkpoint at seq {cp.seq} carries a bad signature")
-        return cp
-
-    def info(self) -> CheckpointInfo:
-        return CheckpointInfo(self.seq, self.head.hex(), self.at, self.signer, self.line())
-
-
-def read_checkpoints(text: str) -> list[Checkpoint]:
-    """Every checkpoint line in `text` (other lines, e.g. an email's, are ignored)."""
-    found = [
-        Checkpoint.parse(line.strip())
-        for line in text.splitlines()
-        if line.strip().startswith(CHECKPOINT_PREFIX)
-    ]
-    if not found:
-        raise UsageError("the checkpoint file holds no checkpoint line")
-    return found
-
-
-# --- verification -------------------------------------------------------------------------
 
 
 @dataclass
@@ -339,7 +258,7 @@ class _Merged:
 
     checked: int = 0
     last: int = 0
-    last_hash: bytes = audit.GENESIS
+    last_hash: bytes = GENESIS
     first_v2: int | None = None
     signers: dict[str, list[int]] = field(default_factory=dict)  # actor -> [first, ...]
     newest: dict[str, tuple[int, bytes, bytes]] = field(default_factory=dict)

@@ -3,7 +3,7 @@
 `scan_range` checks everything that depends only on the events of its range and on the
 event just before it, so a large log is scanned in parallel processes, one range each.
 What depends on the whole log (the keys bound so far, each actor's newest signature,
-checkpoints, the head) is decided from the ranges' `Scan` summaries in log_verify.py.
+checkpoints, the head) is decided from the ranges' `Scan` summaries in verify.py.
 """
 
 from __future__ import annotations
@@ -16,16 +16,24 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 
+from ..db.engine import create_db_engine
 from ..db.models import AccessEvent
 from ..db.prepared import Prepared
-from . import audit
+from .append import (
+    GENESIS,
+    KEY_BINDING,
+    UNSIGNED_ACTIONS,
+    canonical_values,
+    chain_hash,
+    chain_hash_v1,
+)
 
 BATCH = 5000  # events per query
 
 
 class _Event(NamedTuple):
     """An `access_event` row as scanned: the eleven canonical fields, in the order
-    `audit.canonical_values` takes them, then the link, the hash and the signature."""
+    `append.canonical_values` takes them, then the link, the hash and the signature."""
 
     seq: int
     at: Any  # SQLite: text; PostgreSQL: a datetime
@@ -68,11 +76,11 @@ class Signer:
 
 @dataclass
 class Scan:
-    """What one range holds, for log_verify to decide with the others."""
+    """What one range holds, for verify.py to decide with the others."""
 
     lo: int
     last: int  # the last seq scanned without a problem (lo - 1 when none)
-    last_hash: bytes = audit.GENESIS
+    last_hash: bytes = GENESIS
     problem: tuple[int, str] | None = None
     first_v1: int | None = None  # format v1 (signatures not chained): older logs
     first_v2: int | None = None
@@ -97,7 +105,7 @@ def scan_range(source: Engine | str, job: ScanJob) -> Scan:
     scan = Scan(job.lo, job.lo - 1)
     with engine.connect() as conn:
         if job.lo == 1:
-            running, running_sig = audit.GENESIS, None
+            running, running_sig = GENESIS, None
         else:
             link = _LINK.one(conn, {"s": job.lo - 1})
             if link is None:
@@ -142,12 +150,12 @@ def _scan_rows(
             except ValueError:
                 scan.problem = (seq, "the event's time is not a valid timestamp")
                 break
-        canonical = audit.canonical_values(seq, at, *event[2:11])
+        canonical = canonical_values(seq, at, *event[2:11])
         stored = bytes(event.hash)
         legacy = False
-        if stored == audit.chain_hash(running, running_sig, canonical):
+        if stored == chain_hash(running, running_sig, canonical):
             scan.first_v2 = scan.first_v2 or seq
-        elif stored == audit.chain_hash_v1(running, canonical):
+        elif stored == chain_hash_v1(running, canonical):
             if scan.first_v2 is not None:
                 scan.problem = (seq, "a format-v1 hash after format v2 began")
                 break
@@ -157,7 +165,7 @@ def _scan_rows(
             break
         signature = _bytes(event.signature)
         if signature is None:
-            if (action, outcome) not in audit.UNSIGNED_ACTIONS:
+            if (action, outcome) not in UNSIGNED_ACTIONS:
                 scan.problem = (seq, f"unsigned, but a {action!r} event must be signed")
                 break
         else:
@@ -189,10 +197,10 @@ def _signed(
 
 
 def _binding(detail: str | None) -> tuple[str, bytes] | None:
-    if not detail or audit.KEY_BINDING not in detail:
+    if not detail or KEY_BINDING not in detail:
         return None
     try:
-        value = json.loads(detail).get(audit.KEY_BINDING)
+        value = json.loads(detail).get(KEY_BINDING)
         return str(value["technician"]), bytes.fromhex(value["public"])
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -219,7 +227,5 @@ def _engine(source: Engine | str) -> Engine:
         return source
     engine = _engines.get(source)
     if engine is None:
-        from ..db.engine import create_db_engine
-
         engine = _engines[source] = create_db_engine(source)
     return engine

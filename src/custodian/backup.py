@@ -342,7 +342,7 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
 def _after_restore(url: str, manifest: Manifest) -> list[str]:
     """Record the restore in the access log and shred again what a purge destroyed."""
     from .service import Custodian, audit
-    from .service.lifecycle import reapply_purges
+    from .service.shredding import reapply_purges
 
     with Custodian.open(url) as vault:
         with vault.db.transaction() as tx:

@@ -343,7 +343,7 @@ def _after_restore(url: str, manifest: Manifest) -> list[str]:
     """Record the restore in the access log and shred again what a purge destroyed."""
     from .audit.append import EventDraft, append
     from .service import Custodian
-    from .service.lifecycle import reapply_purges
+    from .service.shredding import reapply_purges
 
     with Custodian.open(url) as vault:
         with vault.db.transaction() as tx:

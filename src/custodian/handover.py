@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UsageError
 from .secret import PRIMARY_FIELD
-from .service.lifecycle import Handover
 
 if TYPE_CHECKING:
     from .service import ActorSession
+    from .service.offboarding_records import Handover
 
 MIN_PASSPHRASE = 12
 

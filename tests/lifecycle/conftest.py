@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custodian.service.lifecycle import SHRED_LIST_ENV
+from custodian.service.shredding import SHRED_LIST_ENV
 
 
 @pytest.fixture(autouse=True)

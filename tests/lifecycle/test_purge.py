@@ -14,7 +14,7 @@ from custodian.crypto import RecoveryCode
 from custodian.errors import AccessDenied, AuthenticationFailed, NotFound, UsageError
 from custodian.secret import SecretPayload
 from custodian.service import Custodian
-from custodian.service.lifecycle import ShredRecord, load_shred_list, reapply_purges, shred_list
+from custodian.service.shredding import ShredRecord, load_shred_list, reapply_purges, shred_list
 
 from .helpers import add_creds, ids
 

@@ -239,7 +239,7 @@ class RotationItem(SQLModel, table=True):
 
 class ShreddedCustomer(SQLModel, table=True):
     """The destruction list: customers whose keys were destroyed. Holds no customer data
-    beyond slug and name; a restore re-applies it (`service.lifecycle.reapply_purges`)."""
+    beyond slug and name; a restore re-applies it (`service.shredding.reapply_purges`)."""
 
     __tablename__ = "shredded_customer"
     id: int | None = Field(default=None, primary_key=True)

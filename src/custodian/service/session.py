@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from ..audit.alerts import AlertPolicy
 from ..audit.query import EventFilter
-from ..crypto import KeyPair, SigningKey
+from ..crypto import KeyPair, RecoveryCode, SigningKey
 from ..db.models import Credential, Customer, Grant, Role, SecretVersion, SystemKind, Technician
 from ..db.prepared import Tx
 from ..errors import CustodianError
@@ -42,6 +42,8 @@ from . import (
     credentials,
     customers,
     grants,
+    offboarding,
+    purge,
     reveal,
     revocation,
     rotation,
@@ -52,14 +54,15 @@ from . import (
 from .actor import Actor
 from .enrolment import pack_private
 from .importing import ImportingMixin
-from .lifecycle import LifecycleMixin
+from .offboarding_records import CustomerReport, Handover, OffboardResult
 from .rotation import RotationEntry
+from .shredding import Certificate
 
 if TYPE_CHECKING:
     from .vault import Custodian
 
 
-class ActorSession(ImportingMixin, LifecycleMixin):
+class ActorSession(ImportingMixin):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -333,6 +336,30 @@ class ActorSession(ImportingMixin, LifecycleMixin):
 
     def harden_database(self, app_roles: list[str]) -> list[str]:
         return access_log.harden_database(self._actor, app_roles)
+
+    # --- offboarding and destruction (offboarding.py, purge.py) ---------------------
+
+    def handover(self, slug: str) -> Handover:
+        """Decrypt a customer's current credentials for a handover file (needs a grant)."""
+        return offboarding.handover(self._actor, slug)
+
+    def offboard(self, slug: str, *, retention_days: int | None = None) -> OffboardResult:
+        return offboarding.offboard(self._actor, slug, retention_days=retention_days)
+
+    def retention_days(self, days: int | None = None) -> int:
+        """The default retention after offboarding; sets it when `days` is given."""
+        return offboarding.retention_days(self._actor, days)
+
+    def customer_report(self, slug: str) -> CustomerReport:
+        return offboarding.customer_report(self._actor, slug)
+
+    def purge(self, slug: str | None = None, *, now: bool = False) -> list[Certificate]:
+        """Crypto-shred `slug`, or every offboarded customer past its date."""
+        return purge.purge(self._actor, slug, now=now)
+
+    def recover(self, slug: str, code: RecoveryCode) -> int:
+        """Break-glass access to `slug` through the recovery code."""
+        return purge.recover(self._actor, slug, code)
 
     # --- plumbing of the mixins not yet converted to use-case modules ---------------
 

@@ -1,0 +1,161 @@
+"""Destruction and break-glass: `purge` crypto-shreds offboarded customers and leaves a
+certificate; `recover` opens a customer again through the recovery code.
+
+The shredding itself, the certificate and the destruction list (which a restore applies
+again) live in `shredding.py` (docs/lifecycle.md).
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import TYPE_CHECKING
+
+from sqlmodel import Session, col, select
+
+from ..clock import as_utc
+from ..crypto import PublicKey, RecoveryCode
+from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician, VaultInfo
+from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound, UsageError
+from . import keys
+from .revocation import notify_store
+from .shredding import Certificate, after_shred, mirror, secure_delete, shred_and_certify
+
+if TYPE_CHECKING:
+    from .actor import Actor
+
+
+def purge(actor: Actor, slug: str | None = None, *, now: bool = False) -> list[Certificate]:
+    """Crypto-shred `slug` (when due, or at once with `now`), or every offboarded customer
+    past its date. Each customer is its own transaction."""
+    actor.require_role("purge", Role.ADMIN)
+    with actor.transaction() as tx:
+        if slug is not None:
+            ids: list[int | None] = [_purgeable(actor, tx, slug, now=now).id or 0]
+        else:
+            ids = list(
+                tx.exec(
+                    select(Customer.id)
+                    .where(Customer.status == CustomerStatus.OFFBOARDED)
+                    .where(col(Customer.purge_after) <= actor.now)
+                    .order_by(col(Customer.slug))
+                ).all()
+            )
+        vault_id = tx.exec(select(VaultInfo.vault_id)).one()
+    done = []
+    for cid in ids:
+        with actor.transaction() as tx, secure_delete(tx):
+            target = tx.get(Customer, cid)
+            assert target is not None
+            done.append(
+                shred_and_certify(
+                    tx,
+                    actor.vault.store,
+                    target,
+                    vault_id,
+                    actor.now,
+                    lambda tx, **f: actor.record(tx, "purge", **f),
+                    actor.username,
+                )
+            )
+        after_shred(actor.vault)
+        mirror(vault_id, done[-1])
+    return done
+
+
+def _purgeable(actor: Actor, tx: Session, slug: str, *, now: bool) -> Customer:
+    """The customer `slug`, if it may be purged: offboarded and past its date, or `now`."""
+    customer = actor.customer(tx, slug)
+    if customer.status == CustomerStatus.PURGED:
+        raise UsageError(f"customer {slug!r} is already purged")
+    if not now:
+        due = customer.purge_after
+        if customer.status != CustomerStatus.OFFBOARDED or due is None:
+            raise UsageError(f"customer {slug!r} is not offboarded: offboard it, or purge --now")
+        if as_utc(due) > actor.now:
+            raise UsageError(
+                f"customer {slug!r} is kept until {as_utc(due):%Y-%m-%d %H:%M} UTC"
+                " (purge --now destroys it earlier)"
+            )
+    return customer
+
+
+def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
+    """Break-glass: open the organization key with the recovery code and re-wrap every
+    version of the customer key to this admin, with a grant. Returns the versions."""
+    actor.require_role("recover", Role.ADMIN)
+    recovery = code.key_pair()
+    target = f"{actor.username}@{slug}"
+    try:
+        with actor.transaction() as tx:
+            stored = tx.exec(select(VaultInfo.recovery_public_key)).one()
+            if not hmac.compare_digest(recovery.public_key.to_bytes(), stored):
+                raise AuthenticationFailed("the recovery code is not this vault's")
+            customer = actor.customer(tx, slug)
+            assert customer.id is not None
+            versions = keys.customer_versions(tx, customer.id)
+            if customer.status == CustomerStatus.PURGED or not versions:
+                raise NotFound(f"customer {slug!r} was purged: its keys no longer exist")
+            org_version = keys.current_org_version(tx)
+            org = keys.open_wrap(tx, keys.ORG, org_version, RecipientKind.RECOVERY, 0, recovery)
+            if org is None:
+                raise IntegrityError("the organization key is not wrapped to the recovery key")
+            me = tx.get(Technician, actor.technician_id)
+            assert me is not None
+            mine = PublicKey(me.public_key)
+            if (
+                keys.open_wrap(
+                    tx,
+                    keys.ORG,
+                    org_version,
+                    RecipientKind.TECHNICIAN,
+                    actor.technician_id,
+                    actor.key,
+                )
+                is None
+            ):
+                keys.wrap_org_to(tx, org, org_version, me)
+            keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, actor.technician_id)
+            for version in versions:
+                ckey = keys.open_wrap(tx, customer.id, version, RecipientKind.ORG, org_version, org)
+                if ckey is None:
+                    raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+                keys.add_wrap(
+                    tx,
+                    ckey,
+                    customer.id,
+                    version,
+                    RecipientKind.TECHNICIAN,
+                    actor.technician_id,
+                    mine,
+                )
+            grant = tx.exec(
+                select(Grant)
+                .where(Grant.technician_id == actor.technician_id)
+                .where(Grant.customer_id == customer.id)
+            ).first() or Grant(
+                technician_id=actor.technician_id,
+                customer_id=customer.id,
+                granted_by=actor.technician_id,
+                granted_at=actor.now,
+            )
+            grant.granted_at, grant.granted_by, grant.expires_at = (
+                actor.now,
+                actor.technician_id,
+                None,
+            )
+            tx.add(grant)
+            notify_store(actor.vault.store, "on_grant", tx, actor.username, slug)
+            actor.record(
+                tx,
+                "recover",
+                customer_id=customer.id,
+                target=target,
+                detail={
+                    "via": "recovery-code",
+                    "key_versions": len(versions),
+                    "warning": "break-glass access with the recovery code",
+                },
+            )
+            return len(versions)
+    except (AuthenticationFailed, AccessDenied, NotFound, IntegrityError) as exc:
+        actor.refuse(exc, "recover", target=target)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from ..clock import as_utc
-from ..crypto import PublicKey, RecoveryCode
+from ..crypto import RecoveryCode
 from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician, VaultInfo
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound, UsageError
 from . import keys
@@ -101,7 +101,6 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
                 raise IntegrityError("the organization key is not wrapped to the recovery key")
             me = tx.get(Technician, actor.technician_id)
             assert me is not None
-            mine = PublicKey(me.public_key)
             if (
                 keys.open_wrap(
                     tx,
@@ -114,20 +113,7 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
                 is None
             ):
                 keys.wrap_org_to(tx, org, org_version, me)
-            keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, actor.technician_id)
-            for version in versions:
-                ckey = keys.open_wrap(tx, customer.id, version, RecipientKind.ORG, org_version, org)
-                if ckey is None:
-                    raise IntegrityError(f"customer key {version} is not wrapped to the org key")
-                keys.add_wrap(
-                    tx,
-                    ckey,
-                    customer.id,
-                    version,
-                    RecipientKind.TECHNICIAN,
-                    actor.technician_id,
-                    mine,
-                )
+            keys.wrap_customer_keys_to(tx, customer.id, org_version, org, me)
             grant = tx.exec(
                 select(Grant)
                 .where(Grant.technician_id == actor.technician_id)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from ..crypto import KeyPair
-from ..db.models import Credential, Customer, RecipientKind, Role
+from ..db.models import Credential, Customer, Role
 from ..errors import IntegrityError, UsageError
 from ..storage import SecretRef, SecretStore, SqlSecretStore
 from ..storage import config as backend_config
@@ -134,10 +134,7 @@ def _key_opener(actor: Actor, tx: Session) -> KeyOpener:
     def open_key(customer_id: int, version: int) -> KeyPair:
         slot = (customer_id, version)
         if slot not in opened:
-            key = keys.open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
-            if key is None:
-                raise IntegrityError(f"customer key {version} is not wrapped to the org key")
-            opened[slot] = key
+            opened[slot] = keys.customer_key_via_org(tx, customer_id, version, org_version, org)
         return opened[slot]
 
     return open_key

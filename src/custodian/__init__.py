@@ -52,7 +52,7 @@ _WHERE = {
     "SystemKind": "custodian.db.models",
     "Secret": "custodian.secret",
     "SecretPayload": "custodian.secret",
-    "resume_cached_session": "custodian.session_cache",
+    "resume_cached_session": "custodian.agent.cache",
     "EventFilter": "custodian.service.log_review",
     "AlertPolicy": "custodian.service.log_review",
     **{
@@ -96,6 +96,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from typing import Any
 
+    from .agent.cache import resume_cached_session
     from .crypto import KdfParams
     from .db.models import Role, SystemKind
     from .errors import (
@@ -122,4 +123,3 @@ if TYPE_CHECKING:
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
     from .service.log_review import AlertPolicy, EventFilter
-    from .session_cache import resume_cached_session

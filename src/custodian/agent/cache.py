@@ -17,13 +17,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _fastpath
-from .clock import utcnow
+from ..clock import utcnow
+from .client import stop_agent
+from .names import runtime_dir as _runtime_dir
+from .names import slot_id
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from .service import ActorSession, Custodian
+    from ..service import ActorSession, Custodian
 
 SESSION_ENV = "CUSTODIAN_SESSION"
 KEYRING_SERVICE = "custodian"
@@ -35,8 +37,8 @@ class NoKeyring(Exception):
 
 
 def runtime_dir() -> Path:
-    """The user-only directory for session files and agent sockets (see `_fastpath`)."""
-    return Path(_fastpath.runtime_dir())
+    """The user-only directory for session files and agent sockets (see `agent.names`)."""
+    return Path(_runtime_dir())
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class SessionSlot:
 
     @property
     def key_id(self) -> str:
-        return _fastpath.slot_id(self.vault_url, self.username)
+        return slot_id(self.vault_url, self.username)
 
     @property
     def file(self) -> Path:
@@ -135,7 +137,7 @@ def fetch_token(slot: SessionSlot) -> str | None:
 
 def forget(slot: SessionSlot) -> bool:
     """End the session: stop its agent, erase the sealed file and the keyring entry."""
-    stopped = _fastpath.stop_agent(slot.key_id)
+    stopped = stop_agent(slot.key_id)
     erased = slot.erase() or stopped
     # Nothing stored there, or no keyring: nothing to remove.
     with contextlib.suppress(Exception):

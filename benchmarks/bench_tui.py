@@ -114,7 +114,7 @@ def _session_env(db: Path) -> dict[str, str]:
     (as after `custodian unlock`), without the OS keyring."""
     from benchmarks.reveal import PASS as SEED_PASS
     from custodian import Custodian
-    from custodian.session_cache import SESSION_ENV, SessionSlot
+    from custodian.agent.cache import SESSION_ENV, SessionSlot
 
     runtime = Path(tempfile.mkdtemp(prefix="custodian-bench-run-"))
     os.chmod(runtime, 0o700)

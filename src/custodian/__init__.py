@@ -52,7 +52,7 @@ _WHERE = {
     "SystemKind": "custodian.db.models",
     "Secret": "custodian.secret",
     "SecretPayload": "custodian.secret",
-    "resume_cached_session": "custodian.session_cache",
+    "resume_cached_session": "custodian.agent.cache",
     "EventFilter": "custodian.audit.query",
     "AlertPolicy": "custodian.audit.alerts",
     **{
@@ -96,6 +96,7 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from typing import Any
 
+    from .agent.cache import resume_cached_session
     from .audit.alerts import AlertPolicy
     from .audit.query import EventFilter
     from .crypto import KdfParams
@@ -123,4 +124,3 @@ if TYPE_CHECKING:
     )
     from .secret import Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult
-    from .session_cache import resume_cached_session

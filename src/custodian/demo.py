@@ -108,8 +108,8 @@ def lock_all() -> None:
 
 def _fresh(directory: Path) -> Path:
     """An empty place for the demo vault; an earlier demo vault and its sessions go."""
+    from .agent.cache import SessionSlot, forget
     from .db.engine import resolve_url
-    from .session_cache import SessionSlot, forget
 
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "vault.db"

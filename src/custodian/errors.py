@@ -6,7 +6,8 @@
     ├── NotFound                   exit 3
     ├── AccessDenied               exit 4  no grant, wrong role, reason missing
     ├── AuthenticationFailed       exit 5  wrong passphrase, disabled account
-    │   └── SessionLocked                  no unlocked session where one is required
+    │   ├── SessionLocked                  no unlocked session where one is required
+    │   └── WrongPassphrase                `crypto`: a passphrase does not open its lock
     ├── IntegrityError             exit 6  a ciphertext, wrapped key or record fails to verify
     ├── BackendUnavailable         exit 1  database or secret store cannot be reached
     └── Conflict                   exit 7  a concurrent writer changed the data first (CAS,
@@ -53,6 +54,11 @@ class AuthenticationFailed(CustodianError):
 
 class SessionLocked(AuthenticationFailed):
     title = "locked"
+
+
+class WrongPassphrase(AuthenticationFailed):
+    """A passphrase does not open a key or a backup (raised by `custodian.crypto` only;
+    the service turns it into an `AuthenticationFailed` naming the account)."""
 
 
 class IntegrityError(CustodianError):

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from custodian import _fastpath
-from custodian.agent import EXPIRED, Agent
+from custodian.agent.client import ask_agent, stop_agent
+from custodian.agent.names import agent_socket, runtime_dir, slot_id
+from custodian.agent.server import EXPIRED, Agent
 
 from ..conftest import VaultKit
 
@@ -40,7 +41,7 @@ class Running:
         self.thread.start()
 
     def ask(self, **request: object) -> dict[str, object]:
-        return _fastpath.ask_agent(self.agent.path, request, timeout=60)
+        return ask_agent(self.agent.path, request, timeout=60)
 
     def join(self) -> None:
         self.thread.join(timeout=60)
@@ -52,7 +53,7 @@ def alice_agent(vault: VaultKit, runtime: Path) -> Iterator[tuple[Running, str]]
     alice = vault.tech("alice")
     path = vault.customer("acme", grant=("alice",))
     vault.customer("globex")  # alice has no grant here
-    sock = _fastpath.agent_socket(_fastpath.slot_id(vault.url, "alice"))
+    sock = agent_socket(slot_id(vault.url, "alice"))
     running = Running(Agent(alice, sock, vault.clock.now + timedelta(minutes=15), vault.clock))
     yield running, path
     if running.thread.is_alive():
@@ -118,10 +119,10 @@ def test_the_agent_expires_by_the_injected_clock(
 
 def test_stop_removes_the_socket_before_answering(alice_agent: tuple[Running, str]) -> None:
     running, _ = alice_agent
-    assert _fastpath.stop_agent(Path(running.agent.path).name[6:-5]) is True
+    assert stop_agent(Path(running.agent.path).name[6:-5]) is True
     assert not os.path.exists(running.agent.path)
     running.join()
-    assert _fastpath.stop_agent(Path(running.agent.path).name[6:-5]) is False
+    assert stop_agent(Path(running.agent.path).name[6:-5]) is False
 
 
 def test_socket_is_0600_in_a_0700_dir(alice_agent: tuple[Running, str]) -> None:
@@ -136,7 +137,7 @@ def test_a_shared_runtime_dir_is_refused(runtime: Path) -> None:
     (runtime / "custodian").mkdir(mode=0o700)
     os.chmod(runtime / "custodian", 0o755)
     with pytest.raises(PermissionError):
-        _fastpath.runtime_dir()
+        runtime_dir()
 
 
 def test_the_agent_stops_when_its_socket_is_removed(alice_agent: tuple[Running, str]) -> None:
@@ -161,7 +162,7 @@ def test_another_uid_gets_no_answer_even_through_an_open_socket(
             os.setgid(65534)
             os.setuid(65534)
             try:
-                reply = repr(_fastpath.ask_agent(running.agent.path, {"op": "get", "path": path}))
+                reply = repr(ask_agent(running.agent.path, {"op": "get", "path": path}))
             except Exception as exc:
                 reply = f"refused: {type(exc).__name__}"
             os.write(write, reply.encode())

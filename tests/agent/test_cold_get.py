@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from custodian import _fastpath
+from custodian.agent.names import slot_id
 from custodian.crypto import KdfParams
 from custodian.db.models import SystemKind
+from custodian.location import path_url
 from custodian.secret import SecretPayload
 from custodian.service import Custodian
 
@@ -39,7 +40,8 @@ HEAVY = (
     "custodian.cli",
     "custodian.service",
     "custodian.crypto",
-    "custodian.agent",
+    "custodian.agent.server",
+    "custodian.agent.cache",
 )
 
 
@@ -80,7 +82,7 @@ class Env:
 
     @property
     def socket(self) -> str:
-        key = _fastpath.slot_id(_fastpath.path_url(self.db), "alice")
+        key = slot_id(path_url(self.db), "alice")
         return os.path.join(self.runtime, "custodian", f"agent-{key}.sock")
 
 
@@ -141,7 +143,7 @@ def test_get_through_the_agent_imports_only_the_stdlib(env: Env) -> None:
     r = env.run("get", PATH, PYTHONPROFILEIMPORTTIME="1")
     assert (r.returncode, r.stdout) == (0, SECRET + "\n")
     imported = _imported(r.stderr)
-    assert "custodian._fastpath" in imported
+    assert "custodian.agent.client" in imported
     heavy = sorted(
         m
         for m in imported

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from clikit import CANARY, CRED, TECH_PASS, Cli
 
+from custodian.agent.cache import SESSION_ENV, SessionSlot
 from custodian.db.engine import resolve_url
-from custodian.session_cache import SESSION_ENV, SessionSlot
 
 EXPORT = re.compile(rf"export {SESSION_ENV}=(\S+)\n")
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import struct
 
 import pytest
-from cryptography.exceptions import InvalidTag
 
-from custodian.crypto import Context, KdfParams, KeyPair, PassphraseLock, open_sealed, seal
-from custodian.errors import IntegrityError
+from custodian.crypto import (
+    Context,
+    KdfParams,
+    KeyPair,
+    PassphraseLock,
+    WrongPassphrase,
+    new_symmetric_key,
+    open_sealed,
+    open_with_key,
+    seal,
+    seal_with_key,
+)
+from custodian.errors import AuthenticationFailed, IntegrityError
 
 CTX = Context.of("secret", customer=1, credential=2, version=3, key_version=1)
 LOCK_CTX = Context.of("technician-key", technician=1, username="alice")
@@ -89,10 +99,19 @@ def test_passphrase_lock_round_trip() -> None:
     blob = PassphraseLock(KdfParams.floor()).lock(b"private", PASSPHRASE, LOCK_CTX)
     assert PassphraseLock.params_of(blob) == KdfParams.floor()
     assert PassphraseLock.unlock(blob, PASSPHRASE, LOCK_CTX) == b"private"
-    with pytest.raises(InvalidTag):
+    with pytest.raises(WrongPassphrase):
         PassphraseLock.unlock(blob, "wrong passphrase", LOCK_CTX)
-    with pytest.raises(InvalidTag):
+    with pytest.raises(WrongPassphrase):
         PassphraseLock.unlock(blob, PASSPHRASE, Context.of("technician-key", technician=2))
+
+
+def test_a_wrong_passphrase_is_custodians_authentication_error_and_names_no_secret() -> None:
+    blob = PassphraseLock(KdfParams.floor()).lock(b"private", PASSPHRASE, LOCK_CTX)
+    with pytest.raises(AuthenticationFailed) as caught:
+        PassphraseLock.unlock(blob, "wrong passphrase", LOCK_CTX)
+    assert type(caught.value) is WrongPassphrase
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert "wrong passphrase" not in str(caught.value) and PASSPHRASE not in str(caught.value)
 
 
 def test_locking_below_the_floor_is_refused() -> None:
@@ -137,3 +156,35 @@ def test_passphrase_locks_opened_from_several_threads_at_once_all_finish():
         t.join(timeout=60)
     assert not any(t.is_alive() for t in threads)
     assert opened == [b"payload"] * 4
+
+
+SESSION_CTX = Context.of("session", slot="0" * 32, expires="2026-01-01T00:00:00+00:00")
+
+
+def test_seal_with_key_round_trip() -> None:
+    key = new_symmetric_key()
+    blob = seal_with_key(key, b"bundle", SESSION_CTX)
+    assert b"bundle" not in blob and len(key) == 32
+    assert open_with_key(blob, key, SESSION_CTX) == b"bundle"
+    assert seal_with_key(key, b"bundle", SESSION_CTX) != blob  # a fresh nonce each time
+
+
+@pytest.mark.parametrize("change", ["bit", "truncated", "key", "short key", "context"])
+def test_open_with_key_fails_as_one_integrity_error(change: str) -> None:
+    key = new_symmetric_key()
+    blob = seal_with_key(key, b"bundle", SESSION_CTX)
+    ctx = SESSION_CTX
+    if change == "bit":
+        blob = blob[:-1] + bytes([blob[-1] ^ 1])
+    elif change == "truncated":
+        blob = blob[:20]
+    elif change == "key":
+        key = new_symmetric_key()
+    elif change == "short key":
+        key = key[:16]
+    else:
+        ctx = Context.of("session", slot="1" * 32, expires="2026-01-01T00:00:00+00:00")
+    with pytest.raises(IntegrityError) as caught:
+        open_with_key(blob, key, ctx)
+    assert type(caught.value) is IntegrityError
+    assert key.hex() not in str(caught.value)

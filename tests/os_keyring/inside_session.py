@@ -15,8 +15,9 @@ from pathlib import Path
 import keyring
 import secretstorage
 
-from custodian import _fastpath
-from custodian.session_cache import KEYRING_SERVICE
+from custodian.agent.cache import KEYRING_SERVICE
+from custodian.agent.names import slot_id
+from custodian.location import path_url
 
 SCRIPT = str(Path(sys.executable).parent / "custodian")
 
@@ -50,7 +51,7 @@ def stored_items() -> list[dict[str, object]]:
 
 
 DB, PASSPHRASE, PATH = sys.argv[1:4]
-slot = _fastpath.slot_id(_fastpath.path_url(DB), "alice")
+slot = slot_id(path_url(DB), "alice")
 report: dict[str, object] = {"backend": type(keyring.get_keyring()).__module__, "slot": slot}
 report["unlock"] = run("unlock", "--no-agent", CUSTODIAN_PASSPHRASE=PASSPHRASE)
 report["after_unlock"] = stored_items()

@@ -8,10 +8,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..agent.cache import SessionSlot, resume_cached_session
 from ..clock import utcnow
 from ..errors import UsageError
 from ..service import ActorSession, Custodian
-from ..session_cache import SessionSlot, resume_cached_session
 from ._io import acting_passphrase
 
 USER_ENV = "CUSTODIAN_USER"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..session_cache import SESSION_ENV, NoKeyring, forget, store_token
+from ..agent.cache import SESSION_ENV, NoKeyring, forget, store_token
 from ._context import CliContext, parse_when
 from ._io import acting_passphrase, read_new_secret, say
 
@@ -21,7 +21,7 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     """Unlock once and cache the session (OS keyring) for --ttl."""
     from datetime import datetime
 
-    from .. import agent
+    from ..agent import server as agent
     from ..clock import utcnow
 
     span = parse_when(ttl, future=True) - utcnow()

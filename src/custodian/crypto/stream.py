@@ -9,7 +9,7 @@ The nonce carries the chunk's position and whether it is the last one (the STREA
 construction of Hoang, Reyhanitabar, Rogaway and Vizár), so chunks cannot be reordered,
 dropped or appended, and a stream cut short lacks its final chunk: all are detected.
 The Argon2id output is split with HKDF into the encryption key and a check value that
-tells a wrong passphrase (`AuthenticationFailed`) from a damaged file (`IntegrityError`);
+tells a wrong passphrase (`WrongPassphrase`) from a damaged file (`IntegrityError`);
 the header checksum catches damage to the header itself. Everything the reader trusts
 (KDF parameters included) is authenticated, and the parameters are bounded before use.
 """
@@ -23,13 +23,9 @@ import struct
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
-from ..errors import AuthenticationFailed, IntegrityError
-from . import KdfParams, _derive
+from ..errors import IntegrityError, WrongPassphrase
+from . import _hazmat
+from .passphrase import KdfParams, derive
 
 MAGIC = b"CUSTODIAN-BACKUP\x00"
 _HEADER = struct.Struct(">BBIII16s7sI16s")
@@ -40,10 +36,8 @@ _LEN = struct.Struct(">I")
 
 
 def _keys(passphrase: str, salt: bytes, params: KdfParams) -> tuple[bytes, bytes]:
-    master = _derive(passphrase.encode(), salt, params)
-    out = HKDF(algorithm=hashes.SHA256(), length=48, salt=None, info=b"custodian backup v1").derive(
-        master
-    )
+    master = derive(passphrase.encode(), salt, params)
+    out = _hazmat.hkdf_sha256(master, 48, b"custodian backup v1")
     return out[:32], out[32:]
 
 
@@ -67,7 +61,7 @@ def seal_stream(
     )
     aad = MAGIC + header
     out.write(aad + hashlib.sha256(aad).digest())
-    aead, counter, pending = AESGCM(key), 0, b""
+    aead, counter, pending = _hazmat.gcm(key), 0, b""
 
     def emit(data: bytes, last: bool) -> None:
         nonlocal counter
@@ -85,7 +79,7 @@ def seal_stream(
 
 def open_stream(src: BinaryIO, passphrase: str) -> Iterator[bytes]:
     """Yield the plaintext chunk by chunk, each only after it verified. Raises
-    `IntegrityError` for any damage (truncation included) and `AuthenticationFailed`
+    `IntegrityError` for any damage (truncation included) and `WrongPassphrase`
     for a wrong passphrase. A consumer must not act on the data before the end."""
     head = src.read(len(MAGIC) + _HEADER.size + 32)
     if len(head) < len(MAGIC) + _HEADER.size + 32 or not head.startswith(MAGIC):
@@ -107,8 +101,8 @@ def open_stream(src: BinaryIO, passphrase: str) -> Iterator[bytes]:
         raise IntegrityError("the backup's parameters are out of bounds")
     key, expected = _keys(passphrase, salt, params)
     if not hmac.compare_digest(check, expected):
-        raise AuthenticationFailed("wrong backup passphrase")
-    aead, counter = AESGCM(key), 0
+        raise WrongPassphrase("wrong backup passphrase")
+    aead, counter = _hazmat.gcm(key), 0
     while True:
         raw_len = src.read(_LEN.size)
         if len(raw_len) < _LEN.size:
@@ -122,7 +116,7 @@ def open_stream(src: BinaryIO, passphrase: str) -> Iterator[bytes]:
         for last in (False, True):
             try:
                 data = aead.decrypt(_nonce(prefix, counter, last), sealed, aad)
-            except InvalidTag:
+            except _hazmat.InvalidTag:
                 continue
             break
         else:

@@ -11,20 +11,20 @@ from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from .. import _fastpath
+from .. import location
 from ..errors import BackendUnavailable, UsageError
 
-DB_ENV = _fastpath.DB_ENV
+DB_ENV = location.DB_ENV
 
 
 def default_db_path() -> Path:
-    return Path(_fastpath.default_db_path())
+    return Path(location.default_db_path())
 
 
 def resolve_url(db: str | os.PathLike[str] | None) -> str:
     """`db` is a path or an SQLAlchemy URL; None falls back to $CUSTODIAN_DB, then the default.
-    The naming lives in `custodian._fastpath`, shared with the stdlib-only `get` path."""
-    raw = _fastpath.raw_db(db)
+    The naming lives in `custodian.location`, shared with the stdlib-only `get` path."""
+    raw = location.raw_db(db)
     if "://" in raw:
         try:
             url = make_url(raw)
@@ -33,7 +33,7 @@ def resolve_url(db: str | os.PathLike[str] | None) -> str:
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise UsageError("the database must be SQLite or PostgreSQL")
         return raw
-    return _fastpath.path_url(raw)
+    return location.path_url(raw)
 
 
 def display_url(url: str) -> str:

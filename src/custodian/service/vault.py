@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import inspect
 from sqlmodel import select
 
@@ -17,7 +16,13 @@ from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, resolve_url, schema_revision
 from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
-from ..errors import AlreadyExists, AuthenticationFailed, IntegrityError, UsageError
+from ..errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    IntegrityError,
+    UsageError,
+    WrongPassphrase,
+)
 from ..paths import check_name
 from ..storage import SecretStore, SqlSecretStore
 from . import keys
@@ -182,7 +187,7 @@ class Custodian:
         try:
             context = technician_lock_context(tech_id, username)
             raw = PassphraseLock.unlock(blob, passphrase, context)
-        except InvalidTag:
+        except WrongPassphrase:
             self._record_failed_unlock(username, tech_id, "wrong passphrase")
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
         except IntegrityError as exc:

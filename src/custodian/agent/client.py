@@ -2,79 +2,26 @@
 
 A cold `custodian get` that loads the full CLI pays for click, SQLAlchemy and
 cryptography (about half a second) before it does anything. When `custodian unlock`
-started an agent (`custodian.agent`) for this vault and user, `get` only has to ask it:
-this module parses the few `get` options, finds the agent's socket, sends one JSON
-line and prints the answer. Anything it does not recognise, or no agent, returns None
+started an agent (`custodian.agent.server`) for this vault and user, `get` only has to
+ask it: this module parses the few `get` options, finds the agent's socket, sends one
+JSON line and prints the answer. Anything it does not recognise, or no agent, returns None
 and the full CLI runs instead, so behaviour never depends on which path ran.
 
-The names here (database URL, slot id, runtime dir) are the only copies: the full CLI
-and `session_cache` import them from this module.
+The names it uses have one copy each, shared with the full CLI: the vault's URL in
+`custodian.location`, the slot id, runtime dir and socket in `custodian.agent.names`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import sys
 
-DB_ENV = "CUSTODIAN_DB"
+from ..location import path_url, raw_db
+from .names import MAX_MESSAGE, NO_AGENT_ENV, PROTOCOL, agent_socket, slot_id
+
 USER_ENV = "CUSTODIAN_USER"
-NO_AGENT_ENV = "CUSTODIAN_NO_AGENT"  # set to 1: `get` never asks an agent
-MAX_MESSAGE = 1 << 20  # one request or answer, bytes
-PROTOCOL = 1
-
-
-# --- names shared with the full CLI ------------------------------------------------------
-
-
-def default_db_path() -> str:
-    import platformdirs  # small; only when neither --db nor $CUSTODIAN_DB names the vault
-
-    return os.path.join(platformdirs.user_data_dir("custodian"), "vault.db")
-
-
-def raw_db(db: str | os.PathLike[str] | None) -> str:
-    """What names the vault: `db`, else $CUSTODIAN_DB, else the default file."""
-    return os.fspath(db) if db is not None else os.environ.get(DB_ENV) or default_db_path()
-
-
-def path_url(raw: str) -> str:
-    """A vault named by a file path, as the SQLite URL every layer uses for it."""
-    return "sqlite:///" + os.path.abspath(os.path.expanduser(raw))
-
-
-def slot_id(vault_url: str, username: str) -> str:
-    """The id of one user's cached session for one vault (keyring entry, files, socket)."""
-    return hashlib.sha256(f"{vault_url}\0{username}".encode()).hexdigest()[:32]
-
-
-def runtime_dir(*, create: bool = True) -> str:
-    """The user-only directory holding session files and agent sockets (mode 700).
-    Raises PermissionError if it exists but is not private to this user."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    if base:
-        root = os.path.join(base, "custodian")
-    else:
-        # tempfile.gettempdir()'s order, without importing tempfile; the directory made
-        # below is checked to be ours and private, so a shared /tmp is safe.
-        env = os.environ
-        tmp = env.get("TMPDIR") or env.get("TEMP") or env.get("TMP") or "/tmp"  # noqa: S108
-        root = os.path.join(tmp, f"custodian-{os.getuid()}")
-    if create:
-        os.makedirs(root, mode=0o700, exist_ok=True)
-    st = os.stat(root)
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise PermissionError(f"{root} must be owned by you and private (mode 700)")
-    return root
-
-
-def agent_socket(key: str, *, create: bool = True) -> str:
-    return os.path.join(runtime_dir(create=create), f"agent-{key}.sock")
-
-
-# --- the client ---------------------------------------------------------------------------
 
 
 def ask_agent(path: str, request: dict[str, object], timeout: float = 30.0) -> dict[str, object]:

@@ -1,9 +1,10 @@
 """Unlocked sessions that outlive one command, without ever storing the passphrase.
 
 `unlock` seals the technician's private-key bundle with a fresh random session key
-(AES-256-GCM, expiry bound as associated data) into a user-only file; the session key
-goes to the OS keyring (`keyring`), or, where none exists, to a `CUSTODIAN_SESSION=...`
-line the user exports. Neither half alone opens anything; both expire together.
+(`crypto.seal_with_key`, the slot and the expiry bound as its context) into a user-only
+file; the session key goes to the OS keyring (`keyring`), or, where none exists, to a
+`CUSTODIAN_SESSION=...` line the user exports. Neither half alone opens anything; both
+expire together.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import _fastpath
-from .clock import utcnow
+from ..clock import utcnow
+from ..errors import IntegrityError
+from .client import stop_agent
+from .names import runtime_dir as _runtime_dir
+from .names import slot_id
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from .service import ActorSession, Custodian
+    from ..crypto import Context
+    from ..service import ActorSession, Custodian
 
 SESSION_ENV = "CUSTODIAN_SESSION"
 KEYRING_SERVICE = "custodian"
@@ -35,8 +40,8 @@ class NoKeyring(Exception):
 
 
 def runtime_dir() -> Path:
-    """The user-only directory for session files and agent sockets (see `_fastpath`)."""
-    return Path(_fastpath.runtime_dir())
+    """The user-only directory for session files and agent sockets (see `agent.names`)."""
+    return Path(_runtime_dir())
 
 
 @dataclass(frozen=True)
@@ -48,24 +53,26 @@ class SessionSlot:
 
     @property
     def key_id(self) -> str:
-        return _fastpath.slot_id(self.vault_url, self.username)
+        return slot_id(self.vault_url, self.username)
 
     @property
     def file(self) -> Path:
         return runtime_dir() / f"session-{self.key_id}"
 
-    def _aad(self, expires: str) -> bytes:
-        return json.dumps(["custodian-session-v1", self.key_id, expires]).encode()
+    def _context(self, expires: str) -> Context:
+        from ..crypto import Context
+
+        return Context.of("session", slot=self.key_id, expires=expires)
 
     def save(
         self, bundle: bytes, ttl: timedelta = DEFAULT_TTL, *, now: datetime | None = None
     ) -> str:
         """Write the sealed bundle; return the session token (key + expiry)."""
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from ..crypto import new_symmetric_key, seal_with_key
 
         expires = ((now or utcnow()) + ttl).isoformat()
-        key, nonce = AESGCM.generate_key(256), os.urandom(12)
-        blob = nonce + AESGCM(key).encrypt(nonce, bundle, self._aad(expires))
+        key = new_symmetric_key()
+        blob = seal_with_key(key, bundle, self._context(expires))
         path = self.file
         tmp = path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -77,8 +84,7 @@ class SessionSlot:
 
     def load(self, token: str, *, now: datetime | None = None) -> bytes | None:
         """The bundle, or None when the session is missing, expired or does not match."""
-        from cryptography.exceptions import InvalidTag
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from ..crypto import open_with_key
 
         try:
             key_text, expires = token.split(".", 1)
@@ -89,8 +95,8 @@ class SessionSlot:
                 return None
             blob = base64.b64decode(data["blob"])
             key = base64.urlsafe_b64decode(key_text + "=" * (-len(key_text) % 4))
-            return AESGCM(key).decrypt(blob[:12], blob[12:], self._aad(expires))
-        except (OSError, ValueError, KeyError, InvalidTag):
+            return open_with_key(blob, key, self._context(expires))
+        except (OSError, ValueError, KeyError, IntegrityError):
             return None
 
     def erase(self) -> bool:
@@ -135,7 +141,7 @@ def fetch_token(slot: SessionSlot) -> str | None:
 
 def forget(slot: SessionSlot) -> bool:
     """End the session: stop its agent, erase the sealed file and the keyring entry."""
-    stopped = _fastpath.stop_agent(slot.key_id)
+    stopped = stop_agent(slot.key_id)
     erased = slot.erase() or stopped
     # Nothing stored there, or no keyring: nothing to remove.
     with contextlib.suppress(Exception):

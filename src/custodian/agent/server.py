@@ -2,7 +2,7 @@
 
 `custodian unlock` starts it (unless `--no-agent`), the way ssh-agent and gpg-agent
 work, so that a `custodian get` needs neither a passphrase nor the half second the full
-CLI takes to import: the client side (`custodian._fastpath`) is stdlib only.
+CLI takes to import: the client side (`custodian.agent.client`) is stdlib only.
 
 - Who can talk to it: the socket lives in the user's private runtime dir (mode 700),
   is created mode 600, and every connection's peer uid (SO_PEERCRED) must be the
@@ -32,19 +32,18 @@ import socket
 import struct
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ._fastpath import MAX_MESSAGE, agent_socket, ask_agent, slot_id
-from .clock import utcnow
-from .errors import CustodianError
-from .secret import PRIMARY_FIELD
+from ..clock import Clock, utcnow
+from ..errors import CustodianError
+from ..secret import PRIMARY_FIELD
+from .client import ask_agent, stop_agent
+from .names import MAX_MESSAGE, agent_socket, slot_id
 
 if TYPE_CHECKING:
-    from .service import ActorSession
+    from ..service import ActorSession
 
-Clock = Callable[[], datetime]
 EXPIRED = "the session expired: run `custodian unlock`"
 _PEERCRED = struct.Struct("3i")  # pid, uid, gid
 _MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes on Linux, with the trailing NUL
@@ -222,8 +221,6 @@ def socket_for(vault_url: str, username: str) -> str:
 
 def stop(vault_url: str, username: str) -> bool:
     """Ask the agent for this vault and user to exit; True if one was running."""
-    from ._fastpath import stop_agent
-
     return stop_agent(slot_id(vault_url, username))
 
 
@@ -237,7 +234,7 @@ def spawn(
     if len(socket_for(vault_url, username).encode()) > _MAX_SOCKET_PATH:
         raise AgentError("did not start: the runtime dir's path is too long for a socket")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "custodian.agent"],
+        [sys.executable, "-m", "custodian.agent.server"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -288,13 +285,13 @@ def _on_signal(signum: int, _frame: object) -> None:
 
 
 def _daemon() -> int:
-    """`python -m custodian.agent`: read the config from stdin, listen, answer `ready`."""
+    """`python -m custodian.agent.server`: read the config from stdin, listen, answer `ready`."""
     _harden()
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, _on_signal)
     out = sys.stdout
     try:
-        from .service import Custodian
+        from ..service import Custodian
 
         config = json.loads(sys.stdin.readline())
         bundle = base64.b64decode(config["bundle"])

@@ -1,0 +1,107 @@
+"""Passphrase locks: Argon2id (`KdfParams`, bounded and floored), then AES-256-GCM.
+
+`PassphraseLock.unlock` raises `WrongPassphrase` when the passphrase (or the context)
+does not open the blob, and `IntegrityError` when the blob is malformed, of an unknown
+format or asks for out-of-bounds key-derivation parameters.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from dataclasses import dataclass, field
+
+from ..errors import IntegrityError, WrongPassphrase
+from . import _hazmat
+from .context import FORMAT_VERSION, Context
+
+
+@dataclass(frozen=True, order=True)
+class KdfParams:
+    """Argon2id cost. The floor is RFC 9106's second recommendation."""
+
+    memory_kib: int = 65536
+    iterations: int = 3
+    lanes: int = 4
+
+    @classmethod
+    def floor(cls) -> KdfParams:
+        return cls()
+
+    def meets_floor(self) -> bool:
+        f = KdfParams.floor()
+        return (
+            self.memory_kib >= f.memory_kib
+            and self.iterations >= f.iterations
+            and self.lanes >= f.lanes
+        )
+
+    @classmethod
+    def calibrate(cls, target_seconds: float = 0.5) -> KdfParams:
+        """Raise iterations at the floor's memory until one derivation costs about
+        `target_seconds` on this machine (never below the floor)."""
+        params = cls.floor()
+        for _ in range(3):
+            start = time.perf_counter()
+            derive(b"calibration", os.urandom(16), params)
+            elapsed = time.perf_counter() - start
+            if abs(elapsed - target_seconds) < 0.1 * target_seconds:
+                break
+            scaled = round(params.iterations * target_seconds / max(elapsed, 1e-6))
+            params = cls(params.memory_kib, min(max(scaled, cls.floor().iterations), 1000), 4)
+        return params
+
+
+def derive(passphrase: bytes, salt: bytes, params: KdfParams) -> bytes:
+    """A 32-byte key from `passphrase` (Argon2id with `params`)."""
+    return _hazmat.argon2id(passphrase, salt, params.memory_kib, params.iterations, params.lanes)
+
+
+_LOCK_HEADER = struct.Struct(">BBIII16s12s")  # version, kdf id, m, t, p, salt, nonce
+_KDF_ARGON2ID = 1
+
+
+@dataclass(frozen=True)
+class PassphraseLock:
+    """Seals bytes under a passphrase: Argon2id, then AES-256-GCM; params in the blob."""
+
+    params: KdfParams = field(default_factory=KdfParams.floor)
+
+    def lock(self, secret: bytes, passphrase: str, context: Context) -> bytes:
+        if not self.params.meets_floor():
+            raise ValueError("key-derivation parameters below the floor")
+        salt, nonce = os.urandom(16), _hazmat.new_nonce()
+        p = self.params
+        header = _LOCK_HEADER.pack(
+            FORMAT_VERSION, _KDF_ARGON2ID, p.memory_kib, p.iterations, p.lanes, salt, nonce
+        )
+        key = derive(passphrase.encode(), salt, p)
+        return header + _hazmat.gcm_encrypt(key, nonce, secret, header + context.encode())
+
+    @staticmethod
+    def params_of(blob: bytes) -> KdfParams:
+        if len(blob) < _LOCK_HEADER.size:
+            raise IntegrityError("a wrapped key is truncated")
+        _, _, m, t, p, _, _ = _LOCK_HEADER.unpack(blob[: _LOCK_HEADER.size])
+        return KdfParams(m, t, p)
+
+    @staticmethod
+    def unlock(blob: bytes, passphrase: str, context: Context) -> bytes:
+        """Open `blob`. Raises `IntegrityError` for a malformed or downgraded blob and
+        `WrongPassphrase` (deliberately distinct) when the passphrase does not open it."""
+        if len(blob) < _LOCK_HEADER.size:
+            raise IntegrityError("a wrapped key is truncated")
+        header = blob[: _LOCK_HEADER.size]
+        version, kdf, m, t, p, salt, nonce = _LOCK_HEADER.unpack(header)
+        if version != FORMAT_VERSION or kdf != _KDF_ARGON2ID:
+            raise IntegrityError("a wrapped key has an unknown format")
+        params = KdfParams(m, t, p)
+        if not params.meets_floor() or m > 4 * 1024 * 1024 or t > 10_000 or p > 64:
+            raise IntegrityError("a wrapped key's key-derivation parameters are out of bounds")
+        key = derive(passphrase.encode(), salt, params)
+        aad = header + context.encode()
+        try:
+            return _hazmat.gcm_decrypt(key, nonce, blob[_LOCK_HEADER.size :], aad)
+        except _hazmat.InvalidTag:
+            raise WrongPassphrase("the passphrase does not open this key") from None

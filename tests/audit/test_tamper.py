@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-from auditkit import (
+from custodian.crypto import SigningKey
+from custodian.service import audit
+from tests.audit.auditkit import (
     drop_triggers,
     head,
     insert_row,
@@ -16,9 +18,6 @@ from auditkit import (
     seq_of,
     shift,
 )
-
-from custodian.crypto import SigningKey
-from custodian.service import audit
 
 
 def verify(kit, **kw):  # type: ignore[no-untyped-def]

@@ -9,7 +9,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from auditkit import (
+
+from custodian.crypto import SigningKey
+from custodian.errors import IntegrityError
+from custodian.service import audit, log_verify
+from tests.audit.auditkit import (
     CUSTOMER_PATH,
     canonical,
     drop_triggers,
@@ -19,10 +23,6 @@ from auditkit import (
     rows,
     seq_of,
 )
-
-from custodian.crypto import SigningKey
-from custodian.errors import IntegrityError
-from custodian.service import audit, log_verify
 
 
 def _verify(kit: Any, **kw: Any) -> Any:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from importkit import ENTRIES, SEED, fast_kdbx
 
 from custodian.db.models import SystemKind
 from custodian.errors import AuthenticationFailed, UsageError
 from custodian.importers import Rule
 from custodian.importers.kdbx import read_kdbx
 from custodian.service.importing import guess_kind
+from tests.importing.importkit import ENTRIES, SEED, fast_kdbx
 
 
 def _counts(vault) -> tuple:

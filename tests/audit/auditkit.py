@@ -1,14 +1,19 @@
 """Audit-log test helpers: an attacker's tools.
 
 The attacker has write access to the database (not to anyone's private key): they drop
-the append-only triggers first, then edit rows, and may recompute the hash chain.
+the append-only triggers first, then edit rows, and may recompute the hash chain. They
+compute hashes the way docs/audit-format.md describes (`canonical`, `chain_hash`), with
+no help from custodian's own code.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from custodian.audit import append as audit
 from custodian.crypto import SigningKey
@@ -43,32 +48,57 @@ def head(kit: Any) -> tuple[int, bytes]:
     return seq, bytes(digest)
 
 
+# The hash format, written again from docs/audit-format.md ("Canonical encoding and
+# hash") and not imported from the code it checks: a field the code stopped hashing
+# still changes these hashes, so the tests built on them notice.
+GENESIS = bytes(32)
+HASHED = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor",
+    "action",
+    "outcome",
+    "customer_id",
+    "target",
+    "credential_id",
+    "reason",
+    "detail",
+)
+
+
 def canonical(row: Any) -> bytes:
-    """The canonical bytes of an event row (audit.canonical_values)."""
-    return audit.canonical_values(
-        row.seq,
-        row.at,
-        row.actor_id,
-        row.actor,
-        row.action,
-        row.outcome,
-        row.customer_id,
-        row.target,
-        row.credential_id,
-        row.reason,
-        row.detail,
-    )
+    """The documented canonical bytes of an event: the UTF-8 JSON array of the eleven
+    HASHED values, `at` as ISO 8601 in UTC (a naive time is UTC, as the table stores it),
+    no spaces, non-ASCII kept, `detail` as its JSON text."""
+    values = [getattr(row, name) for name in HASHED]
+    at = values[1]
+    values[1] = (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def chain_hash(prev: bytes, prev_signature: bytes | None, canonical_bytes: bytes) -> bytes:
+    """Format v2: SHA-256("custodian-log-v2" 0x00 prev_hash len(prev_sig) prev_sig canonical)."""
+    sig = prev_signature or b""
+    return hashlib.sha256(
+        b"custodian-log-v2\x00" + prev + bytes([len(sig)]) + sig + canonical_bytes
+    ).digest()
+
+
+def chain_hash_v1(prev: bytes, canonical_bytes: bytes) -> bytes:
+    """Format v1: SHA-256("custodian-log-v1" 0x00 prev_hash canonical)."""
+    return hashlib.sha256(b"custodian-log-v1\x00" + prev + canonical_bytes).digest()
 
 
 def rehash(row: Any, prev: bytes, prev_signature: bytes | None) -> bytes:
-    return audit.chain_hash(prev, prev_signature, canonical(row))
+    return chain_hash(prev, prev_signature, canonical(row))
 
 
 def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> None:
     """What a database-only attacker can do: make every prev_hash/hash consistent again
     (and re-sign the events whose seq is in `resign` with a key they hold), then move
     the log head to the last event."""
-    prev, prev_sig = audit.GENESIS, None
+    prev, prev_sig = GENESIS, None
     last = 0
     for row in rows(kit):
         digest = rehash(row, prev, prev_sig)
@@ -81,6 +111,12 @@ def recompute_chain(kit: Any, resign: dict[int, SigningKey] | None = None) -> No
         kit.sql(sql + " WHERE seq = :s", **params)
         prev, prev_sig, last = digest, signature and bytes(signature), row.seq
     kit.sql("UPDATE log_head SET seq = :s, head = :h", s=last, h=prev)
+
+
+def edit(kit: Any, seq: int, **values: Any) -> None:
+    """Set columns of event `seq` through the table's types (a time as a datetime)."""
+    with kit.vault.db.engine.begin() as conn:
+        conn.execute(update(EVENTS).where(EVENTS.c.seq == seq).values(**values))
 
 
 def shift(kit: Any, from_seq: int, by: int) -> None:

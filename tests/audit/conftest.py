@@ -15,9 +15,9 @@ import pytest
 
 from custodian.crypto import KdfParams, RecoveryCode
 from custodian.service import Custodian
+from tests.audit.auditkit import CUSTOMER_PATH
 from tests.conftest import PASS, FakeClock, PgServer, VaultKit, _need_pg, pg_url
 
-CUSTOMER_PATH = "acme/dc01/admin"
 USERS = ("admin", "bob", "carol")
 
 

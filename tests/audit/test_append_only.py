@@ -8,12 +8,11 @@ import uuid
 
 import psycopg
 import pytest
-from auditkit import rows
 from sqlalchemy.exc import DBAPIError
 
-from conftest import CUSTOMER_PATH
 from custodian.errors import AccessDenied, UsageError
 from custodian.service import Custodian
+from tests.audit.auditkit import CUSTOMER_PATH, rows
 
 
 def test_update_and_delete_of_events_are_refused(log_vault):

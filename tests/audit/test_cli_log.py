@@ -11,10 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from auditkit import drop_triggers, rows
 
-from conftest import CUSTOMER_PATH
 from custodian.secret import SecretPayload
+from tests.audit.auditkit import CUSTOMER_PATH, drop_triggers, rows
 from tests.conftest import CANARY, PASS
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])

@@ -11,9 +11,8 @@ import signal
 import time
 
 import pytest
-from auditkit import head, rows, write_events
 
-from conftest import CUSTOMER_PATH
+from tests.audit.auditkit import CUSTOMER_PATH, head, rows, write_events
 
 PROCESSES = 8
 EACH = 500

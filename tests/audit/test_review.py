@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from auditkit import rows
 
-from conftest import CUSTOMER_PATH
 from custodian import AlertPolicy
 from custodian.errors import AccessDenied, AuthenticationFailed, NotFound, UsageError
+from tests.audit.auditkit import CUSTOMER_PATH, rows
 
 
 def test_filters_narrow_the_events(log_vault):

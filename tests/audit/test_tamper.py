@@ -4,10 +4,19 @@ the right sequence number, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 
-from auditkit import (
+import pytest
+
+from custodian.audit import append as audit
+from custodian.crypto import SigningKey
+from custodian.errors import NotFound
+from tests.audit.auditkit import (
+    CUSTOMER_PATH,
+    HASHED,
     drop_triggers,
+    edit,
     head,
     insert_row,
     recompute_chain,
@@ -16,9 +25,6 @@ from auditkit import (
     seq_of,
     shift,
 )
-
-from custodian.audit import append as audit
-from custodian.crypto import SigningKey
 
 
 def verify(kit, **kw):  # type: ignore[no-untyped-def]
@@ -327,3 +333,67 @@ def test_incremental_needs_a_checkpoint_by_an_admin_or_auditor(log_vault):
         verify(log_vault, checkpoint_text=forged, incremental=True)
     with pytest.raises(UsageError):
         verify(log_vault, incremental=True)
+
+
+# --- every hashed column -----------------------------------------------------------------
+
+# One edit per column the hash covers (docs/audit-format.md), made with plain SQL on one of
+# bob's reveals in the middle of the log (`at` through the table's own type): the new value
+# from the old one.
+EDITS = {
+    "at": lambda r: r.at + timedelta(seconds=1),
+    "actor_id": lambda r: r.actor_id + 1,
+    "actor": lambda r: "carol",
+    "action": lambda r: "copy",
+    "outcome": lambda r: "denied",
+    "customer_id": lambda r: r.customer_id + 1,
+    "target": lambda r: "acme/dc01/other",
+    "credential_id": lambda r: r.credential_id + 1,
+    "reason": lambda r: "ticket 99",
+    "detail": lambda r: '{"version":2}',
+}
+
+
+def test_every_hashed_column_but_seq_has_an_edit() -> None:
+    assert set(EDITS) | {"seq"} == set(HASHED)
+
+
+@pytest.mark.parametrize("column", sorted(EDITS))
+def test_an_edit_to_any_hashed_column_is_caught_by_that_events_hash(log_vault, column):
+    k = seq_of(log_vault, "reveal", "bob", 1)
+    before = next(r for r in rows(log_vault) if r.seq == k)
+    drop_triggers(log_vault)
+    value = EDITS[column](before)
+    if column == "at":
+        edit(log_vault, k, at=value)
+    else:
+        log_vault.sql(f"UPDATE access_event SET {column} = :v WHERE seq = :s", v=value, s=k)
+    after = next(r for r in rows(log_vault) if r.seq == k)
+    assert getattr(after, column) != getattr(before, column)
+    result = verify(log_vault)
+    assert (result.ok, result.first_bad) == (False, k)
+    assert result.problem == "the hash does not match the event's contents"
+
+
+def test_a_failed_reveal_turned_into_ok_is_caught(log_vault):
+    with pytest.raises(NotFound):
+        log_vault.bob.reveal("acme/dc01/nosuch", reason="probing")
+    k = rows(log_vault)[-1].seq
+    assert (rows(log_vault)[-1].action, rows(log_vault)[-1].outcome) == ("reveal", "failed")
+    log_vault.carol.reveal(CUSTOMER_PATH, reason="after the probe")  # k is not the tail
+    drop_triggers(log_vault)
+    log_vault.sql("UPDATE access_event SET outcome = 'ok' WHERE seq = :s", s=k)
+    result = verify(log_vault)
+    assert (result.ok, result.first_bad) == (False, k)
+    assert result.problem == "the hash does not match the event's contents"
+
+
+def test_an_edited_seq_is_caught(log_vault):
+    """seq is hashed too, and also pinned by the chain: an event moved elsewhere leaves a
+    gap where it was (the documented example pins seq inside the hash itself)."""
+    k = seq_of(log_vault, "reveal", "bob", 1)
+    drop_triggers(log_vault)
+    log_vault.sql("UPDATE access_event SET seq = :t WHERE seq = :s", s=k, t=10_000)
+    result = verify(log_vault)
+    assert (result.ok, result.first_bad) == (False, k)
+    assert "missing" in result.problem

@@ -5,13 +5,26 @@ still verify."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import datetime
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from auditkit import (
+
+from custodian.audit import append as audit
+from custodian.audit import verify as log_verify
+from custodian.crypto import SigningKey
+from custodian.errors import IntegrityError
+from tests.audit.auditkit import (
     CUSTOMER_PATH,
+    GENESIS,
+    HASHED,
     canonical,
+    chain_hash,
+    chain_hash_v1,
     drop_triggers,
     head,
     insert_row,
@@ -19,11 +32,6 @@ from auditkit import (
     rows,
     seq_of,
 )
-
-from custodian.audit import append as audit
-from custodian.audit import verify as log_verify
-from custodian.crypto import SigningKey
-from custodian.errors import IntegrityError
 
 
 def _verify(kit: Any, **kw: Any) -> Any:
@@ -122,13 +130,11 @@ def _rewrite(kit: Any, v1: Any) -> None:
     (as a vault written before v2 holds them), in v2 elsewhere."""
     signers = {"admin": kit.admin._signer, "bob": kit.bob._signer, "carol": kit.carol._signer}
     drop_triggers(kit)
-    prev, prev_sig = audit.GENESIS, None
+    prev, prev_sig = GENESIS, None
     for row in rows(kit):
         fields = canonical(row)
-        if v1(row.seq):
-            digest = audit.chain_hash_v1(prev, fields)
-        else:
-            digest = audit.chain_hash(prev, prev_sig, fields)
+        v2 = not v1(row.seq)
+        digest = chain_hash(prev, prev_sig, fields) if v2 else chain_hash_v1(prev, fields)
         sig = signers[row.actor].sign(digest) if row.signature is not None else None
         kit.sql(
             "UPDATE access_event SET prev_hash = :p, hash = :h, signature = :g WHERE seq = :s",
@@ -155,3 +161,33 @@ def test_a_v1_event_after_v2_began_is_refused(log_vault: Any) -> None:
     result = _verify(log_vault, workers=0)
     assert (result.ok, result.first_bad) == (False, 3)
     assert "v1" in (result.problem or "")
+
+
+DOC = Path(__file__).parents[2] / "docs" / "audit-format.md"
+
+
+def _documented_example() -> tuple[dict[str, Any], str, str]:
+    """docs/audit-format.md, "A worked example": (the event, its canonical text, its hash)."""
+    section = DOC.read_text(encoding="utf-8").split("### A worked example", 1)[1]
+    section = section.split("\n#", 1)[0]
+    (event_json,) = re.findall(r"```json\n(.*?)\n```", section, re.S)
+    canonical_text = re.search(r"^canonical: (.*)$", section, re.M)
+    hash_hex = re.search(r"^hash: ([0-9a-f]{64})$", section, re.M)
+    assert canonical_text and hash_hex, "the worked example lost its canonical or hash line"
+    return json.loads(event_json), canonical_text.group(1), hash_hex.group(1)
+
+
+def test_the_documented_example_hashes_alike_in_the_code_and_from_the_doc() -> None:
+    event, canonical_text, hash_hex = _documented_example()
+    fields = {name: event[name] for name in HASHED}
+    fields["at"] = datetime.fromisoformat(event["at"])
+    prev, prev_sig = bytes.fromhex(event["prev_hash"]), bytes.fromhex(event["prev_signature"])
+    assert (len(prev), len(prev_sig)) == (32, 64)
+
+    independent = canonical(SimpleNamespace(**fields))
+    assert independent.decode("utf-8") == canonical_text
+    assert chain_hash(prev, prev_sig, independent).hex() == hash_hex
+
+    code = audit.canonical_values(*(fields[name] for name in HASHED))
+    assert code == independent
+    assert audit.chain_hash(prev, prev_sig, code).hex() == hash_hex

@@ -13,7 +13,7 @@ from custodian.backup import create_backup, restore_backup, verify_backup
 from custodian.crypto import KdfParams
 from custodian.crypto.stream import _HEADER, MAGIC
 from custodian.db.engine import create_db_engine
-from custodian.errors import AuthenticationFailed, IntegrityError, UsageError
+from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError, UsageError
 from custodian.secret import Secret, SecretPayload
 from custodian.service import Custodian
 from custodian.service.importing import ImportItem
@@ -255,7 +255,7 @@ def test_restore_reapplies_the_destruction_list(vault, target_url, tmp_path):
     assert redone == ["gone"]
     with Custodian.open(target_url) as restored:
         admin = restored.unlock("admin", vault.passphrase)
-        with pytest.raises(Exception, match="gone"):
+        with pytest.raises(AccessDenied, match="'gone' is offboarded"):
             admin.grant("admin", "gone")
         admin.grant("admin", "kept")
         assert admin.reveal("kept/dc01/admin").reveal() == vault.secret

@@ -6,6 +6,8 @@
   line on stderr when it fails. Every result is kept, for the secret-hygiene checks.
 - `template_vault` (once per session) builds a vault through the CLI itself; `cli` gives
   each test its own copy of it, so tests may change and tamper with their vault freely.
+- `unlock_session` / `session_env`: a session exported where no OS keyring exists, and the
+  environment that uses it; `run_on_a_terminal`: a command with a pty as its terminal.
 
     def test_x(cli):
         assert cli.run("get", CRED, user="ben").stdout == CANARY + "\\n"
@@ -15,9 +17,13 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import select
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -221,3 +227,59 @@ def build_template(root: Path) -> Template:
     cli.run("grant", "ben", "acme")
     cli.run("grant", "ben", "globex", "--until", "7d")
     return Template(root, init, tuple(cli.results))
+
+
+# Sessions where no OS keyring exists: `unlock` prints an export line for the
+# environment variable below (part of the CLI's contract, so written out here).
+SESSION_ENV = "CUSTODIAN_SESSION"
+EXPORT = re.compile(rf"export {SESSION_ENV}=(\S+)\n")
+
+
+def unlock_session(cli: Cli, user: str = "ben", ttl: str = "15m") -> str:
+    r = cli.run("unlock", "--ttl", ttl, "--no-agent", user=user)
+    assert "no OS keyring" in r.stderr and "export" in r.stderr
+    assert TECH_PASS not in r.stdout + r.stderr
+    m = EXPORT.fullmatch(r.stdout)
+    assert m, r.stdout
+    return m.group(1)
+
+
+def session_env(cli: Cli, token: str, user: str = "ben") -> dict[str, str]:
+    env = cli.env(user)
+    del env["CUSTODIAN_PASSPHRASE"]
+    env[SESSION_ENV] = token
+    return env
+
+
+def run_on_a_terminal(
+    argv: list[str], env: dict[str, str], answers: dict[bytes, bytes]
+) -> tuple[int, bytes]:
+    """Run `argv` with a pseudo-terminal as its controlling terminal; reply to each prompt
+    in `answers` when it appears. Returns (exit code, everything the terminal showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its controlling terminal is the pty
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    seen, pending = b"", dict(answers)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+            for prompt in list(pending):
+                if prompt in seen:
+                    os.write(fd, pending.pop(prompt) + b"\n")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen

@@ -6,7 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from clikit import Cli, Template, build_template
+
+from tests.cli.clikit import Cli, Template, build_template
 
 
 @pytest.fixture(scope="session")

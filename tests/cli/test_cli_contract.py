@@ -11,7 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from clikit import (
+
+from tests.cli.clikit import (
     ADMIN,
     CANARY,
     CRED,
@@ -427,7 +428,7 @@ def test_internal_error_shows_no_traceback_unless_debugging(cli: Cli, debug: boo
 
 
 def test_check_streams_rejects_a_traceback() -> None:
-    from clikit import Result
+    from tests.cli.clikit import Result
 
     with pytest.raises(AssertionError):
         check_streams(Result(("x",), 1, "", "Traceback (most recent call last):\n  ...\n"))

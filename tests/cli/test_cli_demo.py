@@ -6,9 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from clikit import Cli, check_streams, clean_env
-
 from custodian.demo import CUSTOMERS, PASSPHRASES, SYSTEMS
+from tests.cli.clikit import Cli, check_streams, clean_env
 
 
 def test_demo_builds_a_fresh_vault_and_shows_a_get_and_the_log(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import sys
 import time
 
 import pytest
-from clikit import ADMIN, CANARY, CRED, LOCKED, SWITCH, TECH_PASS, Cli, Template
+
+from tests.cli.clikit import ADMIN, CANARY, CRED, LOCKED, SWITCH, TECH_PASS, Cli, Template
 
 READ_SYSCALL = {"x86_64": 0, "aarch64": 63}
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from clikit import ADMIN, ADMIN_PASS, CANARY, TECH_PASS, Cli
+
+from tests.cli.clikit import ADMIN, ADMIN_PASS, CANARY, TECH_PASS, Cli
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 

@@ -11,15 +11,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from clikit import ADMIN, CANARY, CRED, TECH_PASS, Cli
-from test_cli_session import _session_env, _unlock
-from test_cli_tty import _run_on_a_terminal
+
+from tests.cli.clikit import (
+    ADMIN,
+    CANARY,
+    CRED,
+    TECH_PASS,
+    Cli,
+    run_on_a_terminal,
+    session_env,
+    unlock_session,
+)
 
 NEW = "ben's brand new passphrase"
 
 
 def test_reset_gives_new_keys_and_ends_the_cached_session(cli: Cli) -> None:
-    token = _unlock(cli)  # ben's cached session, of his old keys
+    token = unlock_session(cli)  # ben's cached session, of his old keys
     r = cli.run("tech", "reset-passphrase", "ben", input=NEW + "\n")
     assert r.stdout == ""
     assert r.stderr == (
@@ -27,7 +35,7 @@ def test_reset_gives_new_keys_and_ends_the_cached_session(cli: Cli) -> None:
         " ben's cached sessions no longer work\n"
     )  # acme and globex
 
-    assert cli.run("get", CRED, env=_session_env(cli, token), expect=5).stdout == ""
+    assert cli.run("get", CRED, env=session_env(cli, token), expect=5).stdout == ""
     cli.run("get", CRED, user="ben", expect=5)  # the old passphrase
     assert cli.run("get", CRED, user="ben", passphrase=NEW).stdout == CANARY + "\n"
     cli.run("get", "initech/fs01/backup", user="ben", passphrase=NEW, expect=4)  # no new grant
@@ -65,12 +73,12 @@ def test_on_a_terminal_the_new_passphrase_is_asked_twice_hidden(cli: Cli) -> Non
         b"New passphrase for ben: ": NEW.encode(),
         b"Repeat new passphrase for ben: ": b"a different passphrase",
     }
-    code, screen = _run_on_a_terminal(argv, cli.env(), prompts)
+    code, screen = run_on_a_terminal(argv, cli.env(), prompts)
     assert code == 2 and b"the two new passphrase for ben entries differ" in screen
     cli.run("get", CRED, user="ben")  # unchanged
 
     prompts[b"Repeat new passphrase for ben: "] = NEW.encode()
-    code, screen = _run_on_a_terminal(argv, cli.env(), prompts)
+    code, screen = run_on_a_terminal(argv, cli.env(), prompts)
     assert code == 0, screen
     assert NEW.encode() not in screen and TECH_PASS.encode() not in screen
     assert cli.run("get", CRED, user="ben", passphrase=NEW).stdout == CANARY + "\n"

@@ -3,37 +3,18 @@ CUSTODIAN_SESSION line, and expires (expiry checked with an injected time, never
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from clikit import CANARY, CRED, TECH_PASS, Cli
 
 from custodian.agent.cache import SESSION_ENV, SessionSlot
 from custodian.db.engine import resolve_url
-
-EXPORT = re.compile(rf"export {SESSION_ENV}=(\S+)\n")
-
-
-def _unlock(cli: Cli, user: str = "ben", ttl: str = "15m") -> str:
-    r = cli.run("unlock", "--ttl", ttl, "--no-agent", user=user)
-    assert "no OS keyring" in r.stderr and "export" in r.stderr
-    assert TECH_PASS not in r.stdout + r.stderr
-    m = EXPORT.fullmatch(r.stdout)
-    assert m, r.stdout
-    return m.group(1)
-
-
-def _session_env(cli: Cli, token: str, user: str = "ben") -> dict[str, str]:
-    env = cli.env(user)
-    del env["CUSTODIAN_PASSPHRASE"]
-    env[SESSION_ENV] = token
-    return env
+from tests.cli.clikit import CANARY, CRED, Cli, session_env, unlock_session
 
 
 def test_unlock_without_keyring_exports_a_session_that_get_uses(cli: Cli) -> None:
-    token = _unlock(cli)
-    env = _session_env(cli, token)
+    token = unlock_session(cli)
+    env = session_env(cli, token)
     assert cli.run("get", CRED, env=env).stdout == CANARY + "\n"
 
     r = cli.run("lock", env=env)
@@ -43,17 +24,17 @@ def test_unlock_without_keyring_exports_a_session_that_get_uses(cli: Cli) -> Non
 
 
 def test_a_session_belongs_to_its_user_and_vault(cli: Cli) -> None:
-    token = _unlock(cli)
-    cli.run("get", CRED, env=_session_env(cli, token, user="dora"), expect=5)
+    token = unlock_session(cli)
+    cli.run("get", CRED, env=session_env(cli, token, user="dora"), expect=5)
     forged = "A" * 43 + "." + token.split(".", 1)[1]
-    cli.run("get", CRED, env=_session_env(cli, forged), expect=5)
+    cli.run("get", CRED, env=session_env(cli, forged), expect=5)
 
 
 def test_ttl_sets_the_expiry_and_an_expired_session_is_refused(
     cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = datetime.now(UTC)
-    token = _unlock(cli, ttl="1m")
+    token = unlock_session(cli, ttl="1m")
     expires = datetime.fromisoformat(token.split(".", 1)[1])
     assert before + timedelta(seconds=55) < expires <= datetime.now(UTC) + timedelta(minutes=1)
 
@@ -67,7 +48,7 @@ def test_ttl_sets_the_expiry_and_an_expired_session_is_refused(
     # the same session, saved as if unlocked two minutes ago with --ttl 1m
     stale = slot.save(bundle, timedelta(minutes=1), now=datetime.now(UTC) - timedelta(minutes=2))
     assert slot.load(stale) is None
-    r = cli.run("get", CRED, env=_session_env(cli, stale), expect=5)
+    r = cli.run("get", CRED, env=session_env(cli, stale), expect=5)
     assert r.stdout == ""
     assert slot.load(token) is None  # the stale save replaced the live session file
 

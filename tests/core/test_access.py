@@ -218,6 +218,34 @@ def test_grant_expiry_is_honoured(vault: VaultKit) -> None:
     assert _denied_events(vault, "alice")[-1].target == path
 
 
+@pytest.mark.parametrize("role", ["technician", "admin", "auditor"])
+def test_every_role_is_refused_at_its_own_grant_expiry_before_any_sweep(
+    vault: VaultKit, role: str
+) -> None:
+    """An admin or an auditor sees every customer, but reads a secret only on a live
+    grant of their own: the reveal path refuses at the expiry instant, before any admin
+    action has swept the lapsed grant away, and records the refusal."""
+    path = vault.customer("acme")
+    alice = vault.tech("alice", role=role)
+    vault.admin.grant("alice", "acme", until=vault.clock() + timedelta(hours=1))
+    vault.clock.advance(timedelta(minutes=59, seconds=59))
+    assert alice.reveal(path, reason="before").reveal() == vault.secret
+    vault.clock.advance(timedelta(seconds=1))  # now == expires_at: lapsed
+    with pytest.raises(AccessDenied) as info:
+        alice.reveal(path, reason="after")
+    assert vault.secret not in str(info.value)
+    # nothing swept: the grant row is still there and no grant-lapse event was written
+    assert [a for (a,) in vault.sql("SELECT action FROM access_event")].count("grant-lapse") == 0
+    assert len(vault.sql('SELECT id FROM "grant"')) == 1
+    last = vault.events()[-1]
+    assert (last.actor, last.action, last.outcome) == ("alice", "reveal", "denied")
+    assert (last.target, last.reason) == (path, "after")
+    assert [e.outcome for e in vault.events() if e.actor == "alice" and e.action == "reveal"] == [
+        "ok",
+        "denied",
+    ]
+
+
 def test_a_grant_cannot_expire_in_the_past(vault: VaultKit) -> None:
     vault.customer("acme")
     vault.tech("alice")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from importkit import KDBX_PASS, KdbxFile, build_xml, keepassxc
 
 from custodian.importers import Parsed, Rule
+from tests.importing.importkit import KDBX_PASS, KdbxFile, build_xml, keepassxc
 
 
 @pytest.fixture(scope="session")

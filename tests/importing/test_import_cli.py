@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from importkit import SEED, fast_kdbx, run_cli
+
+from tests.importing.importkit import SEED, fast_kdbx, run_cli
 
 ADMIN_PASS = "admin passphrase"
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from importkit import ENTRIES, SEED, fast_kdbx
 
 from custodian.db.models import SystemKind
-from custodian.errors import AuthenticationFailed, UsageError
+from custodian.errors import AccessDenied, AuthenticationFailed, UsageError
 from custodian.importers import Rule
 from custodian.importers.kdbx import read_kdbx
 from custodian.service.importing import guess_kind
+from tests.importing.importkit import ENTRIES, SEED, fast_kdbx
 
 
 def _counts(vault) -> tuple:
@@ -130,7 +130,7 @@ def test_a_bad_item_late_in_the_file_leaves_nothing(vault, keepassxc_parsed):
 def test_technician_cannot_create_customers_by_import(vault, keepassxc_parsed):
     ben = vault.tech("ben")
     before = _counts(vault)
-    with pytest.raises(Exception, match=r"needs the role admin|no access"):
+    with pytest.raises(AccessDenied, match=r"needs the role admin|no access"):
         ben.import_items(keepassxc_parsed.items, source="msp.kdbx")
     assert _counts(vault)[:4] == before[:4]
 

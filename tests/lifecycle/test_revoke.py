@@ -11,7 +11,13 @@ import pytest
 
 from custodian.crypto import KeyPair, open_sealed
 from custodian.db.models import Role
-from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError
+from custodian.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    IntegrityError,
+    NotFound,
+    UsageError,
+)
 from custodian.secret import SecretPayload
 from custodian.service import keys
 from custodian.storage import SecretRef
@@ -157,7 +163,7 @@ def test_worklist_names_exactly_what_the_technician_saw_and_clears_on_rotation(v
     bob.reveal(rotated)
     bob.reveal(other)  # another customer: not part of revoking acme
     vault.admin.reveal(unseen)  # seen by someone who keeps access
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound, match="no credential"):
         bob.reveal("acme/srv/missing")  # a failed attempt exposes nothing
     vault.clock.advance()
     vault.admin.set_secret(rotated, SecretPayload({"password": "changed-since"}))
@@ -232,10 +238,10 @@ def test_tech_remove_disables_revokes_everything_and_destroys_key_material(vault
 
 def test_tech_remove_refuses_self_and_second_removal(vault):
     vault.tech("bob")
-    with pytest.raises(Exception, match="your own"):
+    with pytest.raises(UsageError, match="your own"):
         vault.admin.remove_technician("admin")
     vault.admin.remove_technician("bob")
-    with pytest.raises(Exception, match="already removed"):
+    with pytest.raises(UsageError, match="already removed"):
         vault.admin.remove_technician("bob")
 
 

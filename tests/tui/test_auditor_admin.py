@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from textual.widgets import Button, DataTable, Input, OptionList, Select, Static
 
+from custodian import UsageError
 from custodian_tui.screens.admin import AdminScreen
 from custodian_tui.screens.confirm import ConfirmScreen
 from custodian_tui.screens.export import write_events
@@ -172,7 +173,7 @@ def test_parse_since_takes_spans_and_dates(demo):
     assert parse_since("7d", now) == now - timedelta(days=7)
     assert parse_since("2026-03-01", now).isoformat().startswith("2026-03-01T00:00:00+00:00")
     assert parse_since("", now) is None
-    with pytest.raises(Exception, match="invalid time"):
+    with pytest.raises(UsageError, match="invalid time"):
         parse_since("yesterday", now)
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from custodian.crypto import KdfParams
 from custodian.db.models import Role, SecretVersion, SystemKind
-from custodian.errors import AccessDenied, IntegrityError
+from custodian.errors import AccessDenied, IntegrityError, UsageError
 from custodian.secret import SecretPayload
 from custodian.service import Custodian
 from custodian.storage import config
@@ -147,7 +147,7 @@ def test_interrupted_migration_resumes(db_url: str, bao: BaoServer, clock: Any) 
     target = config.BackendConfig("vault", bao.addr, store.mount, store.prefix)
     with pytest.raises(IntegrityError):
         admin.migrate(target, batch=2)  # c0, c1 committed; c2 written, then c3 fails
-    with pytest.raises(Exception, match="migration to vault is unfinished"):
+    with pytest.raises(UsageError, match="migration to vault is unfinished"):
         Custodian.open(db_url, clock=clock)
     with custodian.db.engine.begin() as conn:
         ids = [

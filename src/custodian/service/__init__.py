@@ -1,4 +1,15 @@
-"""The service layer: the one API that the CLI and the TUI both call."""
+"""The service layer: the one API that the CLI and the TUI both call.
+
+Public: `Custodian` (`vault.py`: open, init, unlock, resume) and `ActorSession`
+(`session.py`: a thin facade). Behind them, one module per use case (`technicians`,
+`customers`, `grants`, `credentials`, `reveal`, `rotation`, `revocation`, `offboarding`,
+`purge`, `access_log`, `store_admin`, `store_migration`, imports and backups), each a set
+of functions over an `Actor` (`actor.py`), with every authorization rule stated once in
+`policy.py`. Other packages import only this module (import-linter's "protected" contract).
+
+May import: `custodian.audit`, `custodian.storage`, `custodian.db`, `custodian.crypto` and
+the shared value modules (errors, records, secret, paths, clock); never a front end.
+"""
 
 from .session import ActorSession
 from .vault import Custodian, InitResult

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, insert, literal_column, select, union_all, update
+from sqlalchemy import exc as exc_db
 
 from ..clock import as_utc
 from ..crypto import SigningKey, verify_signature
@@ -151,7 +152,14 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     )
     signature = signer.sign(digest) if signer else None
     row["hash"], row["signature"] = digest, signature
-    _write(tx, row, {"new_seq": seq + 1, "new_head": digest})
+    try:
+        _write(tx, row, {"new_seq": seq + 1, "new_head": digest})
+    except exc_db.IntegrityError as exc:  # Prepared.run raises SQLAlchemy's DBAPIError
+        raise IntegrityError(
+            f"the access log cannot take event {seq + 1}: the event table holds a row the"
+            f" log head ({seq}) does not account for, written outside custodian"
+            " (run `custodian log verify`)"
+        ) from exc
     if signer is not None and signature is not None:
         _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
     return seq + 1

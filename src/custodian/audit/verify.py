@@ -8,18 +8,19 @@ what each check detects and what it cannot.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection, Engine
 
 from ..crypto import first_bad_signature
-from ..db.models import LogHead, Technician
-from ..errors import UsageError
+from ..db.models import AccessEvent, LogHead, Technician
+from ..errors import IntegrityError, UsageError
 from ..records import LogVerification
 from .append import GENESIS
 from .checkpoint import Checkpoint
@@ -143,9 +144,13 @@ def _verify(
         if cp.vault_id != vault_id:
             raise UsageError(f"the checkpoint at seq {cp.seq} belongs to another vault")
     with engine.connect() as conn:
-        head_seq, head_hash = conn.execute(
+        head = conn.execute(
             select(LogHead.__table__.c.seq, LogHead.__table__.c.head)  # type: ignore[attr-defined]
-        ).one()
+        ).one_or_none()
+        if head is None:
+            raise IntegrityError("the access log has no head row: the vault is damaged")
+        head_seq, head_hash = head
+        beyond, first_event = _edges(conn)
         tech = Technician.__table__  # type: ignore[attr-defined]
         keys = _Keys(
             from_table=dict(conn.execute(select(tech.c.username, tech.c.signing_public_key)).all())
@@ -183,6 +188,9 @@ def _verify(
             )
         if problems.first is None and head_seq > 0 and merged.last_hash != bytes(head_hash):
             problems.add(head_seq, "the log head's hash does not match this event")
+        if beyond > head_seq:
+            problems.add(head_seq + 1, f"event {beyond} lies past the log head ({head_seq})")
+        _check_first(first_event, vault_id, problems)
         merged.check_signatures(keys, problems, signatures)
         signatures.finish()
     finally:
@@ -313,3 +321,27 @@ def _pool(workers: int) -> Executor:
 
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+def _edges(conn: Connection) -> tuple[int, tuple[str, str | None] | None]:
+    """The highest sequence number in the table (a row past the head was written outside
+    custodian) and the first event's action and detail."""
+    events = AccessEvent.__table__  # type: ignore[attr-defined]
+    beyond = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()
+    first = conn.execute(select(events.c.action, events.c.detail).where(events.c.seq == 1)).first()
+    return int(beyond), (first[0], first[1]) if first is not None else None
+
+
+def _check_first(first: tuple[str, str | None] | None, vault_id: str, problems: _Problems) -> None:
+    """The first event is the vault's own `init`, naming its id: an initialized vault's log
+    is never empty, and a log cannot be swapped for another vault's."""
+    if first is None:
+        problems.add(1, "the log has no first event, but the vault was initialized (emptied?)")
+        return
+    action, detail = first
+    try:
+        named = json.loads(detail or "{}").get("vault_id")
+    except (ValueError, AttributeError):
+        named = None
+    if action != "init" or named != vault_id:
+        problems.add(1, "the first event is not this vault's init event")

@@ -200,6 +200,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _banner("Try it yourself")
     print(f"export CUSTODIAN_DB={shlex.quote(str(db))} CUSTODIAN_USER=ben")
     print(f"{_executable()} get acme/sql01/sa     # passphrase: {PASSPHRASES['ben']}")
+    print("# act as another user with CUSTODIAN_USER=NAME; every demo passphrase (fictional):")
+    roles = {ADMIN: "admin", **{name: "technician" for name in TECHNICIANS}}
+    for name, passphrase in PASSPHRASES.items():
+        print(f"#   {name:<5} {roles[name]:<11} {passphrase}")
     return 0
 
 

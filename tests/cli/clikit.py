@@ -283,3 +283,38 @@ def run_on_a_terminal(
         os.close(fd)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), seen
+
+
+def run_in_order(
+    argv: list[str], env: dict[str, str], answers: list[tuple[bytes, bytes]]
+) -> tuple[int, bytes]:
+    """Like `run_on_a_terminal`, but the same prompt may come again: each answer goes to
+    the next appearance of its prompt, in order."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        try:
+            os.execve(argv[0], argv, env)
+        finally:
+            os._exit(127)
+    seen, pos, pending = b"", 0, list(answers)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 1.0)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+            while pending and (at := seen.find(pending[0][0], pos)) >= 0:
+                prompt, answer = pending.pop(0)
+                pos = at + len(prompt)
+                os.write(fd, answer + b"\n")
+    finally:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), seen

@@ -239,7 +239,10 @@ def test_log_filters_and_formats(cli: Cli) -> None:
     rows = list(csv.DictReader(io.StringIO(cli.run("log", "--format", "csv").stdout)))
     assert [int(r["seq"]) for r in rows] == seqs
     table = cli.run("log").stdout.splitlines()
-    assert table[0].split()[:3] == ["SEQ", "AT", "ACTOR"] and len(table) == len(seqs) + 1
+    assert table[0].split() == ["AT", "ACTOR", "ACTION", "OUTCOME", "TARGET", "REASON"]
+    assert len(table) == len(seqs) + 1
+    wide = cli.run("log", "--wide").stdout.splitlines()
+    assert wide[0].split()[:3] == ["SEQ", "AT", "ACTOR"] and len(wide) == len(seqs) + 1
 
 
 def test_technician_sees_only_their_own_events(cli: Cli) -> None:

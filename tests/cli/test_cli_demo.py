@@ -34,12 +34,14 @@ def test_demo_builds_a_fresh_vault_and_shows_a_get_and_the_log(tmp_path: Path) -
     shown = lines[lines.index("ben$ custodian get acme/dc01/administrator") + 1]
     assert len(shown) == 24  # generated for an AD: 24 characters
     assert "custodian: no access to customer 'acme'" in proc.stderr  # cleo's refusal
-    log_header = next(i for i, line in enumerate(lines) if line.startswith("SEQ "))
+    log_header = next(i for i, line in enumerate(lines) if line.startswith("AT "))
     log = lines[log_header + 1 :]
     assert sum(" reveal " in line and " ok " in line for line in log) == 2
     assert sum(" denied " in line for line in log) == 2
     assert shown not in "\n".join(log)
     assert not list(runtime.glob("custodian/session-*"))  # the demo locked its sessions
+    tail = "\n".join(lines[lines.index("== Try it yourself") :])
+    assert all(name in tail and pw in tail for name, pw in PASSPHRASES.items())  # ada, cleo too
 
     cli = Cli(str(demo / "vault.db"), runtime)
     env = cli.env("ben", PASSPHRASES["ben"])

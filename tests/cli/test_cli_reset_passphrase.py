@@ -18,6 +18,7 @@ from tests.cli.clikit import (
     CRED,
     TECH_PASS,
     Cli,
+    run_in_order,
     run_on_a_terminal,
     session_env,
     unlock_session,
@@ -69,13 +70,18 @@ def test_refusals_change_nothing(
 
 def test_on_a_terminal_the_new_passphrase_is_asked_twice_hidden(cli: Cli) -> None:
     argv = [sys.executable, "-m", "custodian", "tech", "reset-passphrase", "ben"]
+    mismatched = [
+        (b"New passphrase for ben: ", NEW.encode()),
+        (b"Repeat new passphrase for ben: ", b"a different passphrase"),
+    ] * 3  # asked again after a mismatch, three times in all
+    code, screen = run_in_order(argv, cli.env(), mismatched)
+    assert code == 2 and b"the two entries of the new passphrase for ben differed 3" in screen
+    cli.run("get", CRED, user="ben")  # unchanged
+
     prompts = {
         b"New passphrase for ben: ": NEW.encode(),
         b"Repeat new passphrase for ben: ": b"a different passphrase",
     }
-    code, screen = run_on_a_terminal(argv, cli.env(), prompts)
-    assert code == 2 and b"the two new passphrase for ben entries differ" in screen
-    cli.run("get", CRED, user="ben")  # unchanged
 
     prompts[b"Repeat new passphrase for ben: "] = NEW.encode()
     code, screen = run_on_a_terminal(argv, cli.env(), prompts)

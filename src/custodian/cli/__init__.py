@@ -25,12 +25,41 @@ def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
+def _late_global(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--db`/`--user` given after the subcommand (`custodian init --db PATH`): the same
+    as before it; the later one wins."""
+    obj = ctx.find_object(CliContext)
+    if value is not None and obj is not None and param.name is not None:
+        setattr(obj, param.name, value)
+
+
+def _accept_global_options(command: click.Command) -> None:
+    """Give `command` (and every subcommand of a group) the global --db and --user."""
+    taken = {name for p in command.params for name in p.opts}
+    for decls in (("--db",), ("--user", "-u")):
+        if not taken & set(decls):
+            command.params.append(
+                click.Option(
+                    decls,
+                    expose_value=False,
+                    is_eager=True,
+                    hidden=True,
+                    callback=_late_global,
+                )
+            )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _accept_global_options(sub)
+
+
 def _register() -> None:
     from . import admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui
 
     for module in (admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui):
         for command in module.COMMANDS:
             cli.add_command(command)
+    for command in cli.commands.values():
+        _accept_global_options(command)
 
 
 _register()

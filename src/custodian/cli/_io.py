@@ -15,6 +15,7 @@ from ..errors import SessionLocked, UsageError
 from ..secret import SecretPayload
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
+ATTEMPTS = 3  # tries at typing a new secret twice alike
 
 
 def say(message: str) -> None:
@@ -46,6 +47,19 @@ def acting_passphrase(username: str) -> str:
     return value
 
 
+def unlock_passphrase(username: str) -> str:
+    """`unlock`'s passphrase: like `acting_passphrase`, but piped stdin comes first
+    (`echo PASS | custodian unlock`): unlock reads nothing else from stdin."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        piped = sys.stdin.readline().rstrip("\r\n")
+        if piped:
+            return piped
+    return acting_passphrase(username)
+
+
 def read_new_secret(what: str, *, confirm: bool = True) -> str:
     """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice)."""
     if not sys.stdin.isatty():
@@ -56,12 +70,15 @@ def read_new_secret(what: str, *, confirm: bool = True) -> str:
         if not value:
             raise UsageError(f"the {what} read from stdin is empty")
         return value
-    value = getpass.getpass(f"{what.capitalize()}: ")
-    if not value:
-        raise UsageError(f"the {what} is empty")
-    if confirm and getpass.getpass(f"Repeat {what}: ") != value:
-        raise UsageError(f"the two {what} entries differ")
-    return value
+    for attempt in range(1, ATTEMPTS + 1):
+        value = getpass.getpass(f"{what.capitalize()}: ")
+        if not value:
+            raise UsageError(f"the {what} is empty")
+        if not confirm or getpass.getpass(f"Repeat {what}: ") == value:
+            return value
+        if attempt < ATTEMPTS:
+            say(f"the two entries of the {what} differ; try again")
+    raise UsageError(f"the two entries of the {what} differed {ATTEMPTS} times")
 
 
 def read_payload(field: str, fields_json: bool) -> SecretPayload:

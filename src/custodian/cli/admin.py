@@ -59,9 +59,10 @@ def init(
         backend, vault_addr, vault_mount, vault_prefix, vault_auth_mount
     )
     store = config.checked_store(backend_config)  # Vault reachable, token valid, mount there
+    # Before anything is created: a mistyped passphrase leaves no file or directory behind.
+    passphrase = os.environ.get(PASSPHRASE_ENV) or read_new_secret("passphrase for " + admin)
     vault = Custodian.open(ctx.db, create=True, store=store)
     ctx._vault = vault
-    passphrase = os.environ.get(PASSPHRASE_ENV) or read_new_secret("passphrase for " + admin)
     kdf = KdfParams.floor() if kdf_seconds <= 0 else KdfParams.calibrate(kdf_seconds)
     result = vault.init(admin, passphrase, kdf=kdf)
     with vault.db.transaction() as tx:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -30,7 +31,25 @@ EVENT_COLUMNS = [
     "reason",
     "detail",
 ]
+# What people review in a table; --wide adds the rest (detail may hold key fingerprints).
+TABLE_COLUMNS = ["at", "actor", "action", "outcome", "target", "reason"]
 FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
+
+
+def _columns(fmt: str, wide: bool) -> list[str]:
+    return TABLE_COLUMNS if fmt == "table" and not wide else EVENT_COLUMNS
+
+
+def _event_row(event: Any, fmt: str) -> dict[str, Any]:
+    """One event as printed: JSON formats carry `detail` as an object, not as JSON text."""
+    row: dict[str, Any] = event.to_dict()
+    if fmt in ("json", "ndjson") and isinstance(row.get("detail"), str):
+        with contextlib.suppress(ValueError):  # not JSON: kept as the text it is
+            row["detail"] = json.loads(row["detail"])
+    elif fmt == "table" and row.get("at"):
+        at = row["at"] if isinstance(row["at"], datetime) else datetime.fromisoformat(row["at"])
+        row["at"] = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")  # to the second, UTC
+    return row
 
 
 def _when(text: str | None) -> datetime | None:
@@ -88,6 +107,9 @@ class _Writer:
 @click.option("--reason", help="Only events whose reason contains this text.")
 @click.option("--limit", type=click.IntRange(1), help="Only the newest N events.")
 @click.option("--format", "fmt", type=FORMATS, default="table")
+@click.option(
+    "--wide", is_flag=True, help="Table: also seq, customer and detail (key fingerprints)."
+)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events (Ctrl-C stops).")
 @click.option("--follow-for", type=click.FloatRange(0), help="Stop following after N seconds.")
 @click.option("--max-events", type=click.IntRange(1), help="Stop after printing N new events.")
@@ -111,6 +133,7 @@ def log(
     reason: str | None,
     limit: int | None,
     fmt: str,
+    wide: bool,
     follow: bool,
     follow_for: float | None,
     max_events: int | None,
@@ -130,26 +153,28 @@ def log(
         until=_when(until),
         reason=reason,
     )
+    columns = _columns(fmt, wide)
     if not follow:
         if limit is not None or fmt == "table":
             events = actor.events(limit=limit, **filters)
-            emit([e.to_dict() for e in events], EVENT_COLUMNS, fmt)
+            emit([_event_row(e, fmt) for e in events], columns, fmt)
             return
         from .. import EventFilter
 
-        writer = _Writer(fmt, EVENT_COLUMNS)
+        writer = _Writer(fmt, columns)
         writer.start()
         for e in actor.iter_events(EventFilter(**filters)):
-            writer.row(e.to_dict())
+            writer.row(_event_row(e, fmt))
         writer.end()
         return
-    _follow(actor, filters, fmt, limit, follow_for, max_events, poll)
+    _follow(actor, filters, fmt, columns, limit, follow_for, max_events, poll)
 
 
 def _follow(
     actor: Any,
     filters: dict[str, Any],
     fmt: str,
+    columns: list[str],
     limit: int | None,
     follow_for: float | None,
     max_events: int | None,
@@ -157,18 +182,18 @@ def _follow(
 ) -> None:
     if fmt == "json":
         raise UsageError("--follow prints one event per line: use --format ndjson, csv or table")
-    writer = _Writer(fmt, EVENT_COLUMNS)
+    writer = _Writer(fmt, columns)
     writer.start()
     last = actor.last_seq()
     for e in actor.events(limit=limit or 10, **filters):
-        writer.row(e.to_dict())
+        writer.row(_event_row(e, fmt))
         last = max(last, e.seq)
     deadline = time.monotonic() + follow_for if follow_for is not None else None
     printed = 0
     try:
         while True:
             for e in actor.events(after=last, **filters):
-                writer.row(e.to_dict())
+                writer.row(_event_row(e, fmt))
                 last, printed = e.seq, printed + 1
                 if max_events is not None and printed >= max_events:
                     return

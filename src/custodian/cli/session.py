@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..agent.cache import SESSION_ENV, NoKeyring, forget, store_token
 from ._context import CliContext, parse_when
-from ._io import acting_passphrase, read_new_secret, say
+from ._io import acting_passphrase, read_new_secret, say, unlock_passphrase
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -18,7 +20,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 )
 @pass_ctx
 def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
-    """Unlock once and cache the session (OS keyring) for --ttl."""
+    """Unlock once and cache the session (OS keyring) for --ttl. The passphrase comes
+    from stdin when piped, else a hidden prompt. Without an OS keyring, run it as
+    `eval "$(custodian unlock)"` so that every later command uses the session."""
     from datetime import datetime
 
     from ..agent import server as agent
@@ -26,7 +30,7 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
 
     span = parse_when(ttl, future=True) - utcnow()
     vault = ctx.vault()
-    actor = vault.unlock(ctx.username, acting_passphrase(ctx.username))
+    actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username))
     slot = ctx.slot()
     token = slot.save(actor.export(), span)
     expires = token.split(".", 1)[1]
@@ -43,7 +47,13 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     try:
         store_token(slot, token)
     except NoKeyring as exc:
-        say(f"custodian: {exc}; export this line instead (it expires with the session):")
+        if sys.stdout.isatty():  # shown, not captured: say how to keep it
+            say(
+                f"custodian: {exc}: the session is the `export {SESSION_ENV}=...` line"
+                ' below; run `eval "$(custodian unlock)"` so that every command uses it'
+            )
+        else:  # captured, as by eval "$(custodian unlock)"
+            say(f"custodian: {exc}: the session goes out as an `export {SESSION_ENV}` line")
         click.echo(f"export {SESSION_ENV}={token}")
         if note:
             say(f"unlocked {ctx.username} until {expires[:16]} UTC{note}")

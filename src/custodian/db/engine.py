@@ -84,5 +84,9 @@ def schema_revision(engine: Engine) -> str | None:
     except SQLAlchemyError as exc:
         # The driver's first line says why (refused, disk full, read-only); never the SQL.
         lines = str(getattr(exc, "orig", None) or "").strip().splitlines()
+        if engine.url.get_backend_name() == "sqlite" and lines == ["file is not a database"]:
+            raise UsageError(
+                f"{engine.url.database} is not a custodian vault (not an SQLite database)"
+            ) from exc
         why = f" ({lines[0][:200]})" if lines else ""
         raise BackendUnavailable(f"cannot reach the database: {type(exc).__name__}{why}") from exc

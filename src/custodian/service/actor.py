@@ -108,7 +108,8 @@ class Actor:
     def refuse(self, exc: CustodianError, action: str, **fields: object) -> NoReturn:
         """Record a refused or failed attempt in a transaction of its own, then raise `exc`.
         The event's outcome follows from the error (`policy.refusal_outcome`); a session
-        whose keys were replaced records nothing (it may not sign any more)."""
+        whose keys were replaced records nothing (it may not sign any more). The detail
+        holds the message the user was shown (messages never carry secrets, errors.py)."""
         try:
             with self.vault.db.transaction() as tx:
                 if _readpath.account(tx, self.technician_id)[1] == self.signer.public_bytes():
@@ -116,7 +117,7 @@ class Actor:
                         tx,
                         action,
                         policy.refusal_outcome(exc),
-                        detail={"error": exc.title},
+                        detail={"error": str(exc)[:500]},
                         **fields,
                     )
         finally:

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 from custodian.crypto import KdfParams
-from custodian.importers import Rule
-from custodian.importers.kdbx import read_kdbx
-from custodian.importers.tabular import read_csv
+from custodian.exchange.importers import Rule
+from custodian.exchange.importers.kdbx import read_kdbx
+from custodian.exchange.importers.tabular import read_csv
 from custodian.service import Custodian
 
 PASS = "benchmark passphrase"

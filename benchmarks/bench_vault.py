@@ -31,10 +31,10 @@ import hvac  # noqa: E402
 
 from custodian.crypto import KdfParams, KeyPair  # noqa: E402
 from custodian.db.models import Role, SystemKind  # noqa: E402
+from custodian.exchange.importers import ImportItem  # noqa: E402
 from custodian.secret import Secret, SecretPayload  # noqa: E402
 from custodian.service import Custodian  # noqa: E402
 from custodian.service.backend import migrate  # noqa: E402
-from custodian.service.importing import ImportItem  # noqa: E402
 from custodian.storage import SecretRef, config  # noqa: E402
 from custodian.storage.vault import VaultSecretStore  # noqa: E402
 from custodian.storage.vault_http import VaultTransport  # noqa: E402

@@ -13,11 +13,13 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRIMARY_FIELD",
     "AccessDenied",
     "ActorSession",
     "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
+    "BackendConfig",
     "BackendUnavailable",
     "CredentialInfo",
     "Custodian",
@@ -27,11 +29,18 @@ __all__ = [
     "EventFilter",
     "EventInfo",
     "GrantInfo",
+    "ImportItem",
+    "ImportReport",
     "InitResult",
     "IntegrityError",
     "KdfParams",
+    "Manifest",
     "NotFound",
+    "Parsed",
+    "RecoveryCode",
     "Role",
+    "Rule",
+    "SchemaStatus",
     "Secret",
     "SecretPayload",
     "SessionLocked",
@@ -40,7 +49,19 @@ __all__ = [
     "TechnicianInfo",
     "UsageError",
     "VersionInfo",
+    "check_handover_passphrase",
+    "check_handover_target",
+    "clean_name",
+    "generate_password",
+    "parse_kind_map",
+    "parse_span",
+    "parse_time",
+    "read_csv",
+    "read_kdbx",
+    "restore_backup",
     "resume_cached_session",
+    "utcnow",
+    "verify_backup",
 ]
 
 _WHERE = {
@@ -55,6 +76,30 @@ _WHERE = {
     "resume_cached_session": "custodian.session_cache",
     "EventFilter": "custodian.service.log_review",
     "AlertPolicy": "custodian.service.log_review",
+    "SchemaStatus": "custodian.service",
+    "BackendConfig": "custodian.storage.config",
+    "RecoveryCode": "custodian.crypto",
+    "PRIMARY_FIELD": "custodian.secret",
+    "generate_password": "custodian.generate",
+    "ImportReport": "custodian.service.imports",
+    "restore_backup": "custodian.service.restore",
+    "Manifest": "custodian.exchange.backup",
+    "verify_backup": "custodian.exchange.backup",
+    "check_handover_passphrase": "custodian.exchange.handover",
+    "check_handover_target": "custodian.exchange.handover",
+    **{n: "custodian.clock" for n in ("parse_span", "parse_time", "utcnow")},
+    **{
+        n: "custodian.exchange.importers"
+        for n in (
+            "ImportItem",
+            "Parsed",
+            "Rule",
+            "clean_name",
+            "parse_kind_map",
+            "read_csv",
+            "read_kdbx",
+        )
+    },
     **{
         n: "custodian.records"
         for n in (
@@ -96,7 +141,8 @@ def __getattr__(name: str) -> Any:
 if TYPE_CHECKING:
     from typing import Any
 
-    from .crypto import KdfParams
+    from .clock import parse_span, parse_time, utcnow
+    from .crypto import KdfParams, RecoveryCode
     from .db.models import Role, SystemKind
     from .errors import (
         AccessDenied,
@@ -109,6 +155,18 @@ if TYPE_CHECKING:
         SessionLocked,
         UsageError,
     )
+    from .exchange.backup import Manifest, verify_backup
+    from .exchange.handover import check_handover_passphrase, check_handover_target
+    from .exchange.importers import (
+        ImportItem,
+        Parsed,
+        Rule,
+        clean_name,
+        parse_kind_map,
+        read_csv,
+        read_kdbx,
+    )
+    from .generate import generate_password
     from .records import (
         CredentialInfo,
         CustomerDetail,
@@ -119,7 +177,10 @@ if TYPE_CHECKING:
         TechnicianInfo,
         VersionInfo,
     )
-    from .secret import Secret, SecretPayload
-    from .service import ActorSession, Custodian, InitResult
+    from .secret import PRIMARY_FIELD, Secret, SecretPayload
+    from .service import ActorSession, Custodian, InitResult, SchemaStatus
+    from .service.imports import ImportReport
     from .service.log_review import AlertPolicy, EventFilter
+    from .service.restore import restore_backup
     from .session_cache import resume_cached_session
+    from .storage.config import BackendConfig

@@ -11,8 +11,8 @@ from custodian.db.models import Role
 from custodian.errors import AccessDenied, IntegrityError, UsageError
 from custodian.secret import SecretPayload
 from custodian.service import ActorSession
-from custodian.service.keys import wrap_context
 from custodian.service.enrolment import unpack_private
+from custodian.service.keys import wrap_context
 from tests.conftest import VaultKit
 
 

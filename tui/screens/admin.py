@@ -34,11 +34,13 @@ from custodian import (
     GrantInfo,
     Role,
     TechnicianInfo,
+    check_handover_passphrase,
+    check_handover_target,
+    parse_time,
 )
 
 from ..service_features import offers
 from .confirm import ConfirmScreen
-from .log import parse_since, parse_span
 from .passphrase import NewPassphraseScreen
 
 if TYPE_CHECKING:
@@ -47,11 +49,7 @@ if TYPE_CHECKING:
 
 def parse_until(text: str, now: datetime) -> datetime | None:
     """An expiry: `30d`, `12h`, `2w` from now, or an ISO date/time; empty means none."""
-    text = text.strip()
-    if not text:
-        return None
-    span = parse_span(text)
-    return now + span if span is not None else parse_since(text, now)
+    return parse_time(text, now, future=True) if text.strip() else None
 
 
 class AdminScreen(Screen[None]):
@@ -451,19 +449,18 @@ class AdminScreen(Screen[None]):
     def offboard_customer(
         self, slug: str, days: int | None, path: Path | None, passphrase: str, grant_me: bool
     ) -> None:
-        from custodian.handover import check_passphrase, check_target, hand_over
-
         with self.app.service_errors():
             actor = self.app.session
             said = []
             if path is not None:
-                check_target(path)  # before the grant: a bad file or passphrase changes nothing
-                check_passphrase(passphrase)
+                # before the grant: a bad file or passphrase changes nothing
+                check_handover_target(path)
+                check_handover_passphrase(passphrase)
                 if grant_me:
                     actor.grant(
                         actor.username, slug, until=self.app.config.clock() + timedelta(hours=1)
                     )
-                data = hand_over(actor, slug, path, passphrase)
+                data = actor.hand_over(slug, path, passphrase)
                 said.append(f"wrote {data.count} credential(s) to {path}")
             result = actor.offboard(slug, retention_days=days)
             said.append(

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from ..errors import IntegrityError, UsageError
-from ._context import CliContext, parse_when
+from .. import AlertPolicy, EventFilter, IntegrityError, UsageError, parse_time, utcnow
+from ._context import CliContext
 from ._io import _cell, _csv_safe, emit, print_table, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -34,7 +34,7 @@ FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
 
 
 def _when(text: str | None) -> datetime | None:
-    return parse_when(text, future=False) if text else None
+    return parse_time(text, utcnow(), future=False) if text else None
 
 
 class _Writer:
@@ -135,8 +135,6 @@ def log(
             events = actor.events(limit=limit, **filters)
             emit([e.to_dict() for e in events], EVENT_COLUMNS, fmt)
             return
-        from ..service.log_review import EventFilter
-
         writer = _Writer(fmt, EVENT_COLUMNS)
         writer.start()
         for e in actor.iter_events(EventFilter(**filters)):
@@ -232,8 +230,6 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _policy(**options: Any) -> Any:
     """The thresholds: built-in defaults, then config.toml's [alerts], then the options."""
-    from ..service.log_review import AlertPolicy
-
     given = {("timezone" if k == "tz" else k): v for k, v in options.items() if v is not None}
     return AlertPolicy.configured().with_settings(
         given, lambda key: "--tz" if key == "timezone" else "--" + key.replace("_", "-")

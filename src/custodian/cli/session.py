@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
+from .. import parse_time, utcnow
 from ..session_cache import SESSION_ENV, NoKeyring, forget, store_token
-from ._context import CliContext, parse_when
+from ._context import CliContext
 from ._io import acting_passphrase, read_new_secret, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -22,9 +23,9 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     from datetime import datetime
 
     from .. import agent
-    from ..clock import utcnow
 
-    span = parse_when(ttl, future=True) - utcnow()
+    now = utcnow()
+    span = parse_time(ttl, now, future=True) - now
     vault = ctx.vault()
     actor = vault.unlock(ctx.username, acting_passphrase(ctx.username))
     slot = ctx.slot()

@@ -8,17 +8,21 @@ object to call and each rule has one place. Authorization rules live in `policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 from sqlmodel import Session
 
-from ..crypto import KeyPair, SigningKey
+from ..crypto import KdfParams, KeyPair, SigningKey
 from ..db.models import Credential, Customer, Grant, Role, SecretVersion, SystemKind, Technician
 from ..db.prepared import Tx
 from ..errors import CustodianError
+from ..exchange import handover as handover_file
+from ..exchange.backup import Manifest
+from ..exchange.importers import ImportItem
 from ..records import (
     CredentialInfo,
     CustomerDetail,
@@ -29,11 +33,22 @@ from ..records import (
     VersionInfo,
 )
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from . import credentials, customers, grants, reveal, revocation, rotation, technicians
+from ..storage.config import BackendConfig
+from . import (
+    backend,
+    backups,
+    credentials,
+    customers,
+    grants,
+    imports,
+    reveal,
+    revocation,
+    rotation,
+    technicians,
+)
 from .actor import Actor
 from .enrolment import pack_private
-from .importing import ImportingMixin
-from .lifecycle import LifecycleMixin
+from .lifecycle import Handover, LifecycleMixin
 from .log_review import LogReview
 from .rotation import RotationEntry
 
@@ -41,7 +56,7 @@ if TYPE_CHECKING:
     from .vault import Custodian
 
 
-class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
+class ActorSession(LifecycleMixin, LogReview):
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -209,6 +224,60 @@ class ActorSession(ImportingMixin, LifecycleMixin, LogReview):
         return reveal.reveal(
             self._actor, path, field=field, reason=reason, version=version, action=action
         )
+
+    # --- moving data in and out (imports.py, backups.py, exchange/handover.py) -------
+
+    def import_items(
+        self,
+        items: Iterable[ImportItem],
+        *,
+        source: str,
+        dry_run: bool = False,
+        progress: imports.Progress | None = None,
+    ) -> imports.ImportReport:
+        """Create or update every item in one transaction (`dry_run`: then roll back)."""
+        return imports.import_items(
+            self._actor, items, source=source, dry_run=dry_run, progress=progress
+        )
+
+    def backup(
+        self, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None
+    ) -> Manifest:
+        """Write an encrypted backup of the whole vault (admins only; logged)."""
+        return backups.backup(self._actor, out, passphrase, params=params)
+
+    def hand_over(self, slug: str, path: Path, passphrase: str) -> Handover:
+        """`slug`'s handover written to `path` as KDBX 4. The target and the passphrase
+        are checked before anything is decrypted; then `handover` (one `export` event,
+        needs a grant) is written. `offboard --kdbx` and the TUI's offboarding use it."""
+        handover_file.check_handover_target(path)
+        handover_file.check_handover_passphrase(passphrase)
+        data = self.handover(slug)
+        handover_file.write_kdbx(data, path, passphrase)
+        return data
+
+    def hand_over_json(self, slug: str, path: Path) -> Handover:
+        """`slug`'s handover written to `path` as plaintext JSON (checked target first)."""
+        handover_file.check_handover_target(path)
+        data = self.handover(slug)
+        handover_file.write_json(data, path)
+        return data
+
+    # --- the payload store (backend.py) ---------------------------------------------
+
+    def doctor(self, *, repair: bool = False) -> list[backend.Drift]:
+        """Drift between custodian's records and the payload store (admins)."""
+        return backend.doctor(self, repair=repair)
+
+    def migrate(
+        self,
+        target: BackendConfig,
+        *,
+        progress: backend.Progress | None = None,
+        batch: int = backend.BATCH,
+    ) -> backend.MigrationResult:
+        """Move every payload to `target`'s store, verifying each (admins; resumable)."""
+        return backend.migrate(self, target, progress=progress, batch=batch)
 
     # --- plumbing of the mixins not yet converted to use-case modules ---------------
 

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custodian.crypto import KdfParams
-from custodian.importers import Rule
-from custodian.importers.kdbx import read_kdbx
-from custodian.importers.tabular import read_csv
+from custodian.exchange.importers import Rule
+from custodian.exchange.importers.kdbx import read_kdbx
+from custodian.exchange.importers.tabular import read_csv
 from custodian.service import Custodian
 
 if TYPE_CHECKING:  # not imported: `python benchmarks/bench_import.py` runs without ROOT on the path

@@ -32,9 +32,9 @@ import hvac  # noqa: E402
 from benchmarks import Size  # noqa: E402
 from custodian.crypto import KdfParams, KeyPair  # noqa: E402
 from custodian.db.models import Role, SystemKind  # noqa: E402
+from custodian.exchange.importers import ImportItem  # noqa: E402
 from custodian.secret import Secret, SecretPayload  # noqa: E402
 from custodian.service import Custodian, payloads  # noqa: E402
-from custodian.service.importing import ImportItem  # noqa: E402
 from custodian.storage import SecretRef, config  # noqa: E402
 from custodian.storage.hashicorp import VaultSecretStore  # noqa: E402
 from custodian.storage.hashicorp_http import VaultTransport  # noqa: E402

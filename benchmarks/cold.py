@@ -45,9 +45,9 @@ from pathlib import Path
 
 from custodian.crypto import KdfParams
 from custodian.db.models import Role
+from custodian.exchange.importers import ImportItem
 from custodian.secret import Secret
 from custodian.service import Custodian
-from custodian.service.importing import ImportItem
 
 PASS = "benchmark passphrase"
 ENTRIES = 1_000

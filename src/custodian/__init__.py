@@ -1,7 +1,9 @@
 """custodian: a credentials vault for managed-service providers.
 
-The public API is what this module exports; the CLI and the TUI use nothing else.
-Importing it is cheap: names load on first use.
+The public API is what this module exports (`__all__`, pinned by
+tests/architecture/test_layout.py); the CLI and the TUI import nothing else but
+`custodian.service` (import-linter checks it). Importing it is cheap: names load on first
+use, and this module itself imports nothing of custodian's.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 __all__ = [
+    "PRIMARY_FIELD",
     "AccessDenied",
     "ActorSession",
     "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
+    "BackendConfig",
     "BackendUnavailable",
     "CredentialInfo",
     "Custodian",
@@ -27,11 +31,18 @@ __all__ = [
     "EventFilter",
     "EventInfo",
     "GrantInfo",
+    "ImportItem",
+    "ImportReport",
     "InitResult",
     "IntegrityError",
     "KdfParams",
+    "Manifest",
     "NotFound",
+    "Parsed",
+    "RecoveryCode",
     "Role",
+    "Rule",
+    "SchemaStatus",
     "Secret",
     "SecretPayload",
     "SessionLocked",
@@ -40,7 +51,19 @@ __all__ = [
     "TechnicianInfo",
     "UsageError",
     "VersionInfo",
+    "check_handover_passphrase",
+    "check_handover_target",
+    "clean_name",
+    "generate_password",
+    "parse_kind_map",
+    "parse_span",
+    "parse_time",
+    "read_csv",
+    "read_kdbx",
+    "restore_backup",
     "resume_cached_session",
+    "utcnow",
+    "verify_backup",
 ]
 
 _WHERE = {
@@ -55,6 +78,30 @@ _WHERE = {
     "resume_cached_session": "custodian.agent.cache",
     "EventFilter": "custodian.audit.query",
     "AlertPolicy": "custodian.audit.alerts",
+    "SchemaStatus": "custodian.service",
+    "BackendConfig": "custodian.storage.config",
+    "RecoveryCode": "custodian.crypto",
+    "PRIMARY_FIELD": "custodian.secret",
+    "generate_password": "custodian.generate",
+    "ImportReport": "custodian.service.imports",
+    "restore_backup": "custodian.service.restore",
+    "Manifest": "custodian.exchange.backup",
+    "verify_backup": "custodian.exchange.backup",
+    "check_handover_passphrase": "custodian.exchange.handover",
+    "check_handover_target": "custodian.exchange.handover",
+    **{n: "custodian.clock" for n in ("parse_span", "parse_time", "utcnow")},
+    **{
+        n: "custodian.exchange.importers"
+        for n in (
+            "ImportItem",
+            "Parsed",
+            "Rule",
+            "clean_name",
+            "parse_kind_map",
+            "read_csv",
+            "read_kdbx",
+        )
+    },
     **{
         n: "custodian.records"
         for n in (
@@ -99,7 +146,8 @@ if TYPE_CHECKING:
     from .agent.cache import resume_cached_session
     from .audit.alerts import AlertPolicy
     from .audit.query import EventFilter
-    from .crypto import KdfParams
+    from .clock import parse_span, parse_time, utcnow
+    from .crypto import KdfParams, RecoveryCode
     from .db.models import Role, SystemKind
     from .errors import (
         AccessDenied,
@@ -112,6 +160,18 @@ if TYPE_CHECKING:
         SessionLocked,
         UsageError,
     )
+    from .exchange.backup import Manifest, verify_backup
+    from .exchange.handover import check_handover_passphrase, check_handover_target
+    from .exchange.importers import (
+        ImportItem,
+        Parsed,
+        Rule,
+        clean_name,
+        parse_kind_map,
+        read_csv,
+        read_kdbx,
+    )
+    from .generate import generate_password
     from .records import (
         CredentialInfo,
         CustomerDetail,
@@ -122,5 +182,8 @@ if TYPE_CHECKING:
         TechnicianInfo,
         VersionInfo,
     )
-    from .secret import Secret, SecretPayload
-    from .service import ActorSession, Custodian, InitResult
+    from .secret import PRIMARY_FIELD, Secret, SecretPayload
+    from .service import ActorSession, Custodian, InitResult, SchemaStatus
+    from .service.imports import ImportReport
+    from .service.restore import restore_backup
+    from .storage.config import BackendConfig

@@ -27,6 +27,7 @@ PINNED_PUBLIC_API = [
     "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
+    "BackendConfig",
     "BackendUnavailable",
     "CredentialInfo",
     "Custodian",
@@ -36,11 +37,19 @@ PINNED_PUBLIC_API = [
     "EventFilter",
     "EventInfo",
     "GrantInfo",
+    "ImportItem",
+    "ImportReport",
     "InitResult",
     "IntegrityError",
     "KdfParams",
+    "Manifest",
     "NotFound",
+    "PRIMARY_FIELD",
+    "Parsed",
+    "RecoveryCode",
     "Role",
+    "Rule",
+    "SchemaStatus",
     "Secret",
     "SecretPayload",
     "SessionLocked",
@@ -49,7 +58,19 @@ PINNED_PUBLIC_API = [
     "TechnicianInfo",
     "UsageError",
     "VersionInfo",
+    "check_handover_passphrase",
+    "check_handover_target",
+    "clean_name",
+    "generate_password",
+    "parse_kind_map",
+    "parse_span",
+    "parse_time",
+    "read_csv",
+    "read_kdbx",
+    "restore_backup",
     "resume_cached_session",
+    "utcnow",
+    "verify_backup",
 ]
 
 PINNED_SESSION_METHODS = [
@@ -62,10 +83,13 @@ PINNED_SESSION_METHODS = [
     "change_passphrase",
     "checkpoint",
     "customer_report",
+    "doctor",
     "edit_customer",
     "events",
     "export",
     "grant",
+    "hand_over",
+    "hand_over_json",
     "handover",
     "harden_database",
     "history",
@@ -76,6 +100,7 @@ PINNED_SESSION_METHODS = [
     "list_customers",
     "list_technicians",
     "maintenance",
+    "migrate",
     "offboard",
     "purge",
     "recover",
@@ -104,7 +129,7 @@ def test_the_public_api_is_what_was_pinned() -> None:
 
 
 def test_the_service_facade_is_what_was_pinned() -> None:
-    assert sorted(service.__all__) == ["ActorSession", "Custodian", "InitResult"]
+    assert sorted(service.__all__) == ["ActorSession", "Custodian", "InitResult", "SchemaStatus"]
     methods = sorted(
         name
         for name, member in inspect.getmembers(service.ActorSession)

@@ -9,14 +9,15 @@ import pytest
 from sqlalchemy import text
 
 from custodian.audit.verify import verify_log
-from custodian.backup import create_backup, restore_backup, verify_backup
 from custodian.crypto import KdfParams
 from custodian.crypto.stream import _HEADER, MAGIC
 from custodian.db.engine import create_db_engine
 from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError, UsageError
+from custodian.exchange.backup import create_backup, verify_backup
+from custodian.exchange.importers import ImportItem
 from custodian.secret import Secret, SecretPayload
 from custodian.service import Custodian
-from custodian.service.importing import ImportItem
+from custodian.service.restore import restore_backup
 from tests.conftest import PASS, _need_pg, pg_url
 
 BACKUP_PASS = "backup passphrase 1"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from custodian.importers import Rule
-from custodian.importers.tabular import read_csv
+from custodian.exchange.importers import Rule
+from custodian.exchange.importers.tabular import read_csv
 from custodian.secret import SecretPayload
 from tests.conftest import VaultKit
 from tests.crashkit import check_whole, fork_loop, kill_at_random_point

@@ -11,7 +11,7 @@ import shutil
 
 import pytest
 
-from custodian.importers import Parsed, Rule
+from custodian.exchange.importers import Parsed, Rule
 from tests.importing.importkit import KDBX_PASS, KdbxFile, build_xml, keepassxc
 
 
@@ -66,7 +66,7 @@ def keepassxc_kdbx(tmp_path_factory: pytest.TempPathFactory) -> KdbxFile:
 
 @pytest.fixture(scope="session")
 def keepassxc_parsed(keepassxc_kdbx: KdbxFile) -> Parsed:
-    from custodian.importers.kdbx import read_kdbx
+    from custodian.exchange.importers.kdbx import read_kdbx
 
     return read_kdbx(
         keepassxc_kdbx.path, KDBX_PASS, Rule(map_groups=True), keyfile=keepassxc_kdbx.keyfile

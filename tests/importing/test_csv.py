@@ -8,8 +8,8 @@ import json
 import pytest
 
 from custodian.errors import UsageError
-from custodian.importers import Rule
-from custodian.importers.tabular import read_csv
+from custodian.exchange.importers import Rule
+from custodian.exchange.importers.tabular import read_csv
 
 
 def write_csv(path, header, rows, encoding="utf-8"):

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custodian.errors import UsageError
-from custodian.importers import Rule
-from custodian.importers.tabular import read_csv
+from custodian.exchange.importers import Rule
+from custodian.exchange.importers.tabular import read_csv
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
@@ -91,7 +91,7 @@ def test_hostile_csv_imports_cleanly_or_not_at_all(vault, tmp_path, rows, enc):
 @settings(max_examples=40, deadline=None)
 @given(data=st.binary(max_size=2000))
 def test_random_bytes_as_kdbx_or_json_give_a_clean_error(tmp_path_factory, data):
-    from custodian.importers.kdbx import read_kdbx
+    from custodian.exchange.importers.kdbx import read_kdbx
 
     d = tmp_path_factory.mktemp("bytes")
     (d / "x.kdbx").write_bytes(data)

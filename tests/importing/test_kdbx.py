@@ -6,9 +6,8 @@ import pytest
 
 from custodian.db.models import SystemKind
 from custodian.errors import AccessDenied, AuthenticationFailed, UsageError
-from custodian.importers import Rule
-from custodian.importers.kdbx import read_kdbx
-from custodian.service.importing import guess_kind
+from custodian.exchange.importers import Rule, guess_kind
+from custodian.exchange.importers.kdbx import read_kdbx
 from tests.importing.importkit import ENTRIES, SEED, fast_kdbx
 
 
@@ -179,7 +178,7 @@ def test_kind_is_guessed_from_the_name(name, kind):
 
 
 def test_kind_map_overrides_the_guess(vault):
-    from custodian.importers._common import Parsed, make_item, parse_kind_map
+    from custodian.exchange.importers._common import Parsed, make_item, parse_kind_map
 
     rule = Rule(customer="acme", kind_map=parse_kind_map(("dc*=other", "*nas*=database")))
     parsed = Parsed()

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 
 from custodian.errors import AccessDenied, UsageError
-from custodian.handover import write_json, write_kdbx
+from custodian.exchange.handover import write_json, write_kdbx
 from custodian.secret import SecretPayload
 
 from .helpers import add_creds

@@ -5,7 +5,6 @@ call. Tabs whose service methods are absent are not shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -39,20 +38,10 @@ from .admin_change import Changes, Done
 from .admin_grants import GrantsTab
 from .admin_offboard import OffboardTab
 from .confirm import ConfirmScreen
-from .log import parse_since, parse_span
 from .passphrase import NewPassphraseScreen
 
 if TYPE_CHECKING:
     from ..app import CustodianApp
-
-
-def parse_until(text: str, now: datetime) -> datetime | None:
-    """An expiry: `30d`, `12h`, `2w` from now, or an ISO date/time; empty means none."""
-    text = text.strip()
-    if not text:
-        return None
-    span = parse_span(text)
-    return now + span if span is not None else parse_since(text, now)
 
 
 class AdminScreen(Changes, Screen[None]):

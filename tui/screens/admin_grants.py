@@ -4,6 +4,7 @@ revoke after a confirmation (revoking rotates the customer key)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -11,6 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Select, TabPane
+
+from custodian import parse_time
 
 from .admin_change import Changes
 from .confirm import ConfirmScreen
@@ -79,8 +82,6 @@ class GrantsTab(Changes, TabPane):
             self.app.show_error("choose a customer first", "invalid input")
             return
         try:
-            from .admin import parse_until  # not at the top: admin.py imports this module
-
             until = parse_until(
                 self.query_one("#grant-until", Input).value, self.app.config.clock()
             )
@@ -113,3 +114,8 @@ class GrantsTab(Changes, TabPane):
             ),
             confirmed,
         )
+
+
+def parse_until(text: str, now: datetime) -> datetime | None:
+    """An expiry: `30d`, `12h`, `2w` from now, or an ISO date/time; empty means none."""
+    return parse_time(text, now, future=True) if text.strip() else None

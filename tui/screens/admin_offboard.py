@@ -13,6 +13,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, Select, Static, TabPane
 
+from custodian import check_handover_passphrase, check_handover_target
+
 from .admin_change import Changes, Done
 from .confirm import ConfirmScreen
 
@@ -103,19 +105,18 @@ class OffboardTab(Changes, TabPane):
     def offboard_customer(
         self, slug: str, days: int | None, path: Path | None, passphrase: str, grant_me: bool
     ) -> None:
-        from custodian.handover import check_passphrase, check_target, hand_over
-
         with self.app.service_errors():
             actor = self.app.session
             said = []
             if path is not None:
-                check_target(path)  # before the grant: a bad file or passphrase changes nothing
-                check_passphrase(passphrase)
+                # before the grant: a bad file or passphrase changes nothing
+                check_handover_target(path)
+                check_handover_passphrase(passphrase)
                 if grant_me:
                     actor.grant(
                         actor.username, slug, until=self.app.config.clock() + timedelta(hours=1)
                     )
-                data = hand_over(actor, slug, path, passphrase)
+                data = actor.hand_over(slug, path, passphrase)
                 said.append(f"wrote {data.count} credential(s) to {path}")
             result = actor.offboard(slug, retention_days=days)
             said.append(

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Select, Static
 
-from custodian import AlertPolicy, EventFilter, EventInfo, Role, UsageError
+from custodian import AlertPolicy, EventFilter, EventInfo, Role, UsageError, parse_time
 
 from ..service_features import offers
 from ..widgets.activity_chart import ActivityChart, per_day
@@ -63,8 +63,6 @@ COLUMNS = (
 )
 CHART_DAYS = 14
 SHORT_FLAGS = {"unusual-customer": "unusual", "denied-attempts": "denied"}  # the pane: all
-_SPAN = re.compile(r"(\d+)([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def flag_label(kind: str) -> str:
@@ -72,25 +70,9 @@ def flag_label(kind: str) -> str:
     return f"⚑ {SHORT_FLAGS.get(kind, kind)}" if kind else ""
 
 
-def parse_span(text: str) -> timedelta | None:
-    """`30m`, `12h`, `7d`, `2w` as a timedelta; None for anything else."""
-    m = _SPAN.fullmatch(text.strip())
-    return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) if m else None
-
-
 def parse_since(text: str, now: datetime) -> datetime | None:
     """`7d`, `12h`, `30m`, `2w` before now, or an ISO date/time (UTC when no zone)."""
-    text = text.strip()
-    if not text:
-        return None
-    span = parse_span(text)
-    if span is not None:
-        return now - span
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"invalid time {text[:40]!r}: use 2026-03-01, 7d, 12h or 30m") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_time(text, now, future=False) if text.strip() else None
 
 
 class LogScreen(Screen[None]):

@@ -1,5 +1,14 @@
-"""The `custodian` command line. Every command calls the service layer; none touches
-storage or crypto. Errors become one line on stderr and an exit code (docs/cli.md)."""
+"""The `custodian` command line. Errors become one line on stderr and an exit code
+(docs/cli.md).
+
+It imports the public API only: the names `custodian` exports (`custodian.__all__`:
+the service's `Custodian` and `ActorSession`, records, errors, the import readers, the
+backup's verify and restore, time parsing, ...) and `custodian.service`. Exceptions, for
+now: the session cache and the session agent (`custodian.session_cache`,
+`custodian.agent`), which `unlock`, `lock` and `passwd` drive themselves. No command
+opens a transaction or sets a private attribute of the service; a command that opens the
+vault in its own way asks `CliContext` (`create_vault`, `vault_to_upgrade`,
+`vault_to_migrate`)."""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ import sys
 
 import click
 
-from ..errors import CustodianError
+from .. import CustodianError
 from ._context import CliContext
 
 FORMATS = click.Choice(["table", "json"])

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
+from .. import UsageError
 from ..agent.cache import SessionSlot, resume_cached_session
-from ..clock import utcnow
-from ..errors import UsageError
 from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
+
+if TYPE_CHECKING:
+    from .. import BackendConfig
 
 USER_ENV = "CUSTODIAN_USER"
 
@@ -29,9 +31,34 @@ class CliContext:
         return self.user or os.environ.get(USER_ENV) or getpass.getuser()
 
     def vault(self) -> Custodian:
+        """The vault --db names, opened on first use (its schema checked)."""
         if self._vault is None:
             self._vault = Custodian.open(self.db)
         return self._vault
+
+    def create_vault(self, backend: BackendConfig) -> Custodian:
+        """A new vault to `init` (`custodian init`); see `Custodian.create`."""
+        return self._adopt(lambda: Custodian.create(self.db, backend))
+
+    def vault_to_upgrade(self) -> Custodian:
+        """The vault, whatever its schema (`custodian db upgrade`)."""
+        return self._adopt(lambda: Custodian.open(self.db, check_schema=False))
+
+    def vault_to_migrate(self) -> Custodian:
+        """The vault, even mid-migration (`custodian migrate`)."""
+        return self._adopt(lambda: Custodian.open_for_migration(self.db))
+
+    def _adopt(self, opener: Callable[[], Custodian]) -> Custodian:
+        """Open the vault a command needs in its own way; it is closed with the context."""
+        if self._vault is not None:
+            raise UsageError("the vault is already open")
+        self._vault = opener()
+        return self._vault
+
+    @property
+    def location(self) -> str:
+        """Where --db points, for messages (any password masked)."""
+        return Custodian.location(self.db)
 
     def slot(self) -> SessionSlot:
         return SessionSlot(self.vault().url, self.username)
@@ -48,24 +75,3 @@ class CliContext:
     def close(self) -> None:
         if self._vault is not None:
             self._vault.close()
-
-
-_RELATIVE = re.compile(r"(\d+)([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(text: str, *, future: bool) -> datetime:
-    """An ISO date/time (UTC if no zone) or a span such as 30m, 12h, 7d, 2w."""
-    m = _RELATIVE.fullmatch(text.strip())
-    if m:
-        span = timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-        return utcnow() + span if future else utcnow() - span
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise UsageError(
-            f"invalid time {text[:40]!r}: use an ISO date such as 2026-12-31, or 30m, 12h, 7d"
-        ) from None
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -11,8 +11,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import SessionLocked, UsageError
-from ..secret import SecretPayload
+from .. import SecretPayload, SessionLocked, UsageError
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 ATTEMPTS = 3  # tries at typing a new secret twice alike

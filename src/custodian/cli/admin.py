@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
-from ..crypto import KdfParams
-from ..db.models import Role, SystemKind
-from ..service import Custodian
+from .. import BackendConfig, KdfParams, Role, SystemKind, parse_time, utcnow
 from . import FORMATS
-from ._context import CliContext, parse_when
+from ._context import CliContext
 from ._io import PASSPHRASE_ENV, emit, read_new_secret, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -51,22 +51,14 @@ def init(
     vault_auth_mount: str,
 ) -> None:
     """Create a vault and its first admin; prints the recovery code once."""
-    import os
-
-    from ..storage import config
-
-    backend_config = config.BackendConfig(
-        backend, vault_addr, vault_mount, vault_prefix, vault_auth_mount
-    )
-    store = config.checked_store(backend_config)  # Vault reachable, token valid, mount there
     # Before anything is created: a mistyped passphrase leaves no file or directory behind.
     passphrase = os.environ.get(PASSPHRASE_ENV) or read_new_secret("passphrase for " + admin)
-    vault = Custodian.open(ctx.db, create=True, store=store)
-    ctx._vault = vault
+    # A Vault store is checked first: reachable, token valid, mount there.
+    vault = ctx.create_vault(
+        BackendConfig(backend, vault_addr, vault_mount, vault_prefix, vault_auth_mount)
+    )
     kdf = KdfParams.floor() if kdf_seconds <= 0 else KdfParams.calibrate(kdf_seconds)
     result = vault.init(admin, passphrase, kdf=kdf)
-    with vault.db.transaction() as tx:
-        config.save(tx, config.with_address(backend_config, store))
     say(
         f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
         f" t={kdf.iterations}, p={kdf.lanes})"
@@ -197,7 +189,7 @@ def customer_show(ctx: CliContext, slug: str, fmt: str) -> None:
 @pass_ctx
 def grant(ctx: CliContext, technician: str, slug: str, until: str | None) -> None:
     """Grant TECHNICIAN access to customer SLUG."""
-    expires = parse_when(until, future=True) if until else None
+    expires = parse_time(until, utcnow(), future=True) if until else None
     ctx.actor().grant(technician, slug, until=expires)
     say(
         f"granted {technician} access to {slug}"

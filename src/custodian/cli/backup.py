@@ -5,15 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
+from .. import KdfParams, Manifest, restore_backup, verify_backup
 from ._context import CliContext
 from ._io import emit, read_new_secret, say
-
-if TYPE_CHECKING:
-    from ..backup import Manifest
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -60,8 +57,6 @@ def backup() -> None:
 @pass_ctx
 def backup_create(ctx: CliContext, file: str, kdf_seconds: float, force: bool) -> None:
     """Write an encrypted snapshot of the whole vault to FILE (admins)."""
-    from ..crypto import KdfParams
-
     target = Path(file)
     if target.exists() and not force:
         raise click.UsageError(f"{file} exists (use --force to overwrite)")
@@ -89,8 +84,6 @@ def backup_create(ctx: CliContext, file: str, kdf_seconds: float, force: bool) -
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
 def backup_verify(file: str, fmt: str) -> None:
     """Decrypt and check a whole backup; print its manifest. Writes nothing."""
-    from ..backup import verify_backup
-
     manifest = verify_backup(file, _passphrase(confirm=False))
     _show(manifest, fmt)
     say(
@@ -105,12 +98,8 @@ def backup_verify(file: str, fmt: str) -> None:
 def restore(ctx: CliContext, file: str) -> None:
     """Restore FILE into the EMPTY database --db names; verified first, then the
     destruction list is re-applied."""
-    from ..backup import restore_backup
-    from ..db.engine import display_url, resolve_url
-
-    url = resolve_url(ctx.db)
-    manifest, shredded = restore_backup(file, _passphrase(confirm=False), url)
-    say(f"restored {manifest.rows} rows of vault {manifest.vault_id} into {display_url(url)}")
+    manifest, shredded = restore_backup(file, _passphrase(confirm=False), ctx.db)
+    say(f"restored {manifest.rows} rows of vault {manifest.vault_id} into {ctx.location}")
     for slug in shredded:
         say(f"purged again (on the destruction list): {slug}")
     if sys.stderr.isatty():

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..db.models import SystemKind
-from ..secret import PRIMARY_FIELD, SecretPayload
+from .. import PRIMARY_FIELD, SecretPayload, SystemKind, generate_password
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, read_payload, say
@@ -17,8 +16,6 @@ def _payload(field: str, fields_json: bool, generate: bool, kind: str | None) ->
     if generate and fields_json:
         raise click.UsageError("--generate and --fields-json exclude each other")
     if generate:
-        from ..generate import generate_password
-
         return SecretPayload({field: generate_password(kind)})
     return read_payload(field, fields_json)
 
@@ -153,8 +150,6 @@ def gen(
     username: str | None,
 ) -> None:
     """Print a generated secret without storing it."""
-    from ..generate import generate_password
-
     click.echo(
         generate_password(kind, length, passphrase=passphrase, words=words, username=username)
     )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..db.engine import schema_revision
-from ..errors import UsageError
-from ..service import Custodian
+from .. import UsageError
 from ._context import CliContext
 from ._io import say
 
@@ -22,19 +20,15 @@ def db_group() -> None:
 @pass_ctx
 def upgrade(ctx: CliContext) -> None:
     """Migrate the vault's schema to this version (a no-op when it is current)."""
-    from ..db.migrate import head_revision
-
-    vault = Custodian.open(ctx.db, check_schema=False)
-    ctx._vault = vault
-    before = schema_revision(vault.db.engine)
-    if before is None:
+    vault = ctx.vault_to_upgrade()
+    before = vault.schema_status()
+    if before.current is None:
         raise UsageError("this database holds no vault: run `custodian init` first")
-    head = head_revision()
-    if before == head:
-        say(f"schema already at {head}")
+    if before.up_to_date:
+        say(f"schema already at {before.head}")
         return
     vault.upgrade_schema()
-    say(f"schema upgraded from {before} to {schema_revision(vault.db.engine)}")
+    say(f"schema upgraded from {before.current} to {vault.schema_status().current}")
 
 
 @db_group.command("harden")

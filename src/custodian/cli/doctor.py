@@ -6,7 +6,6 @@ import sys
 
 import click
 
-from ..errors import UsageError
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, say
@@ -21,11 +20,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 def doctor(ctx: CliContext, repair: bool, fmt: str) -> None:
     """Report drift between custodian's records and the payload store (admins).
     Exits 1 when unrepaired drift remains."""
-    from ..service import ActorSession
-
-    run = ActorSession.doctor
-
-    found = run(ctx.actor(), repair=repair)
+    found = ctx.actor().doctor(repair=repair)
     emit([d.to_dict() for d in found], ["kind", "target", "detail", "repaired"], fmt)
     left = [d for d in found if not d.repaired]
     say(
@@ -53,32 +48,14 @@ def migrate(
     vault_auth_mount: str,
 ) -> None:
     """Move every payload to Vault or back to SQL, verifying each (admins; resumable)."""
-    from ..service import ActorSession, Custodian
-    from ..storage import SqlSecretStore, config
-
-    run = ActorSession.migrate
-
-    if ctx._vault is not None:
-        raise UsageError("migrate opens the vault itself")
-    vault = Custodian.open(ctx.db, store=SqlSecretStore())
-    ctx._vault = vault
-    with vault.db.transaction() as tx:
-        current = config.load(tx)
-    if to == "vault" and current.migrating_to == "vault":
-        target = config.BackendConfig(
-            "vault",
-            current.vault_addr,
-            current.vault_mount,
-            current.vault_prefix,
-            current.vault_auth_mount,
-        )
-    elif to == "vault":
-        target = config.BackendConfig(
-            "vault", vault_addr, vault_mount, vault_prefix, vault_auth_mount
-        )
-        config.checked_store(target)
-    else:
-        target = config.BackendConfig("sql")
+    vault = ctx.vault_to_migrate()
+    target = vault.migration_target(
+        to,
+        vault_addr=vault_addr,
+        vault_mount=vault_mount,
+        vault_prefix=vault_prefix,
+        vault_auth_mount=vault_auth_mount,
+    )
     actor = ctx.actor()
     if sys.stderr.isatty():
         with click.progressbar(length=1, label=f"moving payloads to {to}", file=sys.stderr) as bar:
@@ -87,9 +64,9 @@ def migrate(
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            result = run(actor, target, progress=progress)
+            result = actor.migrate(target, progress=progress)
     else:
-        result = run(actor, target)
+        result = actor.migrate(target)
     say(
         f"moved {result.versions} version(s) of {result.credentials} credential(s) to {to}"
         + (f"; {result.already_done} were already there" if result.already_done else "")

@@ -8,9 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..importers import Parsed, Rule
-from ..importers._common import parse_kind_map
-from ..service.importing import ImportReport
+from .. import ImportReport, Parsed, Rule, clean_name, parse_kind_map, read_csv, read_kdbx
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, read_new_secret, say
@@ -64,8 +62,6 @@ def _rule(
 ) -> Rule:
     if customer and map_:
         raise click.UsageError("give --customer or --map groups, not both")
-    from ..importers._common import clean_name
-
     return Rule(
         customer=customer,
         map_groups=map_ == "groups",
@@ -136,8 +132,6 @@ def import_kdbx(
     fmt: str,
 ) -> None:
     """Import a KeePass database; its passphrase is read from stdin or a hidden prompt."""
-    from ..importers.kdbx import read_kdbx
-
     rule = _rule(customer, map_, system, kind_map, dedupe)
     if not customer and not map_:
         raise click.UsageError("give --customer SLUG or --map groups")
@@ -177,8 +171,6 @@ def import_csv(
     fmt: str,
 ) -> None:
     """Import a CSV export (or Bitwarden's JSON with --preset bitwarden-json)."""
-    from ..importers.tabular import read_csv
-
     rule = _rule(customer, map_, system, kind_map, dedupe)
     parsed = read_csv(file, rule, columns=columns, preset=preset, encoding=encoding)
     _run(ctx, parsed, file, dry_run, fmt)

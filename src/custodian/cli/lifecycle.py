@@ -12,8 +12,14 @@ from pathlib import Path
 
 import click
 
-from ..db.models import Role
-from ..errors import UsageError
+from .. import (
+    IntegrityError,
+    RecoveryCode,
+    Role,
+    UsageError,
+    check_handover_target,
+    generate_password,
+)
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, read_new_secret, say
@@ -162,26 +168,21 @@ def customer_offboard(
     The handover decrypts, so it needs a grant like any reveal: grant yourself first
     (`custodian grant YOU SLUG --until 1h`). Its passphrase is read from stdin or a
     hidden prompt, or generated with --generate-passphrase."""
-    from .. import handover as ho
-
     actor = ctx.actor()
     for target in (kdbx, json_path):
         if target is not None:
-            ho.check_target(target)
+            check_handover_target(target)
     if kdbx is not None:
         if generate_passphrase:
-            from ..generate import generate_password
-
             passphrase = generate_password(None, 32)
         else:
             passphrase = read_new_secret("handover passphrase")
-        data = ho.hand_over(actor, slug, kdbx, passphrase)
+        data = actor.hand_over(slug, kdbx, passphrase)
         say(f"wrote {data.count} credential(s) of {slug} to {kdbx}")
         if generate_passphrase:
             say(f"HANDOVER PASSPHRASE (shown once): {passphrase}")
     if json_path is not None:
-        data = actor.handover(slug)
-        ho.write_json(data, json_path)
+        data = actor.hand_over_json(slug, json_path)
         say(f"wrote {data.count} credential(s) of {slug} to {json_path} (plaintext JSON)")
     result = actor.offboard(slug, retention_days=retention_days)
     revoked = ", ".join(result.revoked) or "nobody"
@@ -277,9 +278,6 @@ def purge(ctx: CliContext, slug: str | None, now: bool, yes: bool, fmt: str) -> 
 def recover(ctx: CliContext, slug: str, yes: bool) -> None:
     """Break-glass: with the recovery code (stdin or hidden prompt), regain access to
     SLUG. Recorded in the log as a `recover` event."""
-    from ..crypto import RecoveryCode
-    from ..errors import IntegrityError
-
     actor = ctx.actor()
     try:
         code = RecoveryCode.parse(read_new_secret("recovery code", confirm=False))

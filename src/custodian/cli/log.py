@@ -2,92 +2,27 @@
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 
-from ..errors import IntegrityError, UsageError
-from ._context import CliContext, parse_when
-from ._io import _cell, _csv_safe, emit, print_table, say
+from .. import AlertPolicy, EventFilter, IntegrityError, UsageError, parse_time, utcnow
+from ._context import CliContext
+from ._io import _cell, emit, print_table, say
+from ._log_rows import EventWriter, columns_for, event_row
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
-EVENT_COLUMNS = [
-    "seq",
-    "at",
-    "actor",
-    "action",
-    "outcome",
-    "customer",
-    "target",
-    "reason",
-    "detail",
-]
-# What people review in a table; --wide adds the rest (detail may hold key fingerprints).
-TABLE_COLUMNS = ["at", "actor", "action", "outcome", "target", "reason"]
 FORMATS = click.Choice(["table", "json", "ndjson", "csv"])
 
 
-def _columns(fmt: str, wide: bool) -> list[str]:
-    return TABLE_COLUMNS if fmt == "table" and not wide else EVENT_COLUMNS
-
-
-def _event_row(event: Any, fmt: str) -> dict[str, Any]:
-    """One event as printed: JSON formats carry `detail` as an object, not as JSON text."""
-    row: dict[str, Any] = event.to_dict()
-    if fmt in ("json", "ndjson") and isinstance(row.get("detail"), str):
-        with contextlib.suppress(ValueError):  # not JSON: kept as the text it is
-            row["detail"] = json.loads(row["detail"])
-    elif fmt == "table" and row.get("at"):
-        at = row["at"] if isinstance(row["at"], datetime) else datetime.fromisoformat(row["at"])
-        row["at"] = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")  # to the second, UTC
-    return row
-
-
 def _when(text: str | None) -> datetime | None:
-    return parse_when(text, future=False) if text else None
-
-
-class _Writer:
-    """Prints events as they come: JSON arrays and CSV are streamed, not built in memory."""
-
-    def __init__(self, fmt: str, columns: list[str]) -> None:
-        self.fmt, self.columns, self.count = fmt, columns, 0
-
-    def start(self) -> None:
-        if self.fmt == "json":
-            sys.stdout.write("[")
-        elif self.fmt == "csv":
-            self._csv(list(self.columns))
-
-    def row(self, row: dict[str, Any]) -> None:
-        if self.fmt == "json":
-            sys.stdout.write(("," if self.count else "") + "\n  " + json.dumps(row, default=str))
-        elif self.fmt == "ndjson":
-            sys.stdout.write(json.dumps(row, default=str) + "\n")
-        elif self.fmt == "csv":
-            self._csv([_csv_safe(_cell(row.get(c))) for c in self.columns])
-        else:
-            sys.stdout.write("  ".join(_cell(row.get(c)) for c in self.columns) + "\n")
-        self.count += 1
-        sys.stdout.flush()
-
-    def end(self) -> None:
-        if self.fmt == "json":
-            sys.stdout.write("\n]\n" if self.count else "]\n")
-
-    def _csv(self, cells: list[str]) -> None:
-        buf = io.StringIO()
-        csv.writer(buf).writerow(cells)
-        sys.stdout.write(buf.getvalue())
+    return parse_time(text, utcnow(), future=False) if text else None
 
 
 @click.group(invoke_without_command=True)
@@ -153,18 +88,16 @@ def log(
         until=_when(until),
         reason=reason,
     )
-    columns = _columns(fmt, wide)
+    columns = columns_for(fmt, wide)
     if not follow:
         if limit is not None or fmt == "table":
             events = actor.events(limit=limit, **filters)
-            emit([_event_row(e, fmt) for e in events], columns, fmt)
+            emit([event_row(e, fmt) for e in events], columns, fmt)
             return
-        from .. import EventFilter
-
-        writer = _Writer(fmt, columns)
+        writer = EventWriter(fmt, columns)
         writer.start()
         for e in actor.iter_events(EventFilter(**filters)):
-            writer.row(_event_row(e, fmt))
+            writer.row(event_row(e, fmt))
         writer.end()
         return
     _follow(actor, filters, fmt, columns, limit, follow_for, max_events, poll)
@@ -182,18 +115,18 @@ def _follow(
 ) -> None:
     if fmt == "json":
         raise UsageError("--follow prints one event per line: use --format ndjson, csv or table")
-    writer = _Writer(fmt, columns)
+    writer = EventWriter(fmt, columns)
     writer.start()
     last = actor.last_seq()
     for e in actor.events(limit=limit or 10, **filters):
-        writer.row(_event_row(e, fmt))
+        writer.row(event_row(e, fmt))
         last = max(last, e.seq)
     deadline = time.monotonic() + follow_for if follow_for is not None else None
     printed = 0
     try:
         while True:
             for e in actor.events(after=last, **filters):
-                writer.row(_event_row(e, fmt))
+                writer.row(event_row(e, fmt))
                 last, printed = e.seq, printed + 1
                 if max_events is not None and printed >= max_events:
                     return
@@ -257,8 +190,6 @@ def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
 
 def _policy(**options: Any) -> Any:
     """The thresholds: built-in defaults, then config.toml's [alerts], then the options."""
-    from .. import AlertPolicy
-
     given = {("timezone" if k == "tz" else k): v for k, v in options.items() if v is not None}
     return AlertPolicy.configured().with_settings(
         given, lambda key: "--tz" if key == "timezone" else "--" + key.replace("_", "-")
@@ -301,7 +232,7 @@ def report(
         click.echo(json.dumps(out, indent=2, default=str))
         return
     if fmt == "csv":
-        writer = _Writer(
+        writer = EventWriter(
             "csv", ["section", *USE_COLUMNS, "credentials", "kind", "count", "detail", "at"]
         )
         writer.start()

@@ -6,8 +6,9 @@ import sys
 
 import click
 
+from .. import parse_time, utcnow
 from ..agent.cache import SESSION_ENV, NoKeyring, forget, store_token
-from ._context import CliContext, parse_when
+from ._context import CliContext
 from ._io import acting_passphrase, read_new_secret, say, unlock_passphrase
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -26,9 +27,9 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     from datetime import datetime
 
     from ..agent import server as agent
-    from ..clock import utcnow
 
-    span = parse_when(ttl, future=True) - utcnow()
+    now = utcnow()
+    span = parse_time(ttl, now, future=True) - now
     vault = ctx.vault()
     actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username))
     slot = ctx.slot()

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 
-from ..errors import UsageError
+from .. import UsageError
 from ._context import CliContext
 
 pass_ctx = click.make_pass_decorator(CliContext)

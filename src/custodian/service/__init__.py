@@ -12,6 +12,6 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 """
 
 from .session import ActorSession
-from .vault import Custodian, InitResult
+from .vault import Custodian, InitResult, SchemaStatus
 
-__all__ = ["ActorSession", "Custodian", "InitResult"]
+__all__ = ["ActorSession", "Custodian", "InitResult", "SchemaStatus"]

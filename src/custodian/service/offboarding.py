@@ -10,6 +10,7 @@ retention period. The handover decrypts the customer's current credentials for a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func
@@ -28,6 +29,7 @@ from ..db.models import (
     VaultInfo,
 )
 from ..errors import AccessDenied, IntegrityError, NotFound, UsageError
+from ..exchange import handover as handover_file
 from . import policy, reveal, revocation
 from .offboarding_records import (
     CustomerReport,
@@ -251,3 +253,22 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
 def _check_retention(days: int) -> None:
     if not 0 <= days <= MAX_RETENTION_DAYS:
         raise UsageError(f"the retention must lie between 0 and {MAX_RETENTION_DAYS} days")
+
+
+def hand_over(actor: Actor, slug: str, path: Path, passphrase: str) -> Handover:
+    """`slug`'s handover written to `path` as KDBX 4. The target and the passphrase are
+    checked before anything is decrypted; then `handover` (one `export` event, needs a
+    grant) is written. `offboard --kdbx` and the TUI's offboarding use it."""
+    handover_file.check_handover_target(path)
+    handover_file.check_handover_passphrase(passphrase)
+    data = handover(actor, slug)
+    handover_file.write_kdbx(data, path, passphrase)
+    return data
+
+
+def hand_over_json(actor: Actor, slug: str, path: Path) -> Handover:
+    """`slug`'s handover written to `path` as plaintext JSON (the target checked first)."""
+    handover_file.check_handover_target(path)
+    data = handover(actor, slug)
+    handover_file.write_json(data, path)
+    return data

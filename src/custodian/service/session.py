@@ -8,19 +8,17 @@ object to call and each rule has one place. Authorization rules live in `policy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NoReturn
-
-from sqlmodel import Session
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..audit.alerts import AlertPolicy
 from ..audit.query import EventFilter
-from ..crypto import KeyPair, RecoveryCode, SigningKey
-from ..db.models import Credential, Customer, Grant, Role, SecretVersion, SystemKind, Technician
-from ..db.prepared import Tx
-from ..errors import CustodianError
+from ..crypto import KdfParams, KeyPair, RecoveryCode, SigningKey
+from ..db.models import Role, SystemKind
+from ..exchange.backup import Manifest
+from ..exchange.importers import ImportItem
 from ..records import (
     AccessReport,
     AlertInfo,
@@ -39,13 +37,14 @@ from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage.config import BackendConfig
 from . import (
     access_log,
+    backups,
     credentials,
     customers,
     grants,
+    imports,
     offboarding,
     purge,
     reveal,
-    revocation,
     rotation,
     store_admin,
     store_migration,
@@ -53,7 +52,6 @@ from . import (
 )
 from .actor import Actor
 from .enrolment import pack_private
-from .importing import ImportingMixin
 from .offboarding_records import CustomerReport, Handover, OffboardResult
 from .rotation import RotationEntry
 from .shredding import Certificate
@@ -62,7 +60,7 @@ if TYPE_CHECKING:
     from .vault import Custodian
 
 
-class ActorSession(ImportingMixin):
+class ActorSession:
     """An unlocked technician. Holds their private keys in memory; never prints them."""
 
     def __init__(
@@ -230,6 +228,36 @@ class ActorSession(ImportingMixin):
             self._actor, path, field=field, reason=reason, version=version, action=action
         )
 
+    # --- moving data in and out (imports.py, backups.py, exchange/handover.py) -------
+
+    def import_items(
+        self,
+        items: Iterable[ImportItem],
+        *,
+        source: str,
+        dry_run: bool = False,
+        progress: imports.Progress | None = None,
+    ) -> imports.ImportReport:
+        """Create or update every item in one transaction (`dry_run`: then roll back)."""
+        return imports.import_items(
+            self._actor, items, source=source, dry_run=dry_run, progress=progress
+        )
+
+    def backup(
+        self, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None
+    ) -> Manifest:
+        """Write an encrypted backup of the whole vault (admins only; logged)."""
+        return backups.backup(self._actor, out, passphrase, params=params)
+
+    def hand_over(self, slug: str, path: Path, passphrase: str) -> Handover:
+        """`slug`'s handover written to `path` as KDBX 4 (target and passphrase checked
+        before anything is decrypted; one `export` event; needs a grant)."""
+        return offboarding.hand_over(self._actor, slug, path, passphrase)
+
+    def hand_over_json(self, slug: str, path: Path) -> Handover:
+        """`slug`'s handover written to `path` as plaintext JSON (target checked first)."""
+        return offboarding.hand_over_json(self._actor, slug, path)
+
     # --- doctor and migrate (store_admin.py, store_migration.py) ----------------------
 
     def doctor(self, *, repair: bool = False) -> list[store_admin.Drift]:
@@ -360,54 +388,3 @@ class ActorSession(ImportingMixin):
     def recover(self, slug: str, code: RecoveryCode) -> int:
         """Break-glass access to `slug` through the recovery code."""
         return purge.recover(self._actor, slug, code)
-
-    # --- plumbing of the mixins not yet converted to use-case modules ---------------
-
-    @property
-    def _now(self) -> datetime:
-        return self._actor.now
-
-    @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        with self._actor.transaction() as tx:
-            yield tx
-
-    def _record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
-        self._actor.record(tx, action, outcome, **fields)
-
-    def _refuse(self, exc: CustodianError, action: str, outcome: str, **fields: object) -> NoReturn:
-        self._actor.refuse(exc, action, **fields)
-
-    def _require_role(self, action: str, *roles: Role) -> None:
-        self._actor.require_role(action, *roles)
-
-    def _customer(self, tx: Session, slug: str, action: str) -> Customer:
-        return self._actor.customer(tx, slug)
-
-    def _writable(self, tx: Session, slug: str, action: str) -> Customer:
-        return self._actor.writable_customer(tx, slug)
-
-    def _technician(self, tx: Session, username: str) -> Technician:
-        return self._actor.technician(tx, username)
-
-    def _org(self, tx: Session) -> tuple[int, KeyPair]:
-        return self._actor.org_key(tx)
-
-    def _grant_of(self, tx: Session, customer_id: int) -> Grant | None:
-        return self._actor.live_grant(tx, customer_id)
-
-    def _open(
-        self, tx: Session, customer: Customer, cred: Credential, sv: SecretVersion
-    ) -> SecretPayload:
-        return reveal.open_version(self._actor, tx, customer, cred, sv)
-
-    def _sync(self, tx: Session, customer: Customer, cred: Credential, target: str) -> None:
-        credentials.sync_from_store(self._actor, tx, customer, cred, target)
-
-    def _end_grant(
-        self, tx: Session, customer: Customer, tech: Technician, grant: Grant | None, **kw: object
-    ) -> int:
-        return revocation.end_grant(self._actor, tx, customer, tech, grant, **kw)  # type: ignore[arg-type]
-
-    def _rotate_customer_key(self, tx: Session, customer: Customer) -> None:
-        revocation.rotate_customer_key(self._actor, tx, customer)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect
 from sqlmodel import select
@@ -14,7 +13,8 @@ from sqlmodel import select
 from ..audit.append import GENESIS, EventDraft, append, key_binding
 from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
-from ..db.engine import create_db_engine, resolve_url, schema_revision
+from ..db.engine import create_db_engine, display_url, resolve_url, schema_revision
+from ..db.migrate import head_revision, upgrade
 from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
 from ..errors import (
     AlreadyExists,
@@ -24,20 +24,29 @@ from ..errors import (
     WrongPassphrase,
 )
 from ..paths import check_name
-from ..storage import SecretStore, SqlSecretStore
+from ..storage import SecretStore, SqlSecretStore, config
 from . import keys
 from ._db import Database
 from .enrolment import check_passphrase, enrol, technician_lock_context, unpack_private
 from .session import ActorSession
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
 class InitResult:
     vault_id: str
     recovery_code: RecoveryCode
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    """The schema revision a vault's database is at, and the one this version needs."""
+
+    current: str | None  # None: the database holds no vault
+    head: str = field(default_factory=head_revision)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
 
 
 class Custodian:
@@ -50,6 +59,7 @@ class Custodian:
         self.url = url
         self.store: SecretStore = store or SqlSecretStore()
         self.clock = clock
+        self._backend: config.BackendConfig | None = None  # saved by `init` (see `create`)
 
     @classmethod
     def open(
@@ -66,11 +76,34 @@ class Custodian:
         if check_schema and not create:
             vault._check_schema()
             if store is None:  # the store named in the vault's database (storage/config.py)
-                from ..storage.config import configured_store
-
                 with vault.db.transaction() as tx:
-                    vault.store = configured_store(tx)
+                    vault.store = config.configured_store(tx)
         return vault
+
+    @classmethod
+    def create(
+        cls, db: str | os.PathLike[str] | None, backend: config.BackendConfig | None = None
+    ) -> Custodian:
+        """A vault to `init` in database `db`, its payloads in the store `backend` names
+        (default: SQL). A Vault store is checked first (reachable, token valid, mount
+        there); `init` records it in the vault, with the address actually used."""
+        backend = backend or config.BackendConfig()
+        store = config.checked_store(backend)
+        vault = cls.open(db, create=True, store=store)
+        vault._backend = config.with_address(backend, store)
+        return vault
+
+    @classmethod
+    def open_for_migration(cls, db: str | os.PathLike[str] | None) -> Custodian:
+        """The vault at `db` for `ActorSession.migrate`, which picks its stores itself: it
+        opens even while a migration is unfinished (the SQL store until then)."""
+        return cls.open(db, store=SqlSecretStore())
+
+    @staticmethod
+    def location(db: str | os.PathLike[str] | None) -> str:
+        """Where `db` (a path, a URL, or None for $CUSTODIAN_DB or the default) points,
+        for messages: any password masked."""
+        return display_url(resolve_url(db))
 
     def close(self) -> None:
         self.db.close()
@@ -82,28 +115,48 @@ class Custodian:
         self.close()
 
     def __repr__(self) -> str:
-        from ..db.engine import display_url
-
         return f"Custodian({display_url(self.url)!r}, store={self.store.name!r})"
 
     # --- schema ---------------------------------------------------------------------
 
-    def _check_schema(self) -> None:
-        from ..db.migrate import head_revision
+    def schema_status(self) -> SchemaStatus:
+        return SchemaStatus(schema_revision(self.db.engine))
 
-        current = schema_revision(self.db.engine)
-        if current is None:
+    def _check_schema(self) -> None:
+        status = self.schema_status()
+        if status.current is None:
             raise UsageError("this database holds no vault: run `custodian init` first")
-        if current != head_revision():
+        if not status.up_to_date:
             raise UsageError(
-                f"the vault's schema ({current}) is not this version's ({head_revision()}):"
+                f"the vault's schema ({status.current}) is not this version's ({status.head}):"
                 " run `custodian db upgrade`"
             )
 
     def upgrade_schema(self) -> None:
-        from ..db.migrate import upgrade
-
         upgrade(self.db.engine)
+
+    def migration_target(
+        self,
+        kind: str,
+        *,
+        vault_addr: str | None = None,
+        vault_mount: str = "secret",
+        vault_prefix: str = "custodian",
+        vault_auth_mount: str = "userpass",
+    ) -> config.BackendConfig:
+        """The store `ActorSession.migrate` moves payloads to: `sql`, or `vault` with these
+        settings, checked usable; an unfinished migration to Vault resumes with its own."""
+        if kind != "vault":
+            return config.BackendConfig("sql")
+        with self.db.transaction() as tx:
+            current = config.load(tx)
+        if current.migrating_to == "vault":
+            return replace(current, kind="vault", migrating_to=None)
+        target = config.BackendConfig(
+            "vault", vault_addr, vault_mount, vault_prefix, vault_auth_mount
+        )
+        config.checked_store(target)
+        return target
 
     # --- creation -------------------------------------------------------------------
 
@@ -163,6 +216,8 @@ class Custodian:
                 now,
                 signer,
             )
+            if self._backend is not None:
+                config.save(tx, self._backend)
         return InitResult(vault_id, recovery)
 
     # --- authentication ---------------------------------------------------------------

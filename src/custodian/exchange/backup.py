@@ -13,6 +13,10 @@ The content is `{"manifest": ...}`, then per table `{"table": ..., "columns": [.
 and `{"r": [...]}` rows, then `{"end": {"rows": N, "sha256": ...}}` over every line
 before it. The whole is sealed under a backup passphrase (`crypto.stream`). Rows hold
 only what the database holds: sealed payloads, wrapped keys, metadata and the log.
+
+This module is the file format: write one, verify one, load one into an empty database.
+Who may take a backup, the passphrase rule, the access-log events and re-applying the
+destruction list after a restore are the service's (`custodian.service.backups`).
 """
 
 from __future__ import annotations
@@ -32,11 +36,15 @@ from typing import Any, BinaryIO
 from sqlalchemy import Table, create_engine, func, inspect, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
 
-from .clock import Clock, utcnow
-from .crypto import KdfParams
-from .crypto.stream import open_stream, seal_stream
-from .errors import IntegrityError, UsageError
+from ..clock import Clock, utcnow
+from ..crypto import KdfParams
+from ..crypto.stream import open_stream, seal_stream
+from ..db import models  # noqa: F401  (importing it registers the tables)
+from ..db.engine import create_db_engine, schema_revision
+from ..db.migrate import head_revision, upgrade
+from ..errors import IntegrityError, UsageError
 
 FORMAT = 1
 _BATCH = 500
@@ -60,10 +68,6 @@ class Manifest:
 
 
 def _tables() -> list[Table]:
-    from sqlmodel import SQLModel
-
-    from .db import models  # noqa: F401  (registers the tables)
-
     return list(SQLModel.metadata.sorted_tables)
 
 
@@ -170,10 +174,6 @@ def create_backup(
     clock: Clock = utcnow,
 ) -> Manifest:
     """Write a sealed backup of the database behind `engine` to `out`."""
-    from .db.engine import schema_revision
-    from .service.enrolment import check_passphrase
-
-    check_passphrase(passphrase)
     with snapshot(engine) as conn:
         vault_id = conn.execute(text("SELECT vault_id FROM vault_info")).scalar_one()
         revision = schema_revision(engine) or ""
@@ -272,15 +272,9 @@ def _check_empty(engine: Engine) -> None:
                 )
 
 
-def restore_backup(
-    path: str | os.PathLike[str], passphrase: str, url: str
-) -> tuple[Manifest, list[str]]:
+def load_backup(path: str | os.PathLike[str], passphrase: str, url: str) -> Manifest:
     """Verify the backup, then load it into the EMPTY database at `url` in one
-    transaction, and re-apply the destruction list. Returns the manifest and the
-    customers shredded again. Nothing is written unless the whole backup verified."""
-    from .db.engine import create_db_engine
-    from .db.migrate import head_revision, upgrade
-
+    transaction. Nothing is written unless the whole backup verified."""
     manifest = verify_backup(path, passphrase)
     if manifest.schema_revision != head_revision():
         raise UsageError(
@@ -316,7 +310,7 @@ def restore_backup(
                 _reset_sequences(conn, list(tables.values()))
     finally:
         engine.dispose()
-    return manifest, _after_restore(url, manifest)
+    return manifest
 
 
 def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
@@ -337,27 +331,3 @@ def _reset_sequences(conn: Connection, tables: list[Table]) -> None:
                 ),
                 {"s": seq},
             )
-
-
-def _after_restore(url: str, manifest: Manifest) -> list[str]:
-    """Record the restore in the access log and shred again what a purge destroyed."""
-    from .audit.append import EventDraft, append
-    from .service import Custodian
-    from .service.shredding import reapply_purges
-
-    with Custodian.open(url) as vault:
-        with vault.db.transaction() as tx:
-            append(
-                tx,
-                EventDraft(
-                    "restore",
-                    "ok",
-                    "restore",
-                    detail={
-                        "backup_created_at": manifest.created_at,
-                        "rows": manifest.rows,
-                    },
-                ),
-                vault.clock(),
-            )
-        return reapply_purges(vault, actor="restore")

@@ -6,12 +6,12 @@ import fnmatch
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from ..db.models import SystemKind
-from ..errors import UsageError
-from ..secret import Secret
-from ..service.importing import ImportItem
+from ...db.models import SystemKind
+from ...errors import UsageError
+from ...secret import Secret
+from .item import ImportItem
 
 DEFAULT_SYSTEM = "general"
 _NAME_BAD = re.compile(r"[^A-Za-z0-9 ._@+()-]+")
@@ -167,8 +167,6 @@ def make_item(
 
 
 def _dedupe(items: list[ImportItem]) -> list[ImportItem]:
-    from dataclasses import replace
-
     seen: dict[tuple[str, str, str], int] = {}
     out = []
     for item in items:

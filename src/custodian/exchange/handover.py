@@ -1,5 +1,7 @@
 """Writing a customer's handover: a KeePass KDBX 4 file and an optional JSON export.
 
+The writers take the decrypted handover the service produced (`ActorSession.handover`),
+described here by the shape they read (`HandoverData`), so this module knows no service.
 Both are written to a temporary file beside the target, mode 0600, then renamed, so a
 failure leaves no half-written file. An existing file is never overwritten.
 """
@@ -9,39 +11,63 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from .errors import UsageError
-from .secret import PRIMARY_FIELD
+from ..errors import UsageError
+from ..secret import PRIMARY_FIELD, SecretPayload
 
-if TYPE_CHECKING:
-    from .service import ActorSession
-    from .service.offboarding_records import Handover
-
-MIN_PASSPHRASE = 12
+MIN_PASSPHRASE = 12  # a handover file leaves the MSP: longer than a technician's minimum
 
 
-def hand_over(actor: ActorSession, slug: str, path: Path, passphrase: str) -> Handover:
-    """`slug`'s handover written to `path` as KDBX 4: the target and the passphrase are
-    checked before anything is decrypted, then the service's `handover` (one `export`
-    event, needs a grant) is written. The CLI's `offboard --handover` and the TUI's
-    offboarding wizard both call this."""
-    check_target(path)
-    check_passphrase(passphrase)
-    data = actor.handover(slug)
-    write_kdbx(data, path, passphrase)
-    return data
+class HandoverEntry(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def fields(self) -> SecretPayload: ...
 
 
-def write_kdbx(handover: Handover, path: Path, passphrase: str) -> None:
+class HandoverSystem(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def notes(self) -> str | None: ...
+    @property
+    def entries(self) -> Sequence[HandoverEntry]: ...
+
+
+class HandoverData(Protocol):
+    """What the writers read of a decrypted handover."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def exported_at(self) -> datetime: ...
+    @property
+    def systems(self) -> Sequence[HandoverSystem]: ...
+
+
+def write_kdbx(handover: HandoverData, path: Path, passphrase: str) -> None:
     """One group per system, one entry per credential; extra fields (TOTP seed, SSH key,
     enable secret) become protected custom properties."""
     from pykeepass import create_database
 
-    check_passphrase(passphrase)
+    check_handover_passphrase(passphrase)
 
     def write(tmp: Path) -> None:
         kp = create_database(str(tmp), password=passphrase)
@@ -73,7 +99,7 @@ def write_kdbx(handover: Handover, path: Path, passphrase: str) -> None:
     _atomic(path, write)
 
 
-def handover_json(handover: Handover) -> dict[str, Any]:
+def handover_json(handover: HandoverData) -> dict[str, Any]:
     return {
         "customer": handover.slug,
         "name": handover.name,
@@ -100,7 +126,7 @@ def handover_json(handover: Handover) -> dict[str, Any]:
     }
 
 
-def write_json(handover: Handover, path: Path) -> None:
+def write_json(handover: HandoverData, path: Path) -> None:
     data = json.dumps(handover_json(handover), indent=2, ensure_ascii=False) + "\n"
 
     def write(tmp: Path) -> None:
@@ -109,12 +135,13 @@ def write_json(handover: Handover, path: Path) -> None:
     _atomic(path, write)
 
 
-def check_passphrase(passphrase: str) -> None:
+def check_handover_passphrase(passphrase: str) -> None:
+    """A handover file's passphrase: at least `MIN_PASSPHRASE` characters."""
     if len(passphrase) < MIN_PASSPHRASE:
         raise UsageError(f"a handover passphrase needs at least {MIN_PASSPHRASE} characters")
 
 
-def check_target(path: Path) -> None:
+def check_handover_target(path: Path) -> None:
     """Refuse before anything is decrypted: the file exists, or its folder does not."""
     if path.exists():
         raise UsageError(f"{path} already exists: choose another file")
@@ -123,7 +150,7 @@ def check_target(path: Path) -> None:
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    check_target(path)
+    check_handover_target(path)
     with _private_temp(path) as tmp:
         write(tmp)
         os.chmod(tmp, 0o600)

@@ -1,10 +1,11 @@
-"""Bulk operations: an import (many credentials in ONE transaction, or none) and a backup.
+"""The import: many credentials in ONE transaction, or none.
 
-`ImportingMixin` is a base class of `ActorSession`. Its `import_items` opens one
-transaction and runs the session's ordinary operations (`add_customer`, `add_system`,
-`add_credential`, `set_secret`) inside it: every transaction they open joins the bulk one
-(`Database.atomic`), so authorization, sealing and audit events are exactly those
-of the single-item commands, and a failure anywhere rolls the whole import back.
+`import_items` opens one transaction (`Database.atomic`) and runs the ordinary use cases
+(`customers.add_customer`, `credentials.add_system`, `credentials.add_credential`,
+`credentials.set_secret`) inside it: every transaction they open joins the bulk one, so
+authorization, sealing and audit events are exactly those of the single-item commands, and
+a failure anywhere rolls the whole import back. The readers that turn files into
+`ImportItem`s are `custodian.exchange.importers`.
 
 Re-running an import updates instead of duplicating: items are keyed by
 customer/system/name. An unchanged secret writes no new version, but telling "unchanged"
@@ -16,76 +17,27 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, BinaryIO
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from ..db.models import Credential, Customer, Role, SystemKind
+from ..db.models import Credential, Customer, Role
 from ..errors import AccessDenied, CustodianError, NotFound, UsageError
+from ..exchange.importers import ImportItem, guess_kind
 from ..paths import CredentialPath, check_name, check_slug
-from ..secret import Secret, SecretPayload
+from ..secret import SecretPayload
+from ..totp import parse_seed
+from . import credentials, customers, reveal, rows
 
 if TYPE_CHECKING:
-    from ..backup import Manifest
-    from ..crypto import KdfParams
-    from .session import ActorSession
+    from .actor import Actor
 
 Progress = Callable[[int, int], None]
 
 MAX_VALUE = 64 * 1024  # one secret field or the notes
 _EXPUNGE_EVERY = 500  # keep the ORM identity map small on big imports
-
-# Name tokens that reveal a system's kind, first match wins (docs/import-backup.md).
-_KIND_TOKENS: tuple[tuple[SystemKind, frozenset[str]], ...] = (
-    (SystemKind.ACTIVE_DIRECTORY, frozenset({"dc", "ad", "adds", "domain", "ldap"})),
-    (
-        SystemKind.DATABASE,
-        frozenset(
-            {"sql", "db", "mssql", "mysql", "postgres", "postgresql", "pg", "oracle", "database"}
-        ),
-    ),
-    (SystemKind.SWITCH, frozenset({"sw", "switch", "switches"})),
-    (
-        SystemKind.ROUTER,
-        frozenset({"rtr", "fw", "router", "routers", "firewall", "firewalls", "gw", "gateway"}),
-    ),
-    (SystemKind.PRINTER, frozenset({"printer", "printers", "mfp", "prn", "copier"})),
-)
-
-
-def guess_kind(system_name: str) -> SystemKind:
-    """The kind a system's name suggests: `DC01` is active-directory, `sql-prod` a
-    database, `core-sw1` a switch, `FW` a router, `MFP 2nd floor` a printer."""
-    tokens = re.findall(r"[a-z]+", system_name.lower())
-    for token in tokens:
-        for kind, words in _KIND_TOKENS:
-            if token in words:
-                return kind
-    return SystemKind.OTHER
-
-
-@dataclass(frozen=True)
-class ImportItem:
-    """One credential to import, as a parser read it. `source` ("file:line") prefixes
-    every error about it. `fields` are the secret fields; their values never print."""
-
-    source: str
-    customer: str  # slug
-    system: str
-    name: str
-    fields: Mapping[str, Secret] = field(repr=False)
-    customer_name: str | None = None
-    username: str | None = None
-    url: str | None = None
-    notes: str | None = field(default=None, repr=False)
-    kind: SystemKind | None = None  # None: guessed from the system's name
-    host: str | None = None
-
-    @property
-    def path(self) -> str:
-        return f"{self.customer}/{self.system}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -117,68 +69,46 @@ class _DryRun(Exception):
         self.report = report
 
 
-class ImportingMixin:
-    """Bulk operations of `ActorSession` (see the module docstring)."""
-
-    def import_items(  # type: ignore[misc]
-        self: ActorSession,
-        items: Iterable[ImportItem],
-        *,
-        source: str,
-        dry_run: bool = False,
-        progress: Progress | None = None,
-    ) -> ImportReport:
-        """Create or update every item in one transaction. `dry_run` does all of it,
-        checks included, then rolls back. Errors name the item's source location."""
-        todo = list(items)
-        _check_unique(todo)
-        if self.role == Role.AUDITOR:
-            raise AccessDenied("auditors cannot import")
-        try:
-            with self._vault.db.atomic() as tx:
-                report = ImportReport(dry_run, *_Importer(self, tx).run(todo, progress))
-                self._record(
-                    tx,
-                    "import",
-                    target=source[:600],
-                    detail={
-                        "created": len(report.created),
-                        "updated": len(report.updated),
-                        "unchanged": len(report.unchanged),
-                        "customers": len(report.customers),
-                        "systems": len(report.systems),
-                    },
-                )
-                if dry_run:
-                    raise _DryRun(report)
-        except _DryRun as done:
-            return done.report
-        return report
-
-    def backup(  # type: ignore[misc]
-        self: ActorSession, out: BinaryIO, passphrase: str, *, params: KdfParams | None = None
-    ) -> Manifest:
-        """Write an encrypted backup of the whole vault (admins only; logged)."""
-        from ..backup import create_backup
-
-        self._require_role("backup", Role.ADMIN)
-        manifest = create_backup(
-            self._vault.db.engine, out, passphrase, params=params, clock=self._vault.clock
-        )
-        with self._tx() as tx:
-            self._record(
+def import_items(
+    actor: Actor,
+    items: Iterable[ImportItem],
+    *,
+    source: str,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Create or update every item in one transaction. `dry_run` does all of it,
+    checks included, then rolls back. Errors name the item's source location."""
+    todo = list(items)
+    _check_unique(todo)
+    if actor.role == Role.AUDITOR:
+        raise AccessDenied("auditors cannot import")
+    try:
+        with actor.vault.db.atomic() as tx:
+            report = _Importer(actor, tx).run(todo, dry_run, progress)
+            actor.record(
                 tx,
-                "backup",
+                "import",
+                target=source[:600],
                 detail={
-                    "rows": manifest.rows,
-                    "created_at": manifest.created_at,
+                    "created": len(report.created),
+                    "updated": len(report.updated),
+                    "unchanged": len(report.unchanged),
+                    "customers": len(report.customers),
+                    "systems": len(report.systems),
                 },
             )
-        return manifest
+            if dry_run:
+                raise _DryRun(report)
+    except _DryRun as done:
+        return done.report
+    return report
 
 
 class _Importer:
-    def __init__(self, actor: ActorSession, tx: Session) -> None:
+    """One import's progress: what it created, updated and found unchanged so far."""
+
+    def __init__(self, actor: Actor, tx: Session) -> None:
         self.actor, self.tx = actor, tx
         self.customers: list[str] = []
         self.systems: list[str] = []
@@ -191,10 +121,8 @@ class _Importer:
         self._new_systems: set[tuple[str, str]] = set()  # created here: no credentials yet
 
     def run(
-        self, items: Sequence[ImportItem], progress: Progress | None
-    ) -> tuple[
-        tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...], int
-    ]:
+        self, items: Sequence[ImportItem], dry_run: bool, progress: Progress | None
+    ) -> ImportReport:
         for n, item in enumerate(items, 1):
             try:
                 self._one(item)
@@ -204,7 +132,8 @@ class _Importer:
                 self.tx.expunge_all()
             if progress is not None:
                 progress(n, len(items))
-        return (
+        return ImportReport(
+            dry_run,
             tuple(self.customers),
             tuple(self.systems),
             tuple(self.created),
@@ -222,8 +151,8 @@ class _Importer:
         fresh = (item.customer, item.system) in self._new_systems
         existing = None if fresh else self._existing(item)
         if existing is None:
-            self.actor.add_credential(
-                path, payload, username=item.username, url=item.url, notes=item.notes
+            credentials.add_credential(
+                self.actor, path, payload, username=item.username, url=item.url, notes=item.notes
             )
             self.created.append(path)
             return
@@ -236,7 +165,7 @@ class _Importer:
         if meta_changed:
             cred.username, cred.url, cred.notes = item.username, item.url, item.notes
             self.tx.add(cred)
-            self.actor._record(
+            self.actor.record(
                 self.tx,
                 "cred-edit",
                 customer_id=customer.id,
@@ -246,21 +175,17 @@ class _Importer:
             )
         same = self._same_secret(customer, cred, payload)
         if not same:
-            self.actor.set_secret(path, payload, keep_other_fields=False)
+            credentials.set_secret(self.actor, path, payload, keep_other_fields=False)
         (self.updated if meta_changed or not same else self.unchanged).append(path)
 
     def _ensure_customer(self, item: ImportItem) -> None:
         slug = check_slug(item.customer)
         if slug in self._known_customers:
             return
-        from sqlmodel import select
-
-        from ..db.models import Customer
-
         if self.tx.exec(select(Customer.id).where(Customer.slug == slug)).first() is None:
             if self.actor.role != Role.ADMIN:
                 raise AccessDenied(f"creating customer {slug!r} needs the role admin")
-            self.actor.add_customer(slug, item.customer_name or slug)
+            customers.add_customer(self.actor, slug, item.customer_name or slug)
             self.customers.append(slug)
         self._known_customers.add(slug)
 
@@ -268,36 +193,31 @@ class _Importer:
         key = (item.customer, check_name(item.system, "system"))
         if key in self._known_systems:
             return
-        from .rows import find_system as _find_system
-
-        customer = self.actor._writable(self.tx, item.customer, "import")
-        if _find_system(self.tx, customer, item.system) is None:
+        customer = self.actor.writable_customer(self.tx, item.customer)
+        if rows.find_system(self.tx, customer, item.system) is None:
             kind = item.kind or guess_kind(item.system)
-            self.actor.add_system(f"{item.customer}/{item.system}", kind, host=item.host)
+            credentials.add_system(
+                self.actor, f"{item.customer}/{item.system}", kind, host=item.host
+            )
             self._new_systems.add(key)
             self.systems.append(f"{item.customer}/{item.system} ({kind.value})")
         self._known_systems.add(key)
 
     def _existing(self, item: ImportItem) -> tuple[Customer, Credential] | None:
-        from .rows import find_credential as _find_credential
-        from .rows import find_system as _find_system
-
-        customer = self.actor._writable(self.tx, item.customer, "import")
-        system = _find_system(self.tx, customer, item.system)
-        cred = _find_credential(self.tx, system, item.name) if system else None
+        customer = self.actor.writable_customer(self.tx, item.customer)
+        system = rows.find_system(self.tx, customer, item.system)
+        cred = rows.find_credential(self.tx, system, item.name) if system else None
         return None if cred is None else (customer, cred)
 
     def _same_secret(self, customer: Customer, cred: Credential, payload: SecretPayload) -> bool:
         """Whether the current version holds exactly `payload`; False when unreadable."""
-        from .rows import version as _version
-
-        if self.actor._grant_of(self.tx, customer.id or 0) is None:
+        if self.actor.live_grant(self.tx, customer.id or 0) is None:
             return False
-        current = _version(self.tx, cred, None)
+        current = rows.version(self.tx, cred, None)
         if current is None:
             return False
         try:
-            old = self.actor._open(self.tx, customer, cred, current)
+            old = reveal.open_version(self.actor, self.tx, customer, cred, current)
         except (AccessDenied, NotFound):
             return False
         self.compared += 1
@@ -333,8 +253,6 @@ def _check_item(item: ImportItem) -> None:
         if text is not None:
             check_value(text, what, limit)
     if "otp" in item.fields:
-        from ..totp import parse_seed
-
         parse_seed(item.fields["otp"].reveal())
 
 

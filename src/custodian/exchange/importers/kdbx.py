@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import AuthenticationFailed, UsageError
+from ...errors import AuthenticationFailed, UsageError
 from ._common import Parsed, Rule, field_name, make_item
 
 if TYPE_CHECKING:

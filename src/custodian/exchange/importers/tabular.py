@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..errors import UsageError
+from ...errors import UsageError
 from ._common import Parsed, Rule, field_name, make_item
 
 META = ("customer", "system", "name", "username", "url", "notes", "kind", "host")

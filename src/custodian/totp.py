@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
+from .crypto import totp_code
 from .errors import IntegrityError, UsageError
 from .secret import Secret
 
@@ -94,22 +95,5 @@ def _base32(secret: str) -> bytes:
 def code_at(seed: Secret, at: datetime) -> Secret:
     """The code valid at `at`."""
     spec = parse_seed(seed.reveal())
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.twofactor.totp import TOTP
-
-    # SHA-1 is what RFC 6238 and nearly every authenticator use; HMAC-SHA-1 is sound here.
-    algorithm: hashes.SHA1 | hashes.SHA256 | hashes.SHA512 = (
-        hashes.SHA256()
-        if spec.algorithm == "SHA256"
-        else hashes.SHA512()
-        if spec.algorithm == "SHA512"
-        else hashes.SHA1()  # noqa: S303
-    )
-    totp = TOTP(
-        spec.key,
-        spec.digits,
-        algorithm,
-        spec.period,
-        enforce_key_length=False,
-    )
-    return Secret(totp.generate(int(at.timestamp())).decode())
+    code = totp_code(spec.key, spec.digits, spec.algorithm, spec.period, int(at.timestamp()))
+    return Secret(code)

@@ -9,6 +9,7 @@
 - `PassphraseLock`: Argon2id + AES-256-GCM around a technician's private keys.
 - `RecoveryCode`: the break-glass code shown once at `init`; it derives a key pair.
 - `SigningKey`, `verify_signature`, `first_bad_signature`: Ed25519 over access events.
+- `totp_code`: an RFC 6238 code from a seed (the `otp` field).
 
 Errors: every failure to open is one `IntegrityError`, whatever the cause; a passphrase
 that does not open a `PassphraseLock` is `WrongPassphrase` (an `AuthenticationFailed`).
@@ -22,6 +23,7 @@ this package imports.
 from __future__ import annotations
 
 from ..errors import WrongPassphrase
+from ._hazmat import totp_code
 from .context import Context
 from .keys import KeyPair, PublicKey, RecoveryCode, open_sealed, seal
 from .passphrase import KdfParams, PassphraseLock
@@ -43,5 +45,6 @@ __all__ = [
     "open_with_key",
     "seal",
     "seal_with_key",
+    "totp_code",
     "verify_signature",
 ]

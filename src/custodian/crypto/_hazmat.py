@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import mlkem, x25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
 __all__ = ["InvalidTag"]
 
@@ -108,3 +109,19 @@ def argon2id(passphrase: bytes, salt: bytes, memory_kib: int, iterations: int, l
 
 def hkdf_sha256(secret: bytes, length: int, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=None, info=info).derive(secret)
+
+
+# --- TOTP (RFC 6238) -----------------------------------------------------------------
+
+_TOTP_HASHES: dict[str, type[hashes.SHA1 | hashes.SHA256 | hashes.SHA512]] = {
+    "SHA1": hashes.SHA1,
+    "SHA256": hashes.SHA256,
+    "SHA512": hashes.SHA512,
+}
+
+
+def totp_code(key: bytes, digits: int, algorithm: str, period: int, at: int) -> str:
+    """The code valid at Unix time `at`. SHA-1 is what RFC 6238 and nearly every
+    authenticator use; HMAC-SHA-1 is sound here."""
+    totp = TOTP(key, digits, _TOTP_HASHES[algorithm](), period, enforce_key_length=False)
+    return totp.generate(at).decode()

@@ -36,9 +36,12 @@ class Templates:
     built: dict[str, Template] = field(default_factory=dict)
 
 
+_TEMPLATES = Templates()  # one per test session, shared by every conftest that imports it
+
+
 @pytest.fixture(scope="session")
 def audit_templates() -> Templates:
-    return Templates()
+    return _TEMPLATES
 
 
 def _populate(url: str) -> Template:

@@ -86,8 +86,10 @@ def test_custodian_tui_in_tmux_unlocks_and_searches(demo, tmp_path):
         assert "acme" in screen and "globex" in screen
         assert "initech" not in screen.lower()  # no grant: not even the name
         tmux.run("send-keys", "-t", "tui", "-l", "edge rtr")
-        screen = tmux.wait_for("1 credential", gone="sql01")
-        assert "edge-rtr" in screen and "core-sw" not in screen
+        tmux.wait_for("1 credential", gone="sql01")
+        # the count can paint a frame before the rows: wait for the rows, then check them
+        screen = tmux.wait_for("edge-rtr", gone="core-sw")
+        assert "edge-rtr" in screen and "core-sw" not in screen and "1 credential" in screen
         tmux.run("send-keys", "-t", "tui", "C-q")
         screen = tmux.wait_for("TUI-EXITED-0")
         assert "Traceback" not in screen

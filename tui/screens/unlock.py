@@ -79,7 +79,7 @@ class UnlockScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="unlock")
     def unlock(self, username: str, passphrase: str) -> None:
         try:
-            actor = self.app.vault.unlock(username, passphrase)
+            actor = self.app.vault.unlock(username, passphrase, starts_session=True)
         except (AuthenticationFailed, CustodianError) as exc:
             self.post_message(self.Failed(str(exc)))
             return

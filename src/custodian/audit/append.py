@@ -155,6 +155,8 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     try:
         _write(tx, row, {"new_seq": seq + 1, "new_head": digest})
     except exc_db.IntegrityError as exc:  # Prepared.run raises SQLAlchemy's DBAPIError
+        if not _duplicate_key(exc):
+            raise
         raise IntegrityError(
             f"the access log cannot take event {seq + 1}: the event table holds a row the"
             f" log head ({seq}) does not account for, written outside custodian"
@@ -163,6 +165,13 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     if signer is not None and signature is not None:
         _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
     return seq + 1
+
+
+def _duplicate_key(exc: exc_db.IntegrityError) -> bool:
+    """A unique key already taken (PostgreSQL's SQLSTATE 23505, SQLite's UNIQUE), not some
+    other refusal such as a trigger's."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(orig)
 
 
 # The newest event each signing key appended from this process: when the actor's newest

@@ -31,7 +31,7 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     now = utcnow()
     span = parse_time(ttl, now, future=True) - now
     vault = ctx.vault()
-    actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username))
+    actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username), starts_session=True)
     slot = ctx.slot()
     token = slot.save(actor.export(), span)
     expires = token.split(".", 1)[1]

@@ -222,11 +222,17 @@ class Custodian:
 
     # --- authentication ---------------------------------------------------------------
 
-    def unlock(self, username: str, passphrase: str) -> ActorSession:
+    def unlock(
+        self, username: str, passphrase: str, *, starts_session: bool = False
+    ) -> ActorSession:
         """Open `username`'s private keys with their passphrase. Every attempt is counted
         before its key derivation runs (`_count_attempt`), and every one that fails is
         logged; after `FREE_ATTEMPTS` failures in a row, further attempts must wait an
-        exponentially growing delay, kept in the database so every process shares it."""
+        exponentially growing delay, kept in the database so every process shares it.
+
+        `starts_session`: this unlock begins a session (`custodian unlock`, the TUI's unlock
+        screen), and its success is an access event too; a command that authenticates only
+        to act once records what it does instead."""
         attempt = self._count_attempt(username)
         if attempt is None:
             # Pay the KDF anyway, so an unknown name answers as slowly as a wrong passphrase.
@@ -254,7 +260,8 @@ class Custodian:
             if row is not None:
                 row.failed_unlocks, row.last_failed_at = 0, None
                 tx.add(row)
-            append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)
+            if starts_session:
+                append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)
         return ActorSession(self, tech_id, username, role, key, signer)
 
     def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:

@@ -25,7 +25,7 @@ from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Te
 from ..db.prepared import Tx
 from ..errors import AccessDenied, AuthenticationFailed, CustodianError, NotFound
 from ..paths import check_slug
-from . import _readpath, keys, policy, revocation
+from . import _readpath, keys, policy, revocation, rows
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -138,11 +138,7 @@ class Actor:
 
     def live_grant(self, tx: Session, customer_id: int) -> Grant | None:
         """This actor's grant for the customer, if it has not lapsed (by the clock)."""
-        grant = tx.exec(
-            select(Grant)
-            .where(Grant.technician_id == self.technician_id)
-            .where(Grant.customer_id == customer_id)
-        ).first()
+        grant = rows.grant(tx, self.technician_id, customer_id)
         if grant is None or not policy.grant_live(grant.expires_at, self.now):
             return None
         return grant

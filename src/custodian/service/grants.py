@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ..clock import as_utc
 from ..db.models import Customer, CustomerStatus, Grant, Role
@@ -32,25 +32,9 @@ def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = No
         if not tech.active:
             raise UsageError(f"technician {username!r} is disabled")
         assert customer.id is not None and tech.id is not None
-        existing = tx.exec(
-            select(Grant)
-            .where(Grant.technician_id == tech.id)
-            .where(Grant.customer_id == customer.id)
-        ).first()
         org_version, org = actor.org_key(tx)
         keys.wrap_customer_keys_to(tx, customer.id, org_version, org, tech)
-        grant = existing or Grant(
-            technician_id=tech.id,
-            customer_id=customer.id,
-            granted_by=actor.technician_id,
-            granted_at=actor.now,
-        )
-        grant.granted_by, grant.granted_at, grant.expires_at = (
-            actor.technician_id,
-            actor.now,
-            until,
-        )
-        tx.add(grant)
+        save_grant(actor, tx, tech.id, customer.id, until)
         detail = {"until": until.isoformat()} if until else None
         actor.record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
         actor.vault.store.on_grant(tx, username, slug, until)
@@ -67,11 +51,7 @@ def revoke(actor: Actor, username: str, slug: str, *, assume_compromised: bool =
         rows.lock(tx, customer)
         tech = actor.technician(tx, username)
         assert customer.id is not None and tech.id is not None
-        grant = tx.exec(
-            select(Grant)
-            .where(Grant.technician_id == tech.id)
-            .where(Grant.customer_id == customer.id)
-        ).first()
+        grant = rows.grant(tx, tech.id, customer.id)
         if grant is None:
             raise NotFound(f"{username!r} has no grant for {slug!r}")
         revocation.end_grant(
@@ -92,3 +72,19 @@ def maintenance(actor: Actor) -> dict[str, int]:
             .where(col(Customer.purge_after) <= actor.now)
         ).one()
     return {"lapsed_grants_ended": ended, "purges_due": int(due)}
+
+
+def save_grant(
+    actor: Actor, tx: Session, technician_id: int, customer_id: int, until: datetime | None
+) -> Grant:
+    """Create or renew a technician's grant row, given by this actor now (the wraps are the
+    caller's: `keys.wrap_customer_keys_to`)."""
+    grant = rows.grant(tx, technician_id, customer_id) or Grant(
+        technician_id=technician_id,
+        customer_id=customer_id,
+        granted_by=actor.technician_id,
+        granted_at=actor.now,
+    )
+    grant.granted_by, grant.granted_at, grant.expires_at = actor.technician_id, actor.now, until
+    tx.add(grant)
+    return grant

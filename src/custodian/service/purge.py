@@ -14,9 +14,9 @@ from sqlmodel import Session, col, select
 
 from ..clock import as_utc
 from ..crypto import RecoveryCode
-from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician, VaultInfo
+from ..db.models import Customer, CustomerStatus, RecipientKind, Role, Technician, VaultInfo
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound, UsageError
-from . import keys
+from . import grants, keys
 from .revocation import notify_store
 from .shredding import Certificate, after_shred, mirror, secure_delete, shred_and_certify
 
@@ -114,22 +114,7 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
             ):
                 keys.wrap_org_to(tx, org, org_version, me)
             keys.wrap_customer_keys_to(tx, customer.id, org_version, org, me)
-            grant = tx.exec(
-                select(Grant)
-                .where(Grant.technician_id == actor.technician_id)
-                .where(Grant.customer_id == customer.id)
-            ).first() or Grant(
-                technician_id=actor.technician_id,
-                customer_id=customer.id,
-                granted_by=actor.technician_id,
-                granted_at=actor.now,
-            )
-            grant.granted_at, grant.granted_by, grant.expires_at = (
-                actor.now,
-                actor.technician_id,
-                None,
-            )
-            tx.add(grant)
+            grants.save_grant(actor, tx, actor.technician_id, customer.id, None)
             notify_store(actor.vault.store, "on_grant", tx, actor.username, slug)
             actor.record(
                 tx,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..db.models import Credential, Customer, SecretVersion, System
+from ..db.models import Credential, Customer, Grant, SecretVersion, System
 from ..errors import NotFound
 from ..paths import CredentialPath
 
@@ -48,4 +48,13 @@ def version(tx: Session, cred: Credential, number: int | None) -> SecretVersion 
         select(SecretVersion)
         .where(SecretVersion.credential_id == cred.id)
         .where(SecretVersion.version == (number or cred.current_version))
+    ).first()
+
+
+def grant(tx: Session, technician_id: int, customer_id: int) -> Grant | None:
+    """The grant row of a technician for a customer, live or lapsed."""
+    return tx.exec(
+        select(Grant)
+        .where(Grant.technician_id == technician_id)
+        .where(Grant.customer_id == customer_id)
     ).first()

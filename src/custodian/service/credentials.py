@@ -76,15 +76,7 @@ def add_credential(
         )
         tx.add(cred)
         tx.flush()
-        version = write_version(actor, tx, customer, cred, payload)
-        actor.record(
-            tx,
-            "cred-add",
-            customer_id=customer.id,
-            credential_id=cred.id,
-            target=str(cp),
-            detail={"version": version, "fields": sorted(payload)},
-        )
+        write_version(actor, tx, customer, cred, payload, action="cred-add", target=str(cp))
         return views.credential_info(customer, system, cred, tuple(sorted(payload)))
 
 
@@ -125,21 +117,22 @@ def set_secret(
                 payload = SecretPayload({k: v for k, v in old.items() if k in missing}).merged(
                     payload
                 )
-        version = write_version(actor, tx, customer, cred, payload)
-        actor.record(
-            tx,
-            "cred-set",
-            customer_id=customer.id,
-            credential_id=cred.id,
-            target=str(cp),
-            detail={"version": version, "fields": sorted(payload)},
-        )
-        return version
+        return write_version(actor, tx, customer, cred, payload, action="cred-set", target=str(cp))
 
 
 def write_version(
-    actor: Actor, tx: Session, customer: Customer, cred: Credential, payload: SecretPayload
+    actor: Actor,
+    tx: Session,
+    customer: Customer,
+    cred: Credential,
+    payload: SecretPayload,
+    *,
+    action: str,
+    target: str,
 ) -> int:
+    """Store `payload` as the credential's next version and record the write (`action`:
+    `cred-add` or `cred-set`; the event names the version and the field names, never a
+    value). Returns the version."""
     assert customer.id is not None and cred.id is not None
     cred.current_version += 1
     cred.updated_at = actor.now
@@ -162,6 +155,14 @@ def write_version(
         row.kv_version = stored_as
         tx.add(row)
     revocation.clear_rotation(tx, cred)
+    actor.record(
+        tx,
+        action,
+        customer_id=customer.id,
+        credential_id=cred.id,
+        target=target,
+        detail={"version": cred.current_version, "fields": sorted(payload)},
+    )
     return cred.current_version
 
 

@@ -131,7 +131,7 @@ def offboard(actor: Actor, slug: str, *, retention_days: int | None = None) -> O
         customer.offboarded_at = actor.now
         customer.purge_after = actor.now + timedelta(days=days)
         tx.add(customer)
-        revocation.notify_store(actor.vault.store, "on_offboard", tx, slug)
+        actor.vault.store.on_offboard(tx, slug)
         actor.record(
             tx,
             "customer-offboard",

@@ -17,7 +17,6 @@ from ..crypto import RecoveryCode
 from ..db.models import Customer, CustomerStatus, RecipientKind, Role, Technician, VaultInfo
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound, UsageError
 from . import grants, keys
-from .revocation import notify_store
 from .shredding import Certificate, after_shred, mirror, secure_delete, shred_and_certify
 
 if TYPE_CHECKING:
@@ -115,7 +114,7 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
                 keys.wrap_org_to(tx, org, org_version, me)
             keys.wrap_customer_keys_to(tx, customer.id, org_version, org, me)
             grants.save_grant(actor, tx, actor.technician_id, customer.id, None)
-            notify_store(actor.vault.store, "on_grant", tx, actor.username, slug)
+            actor.vault.store.on_grant(tx, actor.username, slug)
             actor.record(
                 tx,
                 "recover",

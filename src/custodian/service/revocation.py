@@ -38,7 +38,6 @@ from ..db.models import (
     VaultInfo,
 )
 from ..errors import IntegrityError
-from ..storage import SecretStore
 from . import keys, policy, rows
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ def end_grant(
         target=f"{tech.username}@{customer.slug}",
         detail=detail,
     )
-    notify_store(actor.vault.store, "on_revoke", tx, tech.username, customer.slug)
+    actor.vault.store.on_revoke(tx, tech.username, customer.slug)
     return marked
 
 
@@ -202,13 +201,6 @@ def rotate_customer_key(actor: Actor, tx: Session, customer: Customer) -> None:
     customer.current_key_version += 1
     keys.new_customer_key(tx, customer.id, customer.current_key_version, actor.now, recipients)
     tx.add(customer)
-
-
-def notify_store(store: SecretStore, name: str, *args: object) -> None:
-    """Tell a store that enforces access itself (Vault policies) about a change."""
-    hook = getattr(store, name, None)
-    if hook is not None:
-        hook(*args)
 
 
 def detail_version(detail: str | None) -> int | None:

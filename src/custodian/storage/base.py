@@ -102,3 +102,22 @@ class SecretStore(Protocol):
         the last one custodian recorded, oldest first, for the service to record after
         `ref.version`."""
         ...
+
+
+class LocalStore:
+    """The access hooks and `sync` of a store with no access control of its own and
+    nothing written behind custodian's back (SQL, memory): they do nothing."""
+
+    def on_grant(
+        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
+    ) -> None:
+        return None
+
+    def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
+        return None
+
+    def on_offboard(self, tx: Session, customer_slug: str) -> None:
+        return None
+
+    def sync(self, tx: Session, ref: SecretRef) -> list[Unrecorded]:
+        return []

@@ -7,17 +7,15 @@ transaction does. Nothing survives the process.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import event
 from sqlmodel import Session
 
 from ..db.prepared import Tx
 from ..errors import IntegrityError
-from .base import PendingRead, SecretRef, Unrecorded
+from .base import LocalStore, PendingRead, SecretRef
 
 
-class MemorySecretStore:
+class MemorySecretStore(LocalStore):
     name = "memory"
     plaintext = False
 
@@ -52,17 +50,3 @@ class MemorySecretStore:
         for slot in gone:
             del self._blobs[slot]
         return len(gone)
-
-    def on_grant(
-        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
-    ) -> None:
-        return None
-
-    def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
-        return None
-
-    def on_offboard(self, tx: Session, customer_slug: str) -> None:
-        return None
-
-    def sync(self, tx: Session, ref: SecretRef) -> list[Unrecorded]:
-        return []

@@ -6,15 +6,13 @@ sealed by the service, so this store holds nothing it could open.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from ..db.models import Credential, SecretVersion
 from ..db.prepared import Prepared, Tx
 from ..errors import IntegrityError
-from .base import PendingRead, SecretRef, Unrecorded
+from .base import LocalStore, PendingRead, SecretRef
 
 _sv = SecretVersion.__table__  # type: ignore[attr-defined]
 _CIPHERTEXT = Prepared(
@@ -24,7 +22,7 @@ _CIPHERTEXT = Prepared(
 )
 
 
-class SqlSecretStore:
+class SqlSecretStore(LocalStore):
     name = "sql"
     plaintext = False
 
@@ -52,19 +50,3 @@ class SqlSecretStore:
             .values(ciphertext=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-    # The SQL store has no access control of its own and nothing is written behind its back.
-
-    def on_grant(
-        self, tx: Session, technician: str, customer_slug: str, until: datetime | None = None
-    ) -> None:
-        return None
-
-    def on_revoke(self, tx: Session, technician: str, customer_slug: str) -> None:
-        return None
-
-    def on_offboard(self, tx: Session, customer_slug: str) -> None:
-        return None
-
-    def sync(self, tx: Session, ref: SecretRef) -> list[Unrecorded]:
-        return []

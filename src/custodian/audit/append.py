@@ -36,10 +36,13 @@ class EventDraft:
     detail: dict[str, object] | None = None
 
 
-# Events that carry no signature: nobody is authenticated when they happen (a failed
-# unlock; a restore into an empty database and the purges it re-applies, backup.py).
-# Every other event must be signed by its actor (docs/audit-format.md, "Signatures").
-UNSIGNED_ACTIONS = frozenset({("unlock", "failed"), ("restore", "ok"), ("purge-reapply", "ok")})
+# The one event that carries no signature: a failed unlock, when nobody is authenticated.
+# Every other event must be signed by its actor (docs/audit-format.md, "Signatures"),
+# restores and the purges they re-apply included (signed by the restoring admin).
+UNSIGNED_ACTIONS = frozenset({("unlock", "failed")})
+# Vaults whose log began before the key directory (an init event without "dir") also
+# hold unsigned restores from older versions; `log verify` accepts those there only.
+LEGACY_UNSIGNED_ACTIONS = UNSIGNED_ACTIONS | {("restore", "ok"), ("purge-reapply", "ok")}
 
 # The detail key that binds a technician's Ed25519 public key in the log itself, so that
 # verification does not have to trust the technician table.
@@ -157,14 +160,19 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     except exc_db.IntegrityError as exc:  # Prepared.run raises SQLAlchemy's DBAPIError
         if not _duplicate_key(exc):
             raise
-        raise IntegrityError(
-            f"the access log cannot take event {seq + 1}: the event table holds a row the"
-            f" log head ({seq}) does not account for, written outside custodian"
-            " (run `custodian log verify`)"
-        ) from exc
+        raise past_the_head(seq) from exc
     if signer is not None and signature is not None:
         _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
     return seq + 1
+
+
+def past_the_head(head: int) -> IntegrityError:
+    """The refusal when the event table holds a row after the log head's sequence."""
+    return IntegrityError(
+        f"the access log cannot take event {head + 1}: the event table holds a row the"
+        f" log head ({head}) does not account for, written outside custodian"
+        " (run `custodian log verify`)"
+    )
 
 
 def _duplicate_key(exc: exc_db.IntegrityError) -> bool:
@@ -177,6 +185,12 @@ def _duplicate_key(exc: exc_db.IntegrityError) -> bool:
 # The newest event each signing key appended from this process: when the actor's newest
 # signed event in the log is exactly that one, its signature needs no check.
 _own_last: dict[bytes, tuple[int, bytes, bytes]] = {}
+
+
+def signed_here(public: bytes, seq: int, digest: bytes, signature: bytes) -> bool:
+    """Whether this process itself appended event `seq` with this hash and signature under
+    `public` (its signature needs no check)."""
+    return _own_last.get(public) == (seq, digest, signature)
 
 
 def _tails(tx: Tx, seq: int, actor: str) -> tuple[bytes | None, tuple[int, bytes, bytes] | None]:

@@ -97,6 +97,7 @@ class ScanJob:
     wanted: frozenset[int]  # checkpoint seqs whose hashes are wanted
     trusted_through: int  # signatures up to here are pinned by a checkpoint
     every_signature: bool
+    unsigned: frozenset[tuple[str, str]] = UNSIGNED_ACTIONS  # (action, outcome) allowed unsigned
 
 
 def scan_range(source: Engine | str, job: ScanJob) -> Scan:
@@ -165,7 +166,7 @@ def _scan_rows(
             break
         signature = _bytes(event.signature)
         if signature is None:
-            if (action, outcome) not in UNSIGNED_ACTIONS:
+            if (action, outcome) not in job.unsigned:
                 scan.problem = (seq, f"unsigned, but a {action!r} event must be signed")
                 break
         else:

@@ -22,7 +22,7 @@ from ..crypto import first_bad_signature
 from ..db.models import AccessEvent, LogHead, Technician
 from ..errors import IntegrityError, UsageError
 from ..records import LogVerification
-from .append import GENESIS
+from .append import GENESIS, LEGACY_UNSIGNED_ACTIONS, UNSIGNED_ACTIONS
 from .checkpoint import Checkpoint
 from .scan import Scan, ScanJob, scan_range
 
@@ -170,6 +170,7 @@ def _verify(
             frozenset(cp.seq for cp in checkpoints),
             trusted_through,
             every_signature,
+            _unsigned_allowed(first_event),
         )
         for lo in range(1, head_seq + 1, SCAN_SPAN)
     ]
@@ -330,6 +331,13 @@ def _edges(conn: Connection) -> tuple[int, tuple[str, str | None] | None]:
     beyond = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))).scalar_one()
     first = conn.execute(select(events.c.action, events.c.detail).where(events.c.seq == 1)).first()
     return int(beyond), (first[0], first[1]) if first is not None else None
+
+
+def _unsigned_allowed(first: tuple[str, str | None] | None) -> frozenset[tuple[str, str]]:
+    """Which events may be unsigned: a failed unlock; in a log that began before the key
+    directory (its init names no "dir"), also the restores older versions left unsigned."""
+    detail = first[1] if first is not None else None
+    return UNSIGNED_ACTIONS if detail and '"dir"' in detail else LEGACY_UNSIGNED_ACTIONS
 
 
 def _check_first(first: tuple[str, str | None] | None, vault_id: str, problems: _Problems) -> None:

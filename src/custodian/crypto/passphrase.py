@@ -29,6 +29,21 @@ class KdfParams:
     def floor(cls) -> KdfParams:
         return cls()
 
+    @classmethod
+    def ceiling(cls) -> KdfParams:
+        """The most an unlock may cost: 1 GiB, t=64, p=16 (about 20 s on a 2026 laptop).
+        Anything above is refused, so that a database writer who raises the parameters
+        in a lock header cannot make every unlock take minutes."""
+        return cls(1024 * 1024, 64, 16)
+
+    def within_bounds(self) -> bool:
+        c = KdfParams.ceiling()
+        return self.meets_floor() and (
+            self.memory_kib <= c.memory_kib
+            and self.iterations <= c.iterations
+            and self.lanes <= c.lanes
+        )
+
     def meets_floor(self) -> bool:
         f = KdfParams.floor()
         return (
@@ -49,7 +64,8 @@ class KdfParams:
             if abs(elapsed - target_seconds) < 0.1 * target_seconds:
                 break
             scaled = round(params.iterations * target_seconds / max(elapsed, 1e-6))
-            params = cls(params.memory_kib, min(max(scaled, cls.floor().iterations), 1000), 4)
+            ceiling = cls.ceiling().iterations
+            params = cls(params.memory_kib, min(max(scaled, cls.floor().iterations), ceiling), 4)
         return params
 
 
@@ -69,8 +85,8 @@ class PassphraseLock:
     params: KdfParams = field(default_factory=KdfParams.floor)
 
     def lock(self, secret: bytes, passphrase: str, context: Context) -> bytes:
-        if not self.params.meets_floor():
-            raise ValueError("key-derivation parameters below the floor")
+        if not self.params.within_bounds():
+            raise ValueError("key-derivation parameters outside the floor and ceiling")
         salt, nonce = os.urandom(16), _hazmat.new_nonce()
         p = self.params
         header = _LOCK_HEADER.pack(
@@ -97,7 +113,7 @@ class PassphraseLock:
         if version != FORMAT_VERSION or kdf != _KDF_ARGON2ID:
             raise IntegrityError("a wrapped key has an unknown format")
         params = KdfParams(m, t, p)
-        if not params.meets_floor() or m > 4 * 1024 * 1024 or t > 10_000 or p > 64:
+        if not params.within_bounds():
             raise IntegrityError("a wrapped key's key-derivation parameters are out of bounds")
         key = derive(passphrase.encode(), salt, params)
         aad = header + context.encode()

@@ -17,11 +17,21 @@ from dataclasses import dataclass
 
 from sqlalchemy import insert, select
 
+from custodian.audit.append import EventDraft, append
 from custodian.clock import utcnow
-from custodian.crypto import KdfParams
-from custodian.db.models import Credential, Customer, Role, SecretVersion, System, SystemKind
+from custodian.crypto import KdfParams, PublicKey
+from custodian.db.models import (
+    Credential,
+    Customer,
+    CustomerKey,
+    Role,
+    SecretVersion,
+    System,
+    SystemKind,
+)
 from custodian.secret import SecretPayload
-from custodian.service import ActorSession, Custodian, keys, payloads
+from custodian.service import ActorSession, Custodian, directory, payloads
+from custodian.service.enrolment import unpack_private
 from custodian.storage import SecretRef
 
 PASS = "benchmark passphrase"
@@ -82,7 +92,12 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
         cid, kv = tx.execute(
             select(cust_t.c.id, cust_t.c.current_key_version).where(cust_t.c.slug == slug)
         ).one()
-        public = keys.customer_public(tx, cid, kv)
+        ck_t = CustomerKey.__table__  # type: ignore[attr-defined]
+        public = PublicKey(
+            tx.execute(
+                select(ck_t.c.public_key).where(ck_t.c.customer_id == cid, ck_t.c.version == kv)
+            ).scalar_one()
+        )
         systems = dict(
             tx.execute(
                 insert(sys_t).returning(sys_t.c.name, sys_t.c.id),
@@ -133,6 +148,14 @@ def _bulk_credentials(vault: Custodian, admin: ActorSession, slug: str, count: i
             payload = SecretPayload({"password": f"pw-{slug}-{c.name}-{c.id}"})
             payloads.write(vault.store, tx, SecretRef(cid, slug, c.id, 1, kv), payload, public)
             paths.append(f"{slug}/{by_id[c.system_id]}/{c.name}")
+        # What the service records for a write: the new versions, signed into the log's
+        # key directory (service/directory.py), so that reveals verify them.
+        _, signer, _ = unpack_private(admin.export())
+        changes = [directory.cred_change(cid, c.id, 1) for c in created]
+        draft = EventDraft(
+            "import", "ok", "admin", admin.technician_id, customer_id=cid, detail={"dir": changes}
+        )
+        append(tx, draft, now, signer)
     return paths
 
 

@@ -22,6 +22,27 @@ class TechnicianInfo(_Record):
 
 
 @dataclass(frozen=True)
+class CertifiedMember(_Record):
+    """A technician as a key-directory certification states them; `key` is the start of
+    their key's fingerprint, to compare with the member out of band."""
+
+    username: str
+    role: str
+    active: bool
+    key: str
+
+
+@dataclass(frozen=True)
+class Identity(_Record):
+    """Who a session is, and the root it trusts (`custodian whoami`)."""
+
+    username: str
+    role: str
+    fingerprint: str | None  # None: the vault's key directory is not certified yet
+    verified_through: int  # the newest access event this client verified
+
+
+@dataclass(frozen=True)
 class GrantInfo(_Record):
     technician: str
     customer: str

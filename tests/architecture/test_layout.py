@@ -80,6 +80,7 @@ PINNED_SESSION_METHODS = [
     "add_technician",
     "alerts",
     "backup",
+    "certify_directory",
     "change_passphrase",
     "checkpoint",
     "customer_report",
@@ -102,7 +103,10 @@ PINNED_SESSION_METHODS = [
     "maintenance",
     "migrate",
     "offboard",
+    "preview_certification",
     "purge",
+    "reapply_purges",
+    "record_restore",
     "recover",
     "remove_technician",
     "report",
@@ -115,6 +119,7 @@ PINNED_SESSION_METHODS = [
     "set_secret",
     "show_customer",
     "verify_log",
+    "whoami",
 ]
 
 

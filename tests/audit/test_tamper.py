@@ -175,16 +175,23 @@ def test_truncated_tail_is_caught_by_the_log_head(log_vault):
     assert "head" in result.problem
 
 
-def test_truncated_tail_with_rewritten_head_needs_a_checkpoint(log_vault):
-    """The documented residual risk: without a checkpoint, cutting the tail and moving
-    the head back leaves a valid (shorter) log. A checkpoint kept elsewhere catches it."""
+def test_truncated_tail_with_rewritten_head_is_caught_by_a_pin_or_a_checkpoint(
+    log_vault, tmp_path, monkeypatch
+):
+    """Cutting the tail and moving the head back leaves a valid (shorter) log. A client
+    that verified the cut events refuses it (its pinned head); a client that never saw
+    them needs a checkpoint kept elsewhere, which catches it too."""
     line = log_vault.admin.checkpoint().line
     n, _ = head(log_vault)
     drop_triggers(log_vault)
     log_vault.sql("DELETE FROM access_event WHERE seq > :s", s=n - 4)
     cut = rows(log_vault)[-1]
     log_vault.sql("UPDATE log_head SET seq = :s, head = :h", s=cut.seq, h=bytes(cut.hash))
-    assert verify(log_vault).ok  # undetectable from the database alone
+    pinned = verify(log_vault)
+    assert not pinned.ok and "went back" in (pinned.problem or "")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "a-new-machine"))
+    log_vault.admin = log_vault.vault.resume("admin", log_vault.admin.export())
+    assert verify(log_vault).ok  # this client never saw the cut events
     # the verify run appended one event at n - 3 (legitimately signed): the checkpoint
     # names event n - 1, which now holds other content or is missing
     result = verify(log_vault, checkpoint_text=line)

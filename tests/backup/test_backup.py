@@ -18,7 +18,7 @@ from custodian.exchange.importers import ImportItem
 from custodian.secret import Secret, SecretPayload
 from custodian.service import Custodian
 from custodian.service.restore import restore_backup
-from tests.conftest import PASS, _need_pg, pg_url
+from tests.conftest import ADMIN, PASS, _need_pg, pg_url
 
 BACKUP_PASS = "backup passphrase 1"
 N = 1000
@@ -94,7 +94,9 @@ def test_round_trip_with_1000_credentials(vault, target_url, tmp_path):
     f = tmp_path / "vault.cbk"
     f.write_bytes(data)
     before = _counts(vault.url)
-    manifest, redone = restore_backup(f, BACKUP_PASS, target_url)
+    manifest, redone = restore_backup(
+        f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS
+    )
     assert manifest.tables["credential"] == N and redone == []
     after = _counts(target_url)
     # the source logged its backup after the snapshot; the target logged the restore
@@ -132,7 +134,7 @@ def test_sqlite_backup_restores_into_postgres(tmp_path, request, clock):
     _need_pg(server)
     name = server.create("custodian_cross")
     try:
-        restore_backup(f, BACKUP_PASS, pg_url(name))
+        restore_backup(f, BACKUP_PASS, pg_url(name), admin=ADMIN, admin_passphrase=PASS)
         with Custodian.open(pg_url(name), clock=clock) as pg:
             a = pg.unlock("admin", PASS)
             a.grant("admin", "acme")
@@ -165,7 +167,7 @@ def test_backup_is_consistent_while_technicians_write(vault, tmp_path, target_ur
         stop.set()
         t.join()
     assert not errors
-    restore_backup(f, BACKUP_PASS, target_url)
+    restore_backup(f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS)
     with Custodian.open(target_url) as restored:
         report = verify_log(restored.db.engine, vault_id=restored.vault_id(), workers=0)
         assert report.ok, report  # chain, head and rows from one instant
@@ -232,7 +234,7 @@ def test_damaged_backup_is_refused_and_nothing_written(sealed, tmp_path, damage)
         verify_backup(f, BACKUP_PASS)
     target = tmp_path / "never.db"
     with pytest.raises(IntegrityError):
-        restore_backup(f, BACKUP_PASS, f"sqlite:///{target}")
+        restore_backup(f, BACKUP_PASS, f"sqlite:///{target}", admin=ADMIN, admin_passphrase=PASS)
     assert not target.exists()
 
 
@@ -242,7 +244,7 @@ def test_wrong_passphrase_and_non_empty_target(vault, tmp_path):
     with pytest.raises(AuthenticationFailed):
         verify_backup(f, "not the passphrase")
     with pytest.raises(UsageError, match="not empty"):
-        restore_backup(f, BACKUP_PASS, vault.url)
+        restore_backup(f, BACKUP_PASS, vault.url, admin=ADMIN, admin_passphrase=PASS)
 
 
 def test_restore_reapplies_the_destruction_list(vault, target_url, tmp_path):
@@ -252,7 +254,7 @@ def test_restore_reapplies_the_destruction_list(vault, target_url, tmp_path):
     f.write_bytes(_backup_bytes(vault))
     vault.admin.offboard("gone")
     vault.admin.purge("gone", now=True)
-    _, redone = restore_backup(f, BACKUP_PASS, target_url)
+    _, redone = restore_backup(f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS)
     assert redone == ["gone"]
     with Custodian.open(target_url) as restored:
         admin = restored.unlock("admin", vault.passphrase)

@@ -14,7 +14,7 @@ from custodian.crypto import RecoveryCode
 from custodian.errors import AccessDenied, AuthenticationFailed, NotFound, UsageError
 from custodian.secret import SecretPayload
 from custodian.service import Custodian
-from custodian.service.shredding import ShredRecord, load_shred_list, reapply_purges, shred_list
+from custodian.service.shredding import ShredRecord, load_shred_list, shred_list
 
 from .helpers import add_creds, ids
 
@@ -170,7 +170,7 @@ def test_restore_reapplies_purges_done_after_the_backup(vault, shred_list, reque
             " (SELECT id FROM customer WHERE slug = 'acme')"
         )
         assert _scalar(restored, acme_keys) == 3  # the backup still holds acme's keys
-        assert reapply_purges(restored, mirrored) == ["acme"]
+        assert _admin(vault, restored).reapply_purges(mirrored) == ["acme"]
         assert _scalar(restored, acme_keys) == 0
         assert _scalar(restored, "SELECT status FROM customer WHERE slug = 'acme'") == "purged"
         assert _scalar(restored, "SELECT count(*) FROM shredded_customer") == 1
@@ -178,13 +178,13 @@ def test_restore_reapplies_purges_done_after_the_backup(vault, shred_list, reque
             _scalar(restored, "SELECT count(*) FROM access_event WHERE action = 'purge-reapply'")
             == 1
         )
-        assert reapply_purges(restored, mirrored) == []  # idempotent
+        assert _admin(vault, restored).reapply_purges(mirrored) == []  # idempotent
     finally:
         restored.close()
     # The mirror file outside the database is enough on its own.
     again = _restore(vault, backup, request)
     try:
-        assert reapply_purges(again) == ["acme"]
+        assert _admin(vault, again).reapply_purges() == ["acme"]
     finally:
         again.close()
 
@@ -196,7 +196,7 @@ def test_reapply_ignores_a_new_customer_reusing_the_slug(vault):
     # A record from before this customer existed does not touch it.
     old = ShredRecord(record.vault_id, 99, "globex", "2000-01-01T00:00:00+00:00", "admin")
     vault.customer("globex")
-    assert reapply_purges(vault.vault, [old]) == []
+    assert vault.admin.reapply_purges([old]) == []
     vault.admin.grant("admin", "globex")
     assert vault.admin.reveal("globex/dc01/admin").reveal() == vault.secret
 
@@ -228,6 +228,11 @@ def _backup(vault: Any, request: Any) -> str:
         return dst_path
     engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the source idle
     return request.getfixturevalue("pg_server").create("custodian_bk", template=engine.url.database)
+
+
+def _admin(vault: Any, restored: Custodian) -> Any:
+    """The admin, acting on the restored copy."""
+    return restored.resume("admin", vault.admin.export())
 
 
 def _restore(vault: Any, backup: str, request: Any) -> Custodian:

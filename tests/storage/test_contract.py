@@ -93,8 +93,8 @@ def test_a_write_rolled_back_with_its_transaction_is_not_stored(
     path = kit.customer("acme", grant=("alice",))
     ref = _ref(kit, path)
     second = SecretRef(ref.customer_id, ref.customer_slug, ref.credential_id, 2, ref.key_version)
-    from custodian.db.models import SecretVersion
-    from custodian.service import keys
+    from custodian.crypto import PublicKey
+    from custodian.db.models import CustomerKey, SecretVersion
 
     class Abort(Exception):
         pass
@@ -116,7 +116,7 @@ def test_a_write_rolled_back_with_its_transaction_is_not_stored(
             tx,
             second,
             SecretPayload({"password": "never"}),
-            keys.customer_public(tx, ref.customer_id, ref.key_version),
+            PublicKey(tx.get(CustomerKey, (ref.customer_id, ref.key_version)).public_key),
         )
         raise Abort
     alice = kit._techs["alice"]

@@ -63,6 +63,10 @@ def init(
         f"vault created for {admin} (unlock costs Argon2id m={kdf.memory_kib} KiB,"
         f" t={kdf.iterations}, p={kdf.lanes})"
     )
+    say(
+        f"vault fingerprint {result.fingerprint}: every member's `custodian whoami` must"
+        " show the same"
+    )
     say("RECOVERY CODE (shown once; keep it in a safe, offline):")
     click.echo(result.recovery_code.display())
 
@@ -84,6 +88,10 @@ def tech_add(ctx: CliContext, name: str, role: str) -> None:
     passphrase = read_new_secret(f"initial passphrase for {name}")
     actor.add_technician(name, Role(role), passphrase)
     say(f"enrolled {name} as {role}")
+    say(
+        f"vault fingerprint {actor.whoami().fingerprint}: tell {name} to check that"
+        " `custodian whoami` shows the same"
+    )
 
 
 @tech.command("list")

@@ -10,7 +10,7 @@ import click
 
 from .. import KdfParams, Manifest, restore_backup, verify_backup
 from ._context import CliContext
-from ._io import emit, read_new_secret, say
+from ._io import acting_passphrase, emit, read_new_secret, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -96,9 +96,18 @@ def backup_verify(file: str, fmt: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @pass_ctx
 def restore(ctx: CliContext, file: str) -> None:
-    """Restore FILE into the EMPTY database --db names; verified first, then the
+    """Restore FILE into the EMPTY database --db names, as --user (an admin in the backup,
+    who signs the restore; their passphrase from CUSTODIAN_PASSPHRASE or the terminal).
+    The backup passphrase comes from stdin when piped. Verified first, then the
     destruction list is re-applied."""
-    manifest, shredded = restore_backup(file, _passphrase(confirm=False), ctx.db)
+    backup_passphrase = _passphrase(confirm=False)
+    manifest, shredded = restore_backup(
+        file,
+        backup_passphrase,
+        ctx.db,
+        admin=ctx.username,
+        admin_passphrase=acting_passphrase(ctx.username),
+    )
     say(f"restored {manifest.rows} rows of vault {manifest.vault_id} into {ctx.location}")
     for slug in shredded:
         say(f"purged again (on the destruction list): {slug}")

@@ -46,4 +46,22 @@ def harden(ctx: CliContext, app_roles: tuple[str, ...]) -> None:
         say(line)
 
 
+@db_group.command("certify")
+@click.option("--yes", is_flag=True, help="Certify without asking (after checking the keys).")
+@pass_ctx
+def certify(ctx: CliContext, yes: bool) -> None:
+    """Certify the key directory of a vault created before it existed (admins): lists each
+    member's key fingerprint to compare with them out of band, then signs the directory
+    as it stands. Members pin it at their next unlock."""
+    actor = ctx.actor()
+    for m in actor.preview_certification():
+        state = "" if m.active else " (removed)"
+        say(f"  {m.username:<24} {m.role:<11} key {m.key}{state}")
+    if not yes and not click.confirm(
+        "certify these members and keys as this vault's directory?", err=True
+    ):
+        raise UsageError("not certified")
+    say(f"certified; vault fingerprint {actor.certify_directory()}")
+
+
 COMMANDS = [db_group]

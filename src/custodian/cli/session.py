@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -63,6 +64,20 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
 
 
 @click.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@pass_ctx
+def whoami(ctx: CliContext, fmt: str) -> None:
+    """Who you act as, your role, and the fingerprint of the vault root your key pins:
+    compare it with your admin's out of band (a phone call, not e-mail)."""
+    me = ctx.actor().whoami()
+    if fmt == "json":
+        click.echo(json.dumps(me.to_dict()))
+        return
+    click.echo(f"{me.username}\t{me.role}\t{me.fingerprint or '(not certified)'}")
+    say(f"verified through access event {me.verified_through}")
+
+
+@click.command()
 @pass_ctx
 def lock(ctx: CliContext) -> None:
     """Forget the cached session."""
@@ -80,4 +95,4 @@ def passwd(ctx: CliContext) -> None:
     say("passphrase changed; cached sessions were ended")
 
 
-COMMANDS = [unlock, lock, passwd]
+COMMANDS = [unlock, lock, passwd, whoami]

@@ -250,6 +250,17 @@ def verify_backup(path: str | os.PathLike[str], passphrase: str) -> Manifest:
     return manifest
 
 
+def rows_of(path: str | os.PathLike[str], passphrase: str, table: str) -> list[dict[str, Any]]:
+    """The rows of one table in the backup, decoded, without loading anything."""
+    columns = [c.name for c in next(t for t in _tables() if t.name == table).columns]
+    with _open(path) as src:
+        return [
+            dict(zip(columns, (_dec(v) for v in row), strict=True))
+            for _, name, row in _walk(src, passphrase)
+            if name == table
+        ]
+
+
 @contextmanager
 def _open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     file = Path(path)

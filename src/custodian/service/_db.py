@@ -63,6 +63,10 @@ class Database:
             finally:
                 self._atomic.session = None
 
+    def joined(self) -> bool:
+        """Whether a `transaction()` opened now would join an enclosing `atomic()`."""
+        return getattr(self._atomic, "session", None) is not None
+
     def close(self) -> None:
         self.engine.dispose()
 

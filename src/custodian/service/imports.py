@@ -84,7 +84,7 @@ def import_items(
     if actor.role == Role.AUDITOR:
         raise AccessDenied("auditors cannot import")
     try:
-        with actor.vault.db.atomic() as tx:
+        with actor.atomic() as tx:
             report = _Importer(actor, tx).run(todo, dry_run, progress)
             actor.record(
                 tx,

@@ -13,31 +13,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from .. import records
 from ..audit.alerts import AlertPolicy
 from ..audit.query import EventFilter
 from ..crypto import KdfParams, KeyPair, RecoveryCode, SigningKey
 from ..db.models import Role, SystemKind
 from ..exchange.backup import Manifest
 from ..exchange.importers import ImportItem
-from ..records import (
-    AccessReport,
-    AlertInfo,
-    CheckpointInfo,
-    CredentialInfo,
-    CustomerDetail,
-    CustomerInfo,
-    EventInfo,
-    GrantInfo,
-    LogVerification,
-    SystemInfo,
-    TechnicianInfo,
-    VersionInfo,
-)
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage.config import BackendConfig
 from . import (
     access_log,
     backups,
+    certification,
     credentials,
     customers,
     grants,
@@ -46,6 +34,7 @@ from . import (
     purge,
     reveal,
     rotation,
+    shredding,
     store_admin,
     store_migration,
     technicians,
@@ -53,8 +42,9 @@ from . import (
 from .actor import Actor
 from .enrolment import pack_private
 from .offboarding_records import CustomerReport, Handover, OffboardResult
+from .pin import Pin
 from .rotation import RotationEntry
-from .shredding import Certificate
+from .shredding import Certificate, ShredRecord
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -71,32 +61,36 @@ class ActorSession:
         role: Role,
         key: KeyPair,
         signer: SigningKey,
+        pin: Pin | None = None,
     ) -> None:
-        self._actor = Actor(
-            vault,
-            technician_id,
-            username,
-            role,
-            key,
-            signer,
-        )
+        self._actor = Actor(vault, technician_id, username, role, key, signer, pin)
         self.technician_id, self.username, self.role = technician_id, username, role
-        # Read by the mixins not yet converted to use-case modules:
-        self._vault, self._key, self._signer = vault, key, signer
+        self._vault, self._key, self._signer = vault, key, signer  # read by tests and benches
+        if pin is not None:  # the account must be the key directory's (trust.py)
+            self._actor.verify_account()
 
     def __repr__(self) -> str:
         return f"ActorSession(username={self.username!r}, role={self.role.value!r})"
 
     def export(self) -> bytes:
         """The private-key bundle, for a session cache that encrypts it."""
-        return pack_private(self._actor.key, self._actor.signer)
+        return pack_private(self._actor.key, self._actor.signer, self._actor.trust.pin)
+
+    def whoami(self) -> records.Identity:
+        return technicians.whoami(self._actor)
+
+    def preview_certification(self) -> list[records.CertifiedMember]:
+        return certification.preview(self._actor)
+
+    def certify_directory(self) -> str:
+        return certification.certify(self._actor)
 
     # --- technicians (technicians.py) -----------------------------------------------
 
-    def add_technician(self, username: str, role: Role, passphrase: str) -> TechnicianInfo:
+    def add_technician(self, username: str, role: Role, passphrase: str) -> records.TechnicianInfo:
         return technicians.add_technician(self._actor, username, role, passphrase)
 
-    def list_technicians(self) -> list[TechnicianInfo]:
+    def list_technicians(self) -> list[records.TechnicianInfo]:
         return technicians.list_technicians(self._actor)
 
     def change_passphrase(self, new_passphrase: str) -> None:
@@ -127,7 +121,7 @@ class ActorSession:
         *,
         require_reason: bool = False,
         reason_pattern: str | None = None,
-    ) -> CustomerInfo:
+    ) -> records.CustomerInfo:
         return customers.add_customer(
             self._actor, slug, name, require_reason=require_reason, reason_pattern=reason_pattern
         )
@@ -140,7 +134,7 @@ class ActorSession:
         require_reason: bool | None = None,
         reason_pattern: str | None = None,
         clear_pattern: bool = False,
-    ) -> CustomerInfo:
+    ) -> records.CustomerInfo:
         return customers.edit_customer(
             self._actor,
             slug,
@@ -150,15 +144,17 @@ class ActorSession:
             clear_pattern=clear_pattern,
         )
 
-    def list_customers(self) -> list[CustomerInfo]:
+    def list_customers(self) -> list[records.CustomerInfo]:
         return customers.list_customers(self._actor)
 
-    def show_customer(self, slug: str) -> CustomerDetail:
+    def show_customer(self, slug: str) -> records.CustomerDetail:
         return customers.show_customer(self._actor, slug)
 
     # --- grants (grants.py) ---------------------------------------------------------
 
-    def grant(self, username: str, slug: str, *, until: datetime | None = None) -> GrantInfo:
+    def grant(
+        self, username: str, slug: str, *, until: datetime | None = None
+    ) -> records.GrantInfo:
         return grants.grant(self._actor, username, slug, until=until)
 
     def revoke(self, username: str, slug: str, *, assume_compromised: bool = False) -> None:
@@ -174,7 +170,7 @@ class ActorSession:
 
     def add_system(
         self, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
-    ) -> SystemInfo:
+    ) -> records.SystemInfo:
         return credentials.add_system(self._actor, path, kind, host=host, notes=notes)
 
     def add_credential(
@@ -185,7 +181,7 @@ class ActorSession:
         username: str | None = None,
         url: str | None = None,
         notes: str | None = None,
-    ) -> CredentialInfo:
+    ) -> records.CredentialInfo:
         return credentials.add_credential(
             self._actor, path, payload, username=username, url=url, notes=notes
         )
@@ -206,10 +202,10 @@ class ActorSession:
             expected_version=expected_version,
         )
 
-    def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
+    def list_credentials(self, slug: str | None = None) -> list[records.CredentialInfo]:
         return credentials.list_credentials(self._actor, slug)
 
-    def history(self, path: str) -> list[VersionInfo]:
+    def history(self, path: str) -> list[records.VersionInfo]:
         return credentials.history(self._actor, path)
 
     # --- the reveal (reveal.py) -----------------------------------------------------
@@ -248,6 +244,12 @@ class ActorSession:
     ) -> Manifest:
         """Write an encrypted backup of the whole vault (admins only; logged)."""
         return backups.backup(self._actor, out, passphrase, params=params)
+
+    def record_restore(self, manifest: Manifest, records: Iterable[ShredRecord] = ()) -> list[str]:
+        return backups.record_restore(self._actor, manifest, records)
+
+    def reapply_purges(self, records: Iterable[ShredRecord] = ()) -> list[str]:
+        return shredding.reapply_purges(self._actor, records)
 
     def hand_over(self, slug: str, path: Path, passphrase: str) -> Handover:
         """`slug`'s handover written to `path` as KDBX 4 (target and passphrase checked
@@ -289,7 +291,7 @@ class ActorSession:
         outcomes: tuple[str, ...] = (),
         reason: str | None = None,
         after: int | None = None,
-    ) -> list[EventInfo]:
+    ) -> list[records.EventInfo]:
         """Access events, oldest first; `limit` keeps the newest N. Technicians see only
         their own."""
         return access_log.events(
@@ -306,7 +308,7 @@ class ActorSession:
             after=after,
         )
 
-    def iter_events(self, flt: EventFilter = EventFilter()) -> Iterator[EventInfo]:
+    def iter_events(self, flt: EventFilter = EventFilter()) -> Iterator[records.EventInfo]:
         """Every matching event, oldest first, fetched in batches (constant memory)."""
         return access_log.iter_events(self._actor, flt)
 
@@ -321,7 +323,7 @@ class ActorSession:
         since: datetime | None = None,
         until: datetime | None = None,
         policy: AlertPolicy | None = None,
-    ) -> AccessReport:
+    ) -> records.AccessReport:
         return access_log.report(self._actor, customer, since=since, until=until, policy=policy)
 
     def alerts(
@@ -331,7 +333,7 @@ class ActorSession:
         until: datetime | None = None,
         policy: AlertPolicy | None = None,
         record: bool = True,
-    ) -> list[AlertInfo]:
+    ) -> list[records.AlertInfo]:
         return access_log.alerts(
             self._actor, since=since, until=until, policy=policy, record=record
         )
@@ -344,7 +346,7 @@ class ActorSession:
         progress: Any = None,
         incremental: bool = False,
         every_signature: bool = False,
-    ) -> LogVerification:
+    ) -> records.LogVerification:
         """Verify the whole log (and checkpoints); a failure is returned, not raised."""
         return access_log.verify_log(
             self._actor,
@@ -357,7 +359,7 @@ class ActorSession:
 
     def checkpoint(
         self, *, previous: str | None = None, workers: int | None = None, progress: Any = None
-    ) -> CheckpointInfo:
+    ) -> records.CheckpointInfo:
         return access_log.checkpoint(
             self._actor, previous=previous, workers=workers, progress=progress
         )

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, text
 from sqlmodel import Session, col, select
 
-from ..audit.append import EventDraft, append
 from ..clock import as_utc
 from ..db.models import (
     AccessEvent,
@@ -38,8 +37,10 @@ from ..db.models import (
 from ..errors import UsageError
 from ..records import _Record
 from ..storage import SecretStore
+from . import directory
 
 if TYPE_CHECKING:
+    from .actor import Actor
     from .vault import Custodian
 
 SHRED_LIST_ENV = "CUSTODIAN_SHRED_LIST"
@@ -237,15 +238,14 @@ def shred_list(vault: Custodian) -> list[ShredRecord]:
         ]
 
 
-def reapply_purges(
-    vault: Custodian, records: Iterable[ShredRecord] = (), *, actor: str = "restore"
-) -> list[str]:
+def reapply_purges(actor: Actor, records: Iterable[ShredRecord] = ()) -> list[str]:
     """Shred again every customer a purge destroyed that a restored backup brought back.
 
     Sources: the `shredded_customer` table, the mirror file (`shred_list_path`) and
     `records` (e.g. the list read from the database being replaced). Entries of other
     vaults are ignored; a customer matches by slug. Returns the slugs shredded again.
     """
+    vault = actor.vault
     with vault.db.transaction() as tx:
         vault_id = tx.exec(select(VaultInfo.vault_id)).one()
     wanted = {r.slug: r for r in shred_list(vault) if r.vault_id == vault_id}
@@ -255,7 +255,7 @@ def reapply_purges(
     wanted.update({r.slug: r for r in records if r.vault_id == vault_id})
     redone = []
     for slug, entry in sorted(wanted.items()):
-        with vault.db.transaction() as tx, secure_delete(tx):
+        with actor.transaction() as tx, secure_delete(tx):
             customer = tx.exec(select(Customer).where(Customer.slug == slug)).first()
             if customer is None or customer.id is None:
                 continue
@@ -274,11 +274,9 @@ def reapply_purges(
                 continue
 
             def record(tx: Session, **fields: object) -> None:
-                append(
-                    tx,
-                    EventDraft("purge-reapply", "ok", actor, **fields),  # type: ignore[arg-type]
-                    vault.clock(),
-                )
+                actor.record(tx, "purge-reapply", "ok", **fields)
+
+            actor.stage(directory.purge_change(customer.id))
 
             if listed:
                 counts = shred_customer(tx, vault.store, customer)

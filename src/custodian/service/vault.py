@@ -15,7 +15,14 @@ from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, display_url, resolve_url, schema_revision
 from ..db.migrate import head_revision, upgrade
-from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
+from ..db.models import (
+    LogHead,
+    OrgKey,
+    RecipientKind,
+    Role,
+    Technician,
+    VaultInfo,
+)
 from ..errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -25,16 +32,25 @@ from ..errors import (
 )
 from ..paths import check_name
 from ..storage import SecretStore, SqlSecretStore, config
-from . import keys
+from . import directory, keys
 from ._db import Database
-from .enrolment import check_passphrase, enrol, technician_lock_context, unpack_private
+from .enrolment import (
+    check_passphrase,
+    enrol,
+    lock_bundle,
+    technician_lock_context,
+    unpack_private,
+)
+from .pin import Pin, certified_root
 from .session import ActorSession
+from .trust import Trust
 
 
 @dataclass(frozen=True)
 class InitResult:
     vault_id: str
     recovery_code: RecoveryCode
+    fingerprint: str  # of the root every member pins: compare it out of band
 
 
 @dataclass(frozen=True)
@@ -165,8 +181,11 @@ class Custodian:
         check_name(admin, "technician")
         check_passphrase(passphrase)
         params = kdf or KdfParams.calibrate()
-        if not params.meets_floor():
-            raise UsageError("key-derivation parameters below the floor (64 MiB, t=3, p=4)")
+        if not params.within_bounds():
+            raise UsageError(
+                "key-derivation parameters outside the floor (64 MiB, t=3, p=4) and the"
+                " ceiling (1 GiB, t=64, p=16)"
+            )
         # Close the inspecting connection first: on SQLite it holds BEGIN IMMEDIATE, and a
         # second transaction opened inside it would wait on that lock until timeout.
         with self.db.engine.connect() as conn:
@@ -195,13 +214,31 @@ class Custodian:
             )
             tx.add(LogHead(id=1, seq=0, head=GENESIS))
             tx.add(OrgKey(version=1, public_key=org.public_key.to_bytes(), created_at=now))
-            tech, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now)
+            tech, key, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now, None)
             assert tech.id is not None
-            keys.wrap_org_to(tx, org, 1, tech)
+            recovery_public = recovery.key_pair().public_key
+            root = [
+                directory.vault_change(
+                    vault_id,
+                    recovery_public.to_bytes(),
+                    (params.memory_kib, params.iterations, params.lanes),
+                ),
+                directory.tech_change(
+                    tech.id,
+                    admin,
+                    Role.ADMIN.value,
+                    True,
+                    tech.public_key,
+                    tech.signing_public_key,
+                ),
+                directory.org_change(1, org.public_key.to_bytes()),
+            ]
+            trust = Trust.founding(root, now)
+            keys.wrap_org_to(tx, trust, org, 1, tech, now)
             keys.add_wrap(
-                tx, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery.key_pair().public_key
+                tx, trust, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery_public, now
             )
-            append(
+            seq = append(
                 tx,
                 EventDraft(
                     "init",
@@ -211,14 +248,19 @@ class Custodian:
                     detail={
                         "vault_id": vault_id,
                         **key_binding(admin, signer.public_bytes()),
+                        "dir": root,
                     },
                 ),
                 now,
                 signer,
             )
+            head = tx.exec(select(LogHead)).one()
+            pin = Pin(vault_id, seq, bytes(head.head))
+            lock_bundle(tech, key, signer, pin, passphrase, params)
+            tx.add(tech)
             if self._backend is not None:
                 config.save(tx, self._backend)
-        return InitResult(vault_id, recovery)
+        return InitResult(vault_id, recovery, pin.fingerprint())
 
     # --- authentication ---------------------------------------------------------------
 
@@ -254,15 +296,20 @@ class Custodian:
         except IntegrityError as exc:
             self._record_failed_unlock(username, tech_id, str(exc))
             raise
-        key, signer = unpack_private(raw)
+        key, signer, pin = unpack_private(raw)
         with self.db.transaction() as tx:  # the attempt counted above succeeded
             row = tx.get(Technician, tech_id)
             if row is not None:
                 row.failed_unlocks, row.last_failed_at = 0, None
+                if pin is None:  # a bundle from before certification: pin the root now
+                    pin = certified_root(tx)
+                    if pin is not None:
+                        params = PassphraseLock.params_of(blob)
+                        lock_bundle(row, key, signer, pin, passphrase, params)
                 tx.add(row)
             if starts_session:
                 append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)
-        return ActorSession(self, tech_id, username, role, key, signer)
+        return ActorSession(self, tech_id, username, role, key, signer, pin)
 
     def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:
         """Count one unlock attempt as failed before its KDF runs, in one transaction that
@@ -287,13 +334,14 @@ class Custodian:
 
     def resume(self, username: str, private_bundle: bytes) -> ActorSession:
         """Rebuild a session from a cached private-key bundle (see `ActorSession.export`)."""
-        key, signer = unpack_private(private_bundle)
+        key, signer, pin = unpack_private(private_bundle)
         with self.db.transaction() as tx:
             tech = tx.exec(select(Technician).where(Technician.username == username)).first()
             if tech is None or not tech.active or tech.public_key != key.public_key.to_bytes():
                 raise AuthenticationFailed("the cached session is no longer valid: unlock again")
             assert tech.id is not None
-            return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
+            tech_id, role = tech.id, Role(tech.role)
+        return ActorSession(self, tech_id, username, role, key, signer, pin)
 
     def _record_failed_unlock(self, username: str, tech_id: int | None, why: str) -> None:
         """Log a failed unlock (unsigned: nobody holds a key to sign it with). The attempt
@@ -306,6 +354,8 @@ class Custodian:
             )
 
     def vault_kdf(self) -> KdfParams:
+        """The KDF floor as the database says it (a session checks it against the key
+        directory before locking anything with it: `technicians.vault_kdf`)."""
         with self.db.transaction() as tx:
             info = tx.exec(select(VaultInfo)).one()
             return KdfParams(info.kdf_memory_kib, info.kdf_iterations, info.kdf_lanes)

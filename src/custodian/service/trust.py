@@ -1,0 +1,385 @@
+"""What a member's client trusts: a root pinned in their own locked key bundle, and the
+key directory it replays from the access log on top of that root.
+
+    pin (in the bundle, set at enrolment)    vault id + the root event's sequence and hash
+    head (in the local state file)           the newest event this client verified
+    directory (idem)                         `directory.Directory`, replayed from the root
+
+Before anything the database says is used to seal, wrap, open or authorize, the client
+catches up (`Trust.sync`): every event after its head must link to it by hash, every
+signed event must verify with its actor's key as the directory has it, unsigned events
+may only be failed unlocks and restores, and every key-directory change must be allowed
+by the directory at that point (`directory.apply`). A log or head that went back, or an
+event rewritten under the head, is an `IntegrityError`. Checks then compare rows with
+the directory (`check_*`); the transaction's own changes are staged (`stage`) and written
+into its next event.
+
+The local state file is sealed with a key derived from the member's private keys; a file
+that fails to open is ignored (the client replays from the root again).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import time
+import weakref
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from ..audit.append import (
+    UNSIGNED_ACTIONS,
+    canonical_values,
+    chain_hash,
+    signed_here,
+)
+from ..crypto import verify_signature
+from ..db.models import AccessEvent, LogHead
+from ..db.prepared import Prepared, Tx, datetime_codec
+from ..errors import IntegrityError, UsageError
+from .directory import Change, Directory, apply, key_id, with_changes
+from .pin import Pin
+from .trust_state import Head, LocalState
+
+PERSIST_EVERY = 1.0  # seconds between writes of the local state while only the head moves
+
+
+_ev = AccessEvent.__table__  # type: ignore[attr-defined]
+_hd = LogHead.__table__  # type: ignore[attr-defined]
+_EVENTS_FROM = Prepared(
+    select(
+        _ev.c.seq,
+        _ev.c.at,
+        _ev.c.actor_id,
+        _ev.c.actor,
+        _ev.c.action,
+        _ev.c.outcome,
+        _ev.c.customer_id,
+        _ev.c.target,
+        _ev.c.credential_id,
+        _ev.c.reason,
+        _ev.c.detail,
+        _ev.c.prev_hash,
+        _ev.c.hash,
+        _ev.c.signature,
+    )
+    .where(_ev.c.seq >= bindparam("seq"), _ev.c.seq <= bindparam("head"))
+    .order_by(_ev.c.seq)
+)
+_HEAD = Prepared(select(_hd.c.seq, _hd.c.head).where(_hd.c.id == 1))
+
+
+class Trust:
+    """One member's verified view of one vault (see the module docstring)."""
+
+    def __init__(self, pin: Pin | None, secret: bytes, location: str, member: int) -> None:
+        self.pin = pin
+        self.member = member
+        self.directory = Directory()
+        self.head: Head | None = None
+        self._staged: list[tuple[Change, int | None, datetime]] = []
+        self._recorded = 0  # how many staged changes an event already carries
+        self._view: Directory | None = None
+        self._state = LocalState(pin, secret, location, member) if pin else None
+        self._loaded = False
+        self._saved_at = 0.0
+        self._saved_seq = -1
+        self._flush_at_exit = False
+        self._tx: Tx | None = None  # the transaction `sync` caught up in
+        self._own_first: int | None = None  # the first event it appended
+
+    def __repr__(self) -> str:
+        return f"Trust(head={self.head[0] if self.head else None})"
+
+    @classmethod
+    def founding(cls, root: list[Change], at: datetime) -> Trust:
+        """What `init` checks its own first wraps against: the root's directory, before
+        the root event exists (never synced, never saved)."""
+        trust = cls(None, bytes(32), "", 0)
+        for change in root:
+            apply(trust.directory, change, None, at, root=True)
+        return trust
+
+    # --- catching up with the log -----------------------------------------------------
+
+    def sync(self, tx: Tx) -> None:
+        """At the start of a transaction: verify and apply every event after this
+        client's head (see the module). A member whose bundle pins no root yet (the vault
+        is not certified) verifies nothing here, and every check refuses."""
+        self.discard()
+        self._tx = tx
+        if self.pin is not None:
+            self._advance(tx, None)
+
+    def appended(self, seq: int) -> None:
+        """This transaction appended event `seq`: catching up stops before it (it is not
+        committed, and it may never be)."""
+        if self._own_first is None:
+            self._own_first = seq
+
+    def refresh(self) -> bool:
+        """Catch up again inside the transaction (a check found a row newer than the
+        directory: on PostgreSQL another writer may have committed since `sync`). True if
+        the directory moved."""
+        if self._tx is None or self.pin is None:
+            return False
+        before = self.head
+        limit = self._own_first - 1 if self._own_first is not None else None
+        self._advance(self._tx, limit)
+        self._view = None
+        return self.head != before
+
+    def _advance(self, tx: Tx, limit: int | None) -> None:
+        pin = self.require_pin()
+        if not self._loaded:
+            self._load()
+        head_row = _HEAD.one(tx, {})
+        if head_row is None:
+            raise IntegrityError("the access log has no head row: the vault is damaged")
+        last = int(head_row[0]) if limit is None else min(limit, int(head_row[0]))
+        start = self.head[0] if self.head else pin.seq
+        if last < start:
+            if limit is not None:
+                return  # nothing committed by others before this transaction's own events
+            raise IntegrityError(
+                f"the access log went back from event {start} to {head_row[0]}: events"
+                " were removed (a restore of an older backup, or a database writer)"
+            )
+        # Up to the head just read: on PostgreSQL a writer may commit more meanwhile (a
+        # row past the head written outside custodian is the next append's refusal).
+        cursor = _EVENTS_FROM.run(tx, {"seq": start, "head": last})
+        try:
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        decode_at = datetime_codec(tx)[1]
+        if not rows or rows[0][0] != start:
+            raise IntegrityError(f"event {start}, which this client verified, is gone from the log")
+        first = rows[0]
+        if self.head is None:
+            self._take_root(pin, first, decode_at)
+        elif bytes(first[12]) != self.head[1]:
+            raise IntegrityError(f"event {start}, which this client verified, was rewritten")
+        before, changed = self.head, 0
+        for row in rows[1:]:
+            changed += self._replay(row, decode_at)
+        assert self.head is not None
+        if limit is None and (int(head_row[0]), bytes(head_row[1])) != self.head[:2]:
+            raise IntegrityError("the log head row does not match the last event")
+        if self.head != before:
+            self._save(force=changed > 0)
+
+    def _take_root(self, pin: Pin, row: Any, decode_at: Any) -> None:
+        if bytes(row[12]) != pin.hash:
+            raise IntegrityError(
+                "the vault's root event is not the one pinned in your key: this is not the"
+                " vault you enrolled in, or its log was rewritten"
+            )
+        changes = _changes(row[10])
+        self.directory = Directory()
+        at: datetime = decode_at(row[1])
+        for change in changes:
+            apply(self.directory, change, None, at, root=True)
+        if self.directory.vault_id != pin.vault_id:
+            raise IntegrityError("the vault's root event names another vault")
+        self.head = (int(row[0]), bytes(row[12]), _opt(row[13]))
+
+    def _replay(self, row: Any, decode_at: Any) -> int:
+        assert self.head is not None
+        seq, at_raw, actor_id, actor, action, outcome, cid, target, cred, reason, detail = row[:11]
+        prev, digest, signature = bytes(row[11]), bytes(row[12]), _opt(row[13])
+        at: datetime = decode_at(at_raw)
+        if seq != self.head[0] + 1 or prev != self.head[1]:
+            raise IntegrityError(f"event {seq} does not link to event {self.head[0]}")
+        canonical = canonical_values(
+            seq,
+            at,
+            actor_id,
+            actor,
+            action,
+            outcome,
+            cid,
+            target,
+            cred,
+            reason,
+            detail,
+        )
+        if chain_hash(prev, self.head[2], canonical) != digest:
+            raise IntegrityError(f"event {seq} does not match its hash")
+        changes = _changes(detail)
+        if signature is None:
+            if (action, outcome) not in UNSIGNED_ACTIONS or changes:
+                raise IntegrityError(f"event {seq} ({action}) is not signed")
+        else:
+            entry = self.directory.techs.get(actor_id) if isinstance(actor_id, int) else None
+            if entry is None:
+                raise IntegrityError(f"event {seq} is signed by an account the directory lacks")
+            public = bytes.fromhex(entry.sign)
+            if not signed_here(public, seq, digest, signature) and not verify_signature(
+                public, signature, digest
+            ):
+                raise IntegrityError(f"event {seq} is not signed by {entry.name!r}")
+        for change in changes:
+            apply(self.directory, change, actor_id, at, root=False)
+        self.head = (seq, digest, signature)
+        return len(changes)
+
+    # --- this transaction's own changes -----------------------------------------------
+
+    def stage(self, change: Change, actor: int, at: datetime) -> None:
+        """A change this transaction makes: checks see it now, the next event records it."""
+        self._staged.append((change, actor, at))
+        if self._view is None or self._view is self.directory:
+            self._view = with_changes(self.directory, self._staged)
+        else:  # already a copy: apply the one change (refused at once if not allowed)
+            apply(self._view, change, actor, at, root=False)
+
+    def take_staged(self) -> list[Change]:
+        """The staged changes not yet recorded (they go into the event being written)."""
+        changes = [c for c, _, _ in self._staged[self._recorded :]]
+        self._recorded = len(self._staged)
+        return changes
+
+    def discard(self) -> None:
+        """Forget the staged changes (the transaction ended; the log now has them or not)."""
+        self._staged.clear()
+        self._recorded = 0
+        self._view = None
+        self._tx = None
+        self._own_first = None
+
+    def view(self) -> Directory:
+        """The directory with this transaction's staged changes applied."""
+        if self.pin is None and not self.directory.techs:  # `founding` has no pin
+            self.require_pin()
+        if self._view is None:
+            self._view = with_changes(self.directory, self._staged)
+        return self._view
+
+    # --- checks -------------------------------------------------------------------------
+
+    def require_pin(self) -> Pin:
+        if self.pin is None:
+            raise UsageError(
+                "this vault's key directory is not certified yet: an admin runs"
+                " `custodian db certify`, then you unlock again"
+            )
+        return self.pin
+
+    def check_technician_key(self, technician: int, public: bytes) -> str:
+        """The role of an active technician whose HPKE key is `public`, as the log says."""
+        entry = self.view().techs.get(technician)
+        if (entry is None or entry.key != key_id(public)) and self.refresh():
+            entry = self.view().techs.get(technician)
+        if entry is None or not entry.active or entry.key != key_id(public):
+            raise IntegrityError(
+                f"technician #{technician}'s key or account differs from the key directory:"
+                " refusing to wrap a key to it"
+            )
+        return entry.role
+
+    def role_of(self, technician: int) -> str | None:
+        entry = self.view().techs.get(technician)
+        return entry.role if entry is not None and entry.active else None
+
+    def check_customer_key(self, customer: int, version: int, public: bytes) -> None:
+        if self.view().ckeys.get((customer, version)) != key_id(public) and self.refresh():
+            pass  # checked again below against the newer directory
+        if self.view().ckeys.get((customer, version)) != key_id(public):
+            raise IntegrityError(
+                f"customer key version {version} (customer #{customer}) is not the one in"
+                " the key directory"
+            )
+
+    def newest_customer_key(self, customer: int, *, seen: int = 0) -> int:
+        """The customer's newest key version; `seen`: a version a row names, which a
+        newer directory may know (caught up once if it is ahead)."""
+        newest = self.view().newest_ckey.get(customer, 0)
+        if seen > newest and self.refresh():
+            newest = self.view().newest_ckey.get(customer, 0)
+        return newest
+
+    def check_org_key(self, version: int, public: bytes) -> None:
+        if version > self.view().newest_org():
+            self.refresh()
+        view = self.view()
+        if version != view.newest_org() or view.org.get(version) != key_id(public):
+            raise IntegrityError(f"organization key version {version} is not the directory's")
+
+    def check_recovery_key(self, public: bytes) -> None:
+        if self.view().recovery != key_id(public):
+            raise IntegrityError("the recovery key is not the one in the key directory")
+
+    def live_grant(self, technician: int, customer: int, at: datetime) -> bool:
+        return self.view().live_grant(technician, customer, at)
+
+    def current_version(self, credential: int, *, seen: int = 0) -> int:
+        """The credential's current version as the log says (0: none yet); `seen`: the
+        version a row names, which a newer directory may know (caught up once if ahead)."""
+        held = self.view().creds.get(credential)
+        if seen > (held[1] if held else 0) and self.refresh():
+            held = self.view().creds.get(credential)
+        return held[1] if held else 0
+
+    def next_version(self, credential: int) -> int:
+        """The number a new version of the credential gets: never one used before."""
+        held = self.view().creds.get(credential)
+        return held[2] + 1 if held else 1
+
+    def check_kdf(self, params: tuple[int, int, int]) -> None:
+        if self.view().kdf != params:
+            raise IntegrityError("the vault's key-derivation parameters are not the directory's")
+
+    # --- the local state file ------------------------------------------------------------
+
+    def _load(self) -> None:
+        self._loaded = True
+        if self._state is None:
+            return
+        found = self._state.load()
+        if found is not None:
+            self.head, self.directory = found
+            self._saved_seq = self.head[0]
+
+    def _save(self, *, force: bool = False) -> None:
+        """Keep the head in the local state: at once when the directory changed or on
+        `force`, otherwise at most once per `PERSIST_EVERY` (and at exit)."""
+        if self._state is None or self.head is None or self.head[0] == self._saved_seq:
+            return
+        now = time.monotonic()
+        if force or self._saved_seq < 0 or now - self._saved_at >= PERSIST_EVERY:
+            if self._state.save(self.head, self.directory):
+                self._saved_at, self._saved_seq = now, self.head[0]
+        elif not self._flush_at_exit:
+            self._flush_at_exit = True
+            atexit.register(_flush, weakref.ref(self))
+
+    def flush(self) -> None:
+        """Write the local state now (a session ends)."""
+        self._save(force=True)
+
+
+def _flush(ref: weakref.ref[Trust]) -> None:
+    trust = ref()
+    if trust is not None:
+        trust.flush()
+
+
+def _opt(value: Any) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
+def _changes(detail: object) -> list[Change]:
+    if not isinstance(detail, str) or '"dir"' not in detail:
+        return []
+    try:
+        changes = json.loads(detail).get("dir")
+    except (ValueError, AttributeError):
+        raise IntegrityError("an event's detail is malformed") from None
+    if changes is None:
+        return []
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise IntegrityError("an event's key-directory changes are malformed")
+    return changes

@@ -51,6 +51,12 @@ COLUMNS = [
     ("grant", "expires_at", "null"),
     ("key_wrap", "recipient_id", "int"),
     ("key_wrap", "key_version", "int"),
+    # the log: a writer who drops the append-only triggers first
+    ("access_event", "detail", "detail"),
+    ("access_event", "actor_id", "int"),
+    ("access_event", "signature", "null"),
+    ("access_event", "outcome", "outcome"),
+    ("log_head", "seq", "int"),
 ]
 
 
@@ -101,10 +107,16 @@ def _mutate(url: str, table: str, column: str, kind: str, row: int, value: int) 
             new = value % 2
         elif kind == "null":
             new = None
+        elif kind == "detail":  # an event made to grant what it did not
+            new = '{"dir":[{"t":"grant","tech":2,"c":1,"until":null}]}'
+        elif kind == "outcome":
+            new = ["ok", "failed", "denied"][value % 3]
         else:
             new = (old or 0) + (value % 5) - 2
         try:
             with vault.db.engine.begin() as conn:
+                for trigger in ("access_event_no_update", "access_event_no_delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
                 conn.execute(
                     text(f'UPDATE "{table}" SET "{column}" = :v WHERE rowid = :r'),
                     {"v": new, "r": rowid},
@@ -124,7 +136,7 @@ def _resume(vault: Custodian, name: str, seed: Seed) -> ActorSession | None:
 
 
 @settings(
-    max_examples=60,
+    max_examples=80,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_FIELD_BYTES",
     "PRIMARY_FIELD",
     "AccessDenied",
     "ActorSession",
@@ -82,6 +83,7 @@ _WHERE = {
     "BackendConfig": "custodian.storage.config",
     "RecoveryCode": "custodian.crypto",
     "PRIMARY_FIELD": "custodian.secret",
+    "MAX_FIELD_BYTES": "custodian.secret",
     "generate_password": "custodian.generate",
     "ImportReport": "custodian.service.imports",
     "restore_backup": "custodian.service.restore",
@@ -182,7 +184,7 @@ if TYPE_CHECKING:
         TechnicianInfo,
         VersionInfo,
     )
-    from .secret import PRIMARY_FIELD, Secret, SecretPayload
+    from .secret import MAX_FIELD_BYTES, PRIMARY_FIELD, Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult, SchemaStatus
     from .service.imports import ImportReport
     from .service.restore import restore_backup

@@ -10,6 +10,7 @@ from .errors import IntegrityError, UsageError
 
 MASK = "********"
 PRIMARY_FIELD = "password"
+MAX_FIELD_BYTES = 1024 * 1024  # one secret field, on every write path (service/inputs.py)
 
 
 class Secret:

@@ -42,6 +42,7 @@ PINNED_PUBLIC_API = [
     "InitResult",
     "IntegrityError",
     "KdfParams",
+    "MAX_FIELD_BYTES",
     "Manifest",
     "NotFound",
     "PRIMARY_FIELD",

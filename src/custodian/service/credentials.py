@@ -18,7 +18,7 @@ from ..paths import CredentialPath, SystemPath
 from ..records import CredentialInfo, SystemInfo, VersionInfo
 from ..secret import SecretPayload
 from ..storage import SecretRef
-from . import _listing, inputs, keys, payloads, reveal, revocation, rows, views
+from . import _listing, inputs, keys, payloads, probes, reveal, revocation, rows, views
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -28,7 +28,7 @@ def add_system(
     actor: Actor, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
 ) -> SystemInfo:
     sp = SystemPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "system-add", str(sp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, sp.customer)
         if rows.find_system(tx, customer, sp.system) is not None:
             raise AlreadyExists(f"system {str(sp)!r} already exists")
@@ -57,7 +57,7 @@ def add_credential(
     """Add a credential. Needs no read access: the payload is sealed to the customer's
     public key, so an admin can add what they cannot read."""
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-add", str(cp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, cp.customer)
         system = rows.find_system(tx, customer, cp.system)
         if system is None:
@@ -93,7 +93,7 @@ def set_secret(
     version other than that one (someone changed it first) raises `Conflict` and
     nothing is written: an edit of a stale version never overwrites a newer one."""
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-set", str(cp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, cp.customer)
         rows.lock(tx, customer, share=True)  # no rotation while this seals to its key
         _, cred = rows.credential(tx, customer, cp)
@@ -134,6 +134,7 @@ def write_version(
     `cred-add` or `cred-set`; the event names the version and the field names, never a
     value). Returns the version."""
     assert customer.id is not None and cred.id is not None
+    payload = inputs.check_payload(payload)
     cred.current_version += 1
     cred.updated_at = actor.now
     kv = customer.current_key_version
@@ -215,7 +216,7 @@ def sync_from_store(
 
 def history(actor: Actor, path: str) -> list[VersionInfo]:
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-history", str(cp)), actor.transaction() as tx:
         customer = actor.customer(tx, cp.customer)
         _, cred = rows.credential(tx, customer, cp)
         sync_from_store(actor, tx, customer, cred, str(cp))
@@ -238,8 +239,9 @@ def history(actor: Actor, path: str) -> list[VersionInfo]:
 
 
 def list_credentials(actor: Actor, slug: str | None = None) -> list[CredentialInfo]:
-    with actor.transaction() as tx:
-        if slug is None:
+    if slug is None:
+        with actor.transaction() as tx:
             return _listing.credentials(tx, actor.listing_scope, actor.now)
+    with probes.recorded(actor, "cred-list", slug), actor.transaction() as tx:
         customer = actor.customer(tx, slug)
         return _listing.credentials(tx, None, actor.now, customer.id)

@@ -9,6 +9,7 @@ retention period. The handover decrypts the customer's current credentials for a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,10 +50,11 @@ MAX_RETENTION_DAYS = 3650
 ORG_KEY_ACCESS = "organization key (can grant themselves)"
 
 
-def handover(actor: Actor, slug: str) -> Handover:
+def handover(actor: Actor, slug: str, write: Callable[[Handover], None] | None = None) -> Handover:
     """Decrypt the customer's current credentials for a handover file. Needs a grant, as
     every reveal does (admins grant themselves first); one `export` event is committed
-    before anything is returned."""
+    before anything is returned. `write` (a staged file's writer) runs before the event
+    is recorded, in the same transaction: a file that cannot be written is no export."""
     actor.require_role("export", Role.ADMIN)
     try:
         with actor.transaction() as tx:
@@ -91,6 +93,9 @@ def handover(actor: Actor, slug: str) -> Handover:
                         system.name, system.kind, system.host, system.notes, tuple(entries)
                     )
                 )
+            data = Handover(customer.slug, customer.name, actor.now, tuple(systems))
+            if write is not None:
+                write(data)
             actor.record(
                 tx,
                 "export",
@@ -98,8 +103,8 @@ def handover(actor: Actor, slug: str) -> Handover:
                 target=slug,
                 detail={"purpose": "handover", "credentials": count},
             )
-            return Handover(customer.slug, customer.name, actor.now, tuple(systems))
-    except (AccessDenied, NotFound, IntegrityError) as exc:
+            return data
+    except (AccessDenied, NotFound, IntegrityError, UsageError) as exc:
         actor.refuse(exc, "export", target=slug)
 
 
@@ -257,18 +262,19 @@ def _check_retention(days: int) -> None:
 
 def hand_over(actor: Actor, slug: str, path: Path, passphrase: str) -> Handover:
     """`slug`'s handover written to `path` as KDBX 4. The target and the passphrase are
-    checked before anything is decrypted; then `handover` (one `export` event, needs a
-    grant) is written. `offboard --kdbx` and the TUI's offboarding use it."""
-    handover_file.check_handover_target(path)
+    checked before anything is decrypted; the file is written to a private temporary
+    file inside `handover`'s transaction, before its `export` event, and put in place
+    after the commit. `offboard --handover` and the TUI's offboarding use it."""
     handover_file.check_handover_passphrase(passphrase)
-    data = handover(actor, slug)
-    handover_file.write_kdbx(data, path, passphrase)
+    with handover_file.staged(path) as stage:
+        data = handover(actor, slug, lambda d: handover_file.fill_kdbx(d, stage.tmp, passphrase))
+        stage.publish()
     return data
 
 
 def hand_over_json(actor: Actor, slug: str, path: Path) -> Handover:
-    """`slug`'s handover written to `path` as plaintext JSON (the target checked first)."""
-    handover_file.check_handover_target(path)
-    data = handover(actor, slug)
-    handover_file.write_json(data, path)
+    """`slug`'s handover written to `path` as plaintext JSON, as `hand_over` writes."""
+    with handover_file.staged(path) as stage:
+        data = handover(actor, slug, lambda d: handover_file.fill_json(d, stage.tmp))
+        stage.publish()
     return data

@@ -214,6 +214,17 @@ def sync_from_store(
         tx.add(cred)
 
 
+def sync_path(actor: Actor, path: str) -> None:
+    """Record the versions written straight to the store since the last one custodian
+    knows (`sync_from_store`), in a transaction of their own (the reveal's `Superseded`)."""
+    cp = CredentialPath.parse(path)
+    with actor.transaction() as tx:
+        customer = actor.customer(tx, cp.customer)
+        _, cred = rows.credential(tx, customer, cp)
+        rows.lock(tx, cred)  # concurrent reveals record each outside version once
+        sync_from_store(actor, tx, customer, cred, str(cp))
+
+
 def history(actor: Actor, path: str) -> list[VersionInfo]:
     cp = CredentialPath.parse(path)
     with probes.recorded(actor, "cred-history", str(cp)), actor.transaction() as tx:

@@ -9,11 +9,12 @@ Sealing happens above, in the service (`service/payloads.py`). May import: `cust
 (import-linter, pyproject.toml).
 """
 
-from .base import PendingRead, SecretRef, SecretStore, Unrecorded
+from .base import PendingRead, SecretRef, SecretStore, Superseded, Unrecorded
 from .memory import MemorySecretStore
 from .sql import SqlSecretStore
 
 __all__ = [
+    "Superseded",
     "MemorySecretStore",
     "PendingRead",
     "SecretRef",

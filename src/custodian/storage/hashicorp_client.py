@@ -362,6 +362,24 @@ class VaultClient:
 
         return fields
 
+    def send_read_newest(self, path: str) -> Callable[[], tuple[dict[str, Any] | None, int]]:
+        """Send a KV read of the newest version at `path` now; the returned function
+        waits for (its fields, its KV version), fields None if it is deleted or gone."""
+        import hvac.exceptions as hx
+
+        url = f"/v1/{quote(self.mount)}/data/{quote(path)}"
+        pending = self.transport.send_get(url, None)
+
+        def answer() -> tuple[dict[str, Any] | None, int]:
+            try:
+                result = pending()
+            except hx.InvalidPath:
+                return None, 0
+            data = result["data"]
+            return dict(data["data"] or {}), int(data["metadata"]["version"])
+
+        return answer
+
     def keys(self, folder: str) -> list[str]:
         """The keys under `folder` (sub-folders end with `/`); none if it is absent."""
         import hvac.exceptions as hx

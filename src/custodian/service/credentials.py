@@ -18,7 +18,18 @@ from ..paths import CredentialPath, SystemPath
 from ..records import CredentialInfo, SystemInfo, VersionInfo
 from ..secret import SecretPayload
 from ..storage import SecretRef
-from . import _listing, inputs, keys, payloads, probes, reveal, revocation, rows, views
+from . import (
+    _listing,
+    inputs,
+    keys,
+    payloads,
+    probes,
+    reveal,
+    revocation,
+    rows,
+    store_sync,
+    views,
+)
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -103,7 +114,7 @@ def set_secret(
                 f"{str(cp)!r} is at version {cred.current_version}, not"
                 f" {expected_version}: it changed since you read it; read it again"
             )
-        sync_from_store(actor, tx, customer, cred, str(cp))
+        store_sync.sync_from_store(actor, tx, customer, cred, str(cp))
         current = rows.version(tx, cred, None)
         if keep_other_fields and current is not None:
             missing = set(current.field_names.split(",")) - set(payload)
@@ -167,70 +178,12 @@ def write_version(
     return cred.current_version
 
 
-def sync_from_store(
-    actor: Actor, tx: Session, customer: Customer, cred: Credential, target: str
-) -> None:
-    """Record versions written straight to the store (Vault: `bao kv put`) as the next
-    versions, one event each. A store that refuses this actor reads leaves the history
-    as custodian has it."""
-    assert customer.id is not None and cred.id is not None
-    ref = SecretRef(
-        customer.id,
-        customer.slug,
-        cred.id,
-        cred.current_version,
-        customer.current_key_version,
-    )
-    try:
-        found = actor.vault.store.sync(tx, ref)
-    except AccessDenied:
-        return
-    for written in found:
-        cred.current_version += 1
-        version = cred.current_version
-        tx.add(
-            SecretVersion(
-                credential_id=cred.id,
-                version=version,
-                key_version=customer.current_key_version,
-                field_names=",".join(sorted(payloads.decode(written.data))),
-                kv_version=written.kv_version,
-                created_by=None,
-                created_at=written.created_at,
-            )
-        )
-        tx.add(cred)
-        tx.flush()
-        actor.record(
-            tx,
-            "cred-sync",
-            customer_id=customer.id,
-            credential_id=cred.id,
-            target=target,
-            detail={"version": version, "store": actor.vault.store.name},
-        )
-    if found:
-        cred.updated_at = max(written.created_at for written in found)
-        tx.add(cred)
-
-
-def sync_path(actor: Actor, path: str) -> None:
-    """Record the versions written straight to the store since the last one custodian
-    knows (`sync_from_store`), in a transaction of their own (the reveal's `Superseded`)."""
-    cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
-        customer = actor.customer(tx, cp.customer)
-        _, cred = rows.credential(tx, customer, cp)
-        rows.lock(tx, cred)  # concurrent reveals record each outside version once
-        sync_from_store(actor, tx, customer, cred, str(cp))
-
-
 def history(actor: Actor, path: str) -> list[VersionInfo]:
     cp = CredentialPath.parse(path)
     with probes.recorded(actor, "cred-history", str(cp)), actor.transaction() as tx:
         customer = actor.customer(tx, cp.customer)
         _, cred = rows.credential(tx, customer, cp)
-        sync_from_store(actor, tx, customer, cred, str(cp))
+        store_sync.sync_from_store(actor, tx, customer, cred, str(cp))
         names = dict(tx.exec(select(Technician.id, Technician.username)).all())
         versions = tx.exec(
             select(SecretVersion)

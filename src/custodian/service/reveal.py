@@ -21,7 +21,7 @@ from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
 from ..paths import CredentialPath
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef, Superseded
-from . import _readpath, inputs, keys, payloads, policy
+from . import _readpath, inputs, keys, payloads, policy, store_sync
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -127,7 +127,5 @@ def reveal(
 def _synced(actor: Actor, path: str, field: str, reason: str | None, action: str) -> Secret:
     """The store holds a version custodian has not recorded (`bao kv put`): record it
     (`cred-sync`), then reveal the current version again, without looking further."""
-    from .credentials import sync_path  # credentials imports this module
-
-    sync_path(actor, path)
+    store_sync.sync_path(actor, path)
     return reveal(actor, path, field=field, reason=reason, action=action, sync=False)

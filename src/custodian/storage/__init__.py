@@ -14,11 +14,11 @@ from .memory import MemorySecretStore
 from .sql import SqlSecretStore
 
 __all__ = [
-    "Superseded",
     "MemorySecretStore",
     "PendingRead",
     "SecretRef",
     "SecretStore",
     "SqlSecretStore",
+    "Superseded",
     "Unrecorded",
 ]

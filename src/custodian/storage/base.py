@@ -54,7 +54,7 @@ class SecretRef:
         )
 
 
-class Superseded(Exception):  # noqa: N818 (not an error: a newer version exists)
+class Superseded(Exception):
     """Raised by a pending read of the current version (`SecretRef.latest`) when the
     store holds a newer one, written behind custodian's back: the service records it
     (`sync`) and reads again. Carries no value."""

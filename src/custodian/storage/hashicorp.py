@@ -84,7 +84,7 @@ class VaultSecretStore(VaultClient):
         """The newest KV version, in the one request a read costs: the recorded one as a
         rule; a newer one (written by `bao kv put` or `patch`) raises `Superseded`, for
         the service to record it and read again; a deleted newest reads the recorded."""
-        answer = self.send_read_newest(path)
+        answer = self.send_versioned_read(path)
 
         def payload() -> bytes:
             with self.errors(f"reading {self.mount}/{path}"):

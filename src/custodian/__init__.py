@@ -24,6 +24,7 @@ __all__ = [
     "AuthenticationFailed",
     "BackendConfig",
     "BackendUnavailable",
+    "CredentialEdit",
     "CredentialInfo",
     "Custodian",
     "CustodianError",
@@ -47,6 +48,7 @@ __all__ = [
     "Secret",
     "SecretPayload",
     "SessionLocked",
+    "SystemEdit",
     "SystemInfo",
     "SystemKind",
     "TechnicianInfo",
@@ -107,11 +109,13 @@ _WHERE = {
     **{
         n: "custodian.records"
         for n in (
+            "CredentialEdit",
             "CredentialInfo",
             "CustomerDetail",
             "CustomerInfo",
             "EventInfo",
             "GrantInfo",
+            "SystemEdit",
             "SystemInfo",
             "TechnicianInfo",
             "VersionInfo",
@@ -175,11 +179,13 @@ if TYPE_CHECKING:
     )
     from .generate import generate_password
     from .records import (
+        CredentialEdit,
         CredentialInfo,
         CustomerDetail,
         CustomerInfo,
         EventInfo,
         GrantInfo,
+        SystemEdit,
         SystemInfo,
         TechnicianInfo,
         VersionInfo,

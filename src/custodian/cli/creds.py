@@ -30,7 +30,7 @@ def _kind_of(ctx: CliContext, path: str) -> str | None:
 
 @click.group()
 def cred() -> None:
-    """Credentials: add, set, list, history."""
+    """Credentials: add, set, list, history, show, rename, move, edit, delete."""
 
 
 @cred.command("add")

@@ -227,6 +227,10 @@ def customer_report(ctx: CliContext, slug: str, fmt: str) -> None:
     if r.systems:
         click.echo("")
         emit(list(r.systems), ["name", "kind", "host"], "table")
+    if r.deleted:
+        click.echo("")
+        rows = [{**d, "versions": d["destroyed"].get("secret_versions", 0)} for d in r.deleted]
+        emit(rows, ["action", "target", "at", "by", "versions"], "table")
     if r.credentials:
         click.echo("")
         emit(

@@ -184,22 +184,27 @@ def history(actor: Actor, path: str) -> list[VersionInfo]:
         customer = actor.customer(tx, cp.customer)
         _, cred = rows.credential(tx, customer, cp)
         store_sync.sync_from_store(actor, tx, customer, cred, str(cp))
-        names = dict(tx.exec(select(Technician.id, Technician.username)).all())
-        versions = tx.exec(
-            select(SecretVersion)
-            .where(SecretVersion.credential_id == cred.id)
-            .order_by(col(SecretVersion.version))
-        ).all()
-        return [
-            VersionInfo(
-                v.version,
-                v.key_version,
-                tuple(v.field_names.split(",")),
-                names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
-                as_utc(v.created_at),
-            )
-            for v in versions
-        ]
+        return version_infos(tx, cred)
+
+
+def version_infos(tx: Session, cred: Credential) -> list[VersionInfo]:
+    """Every version of `cred`, oldest first (`history`, `cred show`)."""
+    names = dict(tx.exec(select(Technician.id, Technician.username)).all())
+    versions = tx.exec(
+        select(SecretVersion)
+        .where(SecretVersion.credential_id == cred.id)
+        .order_by(col(SecretVersion.version))
+    ).all()
+    return [
+        VersionInfo(
+            v.version,
+            v.key_version,
+            tuple(v.field_names.split(",")),
+            names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
+            as_utc(v.created_at),
+        )
+        for v in versions
+    ]
 
 
 def list_credentials(actor: Actor, slug: str | None = None) -> list[CredentialInfo]:

@@ -9,6 +9,7 @@ retention period. The handover decrypts the customer's current credentials for a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from ..db.models import (
 from ..errors import AccessDenied, IntegrityError, NotFound, UsageError
 from ..exchange import handover as handover_file
 from . import policy, reveal, revocation
+from .deletion import DELETIONS
 from .offboarding_records import (
     CustomerReport,
     Handover,
@@ -238,6 +240,22 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
                     .order_by(col(Technician.username))
                 ).all()
             ]
+        deleted = tuple(
+            {
+                "target": e.target,
+                "action": e.action,
+                "at": as_utc(e.at),
+                "by": e.actor,
+                "destroyed": json.loads(e.detail or "{}").get("destroyed", {}),
+            }
+            for e in tx.exec(
+                select(AccessEvent)
+                .where(AccessEvent.customer_id == cid)
+                .where(col(AccessEvent.action).in_(DELETIONS))
+                .where(AccessEvent.outcome == "ok")
+                .order_by(col(AccessEvent.seq))
+            ).all()
+        )
         overall = last.get(-1)
         return CustomerReport(
             customer.slug,
@@ -252,6 +270,7 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
             overall[0] if overall else None,
             overall[1] if overall else None,
             certificate_of(tx, customer),
+            deleted,
         )
 
 

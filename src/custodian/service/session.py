@@ -23,12 +23,15 @@ from ..records import (
     AccessReport,
     AlertInfo,
     CheckpointInfo,
+    CredentialDetail,
+    CredentialEdit,
     CredentialInfo,
     CustomerDetail,
     CustomerInfo,
     EventInfo,
     GrantInfo,
     LogVerification,
+    SystemEdit,
     SystemInfo,
     TechnicianInfo,
     VersionInfo,
@@ -38,13 +41,14 @@ from ..storage.config import BackendConfig
 from . import (
     access_log,
     backups,
+    credential_admin,
     credentials,
     customers,
+    deletion,
     grants,
     imports,
     offboarding,
     purge,
-    reveal,
     rotation,
     store_admin,
     store_migration,
@@ -72,17 +76,8 @@ class ActorSession:
         key: KeyPair,
         signer: SigningKey,
     ) -> None:
-        self._actor = Actor(
-            vault,
-            technician_id,
-            username,
-            role,
-            key,
-            signer,
-        )
+        self._actor = Actor(vault, technician_id, username, role, key, signer)
         self.technician_id, self.username, self.role = technician_id, username, role
-        # Read by the mixins not yet converted to use-case modules:
-        self._vault, self._key, self._signer = vault, key, signer
 
     def __repr__(self) -> str:
         return f"ActorSession(username={self.username!r}, role={self.role.value!r})"
@@ -212,7 +207,22 @@ class ActorSession:
     def history(self, path: str) -> list[VersionInfo]:
         return credentials.history(self._actor, path)
 
-    # --- the reveal (reveal.py) -----------------------------------------------------
+    # --- editing, showing, deleting (credential_admin.py, deletion.py) --------------
+
+    def edit_credential(self, path: str, change: CredentialEdit) -> str:
+        return credential_admin.edit_credential(self._actor, path, change)
+
+    def edit_system(self, path: str, change: SystemEdit) -> str:
+        return credential_admin.edit_system(self._actor, path, change)
+
+    def show_credential(self, path: str) -> CredentialDetail:
+        return credential_admin.show_credential(self._actor, path)
+
+    def delete(self, path: str) -> dict[str, int]:
+        """Delete a credential or a system, its versions destroyed (admins; logged)."""
+        return deletion.delete(self._actor, path)
+
+    # --- the reveal (reveal.py; username, url, host, notes: credential_admin.py) ----
 
     def reveal(
         self,
@@ -223,8 +233,8 @@ class ActorSession:
         version: int | None = None,
         action: str = "reveal",
     ) -> Secret:
-        """Decrypt one field; the access event commits before the value is returned."""
-        return reveal.reveal(
+        """Decrypt one field, or read username, url, host, notes; logged before returned."""
+        return credential_admin.read_field(
             self._actor, path, field=field, reason=reason, version=version, action=action
         )
 

@@ -94,6 +94,13 @@ class SecretStore(Protocol):
         The rows that named them are the service's to delete."""
         ...
 
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        """Delete every payload of one credential; returns how many versions were
+        destroyed. A remote store deletes once `tx` commits (a rollback keeps them)."""
+        ...
+
     # Hooks for a store that enforces access itself (Vault policies). Each runs inside the
     # service's transaction, after the SQL change, so a failure rolls the change back.
 

@@ -129,6 +129,19 @@ class VaultSecretStore(VaultClient):
             self.access.detach_everywhere(customer_slug)
         return destroyed
 
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        """Counted now, deleted (every version and the metadata) once `tx` commits: a
+        rollback keeps them; a failure then leaves an orphan `custodian doctor` reports."""
+        path = self.path(customer_slug, credential_id)
+        with self.errors(f"reading {self.mount}/{path}"):
+            meta = self.metadata(path)
+        if meta is None:
+            return 0
+        event.listen(tx, "after_commit", lambda _s: self.quietly(self.delete, path), once=True)
+        return sum(1 for v in meta["versions"].values() if not v["destroyed"])
+
     # --- for doctor and migrate -------------------------------------------------------
 
     def read_fields(self, customer_slug: str, credential_id: int, kv_version: int) -> bytes | None:

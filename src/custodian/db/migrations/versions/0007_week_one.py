@@ -31,9 +31,7 @@ def upgrade() -> None:
     op.add_column("credential", sa.Column("tags", sa.String(length=512), nullable=True))
     op.add_column(
         "customer",
-        sa.Column(
-            "otp_seed_policy", sa.String(length=16), nullable=False, server_default="admins"
-        ),
+        sa.Column("otp_seed_policy", sa.String(length=16), nullable=False, server_default="admins"),
     )
     op.add_column("customer", sa.Column("max_age_days", sa.Integer(), nullable=True))
     op.add_column("vault_info", sa.Column("max_age_by_kind", sa.Text(), nullable=True))

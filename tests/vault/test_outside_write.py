@@ -53,3 +53,15 @@ def test_the_reveal_syncs_on_both_databases(vkit: VaultKit) -> None:
     ][-3:]
     assert actions == [("cred-sync", 2), ("reveal", 2), ("reveal", 1)]
     assert alice.set_secret(path, SecretPayload({"password": "x3"})) == 3
+
+
+def test_deleting_a_credential_destroys_its_kv_versions(vkit: VaultKit) -> None:
+    alice = vkit.tech("alice")
+    path = vkit.customer("acme", grant=("alice",))
+    alice.set_secret(path, SecretPayload({"password": "second"}))
+    kv = vkit.kv_path(path)
+    counts = vkit.admin.delete(path)
+    assert counts == {"credentials": 1, "secret_versions": 2, "payloads": 2}
+    gone = vkit.bao.bao("kv", "metadata", "get", f"-mount={vkit.store.mount}", kv)
+    assert gone.returncode != 0
+    assert vkit.admin.doctor() == []

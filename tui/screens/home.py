@@ -4,7 +4,7 @@ and the credentials of the selected customer grouped by system kind."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,7 +25,7 @@ from ..widgets.fitted_table import Column, FittedTable
 from .reveal import SecretWorkers
 
 if TYPE_CHECKING:
-    from custodian import CredentialInfo
+    from custodian import CredentialEdit, CredentialInfo
 
     from ..app import CustodianApp
 
@@ -67,6 +67,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
+        Binding("e", "edit", "Edit", show=False),
+        Binding("delete", "delete", "Delete", show=False),
     ]
 
     @dataclass
@@ -339,6 +341,40 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if cred is not None:
             self.app.push_screen(HistoryScreen(cred))
 
+    def action_edit(self) -> None:
+        from .edit import EditScreen
+
+        cred = self.current()
+        if cred is not None:
+            session = self.app.session
+
+            def done(change: CredentialEdit | None) -> None:
+                if change is not None:
+                    self.change(f"saved {cred.path}", session.edit_credential, cred.path, change)
+
+            self.app.push_screen(EditScreen(cred), done)
+
+    def action_delete(self) -> None:
+        from .confirm import ConfirmScreen
+
+        cred = self.current()
+        if cred is not None:
+
+            def done(yes: bool | None) -> None:
+                if yes:
+                    self.change(f"deleted {cred.path}", self.app.session.delete, cred.path)
+
+            question = f"Delete {cred.path}? Every version of its secret is destroyed."
+            self.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+
+    @work(thread=True, group="inventory")
+    def change(self, text: str, call: Callable[..., object], *args: object) -> None:
+        """One change to the inventory (edit, delete); then the lists are reloaded."""
+        with self.app.service_errors():
+            call(*args)
+            self.app.call_from_thread(self.app.notify, text)
+            self.load()
+
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Search", "Focus the search box", self.action_search)
         yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
@@ -348,3 +384,5 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield SystemCommand(
                 "History", "Versions of the selected credential", self.action_history
             )
+            yield SystemCommand("Edit", "Rename, move or edit the credential", self.action_edit)
+            yield SystemCommand("Delete", "Delete the credential (admins)", self.action_delete)

@@ -1,0 +1,67 @@
+"""Editing and deleting a credential from the home screen (issue 19), through Pilot."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from custodian import NotFound
+from custodian_tui.screens.confirm import ConfirmScreen
+from custodian_tui.screens.edit import EditScreen
+from custodian_tui.screens.home import HomeScreen
+from tests.tui.conftest import both_databases
+from tests.tui.test_technician import SIZE, events, open_home_row, table_keys
+
+pytestmark = pytest.mark.asyncio
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+@both_databases
+async def test_edit_renames_moves_and_changes_the_username(app_for, demo):
+    app = app_for("alice", unlocked=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("e")
+        assert isinstance(app.screen, EditScreen)
+        app.screen.query_one("#edit-name", Input).value = "root"
+        app.screen.query_one("#edit-system", Input).value = "hp-4050"
+        app.screen.query_one("#edit-username", Input).value = "netadmin"
+        await pilot.click("#save")
+        await settle(app, pilot)
+        assert isinstance(app.screen, HomeScreen)
+        assert "globex/hp-4050/root" in table_keys(app)
+        assert "globex/edge-rtr/admin" not in table_keys(app)
+    alice = demo.vault.unlock("alice", "correct horse battery staple")
+    assert alice.reveal("globex/hp-4050/root").reveal() == "pw-globex-edge-rtr"
+    assert alice.reveal("globex/hp-4050/root", field="username").reveal() == "netadmin"
+    assert [e.action for e in events(demo, "cred-move")] == ["cred-move"]
+
+
+async def test_delete_asks_then_destroys_and_a_technician_is_refused(app_for, demo):
+    app = app_for("alice", unlocked=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("delete")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert "needs the role admin" in " ".join(str(n.message) for n in app._notifications)
+        assert "globex/edge-rtr/admin" in table_keys(app)
+    app = app_for("admin", unlocked=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("delete")
+        await pilot.press("n")  # cancelled: nothing happens
+        await settle(app, pilot)
+        assert "globex/edge-rtr/admin" in table_keys(app)
+        await pilot.press("delete", "y")
+        await settle(app, pilot)
+        assert "globex/edge-rtr/admin" not in table_keys(app)
+    with pytest.raises(NotFound):
+        demo.admin.show_credential("globex/edge-rtr/admin")
+    assert [e.outcome for e in events(demo, "cred-delete")] == ["ok"]

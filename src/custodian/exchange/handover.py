@@ -67,8 +67,9 @@ class HandoverData(Protocol):
 
 def write_kdbx(handover: HandoverData, path: Path, passphrase: str) -> None:
     """One group per system, one entry per credential; a TOTP seed becomes the entry's
-    `otp` attribute as KeePassXC stores it (an `otpauth://` URI), the other extra fields
-    (SSH key, enable secret) protected custom properties."""
+    `otp` attribute as KeePassXC stores it (an `otpauth://` URI), a file field an
+    attachment, the other extra fields (SSH key, enable secret) protected custom
+    properties."""
     check_handover_passphrase(passphrase)
     with staged(path) as stage:
         fill_kdbx(handover, stage.tmp, passphrase)
@@ -106,7 +107,10 @@ def fill_kdbx(handover: HandoverData, tmp: Path, passphrase: str) -> None:
                 )
             for name in sorted(fields):
                 with _unwritable(where, name):
-                    if name == SEED_FIELD:
+                    if fields[name].is_file:  # a KeePass attachment, named as the field
+                        binary = kp.add_binary(fields[name].reveal_bytes(), protected=True)
+                        item.add_attachment(binary, name)
+                    elif name == SEED_FIELD:
                         item.otp = otpauth_uri(fields[name], handover.name, entry.name)
                     elif name != PRIMARY_FIELD:
                         item.set_custom_property(name, fields[name].reveal(), protect=True)
@@ -156,7 +160,7 @@ def handover_json(handover: HandoverData) -> dict[str, Any]:
                         "username": e.username,
                         "url": e.url,
                         "notes": e.notes,
-                        "fields": {k: v.reveal() for k, v in sorted(e.fields.items())},
+                        "fields": {k: _plain(v) for k, v in sorted(e.fields.items())},
                     }
                     for e in s.entries
                 ],
@@ -164,6 +168,13 @@ def handover_json(handover: HandoverData) -> dict[str, Any]:
             for s in handover.systems
         ],
     }
+
+
+def _plain(value: Secret) -> str | dict[str, str]:
+    """A field in the JSON handover: its text, or a file as {"file_base64": ...}."""
+    if value.is_file:
+        return {"file_base64": base64.b64encode(value.reveal_bytes()).decode("ascii")}
+    return value.reveal()
 
 
 def write_json(handover: HandoverData, path: Path) -> None:

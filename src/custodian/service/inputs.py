@@ -55,7 +55,12 @@ def check_value(value: str, what: str, limit: int = MAX_FIELD_BYTES) -> str:
 
 def check_payload(payload: SecretPayload) -> SecretPayload:
     """Every field of a version about to be written: the rule of every write path (add,
-    set, import, the TUI), so a handover can always write what the vault holds."""
+    set, import, the TUI), so a handover can always write what the vault holds. A file
+    field (`Secret.from_bytes`) holds any bytes, up to the same size."""
     for name, secret in payload.items():
-        check_value(secret.reveal(), f"field {name!r}")
+        if secret.is_file:
+            if len(secret.reveal_bytes()) > MAX_FIELD_BYTES:
+                raise UsageError(f"the file {name!r} is larger than {size_text(MAX_FIELD_BYTES)}")
+        else:
+            check_value(secret.reveal(), f"field {name!r}")
     return payload

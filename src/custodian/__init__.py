@@ -56,6 +56,7 @@ __all__ = [
     "VersionInfo",
     "check_handover_passphrase",
     "check_handover_target",
+    "check_out_target",
     "clean_name",
     "generate_password",
     "parse_kind_map",
@@ -67,6 +68,7 @@ __all__ = [
     "resume_cached_session",
     "utcnow",
     "verify_backup",
+    "write_private_file",
 ]
 
 _WHERE = {
@@ -93,6 +95,8 @@ _WHERE = {
     "verify_backup": "custodian.exchange.backup",
     "check_handover_passphrase": "custodian.exchange.handover",
     "check_handover_target": "custodian.exchange.handover",
+    "check_out_target": "custodian.files",
+    "write_private_file": "custodian.files",
     **{n: "custodian.clock" for n in ("parse_span", "parse_time", "utcnow")},
     **{
         n: "custodian.exchange.importers"
@@ -177,6 +181,7 @@ if TYPE_CHECKING:
         read_csv,
         read_kdbx,
     )
+    from .files import check_out_target, write_private_file
     from .generate import generate_password
     from .records import (
         CredentialEdit,

@@ -63,6 +63,7 @@ PINNED_PUBLIC_API = [
     "VersionInfo",
     "check_handover_passphrase",
     "check_handover_target",
+    "check_out_target",
     "clean_name",
     "generate_password",
     "parse_kind_map",
@@ -74,6 +75,7 @@ PINNED_PUBLIC_API = [
     "resume_cached_session",
     "utcnow",
     "verify_backup",
+    "write_private_file",
 ]
 
 PINNED_SESSION_METHODS = [

@@ -65,3 +65,33 @@ async def test_delete_asks_then_destroys_and_a_technician_is_refused(app_for, de
     with pytest.raises(NotFound):
         demo.admin.show_credential("globex/edge-rtr/admin")
     assert [e.outcome for e in events(demo, "cred-delete")] == ["ok"]
+
+
+async def test_an_attachment_is_listed_and_saved_to_a_file(app_for, demo, tmp_path):
+    from custodian import Secret, SecretPayload
+    from custodian_tui.screens.reveal import RevealScreen
+    from custodian_tui.screens.save import SavePathScreen
+    from custodian_tui.widgets.secret_field import SecretField
+
+    blob = b"\x00\x01binary\xff" * 100
+    fields = {"password": "pw-2", "backup-cfg": Secret.from_bytes(blob)}
+    demo.admin.set_secret("globex/edge-rtr/admin", SecretPayload(fields), keep_other_fields=False)
+    app = app_for("alice", unlocked=True)
+    target = tmp_path / "saved.cfg"
+    async with app.run_test(size=SIZE) as pilot:
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("enter")
+        assert isinstance(app.screen, RevealScreen)
+        field = app.screen.query_one("#field-backup-cfg", SecretField)
+        field.focus()
+        await pilot.press("space")
+        await settle(app, pilot)
+        assert f"file, {len(blob)} bytes · s saves it" in field.render().plain
+        await pilot.press("s")
+        assert isinstance(app.screen, SavePathScreen)
+        app.screen.query_one("#save-path", Input).value = str(target)
+        await pilot.press("enter")
+        await settle(app, pilot)
+    assert target.read_bytes() == blob and target.stat().st_mode & 0o777 == 0o600
+    reveals = [e.target for e in events(demo, "reveal")]
+    assert reveals == ["globex/edge-rtr/admin#backup-cfg"] * 2

@@ -9,10 +9,18 @@ from pathlib import Path
 
 import click
 
-from .. import PRIMARY_FIELD, SecretPayload, SystemKind, UsageError, generate_password
+from .. import (
+    PRIMARY_FIELD,
+    SecretPayload,
+    SystemKind,
+    UsageError,
+    check_out_target,
+    generate_password,
+    write_private_file,
+)
 from . import FORMATS
 from ._context import CliContext
-from ._files import check_out_target, read_file_secret, write_private_file
+from ._files import read_file_secret
 from ._io import emit, read_payload, say
 
 pass_ctx = click.make_pass_decorator(CliContext)

@@ -218,3 +218,13 @@ class CredentialDetail(_Record):
     tags: tuple[str, ...]
     versions: tuple[VersionInfo, ...]
     access: tuple[AccessInfo, ...]
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """What `customer edit --otp-seed/--max-age` and `rotation max-age` set: None keeps
+    a setting; 0 days clears an age. With `kind` (and no customer): that kind's age."""
+
+    otp_seed: str | None = None  # "admins" or "granted"
+    max_age_days: int | None = None
+    kind: str | None = None

@@ -350,7 +350,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
 
             def done(change: CredentialEdit | None) -> None:
                 if change is not None:
-                    self.change(f"saved {cred.path}", session.edit_credential, cred.path, change)
+                    self.change(f"saved {cred.path}", session.edit, cred.path, change)
 
             self.app.push_screen(EditScreen(cred), done)
 

@@ -26,7 +26,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @pass_ctx
 def cred_rename(ctx: CliContext, path: str, new_name: str) -> None:
     """Rename a credential (its id, versions and log entries stay with it)."""
-    say(f"renamed {path} to {ctx.actor().edit_credential(path, CredentialEdit(name=new_name))}")
+    say(f"renamed {path} to {ctx.actor().edit(path, CredentialEdit(name=new_name))}")
 
 
 @cred.command("move")
@@ -35,7 +35,7 @@ def cred_rename(ctx: CliContext, path: str, new_name: str) -> None:
 @pass_ctx
 def cred_move(ctx: CliContext, path: str, system_name: str) -> None:
     """Move a credential to another SYSTEM of the same customer."""
-    moved = ctx.actor().edit_credential(path, CredentialEdit(system=system_name))
+    moved = ctx.actor().edit(path, CredentialEdit(system=system_name))
     say(f"moved {path} to {moved}")
 
 
@@ -62,7 +62,7 @@ def cred_edit(
     change = CredentialEdit(
         username=username, url=url, notes=notes, tags=() if no_tags else (tags or None)
     )
-    say(f"edited {ctx.actor().edit_credential(path, change)}")
+    say(f"edited {ctx.actor().edit(path, change)}")
 
 
 @cred.command("show")
@@ -116,7 +116,7 @@ def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
 @pass_ctx
 def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
     """Rename a system; its credentials follow it."""
-    say(f"renamed {path} to {ctx.actor().edit_system(path, SystemEdit(name=new_name))}")
+    say(f"renamed {path} to {ctx.actor().edit(path, SystemEdit(name=new_name))}")
 
 
 @system.command("edit")
@@ -136,7 +136,7 @@ def system_edit(
 ) -> None:
     """Change a system's kind, host, port or notes."""
     change = SystemEdit(kind=kind, host=host, port=port, notes=notes)
-    say(f"edited {ctx.actor().edit_system(path, change)}")
+    say(f"edited {ctx.actor().edit(path, change)}")
 
 
 @system.command("delete")

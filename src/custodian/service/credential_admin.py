@@ -19,7 +19,8 @@ from ..errors import AccessDenied, AlreadyExists, NotFound, UsageError
 from ..paths import CredentialPath, SystemPath, check_name
 from ..records import AccessInfo, CredentialDetail, CredentialEdit, SystemEdit
 from ..secret import Secret
-from . import credentials, inputs, policy, probes, reveal, rows, views
+from ..totp import SEED_ALIAS
+from . import credentials, inputs, policy, probes, reveal, rows, secret_policy, views
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -27,6 +28,13 @@ if TYPE_CHECKING:
 METADATA_FIELDS = ("username", "url", "host", "notes")  # `get --field` reads them too
 MAX_NOTES = 64 * 1024
 ORG_KEY = "organization key (can grant themselves)"
+
+
+def edit(actor: Actor, path: str, change: CredentialEdit | SystemEdit) -> str:
+    """`edit_system` for a `SystemEdit`, else `edit_credential`."""
+    if isinstance(change, SystemEdit):
+        return edit_system(actor, path, change)
+    return edit_credential(actor, path, change)
 
 
 def edit_credential(actor: Actor, path: str, change: CredentialEdit) -> str:
@@ -193,6 +201,8 @@ def read_field(
     """`get --field`: a secret field (`reveal`), or a non-secret one (`username`, `url`,
     `host`, `notes`) under the same rules and logged the same way (a `reveal` event of
     `PATH#FIELD`). A secret field of that name, where one exists, comes first."""
+    if field == SEED_ALIAS:
+        secret_policy.check_seed_reveal(actor, path)
     if field not in METADATA_FIELDS:
         return reveal.reveal(
             actor, path, field=field, reason=reason, version=version, action=action

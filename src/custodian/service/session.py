@@ -31,6 +31,7 @@ from ..records import (
     EventInfo,
     GrantInfo,
     LogVerification,
+    PolicyChange,
     SystemEdit,
     SystemInfo,
     TechnicianInfo,
@@ -50,6 +51,7 @@ from . import (
     offboarding,
     purge,
     rotation,
+    secret_policy,
     store_admin,
     store_migration,
     technicians,
@@ -165,7 +167,7 @@ class ActorSession:
     def rotation_list(self, slug: str | None = None) -> list[RotationEntry]:
         return rotation.rotation_list(self._actor, slug)
 
-    # --- systems and credentials (credentials.py) -----------------------------------
+    # --- systems and credentials (credentials.py, credential_admin.py, deletion.py) --
 
     def add_system(
         self, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
@@ -207,20 +209,18 @@ class ActorSession:
     def history(self, path: str) -> list[VersionInfo]:
         return credentials.history(self._actor, path)
 
-    # --- editing, showing, deleting (credential_admin.py, deletion.py) --------------
-
-    def edit_credential(self, path: str, change: CredentialEdit) -> str:
-        return credential_admin.edit_credential(self._actor, path, change)
-
-    def edit_system(self, path: str, change: SystemEdit) -> str:
-        return credential_admin.edit_system(self._actor, path, change)
+    def edit(self, path: str, change: CredentialEdit | SystemEdit) -> str:
+        return credential_admin.edit(self._actor, path, change)  # returns the new path
 
     def show_credential(self, path: str) -> CredentialDetail:
         return credential_admin.show_credential(self._actor, path)
 
     def delete(self, path: str) -> dict[str, int]:
-        """Delete a credential or a system, its versions destroyed (admins; logged)."""
-        return deletion.delete(self._actor, path)
+        return deletion.delete(self._actor, path)  # a credential or a system (admins)
+
+    def secret_policy(self, slug: str | None, change: PolicyChange) -> dict[str, object]:
+        """Show or set a customer's TOTP seed policy and password age, or a kind's age."""
+        return secret_policy.secret_policy(self._actor, slug, change)
 
     # --- the reveal (reveal.py; username, url, host, notes: credential_admin.py) ----
 
@@ -260,8 +260,7 @@ class ActorSession:
         return backups.backup(self._actor, out, passphrase, params=params)
 
     def hand_over(self, slug: str, path: Path, passphrase: str) -> Handover:
-        """`slug`'s handover written to `path` as KDBX 4 (target and passphrase checked
-        before anything is decrypted; one `export` event; needs a grant)."""
+        """`slug`'s handover written to `path` as KDBX 4 (one `export` event; a grant)."""
         return offboarding.hand_over(self._actor, slug, path, passphrase)
 
     def hand_over_json(self, slug: str, path: Path) -> Handover:

@@ -95,3 +95,24 @@ async def test_an_attachment_is_listed_and_saved_to_a_file(app_for, demo, tmp_pa
     assert target.read_bytes() == blob and target.stat().st_mode & 0o777 == 0o600
     reveals = [e.target for e in events(demo, "reveal")]
     assert reveals == ["globex/edge-rtr/admin#backup-cfg"] * 2
+
+
+async def test_a_file_field_is_never_copied_to_the_clipboard(app_for, demo):
+    from custodian import Secret, SecretPayload
+    from custodian_tui.screens.reveal import RevealScreen
+    from custodian_tui.widgets.secret_field import SecretField
+
+    fields = {"password": "pw-2", "backup-cfg": Secret.from_bytes(b"\x00bin")}
+    demo.admin.set_secret("globex/edge-rtr/admin", SecretPayload(fields), keep_other_fields=False)
+    app = app_for("alice", unlocked=True)
+    copied: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        app.copy_to_clipboard = copied.append  # the OSC 52 path: what would be sent
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("enter")
+        assert isinstance(app.screen, RevealScreen)
+        app.screen.query_one("#field-backup-cfg", SecretField).focus()
+        await pilot.press("c")
+        await settle(app, pilot)
+        assert copied == []
+        assert "is a file" in " ".join(str(n.message) for n in app._notifications)

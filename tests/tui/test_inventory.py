@@ -116,3 +116,29 @@ async def test_a_file_field_is_never_copied_to_the_clipboard(app_for, demo):
         await settle(app, pilot)
         assert copied == []
         assert "is a file" in " ".join(str(n.message) for n in app._notifications)
+
+
+async def test_a_system_is_renamed_and_deleted_from_the_home_screen(app_for, demo):
+    from custodian_tui.screens.edit import SystemEditScreen
+
+    app = app_for("admin", unlocked=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_home_row(app, pilot, "globex/edge-rtr/admin")
+        await pilot.press("E")
+        assert isinstance(app.screen, SystemEditScreen)
+        app.screen.query_one("#system-name", Input).value = "edge-fw"
+        app.screen.query_one("#system-port", Input).value = "443"
+        await pilot.click("#save")
+        await settle(app, pilot)
+        assert "globex/edge-fw/admin" in table_keys(app)
+        detail = demo.admin.show_credential("globex/edge-fw/admin")
+        assert detail.port == 443 and detail.credential.host == "edge-rtr.globex.example"
+        table = app.screen.query_one("#creds")
+        table.move_cursor(row=table_keys(app).index("globex/edge-fw/admin"))
+        await pilot.press("shift+delete")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert not any(k.startswith("globex/edge-fw/") for k in table_keys(app))
+    assert [s.name for s in demo.admin.show_customer("globex").systems] == ["hp-4050"]
+    assert [e.target for e in events(demo, "system-delete")] == ["globex/edge-fw"]

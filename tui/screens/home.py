@@ -22,10 +22,11 @@ from ..search import SearchIndex, SearchResult
 from ..service_features import rotation_due
 from ..widgets.fit_footer import FitFooter
 from ..widgets.fitted_table import Column, FittedTable
+from . import edit
 from .reveal import SecretWorkers
 
 if TYPE_CHECKING:
-    from custodian import CredentialEdit, CredentialInfo
+    from custodian import CredentialInfo
 
     from ..app import CustodianApp
 
@@ -68,7 +69,9 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
         Binding("e", "edit", "Edit", show=False),
+        Binding("E", "edit_system", "Edit system", show=False),
         Binding("delete", "delete", "Delete", show=False),
+        Binding("shift+delete", "delete_system", "Delete system", show=False),
     ]
 
     @dataclass
@@ -342,30 +345,16 @@ class HomeScreen(SecretWorkers, Screen[None]):
             self.app.push_screen(HistoryScreen(cred))
 
     def action_edit(self) -> None:
-        from .edit import EditScreen
+        edit.edit_credential(self)
 
-        cred = self.current()
-        if cred is not None:
-            session = self.app.session
-
-            def done(change: CredentialEdit | None) -> None:
-                if change is not None:
-                    self.change(f"saved {cred.path}", session.edit, cred.path, change)
-
-            self.app.push_screen(EditScreen(cred), done)
+    def action_edit_system(self) -> None:
+        edit.edit_system(self)
 
     def action_delete(self) -> None:
-        from .confirm import ConfirmScreen
+        edit.delete(self, system=False)
 
-        cred = self.current()
-        if cred is not None:
-
-            def done(yes: bool | None) -> None:
-                if yes:
-                    self.change(f"deleted {cred.path}", self.app.session.delete, cred.path)
-
-            question = f"Delete {cred.path}? Every version of its secret is destroyed."
-            self.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+    def action_delete_system(self) -> None:
+        edit.delete(self, system=True)
 
     @work(thread=True, group="inventory")
     def change(self, text: str, call: Callable[..., object], *args: object) -> None:
@@ -386,3 +375,9 @@ class HomeScreen(SecretWorkers, Screen[None]):
             )
             yield SystemCommand("Edit", "Rename, move or edit the credential", self.action_edit)
             yield SystemCommand("Delete", "Delete the credential (admins)", self.action_delete)
+            yield SystemCommand(
+                "Edit system", "Rename the system, its host, port", self.action_edit_system
+            )
+            yield SystemCommand(
+                "Delete system", "Delete the system (admins)", self.action_delete_system
+            )

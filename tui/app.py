@@ -202,7 +202,11 @@ class CustodianApp(App[None]):
 
     def copy_secret(self, secret: Secret, what: str) -> None:
         """Copy through the terminal (OSC 52, works over SSH) and to the local clipboard
-        where one exists (its tool reads the value on stdin); cleared after a while."""
+        where one exists (its tool reads the value on stdin); cleared after a while. A
+        file field is not text: it is saved (`s` on the reveal screen), never copied."""
+        if secret.is_file:
+            self.notify(f"{what} is a file: save it with s on the reveal screen")
+            return
         value = secret.reveal()
         self.copy_to_clipboard(value)
         if self.local_clipboard is not None:

@@ -15,6 +15,7 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 __all__ = [
+    "MAX_FIELD_BYTES",
     "PRIMARY_FIELD",
     "AccessDenied",
     "ActorSession",
@@ -23,6 +24,7 @@ __all__ = [
     "AuthenticationFailed",
     "BackendConfig",
     "BackendUnavailable",
+    "CredentialEdit",
     "CredentialInfo",
     "Custodian",
     "CustodianError",
@@ -39,6 +41,7 @@ __all__ = [
     "Manifest",
     "NotFound",
     "Parsed",
+    "PolicyChange",
     "RecoveryCode",
     "Role",
     "Rule",
@@ -46,6 +49,7 @@ __all__ = [
     "Secret",
     "SecretPayload",
     "SessionLocked",
+    "SystemEdit",
     "SystemInfo",
     "SystemKind",
     "TechnicianInfo",
@@ -53,6 +57,7 @@ __all__ = [
     "VersionInfo",
     "check_handover_passphrase",
     "check_handover_target",
+    "check_out_target",
     "clean_name",
     "generate_password",
     "parse_kind_map",
@@ -64,6 +69,7 @@ __all__ = [
     "resume_cached_session",
     "utcnow",
     "verify_backup",
+    "write_private_file",
 ]
 
 _WHERE = {
@@ -82,6 +88,7 @@ _WHERE = {
     "BackendConfig": "custodian.storage.config",
     "RecoveryCode": "custodian.crypto",
     "PRIMARY_FIELD": "custodian.secret",
+    "MAX_FIELD_BYTES": "custodian.secret",
     "generate_password": "custodian.generate",
     "ImportReport": "custodian.service.imports",
     "restore_backup": "custodian.service.restore",
@@ -89,6 +96,8 @@ _WHERE = {
     "verify_backup": "custodian.exchange.backup",
     "check_handover_passphrase": "custodian.exchange.handover",
     "check_handover_target": "custodian.exchange.handover",
+    "check_out_target": "custodian.files",
+    "write_private_file": "custodian.files",
     **{n: "custodian.clock" for n in ("parse_span", "parse_time", "utcnow")},
     **{
         n: "custodian.exchange.importers"
@@ -105,11 +114,14 @@ _WHERE = {
     **{
         n: "custodian.records"
         for n in (
+            "CredentialEdit",
             "CredentialInfo",
             "CustomerDetail",
             "CustomerInfo",
             "EventInfo",
             "GrantInfo",
+            "PolicyChange",
+            "SystemEdit",
             "SystemInfo",
             "TechnicianInfo",
             "VersionInfo",
@@ -171,18 +183,22 @@ if TYPE_CHECKING:
         read_csv,
         read_kdbx,
     )
+    from .files import check_out_target, write_private_file
     from .generate import generate_password
     from .records import (
+        CredentialEdit,
         CredentialInfo,
         CustomerDetail,
         CustomerInfo,
         EventInfo,
         GrantInfo,
+        PolicyChange,
+        SystemEdit,
         SystemInfo,
         TechnicianInfo,
         VersionInfo,
     )
-    from .secret import PRIMARY_FIELD, Secret, SecretPayload
+    from .secret import MAX_FIELD_BYTES, PRIMARY_FIELD, Secret, SecretPayload
     from .service import ActorSession, Custodian, InitResult, SchemaStatus
     from .service.imports import ImportReport
     from .service.restore import restore_backup

@@ -24,12 +24,12 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-_SPAN = re.compile(r"(\d+)([mhdw])")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_SPAN = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 def parse_span(text: str) -> timedelta | None:
-    """`30m`, `12h`, `7d`, `2w` as a timedelta; None for anything else."""
+    """`20s`, `30m`, `12h`, `7d`, `2w` as a timedelta; None for anything else."""
     m = _SPAN.fullmatch(text.strip())
     return timedelta(**{_UNITS[m.group(2)]: int(m.group(1))}) if m else None
 
@@ -44,6 +44,6 @@ def parse_time(text: str, now: datetime, *, future: bool) -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise UsageError(
-            f"invalid time {text[:40]!r}: use an ISO date such as 2026-12-31, or 30m, 12h, 7d"
+            f"invalid time {text[:40]!r}: use an ISO date such as 2026-12-31, or 30s, 30m, 12h, 7d"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)

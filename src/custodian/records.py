@@ -188,3 +188,64 @@ class AccessReport(_Record):
     credentials: tuple[CredentialUse, ...]
     technicians: tuple[TechnicianTotal, ...]
     alerts: tuple[AlertInfo, ...]
+
+
+# --- week one (issue 19): editing, showing and deleting ----------------------------------
+
+
+@dataclass(frozen=True)
+class CredentialEdit:
+    """What `cred edit`, `cred rename` and `cred move` change: None keeps a value, ""
+    clears a text (`username`, `url`, `notes`), () clears the tags."""
+
+    name: str | None = None
+    system: str | None = None  # another system of the same customer
+    username: str | None = None
+    url: str | None = None
+    notes: str | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class SystemEdit:
+    """What `system edit` and `system rename` change: None keeps, "" (or 0 for the
+    port) clears."""
+
+    name: str | None = None
+    kind: str | None = None
+    host: str | None = None
+    port: int | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class AccessInfo(_Record):
+    """Who can open a credential, and how: `grant` (until `expires_at`) or the
+    organization key (admins, who can grant themselves)."""
+
+    technician: str
+    role: str
+    how: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CredentialDetail(_Record):
+    """`cred show`: metadata, field names, versions and access; never a value."""
+
+    credential: CredentialInfo
+    port: int | None
+    notes: str | None
+    tags: tuple[str, ...]
+    versions: tuple[VersionInfo, ...]
+    access: tuple[AccessInfo, ...]
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """What `customer edit --otp-seed/--max-age` and `rotation max-age` set: None keeps
+    a setting; 0 days clears an age. With `kind` (and no customer): that kind's age."""
+
+    otp_seed: str | None = None  # "admins" or "granted"
+    max_age_days: int | None = None
+    kind: str | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import json
 from collections.abc import Iterator, Mapping
@@ -10,6 +12,8 @@ from .errors import IntegrityError, UsageError
 
 MASK = "********"
 PRIMARY_FIELD = "password"
+MAX_FIELD_BYTES = 1024 * 1024  # one secret field, on every write path (service/inputs.py)
+FILE_PREFIX = "\x00file:base64:"  # a file field's stored value: this, then its base64
 
 
 class Secret:
@@ -22,8 +26,27 @@ class Secret:
             raise TypeError("Secret takes a str")
         self._value = value
 
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Secret:
+        """A file as a secret (`cred set --field NAME --file FILE`): binary-safe, kept as
+        its base64 behind a prefix that no text value can hold (text never holds NUL)."""
+        return cls(FILE_PREFIX + base64.b64encode(data).decode("ascii"))
+
+    @property
+    def is_file(self) -> bool:
+        return self._value.startswith(FILE_PREFIX)
+
     def reveal(self) -> str:
         return self._value
+
+    def reveal_bytes(self) -> bytes:
+        """The value as bytes: a file's own bytes, a text's UTF-8."""
+        if not self.is_file:
+            return self._value.encode("utf-8")
+        try:
+            return base64.b64decode(self._value[len(FILE_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise IntegrityError("a stored file field is malformed") from None
 
     def __repr__(self) -> str:
         return f"Secret({MASK!r})"

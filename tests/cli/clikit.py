@@ -157,6 +157,14 @@ class Cli:
         return result
 
     def sql(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of `statement` (`?` placeholders) on this vault's database, either kind."""
+        if self.db.startswith("postgresql"):
+            import psycopg
+
+            dsn = self.db.replace("postgresql+psycopg://", "postgresql://")
+            with psycopg.connect(dsn, autocommit=True) as pg:
+                cur = pg.execute(statement.replace("?", "%s"), params)  # type: ignore[arg-type]
+                return cur.fetchall() if cur.description else []
         with sqlite3.connect(self.db) as conn:
             rows = conn.execute(statement, params).fetchall()
         conn.close()
@@ -185,6 +193,12 @@ def build_template(root: Path) -> Template:
     runtime = root / "run"
     runtime.mkdir(mode=0o700)
     cli = Cli(str(root / "vault.db"), runtime)
+    init = populate(cli)
+    return Template(root, init, tuple(cli.results))
+
+
+def populate(cli: Cli) -> Result:
+    """Build the template's vault at `cli.db` (SQLite or PostgreSQL); returns `init`."""
     init = cli.run("init", "--admin", ADMIN, "--kdf-seconds", "0")
     cli.run("tech", "add", "ben", input=TECH_PASS + "\n")
     cli.run("tech", "add", "dora", "--role", "auditor", input=TECH_PASS + "\n")
@@ -226,7 +240,7 @@ def build_template(root: Path) -> Template:
     cli.run("cred", "add", LOCKED, "--username", "backup", "--generate")
     cli.run("grant", "ben", "acme")
     cli.run("grant", "ben", "globex", "--until", "7d")
-    return Template(root, init, tuple(cli.results))
+    return init
 
 
 # Sessions where no OS keyring exists: `unlock` prints an export line for the

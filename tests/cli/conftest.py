@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.cli.clikit import Cli, Template, build_template
+from tests.cli.clikit import Cli, Template, build_template, populate
+from tests.conftest import BACKENDS, PgServer, _need_pg, pg_url
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +28,28 @@ def cli(template_vault: Template, tmp_path: Path) -> Cli:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     return Cli(str(tmp_path / "vault.db"), runtime)
+
+
+@pytest.fixture(params=BACKENDS)
+def both(request: pytest.FixtureRequest, template_vault: Template, tmp_path: Path) -> Iterator[Cli]:
+    """The template vault on SQLite (a copy, as `cli`) and on PostgreSQL (a clone of a
+    database built through the CLI once per session, as `build_template` builds it)."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    if request.param == "sqlite":
+        for name in ("vault.db", "vault.db-wal"):
+            src = template_vault.dir / name
+            if src.exists():
+                shutil.copyfile(src, tmp_path / name)
+        yield Cli(str(tmp_path / "vault.db"), runtime)
+        return
+    server: PgServer = request.getfixturevalue("pg_server")
+    _need_pg(server)
+    builder = tmp_path / "build"
+    builder.mkdir(mode=0o700)
+    template = server.template("cli", lambda url: populate(Cli(url, builder)))
+    name = server.clone(template)
+    try:
+        yield Cli(pg_url(name), runtime)
+    finally:
+        server.release(name)

@@ -185,6 +185,8 @@ def test_cred_set_keeps_history(cli: Cli) -> None:
     ben = dict(user="ben")
     assert cli.run("get", CRED, "--version", "1", **ben).stdout == CANARY + "\n"
     assert cli.run("get", CRED, "--version", "2", **ben).stdout == "second-value\n"
+    cli.run("get", CRED, "--field", "otp-seed", **ben, expect=4)  # admins only by default
+    cli.run("customer", "edit", "acme", "--otp-seed", "granted")
     assert cli.run("get", CRED, "--field", "otp-seed", **ben).stdout == "JBSWY3DPEHPK3PXP\n"
     assert re.fullmatch(r"[0-9]{6}\n", cli.run("get", CRED, "--field", "otp", **ben).stdout)
     newest = cli.run("get", CRED, **ben).stdout

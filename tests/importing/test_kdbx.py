@@ -18,7 +18,7 @@ def _counts(vault) -> tuple:
     )
 
 
-def test_keepassxc_database_is_read_entry_by_entry(keepassxc_parsed):
+def test_keepassxc_database_is_read_entry_by_entry(keepassxc_parsed, keepassxc_kdbx):
     items = {i.path: i for i in keepassxc_parsed.items}
     assert set(items) == {
         "acme/DC01/Domain Admin",
@@ -34,7 +34,10 @@ def test_keepassxc_database_is_read_entry_by_entry(keepassxc_parsed):
     assert switch.fields["enable-secret"].reveal() == "en4ble-me"
     assert SEED not in repr(switch) and "sw1tchPW" not in repr(keepassxc_parsed)
     assert items["acme/DC01/Domain Admin"].customer_name == "Acme"
-    assert any("attachments not imported: backup.xml" in s for s in keepassxc_parsed.skipped)
+    # An attachment is a file field named after its file (issue 19), byte for byte.
+    attached = items["acme/DC01/Domain Admin"].fields["backup.xml"]
+    assert attached.is_file and attached.reveal_bytes() == keepassxc_kdbx.xml.read_bytes()
+    assert not any("attachment" in s for s in keepassxc_parsed.skipped)
 
 
 def test_kdbx_import_stores_every_value(vault, keepassxc_parsed):

@@ -4,7 +4,7 @@ and the credentials of the selected customer grouped by system kind."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from ..search import SearchIndex, SearchResult
 from ..service_features import rotation_due
 from ..widgets.fit_footer import FitFooter
 from ..widgets.fitted_table import Column, FittedTable
+from . import edit
 from .reveal import SecretWorkers
 
 if TYPE_CHECKING:
@@ -67,6 +68,10 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
+        Binding("e", "edit", "Edit", show=False),
+        Binding("E", "edit_system", "Edit system", show=False),
+        Binding("delete", "delete", "Delete", show=False),
+        Binding("shift+delete", "delete_system", "Delete system", show=False),
     ]
 
     @dataclass
@@ -339,6 +344,26 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if cred is not None:
             self.app.push_screen(HistoryScreen(cred))
 
+    def action_edit(self) -> None:
+        edit.edit_credential(self)
+
+    def action_edit_system(self) -> None:
+        edit.edit_system(self)
+
+    def action_delete(self) -> None:
+        edit.delete(self, system=False)
+
+    def action_delete_system(self) -> None:
+        edit.delete(self, system=True)
+
+    @work(thread=True, group="inventory")
+    def change(self, text: str, call: Callable[..., object], *args: object) -> None:
+        """One change to the inventory (edit, delete); then the lists are reloaded."""
+        with self.app.service_errors():
+            call(*args)
+            self.app.call_from_thread(self.app.notify, text)
+            self.load()
+
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Search", "Focus the search box", self.action_search)
         yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
@@ -347,4 +372,12 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield SystemCommand("Copy", "Copy the selected password", self.action_copy)
             yield SystemCommand(
                 "History", "Versions of the selected credential", self.action_history
+            )
+            yield SystemCommand("Edit", "Rename, move or edit the credential", self.action_edit)
+            yield SystemCommand("Delete", "Delete the credential (admins)", self.action_delete)
+            yield SystemCommand(
+                "Edit system", "Rename the system, its host, port", self.action_edit_system
+            )
+            yield SystemCommand(
+                "Delete system", "Delete the system (admins)", self.action_delete_system
             )

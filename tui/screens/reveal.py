@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -16,6 +17,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
+
+from custodian import check_out_target, write_private_file
 
 from ..widgets.secret_field import SecretField
 
@@ -73,6 +76,7 @@ class RevealScreen(SecretWorkers, ModalScreen[None]):
     BINDINGS = [
         Binding("space,v", "show", "Show"),
         Binding("c", "copy", "Copy"),
+        Binding("s", "save", "Save to file", show=False),
         Binding("up,k", "focus_previous", "Up", show=False),
         Binding("down,j", "focus_next", "Down", show=False),
         Binding("escape,q", "close", "Close"),
@@ -142,6 +146,32 @@ class RevealScreen(SecretWorkers, ModalScreen[None]):
         field = self._focused_field()
         if field is not None:
             self.fetch_secret(self.cred.path, field.field, self.reason, self.version, "copy")
+
+    def action_save(self) -> None:
+        """Save the focused field (an attachment, or any field) to a new file, 0600."""
+        from .save import SavePathScreen
+
+        field = self._focused_field()
+        if field is None:
+            return
+        name = field.field
+
+        def chosen(target: str | None) -> None:
+            if target:
+                self.save_file(name, Path(target).expanduser())
+
+        self.app.push_screen(SavePathScreen(name), chosen)
+
+    @work(thread=True, group="save")
+    def save_file(self, field: str, target: Path) -> None:
+        """The target is checked before the reveal (logged as every reveal is)."""
+        with self.app.service_errors():
+            check_out_target(target, force=False)
+            secret = self.app.session.reveal(
+                self.cred.path, field=field, reason=self.reason, version=self.version
+            )
+            write_private_file(target, secret.reveal_bytes(), force=False)
+            self.app.call_from_thread(self.notify, f"saved {field} to {target}")
 
     def action_close(self) -> None:
         for field in self.query(SecretField):

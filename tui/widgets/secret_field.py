@@ -64,4 +64,7 @@ class SecretField(Widget, can_focus=True):
         left = ""
         if self._until is not None and self._now is not None:
             left = f"   (hides in {max(0, int((self._until - self._now).total_seconds()))} s)"
+        if self._secret.is_file:  # an attachment: its size, never its bytes on screen
+            size = len(self._secret.reveal_bytes())
+            return label + Text(f"file, {size} bytes · s saves it") + Text(left, style="dim")
         return label + Text(self._secret.reveal()) + Text(left, style="dim")

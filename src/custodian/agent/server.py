@@ -175,6 +175,8 @@ class Agent:
             return _error(exc.exit_code, str(exc))
         except Exception as exc:  # never a traceback, never a value: the class name only
             return _error(1, f"internal error in the session agent ({type(exc).__name__})")
+        if secret.is_file:  # bytes: the full CLI writes them (`get --out FILE`)
+            return _error(2, f"the field {field!r} is a file: write it with --out FILE")
         return {"ok": True, "value": secret.reveal()}
 
 

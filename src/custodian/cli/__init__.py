@@ -62,9 +62,22 @@ def _accept_global_options(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from . import admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui
+    from . import (
+        admin,
+        backup,
+        creds,
+        db,
+        doctor,
+        importing,
+        inventory,
+        lifecycle,
+        log,
+        session,
+        tui,
+    )
 
-    for module in (admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui):
+    modules = (admin, backup, creds, db, doctor, importing, inventory, lifecycle, log, session, tui)
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
     for command in cli.commands.values():

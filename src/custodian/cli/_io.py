@@ -11,10 +11,11 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .. import SecretPayload, SessionLocked, UsageError
+from .. import MAX_FIELD_BYTES, SecretPayload, SessionLocked, UsageError
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 ATTEMPTS = 3  # tries at typing a new secret twice alike
+JSON_LIMIT = 8 * MAX_FIELD_BYTES  # --fields-json: several fields, each checked by the service
 
 
 def say(message: str) -> None:
@@ -62,7 +63,7 @@ def unlock_passphrase(username: str) -> str:
 def read_new_secret(what: str, *, confirm: bool = True) -> str:
     """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice)."""
     if not sys.stdin.isatty():
-        data = sys.stdin.read()
+        data = read_stdin_text(what, MAX_FIELD_BYTES)
         value = data[:-1] if data.endswith("\n") else data
         if value.endswith("\r"):
             value = value[:-1]
@@ -80,10 +81,31 @@ def read_new_secret(what: str, *, confirm: bool = True) -> str:
     raise UsageError(f"the two entries of the {what} differed {ATTEMPTS} times")
 
 
+def read_stdin_text(what: str, limit: int) -> str:
+    """Piped stdin as UTF-8 text of at most `limit` bytes and a final line break, read
+    no further than that: a 100 MB paste is refused, not held in memory."""
+    data = sys.stdin.buffer.read(limit + 3)
+    if len(data) > limit + 2:
+        raise UsageError(f"the {what} read from stdin is larger than {_size(limit)}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the {what} read from stdin is not UTF-8 text (store binary data with --file)"
+        ) from None
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
 def read_payload(field: str, fields_json: bool) -> SecretPayload:
     if not fields_json:
         return SecretPayload({field: read_new_secret(f"{field} value")})
-    raw = sys.stdin.read() if not sys.stdin.isatty() else getpass.getpass("Fields as JSON: ")
+    if sys.stdin.isatty():
+        raw = getpass.getpass("Fields as JSON: ")
+    else:
+        raw = read_stdin_text("JSON", JSON_LIMIT)
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from .. import BackendConfig, KdfParams, Role, SystemKind, parse_time, utcnow
+from .. import BackendConfig, KdfParams, PolicyChange, Role, SystemKind, parse_time, utcnow
 from . import FORMATS
 from ._context import CliContext
 from ._io import PASSPHRASE_ENV, emit, read_new_secret, say
@@ -133,6 +133,17 @@ def customer_add(
 )
 @click.option("--reason-pattern", help="A regular expression the reason must match.")
 @click.option("--no-reason-pattern", is_flag=True, help="Drop the reason pattern.")
+@click.option(
+    "--otp-seed",
+    type=click.Choice(["admins", "granted"]),
+    help="Who may reveal TOTP seeds (get --field otp-seed); the code stays open to all.",
+)
+@click.option(
+    "--max-age",
+    type=click.IntRange(0, 3650),
+    metavar="DAYS",
+    help="Passwords older than this go on the rotation worklist (0: no limit).",
+)
 @pass_ctx
 def customer_edit(
     ctx: CliContext,
@@ -141,9 +152,19 @@ def customer_edit(
     require_reason: bool | None,
     reason_pattern: str | None,
     no_reason_pattern: bool,
+    otp_seed: str | None,
+    max_age: int | None,
 ) -> None:
-    """Change customer SLUG's name or reason policy (recorded in the log)."""
-    info = ctx.actor().edit_customer(
+    """Change customer SLUG's name, reason policy, TOTP seed policy or password age
+    (recorded in the log)."""
+    actor = ctx.actor()
+    if otp_seed is not None or max_age is not None:
+        got = actor.secret_policy(slug, PolicyChange(otp_seed=otp_seed, max_age_days=max_age))
+        age = f"{got['max_age_days']} days" if got["max_age_days"] else "no limit"
+        say(f"customer {slug}: TOTP seeds revealed by {got['otp_seed']}; password age {age}")
+        if (name, require_reason, reason_pattern, no_reason_pattern) == (None, None, None, False):
+            return
+    info = actor.edit_customer(
         slug,
         name=name,
         require_reason=require_reason,

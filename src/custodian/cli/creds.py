@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
 import click
 
-from .. import PRIMARY_FIELD, SecretPayload, SystemKind, generate_password
+from .. import (
+    PRIMARY_FIELD,
+    SecretPayload,
+    SystemKind,
+    UsageError,
+    check_out_target,
+    generate_password,
+    write_private_file,
+)
 from . import FORMATS
 from ._context import CliContext
+from ._files import read_file_secret
 from ._io import emit, read_payload, say
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
 
-def _payload(field: str, fields_json: bool, generate: bool, kind: str | None) -> SecretPayload:
-    if generate and fields_json:
-        raise click.UsageError("--generate and --fields-json exclude each other")
+def _payload(
+    field: str, fields_json: bool, generate: bool, kind: str | None, file: Path | None = None
+) -> SecretPayload:
+    if sum((generate, fields_json, file is not None)) > 1:
+        raise click.UsageError("--generate, --fields-json and --file exclude each other")
+    if file is not None:
+        return SecretPayload({field: read_file_secret(file)})
     if generate:
         return SecretPayload({field: generate_password(kind)})
     return read_payload(field, fields_json)
@@ -30,7 +48,7 @@ def _kind_of(ctx: CliContext, path: str) -> str | None:
 
 @click.group()
 def cred() -> None:
-    """Credentials: add, set, list, history."""
+    """Credentials: add, set, list, history, show, rename, move, edit, delete."""
 
 
 @cred.command("add")
@@ -46,6 +64,12 @@ def cred() -> None:
     help="Which field the value read from stdin sets.",
 )
 @click.option("--fields-json", is_flag=True, help="Read all fields as a JSON object from stdin.")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the field from this file, byte for byte (a key, a certificate).",
+)
 @pass_ctx
 def cred_add(
     ctx: CliContext,
@@ -56,10 +80,11 @@ def cred_add(
     generate: bool,
     field: str,
     fields_json: bool,
+    file: Path | None,
 ) -> None:
-    """Add a credential; its secret is read from stdin or a hidden prompt."""
+    """Add a credential; its secret is read from stdin, a hidden prompt or --file."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
-    payload = _payload(field, fields_json, generate, kind)
+    payload = _payload(field, fields_json, generate, kind, file)
     ctx.actor().add_credential(path, payload, username=username, url=url, notes=notes)
     say(f"added {path}" + (" with a generated secret" if generate else ""))
 
@@ -77,6 +102,12 @@ def cred_add(
     metavar="N",
     help="Only if the current version is N; else exit 7 (conflict), nothing written.",
 )
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the field from this file, byte for byte (a key, a certificate).",
+)
 @pass_ctx
 def cred_set(
     ctx: CliContext,
@@ -86,10 +117,11 @@ def cred_set(
     fields_json: bool,
     replace: bool,
     if_version: int | None,
+    file: Path | None,
 ) -> None:
-    """Store a new version of a credential's secret."""
+    """Store a new version of a credential's secret (stdin, a hidden prompt, or --file)."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
-    payload = _payload(field, fields_json, generate, kind)
+    payload = _payload(field, fields_json, generate, kind, file)
     version = ctx.actor().set_secret(
         path, payload, keep_other_fields=not replace, expected_version=if_version
     )
@@ -120,11 +152,62 @@ def cred_history(ctx: CliContext, path: str, fmt: str) -> None:
 @click.option("--field", default=PRIMARY_FIELD, show_default=True)
 @click.option("--reason", help="Why (a ticket number); some customers require one.")
 @click.option("--version", "version", type=int, help="An older version.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the field to this file (mode 0600) instead of stdout: a file field's bytes.",
+)
+@click.option("--force", is_flag=True, help="With --out: replace an existing file.")
 @pass_ctx
-def get(ctx: CliContext, path: str, field: str, reason: str | None, version: int | None) -> None:
-    """Print one secret value and a newline on stdout; the reveal is logged first."""
+def get(
+    ctx: CliContext,
+    path: str,
+    field: str,
+    reason: str | None,
+    version: int | None,
+    out: Path | None,
+    force: bool,
+) -> None:
+    """Print one secret value (or username, url, host, notes) and a newline on stdout;
+    the reveal is logged first. A file field needs --out."""
+    if out is not None:
+        check_out_target(out, force)
+    elif force:
+        raise click.UsageError("--force goes with --out")
     secret = ctx.actor().reveal(path, field=field, reason=reason, version=version)
-    click.echo(secret.reveal())
+    if out is not None:
+        write_private_file(out, secret.reveal_bytes(), force)
+        say(f"wrote {field} of {path} to {out}")
+    elif secret.is_file:
+        raise click.UsageError(f"the field {field!r} is a file: write it with --out FILE")
+    else:
+        click.echo(secret.reveal())
+
+
+@click.command("ssh-add")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--field", default="ssh-key", show_default=True, help="The private key's field.")
+@click.option("--reason", help="Why (a ticket number); some customers require one.")
+@click.option("--lifetime", help="Passed to ssh-add -t: how long the agent keeps the key.")
+@pass_ctx
+def ssh_add(
+    ctx: CliContext, path: str, field: str, reason: str | None, lifetime: str | None
+) -> None:
+    """Hand a private key to the running ssh-agent (`ssh-add -`, over stdin: never a
+    temporary file). Logged as a reveal."""
+    if not os.environ.get("SSH_AUTH_SOCK"):
+        raise UsageError("no ssh-agent: SSH_AUTH_SOCK is not set (run `eval $(ssh-agent)`)")
+    if shutil.which("ssh-add") is None:
+        raise UsageError("ssh-add is not installed")
+    secret = ctx.actor().reveal(path, field=field, reason=reason)
+    key = secret.reveal_bytes()
+    argv = ["ssh-add", *(["-t", lifetime] if lifetime else []), "-"]
+    done = subprocess.run(argv, input=key if key.endswith(b"\n") else key + b"\n",
+                          capture_output=True, timeout=60, check=False)  # fmt: skip
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"ssh-add refused the key: {message[-1] if message else 'no reason'}")
+    say(f"added the key of {path} to the ssh-agent")
 
 
 @click.command()
@@ -155,4 +238,4 @@ def gen(
     )
 
 
-COMMANDS = [cred, get, gen]
+COMMANDS = [cred, get, gen, ssh_add]

@@ -14,8 +14,10 @@ import click
 
 from .. import (
     IntegrityError,
+    PolicyChange,
     RecoveryCode,
     Role,
+    SystemKind,
     UsageError,
     check_handover_target,
     generate_password,
@@ -110,6 +112,22 @@ def rotation_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
     """Each entry says why it is there; it leaves when a new version is set."""
     rows = [e.to_dict() for e in ctx.actor().rotation_list(slug)]
     emit(rows, ROTATION_COLUMNS, fmt)
+
+
+@rotation.command("max-age")
+@click.argument("kind", required=False, type=click.Choice([k.value for k in SystemKind]))
+@click.argument("days", required=False, type=click.IntRange(0, 3650))
+@pass_ctx
+def rotation_max_age(ctx: CliContext, kind: str | None, days: int | None) -> None:
+    """Show the password age per system kind, or set KIND's to DAYS (0: no limit).
+    A customer's own (`customer edit --max-age`) comes first."""
+    if days is not None and kind is None:
+        raise UsageError("give the KIND whose age DAYS sets")
+    ages = ctx.actor().secret_policy(None, PolicyChange(kind=kind, max_age_days=days))
+    by_kind = ages["max_age_by_kind"]
+    assert isinstance(by_kind, dict)
+    emit([{"kind": k, "max_age_days": v} for k, v in sorted(by_kind.items())],
+         ["kind", "max_age_days"], "table")  # fmt: skip
 
 
 @click.command()
@@ -227,6 +245,10 @@ def customer_report(ctx: CliContext, slug: str, fmt: str) -> None:
     if r.systems:
         click.echo("")
         emit(list(r.systems), ["name", "kind", "host"], "table")
+    if r.deleted:
+        click.echo("")
+        rows = [{**d, "versions": d["destroyed"].get("secret_versions", 0)} for d in r.deleted]
+        emit(rows, ["action", "target", "at", "by", "versions"], "table")
     if r.credentials:
         click.echo("")
         emit(

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 
 import click
 
-from .. import parse_time, utcnow
+from .. import UsageError, parse_time, utcnow
 from ..agent.cache import SESSION_ENV, NoKeyring, forget, store_token
 from ._context import CliContext
 from ._io import acting_passphrase, read_new_secret, say, unlock_passphrase
 
 pass_ctx = click.make_pass_decorator(CliContext)
+MIN_TTL = timedelta(seconds=10)  # shorter would lapse before the next command starts
 
 
 @click.command()
-@click.option("--ttl", default="15m", show_default=True, help="How long the session lasts.")
+@click.option(
+    "--ttl",
+    default="15m",
+    show_default=True,
+    help="How long the session lasts: 20s, 30m, 8h (at least 10s), or an ISO time.",
+)
 @click.option(
     "--no-agent", is_flag=True, help="Do not start the session agent that serves `get` from memory."
 )
@@ -31,6 +38,8 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
 
     now = utcnow()
     span = parse_time(ttl, now, future=True) - now
+    if span < MIN_TTL:
+        raise UsageError(f"a session lasts at least {MIN_TTL.seconds}s (--ttl)")
     vault = ctx.vault()
     actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username), starts_session=True)
     slot = ctx.slot()

@@ -57,6 +57,7 @@ class VaultInfo(SQLModel, table=True):
     kdf_iterations: int
     kdf_lanes: int
     retention_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    max_age_by_kind: str | None = None  # JSON: system kind -> days a password may age
 
 
 class Technician(SQLModel, table=True):
@@ -92,6 +93,11 @@ class Customer(SQLModel, table=True):
     created_at: datetime
     offboarded_at: datetime | None = None
     purge_after: datetime | None = None
+    # who may reveal `otp-seed`: "admins" or "granted" (every granted technician)
+    otp_seed_policy: str = Field(
+        default="admins", max_length=16, sa_column_kwargs={"server_default": "admins"}
+    )
+    max_age_days: int | None = None  # a password older than this is due for rotation
 
 
 class CustomerKey(SQLModel, table=True):
@@ -136,6 +142,7 @@ class System(SQLModel, table=True):
     name: str = Field(max_length=128)
     kind: str = Field(max_length=32)
     host: str | None = Field(default=None, max_length=255)
+    port: int | None = None
     notes: str | None = None
     created_at: datetime
 
@@ -150,6 +157,7 @@ class Credential(SQLModel, table=True):
     username: str | None = Field(default=None, max_length=255)
     url: str | None = Field(default=None, max_length=2048)
     notes: str | None = None
+    tags: str | None = Field(default=None, max_length=512)  # comma-separated
     current_version: int = 0
     created_at: datetime
     updated_at: datetime

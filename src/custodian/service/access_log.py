@@ -67,6 +67,7 @@ def events(
     )
     if limit is None:
         return list(iter_events(actor, flt))
+    _probe(actor, flt)
     with actor.transaction() as tx:
         return query.newest(tx, _readable(actor, tx, flt), limit)
 
@@ -74,6 +75,7 @@ def events(
 def iter_events(actor: Actor, flt: EventFilter = EventFilter()) -> Iterator[EventInfo]:
     """Every matching event, oldest first, fetched in batches (constant memory), each in
     a transaction of its own."""
+    _probe(actor, flt)
     after = flt.after or 0
     while True:
         with actor.transaction() as tx:
@@ -82,6 +84,12 @@ def iter_events(actor: Actor, flt: EventFilter = EventFilter()) -> Iterator[Even
         if len(page) < query.BATCH:
             return
         after = page[-1].seq
+
+
+def _probe(actor: Actor, flt: EventFilter) -> None:
+    """A customer filter the actor may not see is a probe: refused and recorded (`log`)."""
+    if flt.customer is not None:
+        actor.customer_or_refuse(flt.customer, "log", flt.customer)
 
 
 def _readable(actor: Actor, tx: Session, flt: EventFilter) -> Select[Any]:

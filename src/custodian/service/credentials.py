@@ -15,7 +15,6 @@ from ..clock import as_utc
 from ..db.models import (
     Credential,
     Customer,
-    Role,
     SecretVersion,
     System,
     SystemKind,
@@ -26,7 +25,19 @@ from ..paths import CredentialPath, SystemPath
 from ..records import CredentialInfo, SystemInfo, VersionInfo
 from ..secret import SecretPayload
 from ..storage import SecretRef
-from . import _listing, directory, inputs, keys, payloads, reveal, revocation, rows, views
+from . import (
+    _listing,
+    directory,
+    inputs,
+    keys,
+    payloads,
+    probes,
+    reveal,
+    revocation,
+    rows,
+    store_sync,
+    views,
+)
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -36,7 +47,7 @@ def add_system(
     actor: Actor, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
 ) -> SystemInfo:
     sp = SystemPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "system-add", str(sp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, sp.customer)
         if rows.find_system(tx, customer, sp.system) is not None:
             raise AlreadyExists(f"system {str(sp)!r} already exists")
@@ -65,7 +76,7 @@ def add_credential(
     """Add a credential. Needs no read access: the payload is sealed to the customer's
     public key, so an admin can add what they cannot read."""
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-add", str(cp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, cp.customer)
         system = rows.find_system(tx, customer, cp.system)
         if system is None:
@@ -101,7 +112,7 @@ def set_secret(
     version other than that one (someone changed it first) raises `Conflict` and
     nothing is written: an edit of a stale version never overwrites a newer one."""
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-set", str(cp)), actor.transaction() as tx:
         customer = actor.writable_customer(tx, cp.customer)
         rows.lock(tx, customer, share=True)  # no rotation while this seals to its key
         _, cred = rows.credential(tx, customer, cp)
@@ -111,7 +122,7 @@ def set_secret(
                 f"{str(cp)!r} is at version {cred.current_version}, not"
                 f" {expected_version}: it changed since you read it; read it again"
             )
-        sync_from_store(actor, tx, customer, cred, str(cp))
+        store_sync.sync_from_store(actor, tx, customer, cred, str(cp))
         current = rows.version(tx, cred, None)
         if keep_other_fields and current is not None:
             missing = set(current.field_names.split(",")) - set(payload)
@@ -142,6 +153,7 @@ def write_version(
     `cred-add` or `cred-set`; the event names the version and the field names, never a
     value). Returns the version."""
     assert customer.id is not None and cred.id is not None
+    payload = inputs.check_payload(payload)
     trust = actor.trust
     logged = trust.current_version(cred.id, seen=cred.current_version)
     if cred.current_version != logged:
@@ -186,91 +198,39 @@ def write_version(
     return cred.current_version
 
 
-def sync_from_store(
-    actor: Actor, tx: Session, customer: Customer, cred: Credential, target: str
-) -> None:
-    """Record versions written straight to the store (Vault: `bao kv put`) as the next
-    versions, one event each. A store that refuses this actor reads leaves the history
-    as custodian has it."""
-    assert customer.id is not None and cred.id is not None
-    ref = SecretRef(
-        customer.id,
-        customer.slug,
-        cred.id,
-        cred.current_version,
-        customer.current_key_version,
-    )
-    if actor.role != Role.ADMIN and not actor.trust.live_grant(
-        actor.technician_id, customer.id, actor.now
-    ):
-        return  # only who may write the credential records what the store holds
-    try:
-        found = actor.vault.store.sync(tx, ref)
-    except AccessDenied:
-        return
-    for written in found:
-        logged = actor.trust.current_version(cred.id, seen=cred.current_version)
-        if cred.current_version != logged:
-            raise IntegrityError(
-                f"{target!r} is at version {cred.current_version} in the database but"
-                f" {logged} in the access log"
-            )
-        cred.current_version = actor.trust.next_version(cred.id)
-        version = cred.current_version
-        actor.stage(directory.cred_change(customer.id, cred.id, version))
-        tx.add(
-            SecretVersion(
-                credential_id=cred.id,
-                version=version,
-                key_version=customer.current_key_version,
-                field_names=",".join(sorted(payloads.decode(written.data))),
-                kv_version=written.kv_version,
-                created_by=None,
-                created_at=written.created_at,
-            )
-        )
-        tx.add(cred)
-        tx.flush()
-        actor.record(
-            tx,
-            "cred-sync",
-            customer_id=customer.id,
-            credential_id=cred.id,
-            target=target,
-            detail={"version": version, "store": actor.vault.store.name},
-        )
-    if found:
-        cred.updated_at = max(written.created_at for written in found)
-        tx.add(cred)
-
-
 def history(actor: Actor, path: str) -> list[VersionInfo]:
     cp = CredentialPath.parse(path)
-    with actor.transaction() as tx:
+    with probes.recorded(actor, "cred-history", str(cp)), actor.transaction() as tx:
         customer = actor.customer(tx, cp.customer)
         _, cred = rows.credential(tx, customer, cp)
-        sync_from_store(actor, tx, customer, cred, str(cp))
-        names = dict(tx.exec(select(Technician.id, Technician.username)).all())
-        versions = tx.exec(
-            select(SecretVersion)
-            .where(SecretVersion.credential_id == cred.id)
-            .order_by(col(SecretVersion.version))
-        ).all()
-        return [
-            VersionInfo(
-                v.version,
-                v.key_version,
-                tuple(v.field_names.split(",")),
-                names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
-                as_utc(v.created_at),
-            )
-            for v in versions
-        ]
+        store_sync.sync_from_store(actor, tx, customer, cred, str(cp))
+        return version_infos(tx, cred)
+
+
+def version_infos(tx: Session, cred: Credential) -> list[VersionInfo]:
+    """Every version of `cred`, oldest first (`history`, `cred show`)."""
+    names = dict(tx.exec(select(Technician.id, Technician.username)).all())
+    versions = tx.exec(
+        select(SecretVersion)
+        .where(SecretVersion.credential_id == cred.id)
+        .order_by(col(SecretVersion.version))
+    ).all()
+    return [
+        VersionInfo(
+            v.version,
+            v.key_version,
+            tuple(v.field_names.split(",")),
+            names.get(v.created_by, "?") if v.created_by is not None else "(vault)",
+            as_utc(v.created_at),
+        )
+        for v in versions
+    ]
 
 
 def list_credentials(actor: Actor, slug: str | None = None) -> list[CredentialInfo]:
-    with actor.transaction() as tx:
-        if slug is None:
+    if slug is None:
+        with actor.transaction() as tx:
             return _listing.credentials(tx, actor.listing_scope, actor.now)
+    with probes.recorded(actor, "cred-list", slug), actor.transaction() as tx:
         customer = actor.customer(tx, slug)
         return _listing.credentials(tx, None, actor.now, customer.id)

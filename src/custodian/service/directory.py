@@ -14,6 +14,7 @@ that point of the log (`apply`):
     ungrant a grant ended                                   by an admin or a live grantee
     cred    a credential's newest version                   by an admin or a live grantee
     back    a credential's current version lowered          by an admin (`doctor --repair`)
+    uncred  a credential deleted                            by an admin
     purge   a customer's credentials destroyed              by an admin
 
 Versions only go up: an older customer key, organization key or credential version is
@@ -167,13 +168,17 @@ def back_change(customer: int, credential: int, version: int) -> Change:
     return {"t": "back", "c": customer, "id": credential, "v": version}
 
 
+def uncred_change(customer: int, credential: int) -> Change:
+    return {"t": "uncred", "c": customer, "id": credential}
+
+
 def purge_change(customer: int) -> Change:
     return {"t": "purge", "c": customer}
 
 
 # --- applying a change ------------------------------------------------------------------
 
-_BY_ADMIN = frozenset({"vault", "tech", "org", "grant", "back", "purge"})
+_BY_ADMIN = frozenset({"vault", "tech", "org", "grant", "back", "uncred", "purge"})
 _BY_GRANTEE = frozenset({"ckey", "ungrant", "cred"})
 
 
@@ -262,6 +267,12 @@ def _back(d: Directory, c: Change) -> None:
     d.creds[credential] = (customer, version, held[2])
 
 
+def _uncred(d: Directory, c: Change) -> None:
+    held = d.creds.get(int(c["id"]))
+    if held is not None and held[0] == int(c["c"]):
+        del d.creds[int(c["id"])]
+
+
 def _purge(d: Directory, c: Change) -> None:
     customer = int(c["c"])
     d.creds = {k: v for k, v in d.creds.items() if v[0] != customer}
@@ -277,6 +288,7 @@ _APPLY = {
     "ungrant": _ungrant,
     "cred": _cred,
     "back": _back,
+    "uncred": _uncred,
     "purge": _purge,
 }
 

@@ -16,7 +16,6 @@ credential gets a new version (sealing to the customer's public key needs no gra
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -29,14 +28,14 @@ from ..exchange.importers import ImportItem, guess_kind
 from ..paths import CredentialPath, check_name, check_slug
 from ..secret import SecretPayload
 from ..totp import parse_seed
-from . import credentials, customers, reveal, rows
+from . import credentials, customers, inputs, reveal, rows
 
 if TYPE_CHECKING:
     from .actor import Actor
 
 Progress = Callable[[int, int], None]
 
-MAX_VALUE = 64 * 1024  # one secret field or the notes
+MAX_VALUE = 64 * 1024  # the notes and other metadata; secret fields: inputs.MAX_FIELD_BYTES
 _EXPUNGE_EVERY = 500  # keep the ORM identity map small on big imports
 
 
@@ -226,24 +225,11 @@ class _Importer:
 
 # --- validation -----------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def check_value(value: str, what: str, limit: int = MAX_VALUE) -> str:
-    """Free text or a secret value: bounded, no NUL or other control characters
-    (tab and line breaks allowed)."""
-    if len(value) > limit:
-        raise UsageError(f"the {what} is longer than {limit} characters")
-    if _CONTROL.search(value):
-        raise UsageError(f"the {what} contains control characters")
-    return value
-
 
 def _check_item(item: ImportItem) -> None:
-    for name, secret in item.fields.items():
-        check_value(secret.reveal(), f"field {name!r}")
+    inputs.check_payload(SecretPayload(item.fields))
     if item.notes is not None:
-        check_value(item.notes, "notes")
+        inputs.check_value(item.notes, "notes", MAX_VALUE)
     for what, text, limit in (
         ("username", item.username, 255),
         ("URL", item.url, 2048),
@@ -251,7 +237,7 @@ def _check_item(item: ImportItem) -> None:
         ("customer name", item.customer_name, 200),
     ):
         if text is not None:
-            check_value(text, what, limit)
+            inputs.check_value(text, what, limit)
     if "otp" in item.fields:
         parse_seed(item.fields["otp"].reveal())
 

@@ -1,10 +1,13 @@
-"""Checks on text a user gives the service (names, notes, reasons, patterns)."""
+"""Checks on text a user gives the service (names, notes, reasons, patterns, secrets)."""
 
 from __future__ import annotations
 
 import re
 
 from ..errors import UsageError
+from ..secret import MAX_FIELD_BYTES, SecretPayload
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks allowed
 
 
 def check_text(value: str | None, what: str, limit: int) -> str:
@@ -26,3 +29,38 @@ def check_pattern(pattern: str | None) -> None:
         re.compile(pattern)
     except re.error as exc:
         raise UsageError(f"invalid reason pattern: {exc.msg}") from None
+
+
+def size_text(limit: int) -> str:
+    """`1 MiB`, `64 KiB` or `100 bytes`: a limit as messages state it."""
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+def check_value(value: str, what: str, limit: int = MAX_FIELD_BYTES) -> str:
+    """Free text or a secret value: UTF-8 text of at most `limit` bytes, with no NUL or
+    other control character (tab and line breaks allowed). Never echoes the value."""
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise UsageError(f"the {what} is not UTF-8 text (store binary data with --file)") from None
+    if size > limit:
+        raise UsageError(f"the {what} is larger than {size_text(limit)}")
+    if _CONTROL.search(value):
+        raise UsageError(f"the {what} contains control characters (store binary data with --file)")
+    return value
+
+
+def check_payload(payload: SecretPayload) -> SecretPayload:
+    """Every field of a version about to be written: the rule of every write path (add,
+    set, import, the TUI), so a handover can always write what the vault holds. A file
+    field (`Secret.from_bytes`) holds any bytes, up to the same size."""
+    for name, secret in payload.items():
+        if secret.is_file:
+            if len(secret.reveal_bytes()) > MAX_FIELD_BYTES:
+                raise UsageError(f"the file {name!r} is larger than {size_text(MAX_FIELD_BYTES)}")
+        else:
+            check_value(secret.reveal(), f"field {name!r}")
+    return payload

@@ -9,6 +9,8 @@ retention period. The handover decrypts the customer's current credentials for a
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ from ..db.models import (
 from ..errors import AccessDenied, IntegrityError, NotFound, UsageError
 from ..exchange import handover as handover_file
 from . import policy, reveal, revocation
+from .deletion import DELETIONS
 from .offboarding_records import (
     CustomerReport,
     Handover,
@@ -49,10 +52,11 @@ MAX_RETENTION_DAYS = 3650
 ORG_KEY_ACCESS = "organization key (can grant themselves)"
 
 
-def handover(actor: Actor, slug: str) -> Handover:
+def handover(actor: Actor, slug: str, write: Callable[[Handover], None] | None = None) -> Handover:
     """Decrypt the customer's current credentials for a handover file. Needs a grant, as
     every reveal does (admins grant themselves first); one `export` event is committed
-    before anything is returned."""
+    before anything is returned. `write` (a staged file's writer) runs before the event
+    is recorded, in the same transaction: a file that cannot be written is no export."""
     actor.require_role("export", Role.ADMIN)
     try:
         with actor.transaction() as tx:
@@ -91,6 +95,9 @@ def handover(actor: Actor, slug: str) -> Handover:
                         system.name, system.kind, system.host, system.notes, tuple(entries)
                     )
                 )
+            data = Handover(customer.slug, customer.name, actor.now, tuple(systems))
+            if write is not None:
+                write(data)
             actor.record(
                 tx,
                 "export",
@@ -98,8 +105,8 @@ def handover(actor: Actor, slug: str) -> Handover:
                 target=slug,
                 detail={"purpose": "handover", "credentials": count},
             )
-            return Handover(customer.slug, customer.name, actor.now, tuple(systems))
-    except (AccessDenied, NotFound, IntegrityError) as exc:
+            return data
+    except (AccessDenied, NotFound, IntegrityError, UsageError) as exc:
         actor.refuse(exc, "export", target=slug)
 
 
@@ -233,6 +240,22 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
                     .order_by(col(Technician.username))
                 ).all()
             ]
+        deleted = tuple(
+            {
+                "target": e.target,
+                "action": e.action,
+                "at": as_utc(e.at),
+                "by": e.actor,
+                "destroyed": json.loads(e.detail or "{}").get("destroyed", {}),
+            }
+            for e in tx.exec(
+                select(AccessEvent)
+                .where(AccessEvent.customer_id == cid)
+                .where(col(AccessEvent.action).in_(DELETIONS))
+                .where(AccessEvent.outcome == "ok")
+                .order_by(col(AccessEvent.seq))
+            ).all()
+        )
         overall = last.get(-1)
         return CustomerReport(
             customer.slug,
@@ -247,6 +270,7 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
             overall[0] if overall else None,
             overall[1] if overall else None,
             certificate_of(tx, customer),
+            deleted,
         )
 
 
@@ -257,18 +281,19 @@ def _check_retention(days: int) -> None:
 
 def hand_over(actor: Actor, slug: str, path: Path, passphrase: str) -> Handover:
     """`slug`'s handover written to `path` as KDBX 4. The target and the passphrase are
-    checked before anything is decrypted; then `handover` (one `export` event, needs a
-    grant) is written. `offboard --kdbx` and the TUI's offboarding use it."""
-    handover_file.check_handover_target(path)
+    checked before anything is decrypted; the file is written to a private temporary
+    file inside `handover`'s transaction, before its `export` event, and put in place
+    after the commit. `offboard --handover` and the TUI's offboarding use it."""
     handover_file.check_handover_passphrase(passphrase)
-    data = handover(actor, slug)
-    handover_file.write_kdbx(data, path, passphrase)
+    with handover_file.staged(path) as stage:
+        data = handover(actor, slug, lambda d: handover_file.fill_kdbx(d, stage.tmp, passphrase))
+        stage.publish()
     return data
 
 
 def hand_over_json(actor: Actor, slug: str, path: Path) -> Handover:
-    """`slug`'s handover written to `path` as plaintext JSON (the target checked first)."""
-    handover_file.check_handover_target(path)
-    data = handover(actor, slug)
-    handover_file.write_json(data, path)
+    """`slug`'s handover written to `path` as plaintext JSON, as `hand_over` writes."""
+    with handover_file.staged(path) as stage:
+        data = handover(actor, slug, lambda d: handover_file.fill_json(d, stage.tmp))
+        stage.publish()
     return data

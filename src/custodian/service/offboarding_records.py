@@ -93,6 +93,9 @@ class CustomerReport(_Record):
     last_access: datetime | None
     last_access_by: str | None
     certificate: Certificate | None
+    # Credentials and systems deleted (`cred delete`, `system delete`), from the log:
+    # {"target", "action", "at", "by", "destroyed"}.
+    deleted: tuple[dict[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         plain: dict[str, Any] = _plain(super().to_dict())  # nested records and times, JSON-ready

@@ -20,8 +20,8 @@ from ..db.models import Credential, Customer, RecipientKind, SecretVersion
 from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
 from ..paths import CredentialPath
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from ..storage import SecretRef
-from . import _readpath, inputs, keys, payloads, policy
+from ..storage import SecretRef, Superseded
+from . import _readpath, inputs, keys, payloads, policy, store_sync
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -75,9 +75,12 @@ def reveal(
     reason: str | None = None,
     version: int | None = None,
     action: str = "reveal",
+    sync: bool = True,
 ) -> Secret:
     """Decrypt one field. The access event commits before the value is returned; if it
-    cannot be written, nothing is returned (fail closed)."""
+    cannot be written, nothing is returned (fail closed). The current version's read
+    finds out if the store holds a newer one (`bao kv put`): then that one is recorded
+    (`cred-sync`, `sync`) and revealed instead, with an event of its own."""
     cp = CredentialPath.parse(path)
     reason = inputs.check_text(reason, "reason", 500) if reason else None
     target = str(cp) + (f"#{field}" if field != PRIMARY_FIELD else "")
@@ -114,6 +117,8 @@ def reveal(
             check_version(actor, row.credential_id, row.version, str(cp), current=not version)
             stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
             if stored not in row.field_names.split(","):
+                if sync and version is None:  # perhaps in a version written outside
+                    raise Superseded(0)
                 raise NotFound(f"{str(cp)!r} has no field {field!r}")
             ref = SecretRef(
                 row.customer_id,
@@ -122,6 +127,7 @@ def reveal(
                 row.version,
                 row.key_version,
                 row.kv_version,
+                latest=sync and version is None,
             )
             key = partial(
                 actor.customer_key, row.customer_id, row.slug, row.key_version, row.wrapped
@@ -130,9 +136,20 @@ def reveal(
             actor.record(tx, action, "ok", detail={"version": row.version}, **event)
     except (AccessDenied, NotFound, IntegrityError) as exc:
         actor.refuse(exc, action, **event)
+    except Superseded:
+        return _synced(actor, path, field, reason, action)
     # Committed: only now may the value leave. A read that fails after the commit
     # leaves the "ok" event followed by the failure (the log errs towards "seen").
     try:
         return totp.derive(field, payload()[stored], actor.now)
+    except Superseded:
+        return _synced(actor, path, field, reason, action)
     except CustodianError as exc:
         actor.refuse(exc, action, **event)
+
+
+def _synced(actor: Actor, path: str, field: str, reason: str | None, action: str) -> Secret:
+    """The store holds a version custodian has not recorded (`bao kv put`): record it
+    (`cred-sync`), then reveal the current version again, without looking further."""
+    store_sync.sync_path(actor, path)
+    return reveal(actor, path, field=field, reason=reason, action=action, sync=False)

@@ -1,21 +1,34 @@
 """The rotation worklist: credentials to change on the device, and why.
 
 Entries are added when access ends (`revocation.mark_exposed`: what a technician saw, or
-everything when assumed compromised) and leave when a new version is set.
+everything when assumed compromised) and leave when a new version is set. Credentials
+older than their maximum age (`secret_policy`) are listed too, with the cause `age`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from ..clock import as_utc
-from ..db.models import Credential, Customer, Role, RotationItem, System, Technician
+from ..db.models import (
+    Credential,
+    Customer,
+    CustomerStatus,
+    Role,
+    RotationItem,
+    SecretVersion,
+    System,
+    Technician,
+)
 from ..records import _Record
+from . import secret_policy
 from .revocation import SEEN
+
+AGE = "age"  # a computed entry: the current version is older than its maximum age
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -33,6 +46,9 @@ class RotationEntry(_Record):
 
     @property
     def why(self) -> str:
+        if self.cause == AGE and self.seen_at is not None:
+            days = (self.flagged_at - self.seen_at).days
+            return f"older than {days} days (set {self.seen_at:%Y-%m-%d})"
         if self.cause == SEEN:
             when = f" (last {self.seen_at:%Y-%m-%d %H:%M} UTC)" if self.seen_at else ""
             return f"seen by {self.technician}{when}"
@@ -57,10 +73,11 @@ def rotation_list(actor: Actor, slug: str | None = None) -> list[RotationEntry]:
                 col(Customer.slug), col(System.name), col(Credential.name), col(RotationItem.id)
             )
         )
+        customer_id = None
         if slug is not None:
-            customer = actor.customer(tx, slug)
-            query = query.where(RotationItem.customer_id == customer.id)
-        return [
+            customer_id = actor.customer(tx, slug).id
+            query = query.where(RotationItem.customer_id == customer_id)
+        flagged = [
             RotationEntry(
                 f"{cu.slug}/{s.name}/{c.name}",
                 cu.slug,
@@ -72,3 +89,34 @@ def rotation_list(actor: Actor, slug: str | None = None) -> list[RotationEntry]:
             )
             for item, c, s, cu in tx.exec(query).all()
         ]
+        entries = flagged + _too_old(actor, tx, customer_id)
+        return sorted(entries, key=lambda e: tuple(e.path.split("/")))
+
+
+def _too_old(actor: Actor, tx: Session, customer_id: int | None) -> list[RotationEntry]:
+    """Credentials whose current version is older than their maximum age (the customer's,
+    else their system kind's): cause `age`, due since the day the age was reached."""
+    by_kind = secret_policy.ages_by_kind(tx)
+    query = (
+        select(Credential, System, Customer, SecretVersion.created_at)
+        .join(System, col(System.id) == col(Credential.system_id))
+        .join(Customer, col(Customer.id) == col(Credential.customer_id))
+        .join(
+            SecretVersion,
+            (col(SecretVersion.credential_id) == col(Credential.id))
+            & (col(SecretVersion.version) == col(Credential.current_version)),
+        )
+        .where(Customer.status == CustomerStatus.ACTIVE)
+    )
+    if customer_id is not None:
+        query = query.where(Credential.customer_id == customer_id)
+    if not by_kind:
+        query = query.where(col(Customer.max_age_days).is_not(None))
+    out = []
+    for c, s, cu, created in tx.exec(query).all():
+        days = cu.max_age_days or by_kind.get(s.kind)
+        due = as_utc(created) + timedelta(days=days) if days else None
+        if due is not None and due <= actor.now:
+            path = f"{cu.slug}/{s.name}/{c.name}"
+            out.append(RotationEntry(path, cu.slug, AGE, None, as_utc(created), due, None))
+    return out

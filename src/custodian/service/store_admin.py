@@ -23,7 +23,7 @@ from ..db.models import (
     Technician,
 )
 from ..storage.hashicorp import VaultSecretStore
-from . import credentials, directory
+from . import directory, store_sync
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -170,7 +170,7 @@ def _doctor_vault(actor: Actor, store: VaultSecretStore, repair: bool) -> list[D
             if newer:
                 target = label(tx, customer, cred, None)
                 if repair:
-                    credentials.sync_from_store(actor, tx, customer, cred, target)
+                    store_sync.sync_from_store(actor, tx, customer, cred, target)
                 out.append(
                     Drift(
                         "unrecorded-version",

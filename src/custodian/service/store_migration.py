@@ -23,7 +23,7 @@ from ..errors import IntegrityError, UsageError
 from ..storage import SecretRef, SecretStore, SqlSecretStore
 from ..storage import config as backend_config
 from ..storage.hashicorp import VaultSecretStore
-from . import credentials, keys, payloads
+from . import keys, payloads, store_sync
 from .store_admin import label, live_credentials, reconcile_access, versions_of
 
 if TYPE_CHECKING:
@@ -157,7 +157,7 @@ def _migrate_one(
     assert customer is not None and customer.id is not None
     to_sql = to is not vault_store
     if to_sql:
-        credentials.sync_from_store(actor, tx, customer, cred, f"{customer.slug}/{cred.id}")
+        store_sync.sync_from_store(actor, tx, customer, cred, f"{customer.slug}/{cred.id}")
     rows = versions_of(tx, cred_id)
     pending = [sv for sv in rows if (sv.ciphertext is None) == to_sql]
     if not pending:

@@ -9,7 +9,7 @@ Sealing happens above, in the service (`service/payloads.py`). May import: `cust
 (import-linter, pyproject.toml).
 """
 
-from .base import PendingRead, SecretRef, SecretStore, Unrecorded
+from .base import PendingRead, SecretRef, SecretStore, Superseded, Unrecorded
 from .memory import MemorySecretStore
 from .sql import SqlSecretStore
 
@@ -19,5 +19,6 @@ __all__ = [
     "SecretRef",
     "SecretStore",
     "SqlSecretStore",
+    "Superseded",
     "Unrecorded",
 ]

@@ -38,6 +38,10 @@ class SecretRef:
     # The store's own version number for this payload, as `put` returned it and the
     # service recorded it (`secret_version.kv_version`: the Vault store's KV version).
     kv_version: int | None = None
+    # The current version is asked for (a reveal without --version): a store that may
+    # hold newer versions written behind custodian's back reads its newest and raises
+    # `Superseded` when that is newer than `kv_version` (the Vault store).
+    latest: bool = False
 
     def context(self) -> Context:
         """What a sealed payload is bound to: moved to any other row, it fails to open."""
@@ -48,6 +52,16 @@ class SecretRef:
             version=self.version,
             key_version=self.key_version,
         )
+
+
+class Superseded(Exception):
+    """Raised by a pending read of the current version (`SecretRef.latest`) when the
+    store holds a newer one, written behind custodian's back: the service records it
+    (`sync`) and reads again. Carries no value."""
+
+    def __init__(self, kv_version: int) -> None:
+        super().__init__(f"a newer version ({kv_version}) is in the store")
+        self.kv_version = kv_version
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,13 @@ class SecretStore(Protocol):
     def destroy_customer(self, tx: Session, customer_id: int, customer_slug: str) -> int:
         """Delete every payload of a customer; returns how many versions were destroyed.
         The rows that named them are the service's to delete."""
+        ...
+
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        """Delete every payload of one credential; returns how many versions were
+        destroyed. A remote store deletes once `tx` commits (a rollback keeps them)."""
         ...
 
     # Hooks for a store that enforces access itself (Vault policies). Each runs inside the

@@ -29,7 +29,7 @@ from ..db.models import SecretVersion
 from ..db.prepared import Tx
 from ..errors import IntegrityError
 from ..secret import Secret
-from .base import PendingRead, SecretRef, Unrecorded
+from .base import PendingRead, SecretRef, Superseded, Unrecorded
 from .hashicorp_access import VaultAccess
 from .hashicorp_client import VaultClient, alive, token_from_env
 
@@ -61,6 +61,11 @@ class VaultSecretStore(VaultClient):
         if not kv_version:
             raise IntegrityError(f"secret version {ref.version} has no payload in Vault")
         path = self.path(ref.customer_slug, ref.credential_id)
+        if ref.latest:  # the current version: read the newest, which tells if there is one
+            return self._read_newest(path, ref, kv_version)
+        return self._read_version(path, ref, kv_version)
+
+    def _read_version(self, path: str, ref: SecretRef, kv_version: int) -> PendingRead:
         answer = self.send_read(path, kv_version)  # on its way to Vault now
 
         def payload() -> bytes:
@@ -71,6 +76,23 @@ class VaultSecretStore(VaultClient):
                     f"the payload of version {ref.version} is gone from Vault"
                     f" ({self.mount}/{path} v{kv_version}): run `custodian doctor`"
                 )
+            return _encoded(fields)
+
+        return payload
+
+    def _read_newest(self, path: str, ref: SecretRef, kv_version: int) -> PendingRead:
+        """The newest KV version, in the one request a read costs: the recorded one as a
+        rule; a newer one (written by `bao kv put` or `patch`) raises `Superseded`, for
+        the service to record it and read again; a deleted newest reads the recorded."""
+        answer = self.send_versioned_read(path)
+
+        def payload() -> bytes:
+            with self.errors(f"reading {self.mount}/{path}"):
+                fields, newest = answer()
+            if newest > kv_version:
+                raise Superseded(newest)
+            if fields is None or newest != kv_version:
+                return self._read_version(path, ref, kv_version)()
             return _encoded(fields)
 
         return payload
@@ -106,6 +128,19 @@ class VaultSecretStore(VaultClient):
                     self.delete(path)
             self.access.detach_everywhere(customer_slug)
         return destroyed
+
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        """Counted now, deleted (every version and the metadata) once `tx` commits: a
+        rollback keeps them; a failure then leaves an orphan `custodian doctor` reports."""
+        path = self.path(customer_slug, credential_id)
+        with self.errors(f"reading {self.mount}/{path}"):
+            meta = self.metadata(path)
+        if meta is None:
+            return 0
+        event.listen(tx, "after_commit", lambda _s: self.quietly(self.delete, path), once=True)
+        return sum(1 for v in meta["versions"].values() if not v["destroyed"])
 
     # --- for doctor and migrate -------------------------------------------------------
 

@@ -348,19 +348,28 @@ class VaultClient:
         """Send a KV read of `version` at `path` now (hvac's `read_secret_version`, split
         by the transport); the returned function waits for the fields, or None if that
         version is deleted, destroyed or was never written."""
+        answer = self.send_versioned_read(path, version)
+        return lambda: answer()[0]
+
+    def send_versioned_read(
+        self, path: str, version: int | None = None
+    ) -> Callable[[], tuple[dict[str, Any] | None, int]]:
+        """`send_read`, of the newest version when `version` is None; the function
+        returns (the fields or None, the KV version read, 0 if none)."""
         import hvac.exceptions as hx
 
         url = f"/v1/{quote(self.mount)}/data/{quote(path)}"
-        pending = self.transport.send_get(url, {"version": version})
+        pending = self.transport.send_get(url, None if version is None else {"version": version})
 
-        def fields() -> dict[str, Any] | None:
+        def answer() -> tuple[dict[str, Any] | None, int]:
             try:
                 result = pending()
             except hx.InvalidPath:
-                return None
-            return dict(result["data"]["data"] or {})
+                return None, 0
+            data = result["data"]
+            return dict(data["data"] or {}), int(data["metadata"]["version"])
 
-        return fields
+        return answer
 
     def keys(self, folder: str) -> list[str]:
         """The keys under `folder` (sub-folders end with `/`); none if it is absent."""

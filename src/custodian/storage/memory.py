@@ -50,3 +50,12 @@ class MemorySecretStore(LocalStore):
         for slot in gone:
             del self._blobs[slot]
         return len(gone)
+
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        gone = {s: b for s, b in self._blobs.items() if s[:2] == (customer_id, credential_id)}
+        for slot in gone:
+            del self._blobs[slot]
+        event.listen(tx, "after_rollback", lambda _s: self._blobs.update(gone), once=True)
+        return len(gone)

@@ -50,3 +50,14 @@ class SqlSecretStore(LocalStore):
             .values(ciphertext=None)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def destroy_credential(
+        self, tx: Session, customer_id: int, customer_slug: str, credential_id: int
+    ) -> int:
+        result = tx.execute(
+            update(SecretVersion)
+            .where(col(SecretVersion.credential_id) == credential_id)
+            .where(col(SecretVersion.ciphertext).is_not(None))
+            .values(ciphertext=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -129,6 +129,7 @@ def make_item(
     notes: str | None = None,
     kind: str | None = None,
     host: str | None = None,
+    files: Mapping[str, bytes] | None = None,
     parsed: Parsed,
 ) -> None:
     """Build one item and add it to `parsed`, or note why it is skipped."""
@@ -145,6 +146,11 @@ def make_item(
     if label is None:
         raise UsageError(f"{source}: the entry has neither a name nor a username")
     fields = {k: Secret(v) for k, v in secrets.items() if v is not None and v != ""}
+    for name, data in (files or {}).items():
+        if name in fields:
+            raise UsageError(f"{source}: an attachment and a field are both named {name!r}")
+        if data:
+            fields[name] = Secret.from_bytes(data)
     if not fields:
         parsed.skipped.append(f"{source}: no password or other secret field; skipped")
         return

@@ -5,8 +5,8 @@ below the root name the system (`Servers/DC01` -> system `Servers - DC01`); with
 `--map groups` the top group names the customer and the groups below it the system.
 Entries give the credential name (title), username, URL, notes, and the secret fields:
 `password`, `otp` (KeePassXC's `otp` attribute, or KeePass 2's `TimeOtp-*` fields) and
-every other custom string field under its label made a field name. Attachments are
-reported as skipped; the recycle bin is not imported.
+every other custom string field under its label made a field name; attachments become
+file fields named after their file names. The recycle bin is not imported.
 """
 
 from __future__ import annotations
@@ -72,14 +72,12 @@ def read_kdbx(
             system=" - ".join(system_groups) or None,
             name=entry.title,
             secrets=_secrets(entry, source),
+            files=_attachments(entry, source),
             username=entry.username,
             url=entry.url,
             notes=entry.notes,
             parsed=parsed,
         )
-        if entry.attachments:
-            names = ", ".join(a.filename for a in entry.attachments)[:200]
-            parsed.skipped.append(f"{source}: attachments not imported: {names}")
     return parsed.finish(rule)
 
 
@@ -101,4 +99,15 @@ def _secrets(entry: Entry, source: str) -> dict[str, str | None]:
         if name in out:
             raise UsageError(f"{source}: two custom fields are both named {name!r}")
         out[name] = value
+    return out
+
+
+def _attachments(entry: Entry, source: str) -> dict[str, bytes]:
+    """Attachments as file fields, named after their file names (`id_rsa`, `vpn.ovpn`)."""
+    out: dict[str, bytes] = {}
+    for attachment in entry.attachments:
+        name = field_name(attachment.filename or "attachment", source)
+        if name in out:
+            raise UsageError(f"{source}: two attachments are both named {name!r}")
+        out[name] = bytes(attachment.data)
     return out

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import UsageError
+from ...secret import MAX_FIELD_BYTES
 from ._common import Parsed, Rule, field_name, make_item
 
 META = ("customer", "system", "name", "username", "url", "notes", "kind", "host")
@@ -114,13 +115,17 @@ def read_csv(
     if not mapping:
         raise UsageError("give --columns or --preset")
     file, data = _read(path)
-    reader = csv.reader(io.StringIO(_decode(data, file, encoding), newline=""))
+    # A cell may hold a secret field up to the size every write path allows; more
+    # characters than that many bytes is surely too large (process-wide, never lowered).
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_BYTES + 1))
+    # strict: a quote never closed is an error, not a value running to the end of the file
+    reader = csv.reader(io.StringIO(_decode(data, file, encoding), newline=""), strict=True)
     try:
         header = next(reader)
     except StopIteration:
         raise UsageError(f"{file}: empty file") from None
     except csv.Error as exc:
-        raise UsageError(f"{file}:1: malformed CSV ({exc})") from None
+        raise UsageError(f"{file}:1: malformed CSV ({_csv_problem(exc)})") from None
     index = _resolve(mapping, set(explicit), header, file, rule)
     parsed = Parsed()
     line = reader.line_num + 1
@@ -130,7 +135,7 @@ def read_csv(
         except StopIteration:
             break
         except csv.Error as exc:
-            raise UsageError(f"{file}:{line}: malformed CSV ({str(exc)[:80]})") from None
+            raise UsageError(f"{file}:{line}: malformed CSV ({_csv_problem(exc)})") from None
         source = f"{file}:{line}"
         line = reader.line_num + 1
         if not any(cell.strip() for cell in row):
@@ -139,6 +144,13 @@ def read_csv(
             raise UsageError(f"{source}: {len(row)} columns where the header has {len(header)}")
         _row_item(row, index, rule, source, parsed)
     return parsed.finish(rule)
+
+
+def _csv_problem(exc: csv.Error) -> str:
+    text = str(exc)[:80]
+    if text.startswith("field larger than field limit"):
+        return f"a cell is larger than {MAX_FIELD_BYTES // (1024 * 1024)} MiB"
+    return "a quote is never closed" if text == "unexpected end of data" else text
 
 
 def _resolve(

@@ -1,0 +1,167 @@
+"""Everyday changes: `cred rename|move|edit|show|delete`, `system rename|edit|delete`.
+
+The commands join the `cred` and `system` groups (creds.py, admin.py). Output for
+scripts on stdout (`cred show`); messages on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import CredentialEdit, SystemEdit, SystemKind, UsageError
+from . import FORMATS
+from ._context import CliContext
+from ._io import emit, say
+from .admin import system
+from .creds import cred
+
+pass_ctx = click.make_pass_decorator(CliContext)
+
+
+@cred.command("rename")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.argument("new_name", metavar="NEW_NAME")
+@pass_ctx
+def cred_rename(ctx: CliContext, path: str, new_name: str) -> None:
+    """Rename a credential (its id, versions and log entries stay with it)."""
+    say(f"renamed {path} to {ctx.actor().edit(path, CredentialEdit(name=new_name))}")
+
+
+@cred.command("move")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.argument("system_name", metavar="SYSTEM")
+@pass_ctx
+def cred_move(ctx: CliContext, path: str, system_name: str) -> None:
+    """Move a credential to another SYSTEM of the same customer."""
+    moved = ctx.actor().edit(path, CredentialEdit(system=system_name))
+    say(f"moved {path} to {moved}")
+
+
+@cred.command("edit")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--username", help='The account name ("" clears it).')
+@click.option("--url", help='A URL ("" clears it).')
+@click.option("--notes", help='Notes ("" clears them).')
+@click.option("--tag", "tags", multiple=True, help="A tag; repeat for more; replaces the tags.")
+@click.option("--no-tags", is_flag=True, help="Remove every tag.")
+@pass_ctx
+def cred_edit(
+    ctx: CliContext,
+    path: str,
+    username: str | None,
+    url: str | None,
+    notes: str | None,
+    tags: tuple[str, ...],
+    no_tags: bool,
+) -> None:
+    """Change a credential's metadata (never its secret: `cred set` does that)."""
+    if tags and no_tags:
+        raise UsageError("--tag and --no-tags exclude each other")
+    change = CredentialEdit(
+        username=username, url=url, notes=notes, tags=() if no_tags else (tags or None)
+    )
+    say(f"edited {ctx.actor().edit(path, change)}")
+
+
+@cred.command("show")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--format", "fmt", type=FORMATS, default="table")
+@pass_ctx
+def cred_show(ctx: CliContext, path: str, fmt: str) -> None:
+    """A credential's metadata, field names, versions and who can open it; no value."""
+    detail = ctx.actor().show_credential(path)
+    if fmt == "json":
+        emit([detail.to_dict()], [], "json")
+        return
+    c = detail.credential
+    lines = [
+        ("path", c.path),
+        ("system", f"{c.system} ({c.system_kind})"),
+        ("host", (c.host or "") + (f":{detail.port}" if detail.port else "")),
+        ("username", c.username or ""),
+        ("url", c.url or ""),
+        ("tags", ", ".join(detail.tags)),
+        ("fields", ", ".join(c.fields)),
+        ("version", str(c.version)),
+        ("notes", detail.notes or ""),
+    ]
+    for label, value in lines:
+        click.echo(f"{label + ':':<10}{value}".rstrip())
+    click.echo("")
+    emit(
+        [v.to_dict() for v in detail.versions],
+        ["version", "created_at", "created_by", "fields", "key_version"],
+        "table",
+    )
+    click.echo("")
+    emit([a.to_dict() for a in detail.access], ["technician", "role", "how", "expires_at"], "table")
+
+
+@cred.command("delete")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
+    """Delete a credential: every version destroyed (admins; logged, and listed by
+    `customer report`)."""
+    _confirm(path, yes)
+    _deleted(path, ctx.actor().delete(path))
+
+
+@system.command("rename")
+@click.argument("path", metavar="SLUG/SYSTEM")
+@click.argument("new_name", metavar="NEW_NAME")
+@pass_ctx
+def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
+    """Rename a system; its credentials follow it."""
+    say(f"renamed {path} to {ctx.actor().edit(path, SystemEdit(name=new_name))}")
+
+
+@system.command("edit")
+@click.argument("path", metavar="SLUG/SYSTEM")
+@click.option("--kind", type=click.Choice([k.value for k in SystemKind]))
+@click.option("--host", help='Host name or address ("" clears it).')
+@click.option("--port", type=click.IntRange(0, 65535), help="Port (0 clears it).")
+@click.option("--notes", help='Notes ("" clears them).')
+@pass_ctx
+def system_edit(
+    ctx: CliContext,
+    path: str,
+    kind: str | None,
+    host: str | None,
+    port: int | None,
+    notes: str | None,
+) -> None:
+    """Change a system's kind, host, port or notes."""
+    change = SystemEdit(kind=kind, host=host, port=port, notes=notes)
+    say(f"edited {ctx.actor().edit(path, change)}")
+
+
+@system.command("delete")
+@click.argument("path", metavar="SLUG/SYSTEM")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_ctx
+def system_delete(ctx: CliContext, path: str, yes: bool) -> None:
+    """Delete a system and every credential in it, every version destroyed (admins)."""
+    _confirm(path, yes)
+    _deleted(path, ctx.actor().delete(path))
+
+
+def _confirm(path: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"deleting {path} destroys its secrets for good: confirm with --yes")
+    click.confirm(f"Delete {path} and destroy every version of its secrets?", abort=True)
+
+
+def _deleted(path: str, counts: dict[str, int]) -> None:
+    say(
+        f"deleted {path}: {counts['credentials']} credential(s),"
+        f" {counts['secret_versions']} version(s) destroyed"
+    )
+
+
+COMMANDS: list[click.Command] = []  # the commands above join the `cred` and `system` groups

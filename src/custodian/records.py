@@ -49,6 +49,7 @@ class GrantInfo(_Record):
     granted_by: str
     granted_at: datetime
     expires_at: datetime | None
+    write_only: bool = False  # may add credentials and versions, cannot read them
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class GrantsTab(Changes, TabPane):
         table.clear()
         for g in message.grants:
             table.add_row(
-                g.technician,
+                f"{g.technician} (write-only)" if g.write_only else g.technician,
                 g.granted_by,
                 g.granted_at.strftime("%Y-%m-%d %H:%M"),
                 g.expires_at.strftime("%Y-%m-%d %H:%M") if g.expires_at else "never",

@@ -206,7 +206,7 @@ def customer_show(ctx: CliContext, slug: str, fmt: str) -> None:
         click.echo("")
         emit(
             [g.to_dict() for g in detail.grants],
-            ["technician", "granted_by", "granted_at", "expires_at"],
+            ["technician", "granted_by", "granted_at", "expires_at", "write_only"],
             "table",
         )
 
@@ -215,13 +215,18 @@ def customer_show(ctx: CliContext, slug: str, fmt: str) -> None:
 @click.argument("technician")
 @click.argument("slug")
 @click.option("--until", help="Expiry: an ISO date/time, or a span such as 8h or 7d.")
+@click.option(
+    "--write-only",
+    is_flag=True,
+    help="May add credentials and new versions (setting up a site), never read them.",
+)
 @pass_ctx
-def grant(ctx: CliContext, technician: str, slug: str, until: str | None) -> None:
+def grant(ctx: CliContext, technician: str, slug: str, until: str | None, write_only: bool) -> None:
     """Grant TECHNICIAN access to customer SLUG."""
     expires = parse_time(until, utcnow(), future=True) if until else None
-    ctx.actor().grant(technician, slug, until=expires)
+    ctx.actor().grant(technician, slug, until=expires, write_only=write_only)
     say(
-        f"granted {technician} access to {slug}"
+        f"granted {technician} {'write-only ' if write_only else ''}access to {slug}"
         + (f" until {expires:%Y-%m-%d %H:%M} UTC" if expires else "")
     )
 

@@ -132,6 +132,9 @@ class Grant(SQLModel, table=True):
     granted_by: int = Field(foreign_key="technician.id")
     granted_at: datetime
     expires_at: datetime | None = None
+    # May add credentials and versions, sealed to the customer's public key, but holds no
+    # wrap of its key: cannot read them (onboarding a site).
+    write_only: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class System(SQLModel, table=True):

@@ -49,6 +49,7 @@ REVEAL_LOOKUP = (
         _c.c.reason_pattern,
         _g.c.id.label("grant_id"),
         _g.c.expires_at,
+        _g.c.write_only,
         _cr.c.id.label("credential_id"),
         _sv.c.version,
         _sv.c.key_version,
@@ -98,6 +99,7 @@ class RevealRow(NamedTuple):
     reason_pattern: str | None
     grant_id: int | None
     expires_at: datetime | None
+    write_only: bool | None
     credential_id: int | None
     version: int | None
     key_version: int | None

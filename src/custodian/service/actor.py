@@ -214,7 +214,13 @@ class Actor:
             revocation.end_lapsed_grants(self)
 
     def live_grant(self, tx: Session, customer_id: int) -> Grant | None:
-        """This actor's grant for the customer, if it has not lapsed (by the clock)."""
+        """This actor's grant to read the customer, if it has not lapsed (by the clock); a
+        write-only grant is none."""
+        grant = self.live_writer_grant(tx, customer_id)
+        return None if grant is None or grant.write_only else grant
+
+    def live_writer_grant(self, tx: Session, customer_id: int) -> Grant | None:
+        """This actor's grant for the customer, write-only included, if it has not lapsed."""
         grant = rows.grant(tx, self.technician_id, customer_id)
         if grant is None or not policy.grant_live(grant.expires_at, self.now):
             return None
@@ -227,7 +233,7 @@ class Actor:
         if customer is not None:
             if self.is_reader:  # skip the grant query: readers see every customer
                 return customer
-            granted = self.live_grant(tx, customer.id or 0) is not None
+            granted = self.live_writer_grant(tx, customer.id or 0) is not None
             if policy.may_see(self.role, customer.status, granted):
                 return customer
         raise policy.unseen_customer(self.role, slug)
@@ -251,7 +257,15 @@ class Actor:
         customer = self.customer(tx, slug)
         if customer.status != CustomerStatus.ACTIVE:
             raise AccessDenied(f"customer {slug!r} is offboarded and read-only")
-        revocation.end_lapsed_grants_of(self, tx, customer)
+        if self.role != Role.ADMIN and self.live_grant(tx, customer.id or 0) is None:
+            # A write-only writer may not rotate the customer's key (it would know it).
+            if revocation.lapsed_grants_of(self, tx, customer):
+                raise AccessDenied(
+                    f"customer {slug!r} has grants that lapsed: an admin ends them first"
+                    " (`custodian maintenance`), then write-only writes go on"
+                )
+        else:
+            revocation.end_lapsed_grants_of(self, tx, customer)
         return customer
 
     def technician(self, tx: Session, username: str) -> Technician:

@@ -18,7 +18,7 @@ from ..db.models import Credential, Customer, Grant, Role, System, SystemKind, T
 from ..errors import AccessDenied, AlreadyExists, NotFound, UsageError
 from ..paths import CredentialPath, SystemPath, check_name
 from ..records import AccessInfo, CredentialDetail, CredentialEdit, SystemEdit
-from ..secret import Secret
+from ..secret import PRIMARY_FIELD, Secret
 from ..totp import SEED_ALIAS
 from . import credentials, inputs, policy, probes, reveal, rows, secret_policy, views
 
@@ -193,7 +193,7 @@ def read_field(
     actor: Actor,
     path: str,
     *,
-    field: str,
+    field: str = PRIMARY_FIELD,
     reason: str | None = None,
     version: int | None = None,
     action: str = "reveal",

@@ -127,6 +127,7 @@ def customer_grants(tx: Session, customer: Customer) -> list[GrantInfo]:
             names[g.granted_by],
             as_utc(g.granted_at),
             as_utc(g.expires_at) if g.expires_at else None,
+            g.write_only,
         )
         for g in rows
     ]

@@ -10,6 +10,7 @@ that point of the log (`apply`):
     tech    a technician's name, role, active flag, keys    by an admin
     org     an organization key version                     by an admin
     grant   a technician may open a customer's keys         by an admin
+            (write-only, "w": may only add credentials and versions)
     ckey    a customer key version                          by an admin or a live grantee
     ungrant a grant ended                                   by an admin or a live grantee
     cred    a credential's newest version                   by an admin or a live grantee
@@ -62,14 +63,19 @@ class Directory:
     ckeys: dict[tuple[int, int], str] = field(default_factory=dict)
     newest_ckey: dict[int, int] = field(default_factory=dict)
     grants: dict[tuple[int, int], datetime | None] = field(default_factory=dict)
+    write_grants: dict[tuple[int, int], datetime | None] = field(default_factory=dict)
     # credential id: (customer, current version, highest version ever written)
     creds: dict[int, tuple[int, int, int]] = field(default_factory=dict)
 
     def live_grant(self, technician: int, customer: int, at: datetime) -> bool:
-        if (technician, customer) not in self.grants:
-            return False
-        until = self.grants[(technician, customer)]
-        return until is None or as_utc(until) > as_utc(at)
+        """A grant to read: the customer's keys may be wrapped to this technician."""
+        return _live(self.grants, technician, customer, at)
+
+    def live_writer(self, technician: int, customer: int, at: datetime) -> bool:
+        """Any live grant, write-only included: may add credentials and versions."""
+        return self.live_grant(technician, customer, at) or _live(
+            self.write_grants, technician, customer, at
+        )
 
     def newest_org(self) -> int:
         return max(self.org) if self.org else 0
@@ -87,6 +93,9 @@ class Directory:
             "org": {str(k): v for k, v in self.org.items()},
             "ckeys": [[c, v, k] for (c, v), k in self.ckeys.items()],
             "grants": [[t, c, u.isoformat() if u else None] for (t, c), u in self.grants.items()],
+            "write_grants": [
+                [t, c, u.isoformat() if u else None] for (t, c), u in self.write_grants.items()
+            ],
             "creds": {str(k): list(v) for k, v in self.creds.items()},
         }
 
@@ -101,6 +110,10 @@ class Directory:
             d.ckeys[(c, v)] = k
             d.newest_ckey[c] = max(v, d.newest_ckey.get(c, 0))
         d.grants = {(t, c): datetime.fromisoformat(u) if u else None for t, c, u in data["grants"]}
+        d.write_grants = {
+            (t, c): datetime.fromisoformat(u) if u else None
+            for t, c, u in data.get("write_grants", [])
+        }
         d.creds = {int(k): (v[0], v[1], v[2]) for k, v in data["creds"].items()}
         return d
 
@@ -147,13 +160,18 @@ def ckey_change(customer: int, version: int, public: bytes) -> Change:
     return {"t": "ckey", "c": customer, "v": version, "key": key_id(public)}
 
 
-def grant_change(technician: int, customer: int, until: datetime | None) -> Change:
-    return {
+def grant_change(
+    technician: int, customer: int, until: datetime | None, *, write_only: bool = False
+) -> Change:
+    change: Change = {
         "t": "grant",
         "tech": technician,
         "c": customer,
         "until": as_utc(until).isoformat() if until else None,
     }
+    if write_only:
+        change["w"] = True
+    return change
 
 
 def ungrant_change(technician: int, customer: int) -> Change:
@@ -179,7 +197,8 @@ def purge_change(customer: int) -> Change:
 # --- applying a change ------------------------------------------------------------------
 
 _BY_ADMIN = frozenset({"vault", "tech", "org", "grant", "back", "uncred", "purge"})
-_BY_GRANTEE = frozenset({"ckey", "ungrant", "cred"})
+_BY_GRANTEE = frozenset({"ckey", "ungrant"})  # a grant to read
+_BY_WRITER = frozenset({"cred"})  # any grant, write-only included
 
 
 def apply(d: Directory, change: Change, actor: int | None, at: datetime, *, root: bool) -> None:
@@ -205,7 +224,10 @@ def _authorize(d: Directory, kind: object, change: Change, actor: int | None, at
         )
     if me.role == ADMIN:
         return
-    if kind in _BY_GRANTEE and d.live_grant(actor or 0, int(change.get("c", 0)), at):
+    customer = int(change.get("c", 0))
+    if kind in _BY_GRANTEE and d.live_grant(actor or 0, customer, at):
+        return
+    if kind in _BY_WRITER and d.live_writer(actor or 0, customer, at):
         return
     raise IntegrityError(
         f"the access log holds a key-directory change ({kind}) that {me.name!r} was not"
@@ -244,11 +266,16 @@ def _ckey(d: Directory, c: Change) -> None:
 
 def _grant(d: Directory, c: Change) -> None:
     until = c["until"]
-    d.grants[(int(c["tech"]), int(c["c"]))] = datetime.fromisoformat(str(until)) if until else None
+    key = (int(c["tech"]), int(c["c"]))
+    kept, dropped = (d.write_grants, d.grants) if c.get("w") else (d.grants, d.write_grants)
+    kept[key] = datetime.fromisoformat(str(until)) if until else None
+    dropped.pop(key, None)
 
 
 def _ungrant(d: Directory, c: Change) -> None:
-    d.grants.pop((int(c["tech"]), int(c["c"])), None)
+    key = (int(c["tech"]), int(c["c"]))
+    d.grants.pop(key, None)
+    d.write_grants.pop(key, None)
 
 
 def _cred(d: Directory, c: Change) -> None:
@@ -277,6 +304,7 @@ def _purge(d: Directory, c: Change) -> None:
     customer = int(c["c"])
     d.creds = {k: v for k, v in d.creds.items() if v[0] != customer}
     d.grants = {k: v for k, v in d.grants.items() if k[1] != customer}
+    d.write_grants = {k: v for k, v in d.write_grants.items() if k[1] != customer}
 
 
 _APPLY = {
@@ -293,6 +321,15 @@ _APPLY = {
 }
 
 
+def _live(
+    grants: dict[tuple[int, int], datetime | None], technician: int, customer: int, at: datetime
+) -> bool:
+    if (technician, customer) not in grants:
+        return False
+    until = grants[(technician, customer)]
+    return until is None or as_utc(until) > as_utc(at)
+
+
 def with_changes(d: Directory, changes: list[tuple[Change, int | None, datetime]]) -> Directory:
     """A copy of `d` with `changes` applied (each by its actor at its time): a
     transaction's view before its event is written. Only the touched maps are copied."""
@@ -305,6 +342,7 @@ def with_changes(d: Directory, changes: list[tuple[Change, int | None, datetime]
         ckeys=dict(d.ckeys),
         newest_ckey=dict(d.newest_ckey),
         grants=dict(d.grants),
+        write_grants=dict(d.write_grants),
         creds=dict(d.creds),
     )
     for change, actor, at in changes:

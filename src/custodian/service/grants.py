@@ -19,8 +19,18 @@ if TYPE_CHECKING:
     from .actor import Actor
 
 
-def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = None) -> GrantInfo:
-    """Give `username` access to `slug`: every customer key version is wrapped to them."""
+def grant(
+    actor: Actor,
+    username: str,
+    slug: str,
+    *,
+    until: datetime | None = None,
+    write_only: bool = False,
+) -> GrantInfo:
+    """Give `username` access to `slug`: every customer key version is wrapped to them.
+    `write_only`: they may add credentials and versions (sealed to the customer's public
+    key) but get no wrap and cannot read them; a grant to read must be revoked first (the
+    key it opened would stay theirs)."""
     actor.require_role("grant", Role.ADMIN)
     target = f"{username}@{slug}"
     if until is not None and as_utc(until) <= actor.now:
@@ -32,13 +42,25 @@ def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = No
         if not tech.active:
             raise UsageError(f"technician {username!r} is disabled")
         assert customer.id is not None and tech.id is not None
-        org_version, org = actor.org_key(tx)
-        save_grant(actor, tx, tech.id, customer.id, until)
-        keys.wrap_customer_keys_to(tx, actor.trust, customer.id, org_version, org, tech, actor.now)
-        detail = {"until": until.isoformat()} if until else None
-        actor.record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
-        actor.vault.store.on_grant(tx, username, slug, until)
-        return GrantInfo(username, slug, actor.username, actor.now, until)
+        existing = rows.grant(tx, tech.id, customer.id)
+        if write_only and existing is not None and not existing.write_only:
+            raise UsageError(
+                f"{username!r} holds a grant to read {slug!r}: revoke it first (the key it"
+                " opened stays theirs), then grant write-only"
+            )
+        save_grant(actor, tx, tech.id, customer.id, until, write_only=write_only)
+        detail: dict[str, object] = {"until": until.isoformat()} if until else {}
+        if write_only:
+            detail["write_only"] = True
+        else:
+            org_version, org = actor.org_key(tx)
+            keys.wrap_customer_keys_to(
+                tx, actor.trust, customer.id, org_version, org, tech, actor.now
+            )
+        actor.record(tx, "grant", customer_id=customer.id, target=target, detail=detail or None)
+        if not write_only:
+            actor.vault.store.on_grant(tx, username, slug, until)
+        return GrantInfo(username, slug, actor.username, actor.now, until, write_only)
 
 
 def revoke(actor: Actor, username: str, slug: str, *, assume_compromised: bool = False) -> None:
@@ -75,11 +97,17 @@ def maintenance(actor: Actor) -> dict[str, int]:
 
 
 def save_grant(
-    actor: Actor, tx: Session, technician_id: int, customer_id: int, until: datetime | None
+    actor: Actor,
+    tx: Session,
+    technician_id: int,
+    customer_id: int,
+    until: datetime | None,
+    *,
+    write_only: bool = False,
 ) -> Grant:
     """Create or renew a technician's grant row, given by this actor now, and stage it in
     the key directory (the wraps are the caller's, after: `keys.wrap_customer_keys_to`)."""
-    actor.stage(directory.grant_change(technician_id, customer_id, until))
+    actor.stage(directory.grant_change(technician_id, customer_id, until, write_only=write_only))
     grant = rows.grant(tx, technician_id, customer_id) or Grant(
         technician_id=technician_id,
         customer_id=customer_id,
@@ -87,5 +115,6 @@ def save_grant(
         granted_at=actor.now,
     )
     grant.granted_by, grant.granted_at, grant.expires_at = actor.technician_id, actor.now, until
+    grant.write_only = write_only
     tx.add(grant)
     return grant

@@ -108,6 +108,11 @@ def reveal(
             event["customer_id"] = row.customer_id
             if not granted:
                 raise AccessDenied(f"no access to customer {cp.customer!r}")
+            if row.write_only:
+                raise AccessDenied(
+                    f"a write-only grant for {cp.customer!r}: it adds and changes credentials,"
+                    " it cannot read them"
+                )
             policy.check_reason(row, reason)
             if row.credential_id is None:
                 raise NotFound(f"no credential {str(cp)!r}")

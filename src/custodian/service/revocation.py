@@ -172,6 +172,17 @@ def end_lapsed_grants_of(actor: Actor, tx: Session, customer: Customer) -> int:
     return _end_lapsed(actor, tx, select(Grant).where(Grant.customer_id == customer.id))
 
 
+def lapsed_grants_of(actor: Actor, tx: Session, customer: Customer) -> int:
+    """How many grants of `customer` have lapsed but not ended."""
+    return len(
+        tx.exec(
+            select(Grant.id)
+            .where(Grant.customer_id == customer.id)
+            .where(~policy.live_grant_clause(col(Grant.expires_at), actor.now))
+        ).all()
+    )
+
+
 def _end_lapsed(actor: Actor, tx: Session, grants: SelectOfScalar[Grant]) -> int:
     lapsed = tx.exec(
         grants.where(~policy.live_grant_clause(col(Grant.expires_at), actor.now))

@@ -313,6 +313,7 @@ class Trust:
             raise IntegrityError("the recovery key is not the one in the key directory")
 
     def live_grant(self, technician: int, customer: int, at: datetime) -> bool:
+        """A live grant to read (not write-only): keys may be wrapped to this technician."""
         return self.view().live_grant(technician, customer, at)
 
     def current_version(self, credential: int, *, seen: int = 0) -> int:

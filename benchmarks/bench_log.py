@@ -267,7 +267,7 @@ def measure_incremental(url: str, seed: Seed) -> tuple[float, int, float]:
     from custodian.audit.checkpoint import Checkpoint
     from custodian.service.vault import unpack_private
 
-    _, signer = unpack_private(seed.admin_bundle)
+    _, signer, _ = unpack_private(seed.admin_bundle)
     seq, digest, _ = head_of(url)
     vault = Custodian.open(url)
     try:

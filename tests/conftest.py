@@ -150,6 +150,13 @@ def _init_vault(url: str) -> VaultSeed:
     return VaultSeed(bundle, result.recovery_code)
 
 
+@pytest.fixture(autouse=True)
+def _local_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's clients keep their verified log heads (service/trust.py) in a directory
+    of its own, inherited by the CLI processes it starts."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server = PgServer()

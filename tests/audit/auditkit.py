@@ -139,7 +139,7 @@ def write_events(url: str, user: str, bundle: bytes, count: int, per_tx: int = 1
     from custodian.service import Custodian
     from custodian.service.enrolment import unpack_private
 
-    _, signer = unpack_private(bundle)
+    _, signer, _ = unpack_private(bundle)
     with Custodian.open(url) as vault:
         with vault.db.transaction() as tx:
             tech_id = tx.exec(sm_select(Technician.id).where(Technician.username == user)).one()

@@ -18,7 +18,7 @@ from tests.conftest import VaultKit
 
 def _own_key(session: ActorSession) -> KeyPair:
     """The private key a technician holds (what they could copy out of their session)."""
-    key, _ = unpack_private(session.export())
+    key, _, _ = unpack_private(session.export())
     return key
 
 

@@ -179,6 +179,12 @@ def _duplicate_key(exc: exc_db.IntegrityError) -> bool:
 _own_last: dict[bytes, tuple[int, bytes, bytes]] = {}
 
 
+def signed_here(public: bytes, seq: int, digest: bytes, signature: bytes) -> bool:
+    """Whether this process itself appended event `seq` with this hash and signature under
+    `public` (its signature needs no check)."""
+    return _own_last.get(public) == (seq, digest, signature)
+
+
 def _tails(tx: Tx, seq: int, actor: str) -> tuple[bytes | None, tuple[int, bytes, bytes] | None]:
     """The signature of event `seq` (the head), and (seq, hash, signature) of `actor`'s
     newest signed event: one statement, after the lock, so that on PostgreSQL it sees the

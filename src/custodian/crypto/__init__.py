@@ -28,7 +28,7 @@ from .context import Context
 from .keys import KeyPair, PublicKey, RecoveryCode, open_sealed, seal
 from .passphrase import KdfParams, PassphraseLock
 from .signing import SigningKey, first_bad_signature, verify_signature
-from .symmetric import new_symmetric_key, open_with_key, seal_with_key
+from .symmetric import derive_key, new_symmetric_key, open_with_key, seal_with_key
 
 __all__ = [
     "Context",
@@ -39,6 +39,7 @@ __all__ = [
     "RecoveryCode",
     "SigningKey",
     "WrongPassphrase",
+    "derive_key",
     "first_bad_signature",
     "new_symmetric_key",
     "open_sealed",

@@ -27,6 +27,12 @@ def new_symmetric_key() -> bytes:
     return _hazmat.new_aes_key()
 
 
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """A symmetric key for `seal_with_key`, derived from `secret` for one `purpose`
+    (HKDF-SHA256): a member's local state file, keyed by their private keys."""
+    return _hazmat.hkdf_sha256(secret, _hazmat.AES_KEY_LEN, b"custodian key " + purpose.encode())
+
+
 def seal_with_key(key: bytes, plaintext: bytes, context: Context) -> bytes:
     if len(key) != _hazmat.AES_KEY_LEN:
         raise ValueError("a symmetric key is 32 bytes")

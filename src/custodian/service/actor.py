@@ -23,9 +23,10 @@ from ..audit.append import EventDraft, append
 from ..crypto import KeyPair, SigningKey
 from ..db.models import Customer, CustomerStatus, Grant, RecipientKind, Role, Technician
 from ..db.prepared import Tx
-from ..errors import AccessDenied, AuthenticationFailed, CustodianError, NotFound
+from ..errors import AccessDenied, AuthenticationFailed, CustodianError, IntegrityError, NotFound
 from ..paths import check_slug
 from . import _readpath, keys, policy, revocation, rows
+from .trust import Pin, Trust
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -44,6 +45,7 @@ class Actor:
         role: Role,
         key: KeyPair,
         signer: SigningKey,
+        pin: Pin | None,
     ) -> None:
         self.vault = vault
         self.technician_id = technician_id
@@ -54,6 +56,11 @@ class Actor:
         # Customer keys this actor has unwrapped, by (customer id, key version). Key
         # versions never change, and every use still checks the grant and the wrap.
         self._customer_keys: dict[tuple[int, int], KeyPair] = {}
+        # What this member's client trusts: the root in their bundle, the directory
+        # replayed from the log (trust.py). Every transaction catches up first.
+        self.trust = Trust(
+            pin, key.private_bytes() + signer.private_bytes(), vault.url, technician_id
+        )
 
     def __repr__(self) -> str:
         return f"Actor(username={self.username!r}, role={self.role.value!r})"
@@ -77,14 +84,44 @@ class Actor:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work, opened only while the account is active and holds the keys
-        this session signs with."""
-        with self.vault.db.transaction() as tx:
-            active, signing_key = _readpath.account(tx, self.technician_id)
-            if not active:
-                raise self.disabled()
-            if signing_key != self.signer.public_bytes():
-                raise self.replaced()
-            yield tx
+        this session signs with, after catching up with the log (`Trust.sync`): the role
+        this actor acts with is the key directory's."""
+        try:
+            with self.vault.db.transaction() as tx:
+                active, signing_key = _readpath.account(tx, self.technician_id)
+                if not active:
+                    raise self.disabled()
+                if signing_key != self.signer.public_bytes():
+                    raise self.replaced()
+                self.sync(tx)
+                yield tx
+        finally:
+            self.trust.discard()
+
+    def sync(self, tx: Session) -> None:
+        """Catch up with the log; this actor's role is then the directory's."""
+        self.trust.sync(tx)
+        role = self.trust.role_of(self.technician_id)
+        if role is None:
+            raise self.disabled()
+        self.role = Role(role)
+
+    def verify_account(self) -> None:
+        """At unlock: this member's keys and role must be the key directory's; a row that
+        says otherwise is refused (and the refusal recorded)."""
+        try:
+            with self.vault.db.transaction() as tx:
+                self.trust.sync(tx)
+                role = self.trust.check_technician_key(
+                    self.technician_id, self.key.public_key.to_bytes()
+                )
+                if Role(role) != self.role:
+                    raise IntegrityError(
+                        f"the account {self.username!r} has the role {self.role.value!r} in"
+                        f" the database but {role!r} in the key directory"
+                    )
+        except IntegrityError as exc:
+            self.refuse(exc, "unlock")
 
     def disabled(self) -> AccessDenied:
         return AccessDenied(f"the account {self.username!r} is disabled")
@@ -97,7 +134,13 @@ class Actor:
         )
 
     def record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
-        """Append an access event, signed with this technician's key, to `tx`."""
+        """Append an access event, signed with this technician's key, to `tx`. The key
+        directory changes this transaction staged (`Trust.stage`) are recorded with it."""
+        changes = self.trust.take_staged()
+        if changes:
+            detail = dict(fields.get("detail") or {})  # type: ignore[call-overload]
+            detail["dir"] = changes
+            fields["detail"] = detail
         append(
             tx,
             EventDraft(action, outcome, self.username, self.technician_id, **fields),  # type: ignore[arg-type]
@@ -110,6 +153,7 @@ class Actor:
         The event's outcome follows from the error (`policy.refusal_outcome`); a session
         whose keys were replaced records nothing (it may not sign any more). The detail
         holds the message the user was shown (messages never carry secrets, errors.py)."""
+        self.trust.discard()
         try:
             with self.vault.db.transaction() as tx:
                 if _readpath.account(tx, self.technician_id)[1] == self.signer.public_bytes():
@@ -186,8 +230,15 @@ class Actor:
     # --- keys -------------------------------------------------------------------------
 
     def org_key(self, tx: Session) -> tuple[int, KeyPair]:
-        """The organization key's current version, opened with this admin's wrap."""
-        return keys.open_org_key(tx, self.technician_id, self.key)
+        """The organization key's current version, opened with this admin's wrap; it must
+        be the key directory's newest."""
+        version, org = keys.open_org_key(tx, self.technician_id, self.key)
+        self.trust.check_org_key(version, org.public_key.to_bytes())
+        return version, org
+
+    def stage(self, change: dict[str, object]) -> None:
+        """A key-directory change this transaction makes (recorded with its next event)."""
+        self.trust.stage(change, self.technician_id, self.now)
 
     def customer_key(
         self, customer_id: int, slug: str, version: int, wrapped: bytes | None
@@ -207,6 +258,7 @@ class Actor:
                 self.technician_id,
                 self.key,
             )
+            self.trust.check_customer_key(customer_id, version, ckey.public_key.to_bytes())
             if len(self._customer_keys) >= KEY_CACHE_SIZE:
                 self._customer_keys.pop(next(iter(self._customer_keys)))
             self._customer_keys[slot] = ckey

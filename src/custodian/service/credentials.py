@@ -12,13 +12,21 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session, col, select
 
 from ..clock import as_utc
-from ..db.models import Credential, Customer, SecretVersion, System, SystemKind, Technician
-from ..errors import AccessDenied, AlreadyExists, Conflict, NotFound
+from ..db.models import (
+    Credential,
+    Customer,
+    Role,
+    SecretVersion,
+    System,
+    SystemKind,
+    Technician,
+)
+from ..errors import AccessDenied, AlreadyExists, Conflict, IntegrityError, NotFound
 from ..paths import CredentialPath, SystemPath
 from ..records import CredentialInfo, SystemInfo, VersionInfo
 from ..secret import SecretPayload
 from ..storage import SecretRef
-from . import _listing, inputs, keys, payloads, reveal, revocation, rows, views
+from . import _listing, directory, inputs, keys, payloads, reveal, revocation, rows, views
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -134,9 +142,21 @@ def write_version(
     `cred-add` or `cred-set`; the event names the version and the field names, never a
     value). Returns the version."""
     assert customer.id is not None and cred.id is not None
-    cred.current_version += 1
+    trust = actor.trust
+    if cred.current_version != trust.current_version(cred.id):
+        raise IntegrityError(
+            f"{target!r} is at version {cred.current_version} in the database but"
+            f" {trust.current_version(cred.id)} in the access log: the database was changed"
+        )
+    cred.current_version = trust.next_version(cred.id)  # never a number used before
     cred.updated_at = actor.now
-    kv = customer.current_key_version
+    kv, public = keys.newest_customer_public(tx, trust, customer.id)
+    if kv != customer.current_key_version:
+        raise IntegrityError(
+            f"customer {customer.slug!r}'s key version is not the key directory's: the"
+            " database was changed"
+        )
+    actor.stage(directory.cred_change(customer.id, cred.id, cred.current_version))
     tx.add(cred)
     row = SecretVersion(
         credential_id=cred.id,
@@ -149,7 +169,6 @@ def write_version(
     tx.add(row)
     tx.flush()
     ref = SecretRef(customer.id, customer.slug, cred.id, cred.current_version, kv)
-    public = keys.customer_public(tx, customer.id, kv)
     stored_as = payloads.write(actor.vault.store, tx, ref, payload, public)
     if stored_as is not None:
         row.kv_version = stored_as
@@ -180,13 +199,23 @@ def sync_from_store(
         cred.current_version,
         customer.current_key_version,
     )
+    if actor.role != Role.ADMIN and not actor.trust.live_grant(
+        actor.technician_id, customer.id, actor.now
+    ):
+        return  # only who may write the credential records what the store holds
     try:
         found = actor.vault.store.sync(tx, ref)
     except AccessDenied:
         return
     for written in found:
-        cred.current_version += 1
+        if cred.current_version != actor.trust.current_version(cred.id):
+            raise IntegrityError(
+                f"{target!r} is at version {cred.current_version} in the database but"
+                f" {actor.trust.current_version(cred.id)} in the access log"
+            )
+        cred.current_version = actor.trust.next_version(cred.id)
         version = cred.current_version
+        actor.stage(directory.cred_change(customer.id, cred.id, version))
         tx.add(
             SecretVersion(
                 credential_id=cred.id,

@@ -44,10 +44,18 @@ def add_customer(
         tx.add(customer)
         tx.flush()
         assert customer.id is not None
-        org_version, org_public = keys.org_public(tx)
+        org_version, org_public = keys.org_public(tx, actor.trust)
+        customer.current_key_version = actor.trust.newest_customer_key(customer.id) + 1
         keys.new_customer_key(
-            tx, customer.id, 1, actor.now, [(RecipientKind.ORG, org_version, org_public)]
+            tx,
+            actor.trust,
+            actor.technician_id,
+            customer.id,
+            customer.current_key_version,
+            actor.now,
+            [(RecipientKind.ORG, org_version, org_public)],
         )
+        tx.add(customer)
         actor.record(tx, "customer-add", customer_id=customer.id, target=slug)
         return views.customer_info(customer)
 

@@ -13,7 +13,7 @@ from ..clock import as_utc
 from ..db.models import Customer, CustomerStatus, Grant, Role
 from ..errors import NotFound, UsageError
 from ..records import GrantInfo
-from . import keys, revocation, rows
+from . import directory, keys, revocation, rows
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -33,8 +33,8 @@ def grant(actor: Actor, username: str, slug: str, *, until: datetime | None = No
             raise UsageError(f"technician {username!r} is disabled")
         assert customer.id is not None and tech.id is not None
         org_version, org = actor.org_key(tx)
-        keys.wrap_customer_keys_to(tx, customer.id, org_version, org, tech)
         save_grant(actor, tx, tech.id, customer.id, until)
+        keys.wrap_customer_keys_to(tx, actor.trust, customer.id, org_version, org, tech, actor.now)
         detail = {"until": until.isoformat()} if until else None
         actor.record(tx, "grant", customer_id=customer.id, target=target, detail=detail)
         actor.vault.store.on_grant(tx, username, slug, until)
@@ -77,8 +77,9 @@ def maintenance(actor: Actor) -> dict[str, int]:
 def save_grant(
     actor: Actor, tx: Session, technician_id: int, customer_id: int, until: datetime | None
 ) -> Grant:
-    """Create or renew a technician's grant row, given by this actor now (the wraps are the
-    caller's: `keys.wrap_customer_keys_to`)."""
+    """Create or renew a technician's grant row, given by this actor now, and stage it in
+    the key directory (the wraps are the caller's, after: `keys.wrap_customer_keys_to`)."""
+    actor.stage(directory.grant_change(technician_id, customer_id, until))
     grant = rows.grant(tx, technician_id, customer_id) or Grant(
         technician_id=technician_id,
         customer_id=customer_id,

@@ -5,6 +5,9 @@
     admin technician keys ────────────────┴─ open the organization key ─ opens every customer key
 
 Each wrap is HPKE-sealed with a `Context` naming the key, its version and the recipient.
+Every recipient's public key is checked against the key directory first (`check_recipient`):
+a key the log does not give that recipient, or a recipient without the right to the key,
+is refused whatever the tables say.
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from ..crypto import Context, KeyPair, PublicKey, open_sealed, seal
-from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind, Technician
+from ..db.models import CustomerKey, KeyWrap, OrgKey, RecipientKind, Role, Technician
 from ..errors import AccessDenied, IntegrityError
+from . import directory
+from .trust import Trust
 
 ORG = None  # customer_id of the organization key's wraps
 
@@ -32,15 +37,50 @@ def wrap_context(customer_id: int | None, version: int, kind: str, recipient: in
     )
 
 
+def check_recipient(
+    trust: Trust,
+    customer_id: int | None,
+    kind: RecipientKind,
+    recipient: int,
+    to: PublicKey,
+    at: datetime,
+) -> None:
+    """The one rule for wrapping: the recipient's key is the directory's, and the
+    recipient may hold the key (an admin for the organization key, a live grantee for a
+    customer key; the organization key's newest version; the recovery key)."""
+    public = to.to_bytes()
+    if kind == RecipientKind.TECHNICIAN:
+        role = trust.check_technician_key(recipient, public)
+        allowed = (
+            role == Role.ADMIN
+            if customer_id is None
+            else trust.live_grant(recipient, customer_id, at)
+        )
+        if not allowed:
+            raise IntegrityError(
+                f"technician #{recipient} may not hold this key according to the key"
+                " directory: refusing to wrap it to them"
+            )
+    elif kind == RecipientKind.ORG:
+        trust.check_org_key(recipient, public)
+    else:
+        trust.check_recovery_key(public)
+
+
 def add_wrap(
     tx: Session,
+    trust: Trust,
     key: KeyPair,
     customer_id: int | None,
     version: int,
     kind: RecipientKind,
     recipient: int,
     to: PublicKey,
+    at: datetime,
 ) -> None:
+    """Wrap `key` to one recipient, checked against the directory (`check_recipient`)
+    as of `at`."""
+    check_recipient(trust, customer_id, kind, recipient, to, at)
     ctx = wrap_context(customer_id, version, kind, recipient)
     tx.add(
         KeyWrap(
@@ -53,10 +93,13 @@ def add_wrap(
     )
 
 
-def wrap_org_to(tx: Session, org: KeyPair, version: int, tech: Technician) -> None:
+def wrap_org_to(
+    tx: Session, trust: Trust, org: KeyPair, version: int, tech: Technician, at: datetime
+) -> None:
     """Wrap org key `version` to technician `tech` (an admin), with their public key."""
     assert tech.id is not None
-    add_wrap(tx, org, ORG, version, RecipientKind.TECHNICIAN, tech.id, PublicKey(tech.public_key))
+    to = PublicKey(tech.public_key)
+    add_wrap(tx, trust, org, ORG, version, RecipientKind.TECHNICIAN, tech.id, to, at)
 
 
 def open_wrap(
@@ -106,17 +149,25 @@ def unwrap(
 
 
 def customer_key_via_org(
-    tx: Session, customer_id: int, version: int, org_version: int, org: KeyPair
+    tx: Session, trust: Trust, customer_id: int, version: int, org_version: int, org: KeyPair
 ) -> KeyPair:
-    """Customer key `version`, opened through organization key `org_version`."""
+    """Customer key `version`, opened through organization key `org_version`; it must be
+    the key directory's (a wrap sealed by a database writer opens, but to another key)."""
     ckey = open_wrap(tx, customer_id, version, RecipientKind.ORG, org_version, org)
     if ckey is None:
         raise IntegrityError(f"customer key {version} is not wrapped to the org key")
+    trust.check_customer_key(customer_id, version, ckey.public_key.to_bytes())
     return ckey
 
 
 def wrap_customer_keys_to(
-    tx: Session, customer_id: int, org_version: int, org: KeyPair, tech: Technician
+    tx: Session,
+    trust: Trust,
+    customer_id: int,
+    org_version: int,
+    org: KeyPair,
+    tech: Technician,
+    at: datetime,
 ) -> int:
     """Every version of a customer's key, opened through the organization key and wrapped
     to technician `tech` (whose earlier wraps of it are replaced). Returns how many."""
@@ -125,8 +176,8 @@ def wrap_customer_keys_to(
     versions = customer_versions(tx, customer_id)
     to = PublicKey(tech.public_key)
     for version in versions:
-        ckey = customer_key_via_org(tx, customer_id, version, org_version, org)
-        add_wrap(tx, ckey, customer_id, version, RecipientKind.TECHNICIAN, tech.id, to)
+        ckey = customer_key_via_org(tx, trust, customer_id, version, org_version, org)
+        add_wrap(tx, trust, ckey, customer_id, version, RecipientKind.TECHNICIAN, tech.id, to, at)
     return len(versions)
 
 
@@ -136,9 +187,12 @@ def current_org_version(tx: Session) -> int:
     return version
 
 
-def org_public(tx: Session) -> tuple[int, PublicKey]:
+def org_public(tx: Session, trust: Trust) -> tuple[int, PublicKey]:
+    """The organization key's newest version and public key, the key directory's."""
     row = tx.exec(select(OrgKey).order_by(col(OrgKey.version).desc())).first()
-    assert row is not None, "vault has no organization key"
+    if row is None:
+        raise IntegrityError("the vault has no organization key")
+    trust.check_org_key(row.version, row.public_key)
     return row.version, PublicKey(row.public_key)
 
 
@@ -150,10 +204,20 @@ def open_org_key(tx: Session, technician_id: int, key: KeyPair) -> tuple[int, Ke
     return version, org
 
 
-def customer_public(tx: Session, customer_id: int, version: int) -> PublicKey:
+def customer_public(tx: Session, trust: Trust, customer_id: int, version: int) -> PublicKey:
+    """Customer key `version`'s public key, the key directory's (to seal a payload to)."""
     row = tx.get(CustomerKey, (customer_id, version))
-    assert row is not None, "customer key version missing"
+    if row is None:
+        raise IntegrityError(f"customer key version {version} is missing")
+    trust.check_customer_key(customer_id, version, row.public_key)
     return PublicKey(row.public_key)
+
+
+def newest_customer_public(tx: Session, trust: Trust, customer_id: int) -> tuple[int, PublicKey]:
+    """The version a new payload must be sealed to: the directory's newest (a database
+    writer who moves `current_key_version` back would have it sealed to an old key)."""
+    version = trust.newest_customer_key(customer_id)
+    return version, customer_public(tx, trust, customer_id, version)
 
 
 def customer_versions(tx: Session, customer_id: int) -> list[int]:
@@ -168,13 +232,17 @@ def customer_versions(tx: Session, customer_id: int) -> list[int]:
 
 def new_customer_key(
     tx: Session,
+    trust: Trust,
+    actor: int,
     customer_id: int,
     version: int,
     at: datetime,
     recipients: list[tuple[RecipientKind, int, PublicKey]],
 ) -> KeyPair:
-    """Create customer key `version` and wrap it to each recipient."""
+    """Create customer key `version` (staged in the key directory by `actor`) and wrap it
+    to each recipient."""
     key = KeyPair.generate()
+    trust.stage(directory.ckey_change(customer_id, version, key.public_key.to_bytes()), actor, at)
     tx.add(
         CustomerKey(
             customer_id=customer_id,
@@ -184,7 +252,7 @@ def new_customer_key(
         )
     )
     for kind, recipient, public in recipients:
-        add_wrap(tx, key, customer_id, version, kind, recipient, public)
+        add_wrap(tx, trust, key, customer_id, version, kind, recipient, public, at)
     return key
 
 

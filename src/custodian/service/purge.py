@@ -16,7 +16,7 @@ from ..clock import as_utc
 from ..crypto import RecoveryCode
 from ..db.models import Customer, CustomerStatus, RecipientKind, Role, Technician, VaultInfo
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound, UsageError
-from . import grants, keys
+from . import directory, grants, keys
 from .shredding import Certificate, after_shred, mirror, secure_delete, shred_and_certify
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ def purge(actor: Actor, slug: str | None = None, *, now: bool = False) -> list[C
         with actor.transaction() as tx, secure_delete(tx):
             target = tx.get(Customer, cid)
             assert target is not None
+            actor.stage(directory.purge_change(target.id or 0))
             done.append(
                 shred_and_certify(
                     tx,
@@ -89,6 +90,7 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
             stored = tx.exec(select(VaultInfo.recovery_public_key)).one()
             if not hmac.compare_digest(recovery.public_key.to_bytes(), stored):
                 raise AuthenticationFailed("the recovery code is not this vault's")
+            actor.trust.check_recovery_key(stored)
             customer = actor.customer(tx, slug)
             assert customer.id is not None
             versions = keys.customer_versions(tx, customer.id)
@@ -111,9 +113,11 @@ def recover(actor: Actor, slug: str, code: RecoveryCode) -> int:
                 )
                 is None
             ):
-                keys.wrap_org_to(tx, org, org_version, me)
-            keys.wrap_customer_keys_to(tx, customer.id, org_version, org, me)
+                keys.wrap_org_to(tx, actor.trust, org, org_version, me, actor.now)
             grants.save_grant(actor, tx, actor.technician_id, customer.id, None)
+            keys.wrap_customer_keys_to(
+                tx, actor.trust, customer.id, org_version, org, me, actor.now
+            )
             actor.vault.store.on_grant(tx, actor.username, slug)
             actor.record(
                 tx,

@@ -35,6 +35,7 @@ def open_version(
     assert customer.id is not None and cred.id is not None
     if actor.live_grant(tx, customer.id) is None:
         raise AccessDenied(f"no grant for customer {customer.slug!r}")
+    check_version(actor, cred.id, sv.version, cred.name, current=sv.version == cred.current_version)
     cid, slug, kv = customer.id, customer.slug, sv.key_version
 
     def customer_key() -> KeyPair:
@@ -43,6 +44,23 @@ def open_version(
 
     ref = SecretRef(cid, slug, cred.id, sv.version, kv, sv.kv_version)
     return payloads.read(actor.vault.store, tx, ref, customer_key)()
+
+
+def check_version(actor: Actor, credential: int, version: int, what: str, *, current: bool) -> None:
+    """The version served must be one the access log wrote; served as current, it must be
+    the log's current one (a database writer who moves the counter back, or deletes the
+    newest version, is caught here: exit 6)."""
+    logged = actor.trust.current_version(credential)
+    if (
+        (version != logged)
+        if current
+        else not 0 < version <= actor.trust.next_version(credential) - 1
+    ):
+        raise IntegrityError(
+            f"{what!r} version {version} is served as {'current' if current else 'written'},"
+            f" but the access log's current version is {logged}: the database was rolled back"
+            " or changed"
+        )
 
 
 def reveal(
@@ -71,6 +89,7 @@ def reveal(
                 raise actor.disabled()
             if row.signing_key != actor.signer.public_bytes():
                 raise actor.replaced()
+            actor.trust.sync(tx)  # the log since this client's head, verified
             granted = row.grant_id is not None and policy.grant_live(row.expires_at, actor.now)
             if (
                 row.customer_id is None
@@ -88,6 +107,7 @@ def reveal(
             event["credential_id"] = row.credential_id
             if row.version is None or row.key_version is None or row.field_names is None:
                 raise NotFound(f"no version {version} of {str(cp)!r}")
+            check_version(actor, row.credential_id, row.version, str(cp), current=not version)
             stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
             if stored not in row.field_names.split(","):
                 raise NotFound(f"{str(cp)!r} has no field {field!r}")

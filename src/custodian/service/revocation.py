@@ -38,7 +38,7 @@ from ..db.models import (
     VaultInfo,
 )
 from ..errors import IntegrityError
-from . import keys, policy, rows
+from . import directory, keys, policy, rows
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -65,6 +65,8 @@ def end_grant(
     assert customer.id is not None and tech.id is not None
     if grant is not None:
         tx.delete(grant)
+    if (tech.id, customer.id) in actor.trust.view().grants:
+        actor.stage(directory.ungrant_change(tech.id, customer.id))
     keys.remove_wraps(tx, customer.id, RecipientKind.TECHNICIAN, tech.id)
     tx.flush()
     marked = mark_exposed(actor, tx, customer, tech, assume_compromised) if mark else 0
@@ -187,7 +189,13 @@ def rotate_customer_key(actor: Actor, tx: Session, customer: Customer) -> None:
     written from now on is sealed to a key an ended grant ever held."""
     assert customer.id is not None
     rows.lock(tx, customer)  # one rotation at a time, and none beside a grant or a write
-    org_version, org_public = keys.org_public(tx)
+    trust = actor.trust
+    org_version, org_public = keys.org_public(tx, trust)
+    if customer.current_key_version != trust.newest_customer_key(customer.id):
+        raise IntegrityError(
+            f"customer {customer.slug!r}'s key version ({customer.current_key_version}) is not"
+            " the key directory's: the database was changed"
+        )
     grantees = tx.exec(
         select(Technician)
         .join(Grant, col(Grant.technician_id) == col(Technician.id))
@@ -196,10 +204,20 @@ def rotate_customer_key(actor: Actor, tx: Session, customer: Customer) -> None:
         .where(policy.live_grant_clause(col(Grant.expires_at), actor.now))
     ).all()
     recipients = [(RecipientKind.ORG, org_version, org_public)] + [
-        (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key)) for t in grantees
+        (RecipientKind.TECHNICIAN, t.id or 0, PublicKey(t.public_key))
+        for t in grantees
+        if trust.live_grant(t.id or 0, customer.id, actor.now)  # a grant row the log lacks: none
     ]
     customer.current_key_version += 1
-    keys.new_customer_key(tx, customer.id, customer.current_key_version, actor.now, recipients)
+    keys.new_customer_key(
+        tx,
+        trust,
+        actor.technician_id,
+        customer.id,
+        customer.current_key_version,
+        actor.now,
+        recipients,
+    )
     tx.add(customer)
 
 
@@ -218,11 +236,13 @@ def rotate_org_key(actor: Actor, tx: Session) -> int:
     """New organization key, wrapped to the active admins and the recovery key; every
     customer key version re-wrapped to it; then every customer key rotated, because
     a former admin could open every version that existed. Returns the new version."""
+    trust = actor.trust
     old_version, old_org = actor.org_key(tx)
     new_version, new_org = old_version + 1, KeyPair.generate()
     tx.add(
         OrgKey(version=new_version, public_key=new_org.public_key.to_bytes(), created_at=actor.now)
     )
+    actor.stage(directory.org_change(new_version, new_org.public_key.to_bytes()))
     admins = tx.exec(
         select(Technician)
         .where(Technician.role == Role.ADMIN)
@@ -230,10 +250,19 @@ def rotate_org_key(actor: Actor, tx: Session) -> int:
         .where(col(Technician.locked_private).is_not(None))
     ).all()
     for admin in admins:
-        keys.wrap_org_to(tx, new_org, new_version, admin)
+        if trust.role_of(admin.id or 0) == Role.ADMIN:  # an admin row the log lacks: none
+            keys.wrap_org_to(tx, trust, new_org, new_version, admin, actor.now)
     recovery = tx.exec(select(VaultInfo.recovery_public_key)).one()
     keys.add_wrap(
-        tx, new_org, keys.ORG, new_version, RecipientKind.RECOVERY, 0, PublicKey(recovery)
+        tx,
+        trust,
+        new_org,
+        keys.ORG,
+        new_version,
+        RecipientKind.RECOVERY,
+        0,
+        PublicKey(recovery),
+        actor.now,
     )
     wraps = tx.exec(
         select(KeyWrap)
@@ -247,14 +276,19 @@ def rotate_org_key(actor: Actor, tx: Session) -> int:
     for wrap in wraps:
         ctx = keys.wrap_context(wrap.customer_id, wrap.key_version, RecipientKind.ORG, old_version)
         ckey = KeyPair(open_sealed(wrap.wrapped, old_org, ctx))
+        trust.check_customer_key(
+            wrap.customer_id or 0, wrap.key_version, ckey.public_key.to_bytes()
+        )
         keys.add_wrap(
             tx,
+            trust,
             ckey,
             wrap.customer_id,
             wrap.key_version,
             RecipientKind.ORG,
             new_version,
             new_org.public_key,
+            actor.now,
         )
     tx.execute(
         delete(KeyWrap)

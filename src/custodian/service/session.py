@@ -55,6 +55,7 @@ from .enrolment import pack_private
 from .offboarding_records import CustomerReport, Handover, OffboardResult
 from .rotation import RotationEntry
 from .shredding import Certificate
+from .trust import Pin
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -71,17 +72,10 @@ class ActorSession:
         role: Role,
         key: KeyPair,
         signer: SigningKey,
+        pin: Pin | None = None,
     ) -> None:
-        self._actor = Actor(
-            vault,
-            technician_id,
-            username,
-            role,
-            key,
-            signer,
-        )
+        self._actor = Actor(vault, technician_id, username, role, key, signer, pin)
         self.technician_id, self.username, self.role = technician_id, username, role
-        # Read by the mixins not yet converted to use-case modules:
         self._vault, self._key, self._signer = vault, key, signer
 
     def __repr__(self) -> str:
@@ -89,7 +83,18 @@ class ActorSession:
 
     def export(self) -> bytes:
         """The private-key bundle, for a session cache that encrypts it."""
-        return pack_private(self._actor.key, self._actor.signer)
+        return pack_private(self._actor.key, self._actor.signer, self._actor.trust.pin)
+
+    def verify_account(self) -> None:
+        """Check this member's keys and role against the key directory (at unlock)."""
+        self._actor.verify_account()
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The fingerprint of the root this member trusts (compare it out of band), or
+        None while the vault's key directory is not certified."""
+        pin = self._actor.trust.pin
+        return pin.fingerprint() if pin else None
 
     # --- technicians (technicians.py) -----------------------------------------------
 

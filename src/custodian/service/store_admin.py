@@ -23,7 +23,7 @@ from ..db.models import (
     Technician,
 )
 from ..storage.hashicorp import VaultSecretStore
-from . import credentials
+from . import credentials, directory
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -156,6 +156,15 @@ def _doctor_vault(actor: Actor, store: VaultSecretStore, repair: bool) -> list[D
                     tx.delete(sv)
                 cred.current_version = max(sv.version for sv in rows if sv not in dead)
                 tx.add(cred)
+                actor.stage(directory.back_change(customer.id or 0, cred_id, cred.current_version))
+                actor.record(
+                    tx,
+                    "cred-repair",
+                    customer_id=customer.id,
+                    credential_id=cred_id,
+                    target=label(tx, customer, cred, None),
+                    detail={"version": cred.current_version, "dropped": len(dead)},
+                )
             recorded = max((sv.kv_version or 0 for sv in rows), default=0)
             newer = [n for n, ok in alive.items() if ok and n > recorded]
             if newer:

@@ -134,7 +134,9 @@ def _key_opener(actor: Actor, tx: Session) -> KeyOpener:
     def open_key(customer_id: int, version: int) -> KeyPair:
         slot = (customer_id, version)
         if slot not in opened:
-            opened[slot] = keys.customer_key_via_org(tx, customer_id, version, org_version, org)
+            opened[slot] = keys.customer_key_via_org(
+                tx, actor.trust, customer_id, version, org_version, org
+            )
         return opened[slot]
 
     return open_key
@@ -181,7 +183,7 @@ def _migrate_one(
             if sv.ciphertext is None:
                 continue  # nothing stored anywhere (a purged payload)
             payload = payloads.read(SqlSecretStore(), tx, ref, open_key)()
-        public = keys.customer_public(tx, cid, sv.key_version)
+        public = keys.customer_public(tx, actor.trust, cid, sv.key_version)
         stored_as = payloads.write(to, tx, ref, payload, public)
         sv.kv_version = stored_as
         if not to_sql:

@@ -12,13 +12,13 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 
 from ..audit.append import key_binding
-from ..crypto import KeyPair, PassphraseLock, SigningKey
+from ..crypto import KdfParams, KeyPair, PassphraseLock, SigningKey
 from ..db.models import Customer, Grant, KeyWrap, RecipientKind, Role, Technician
 from ..errors import AlreadyExists, UsageError
 from ..paths import check_name
 from ..records import TechnicianInfo
-from . import keys, revocation, rotation, views
-from .enrolment import check_passphrase, enrol, pack_private, technician_lock_context
+from . import directory, keys, revocation, rotation, views
+from .enrolment import check_passphrase, enrol, lock_bundle
 from .rotation import RotationEntry
 
 if TYPE_CHECKING:
@@ -33,10 +33,12 @@ def add_technician(actor: Actor, username: str, role: Role, passphrase: str) -> 
     with actor.transaction() as tx:
         if tx.exec(select(Technician).where(Technician.username == username)).first():
             raise AlreadyExists(f"technician {username!r} already exists")
-        tech, _ = enrol(tx, username, role, passphrase, params, actor.now)
+        kdf_floor(actor, params)
+        tech, _, _ = enrol(tx, username, role, passphrase, params, actor.now, actor.trust.pin)
+        stage_technician(actor, tech)
         if role == Role.ADMIN:
             version, org = actor.org_key(tx)
-            keys.wrap_org_to(tx, org, version, tech)
+            keys.wrap_org_to(tx, actor.trust, org, version, tech, actor.now)
         actor.record(
             tx,
             "tech-add",
@@ -44,6 +46,22 @@ def add_technician(actor: Actor, username: str, role: Role, passphrase: str) -> 
             detail={"role": role.value, **key_binding(username, tech.signing_public_key)},
         )
         return views.technician_info(tech)
+
+
+def stage_technician(actor: Actor, tech: Technician) -> None:
+    """Stage `tech` as it now stands (name, role, active, keys) in the key directory."""
+    assert tech.id is not None
+    actor.stage(
+        directory.tech_change(
+            tech.id, tech.username, tech.role, tech.active, tech.public_key, tech.signing_public_key
+        )
+    )
+
+
+def kdf_floor(actor: Actor, params: KdfParams) -> None:
+    """The vault's KDF floor must be the key directory's (a database writer who lowers it
+    would have keys locked weakly; one who raises it, every unlock slowed)."""
+    actor.trust.check_kdf((params.memory_kib, params.iterations, params.lanes))
 
 
 def list_technicians(actor: Actor) -> list[TechnicianInfo]:
@@ -58,14 +76,11 @@ def change_passphrase(actor: Actor, new_passphrase: str) -> None:
     check_passphrase(new_passphrase)
     floor = actor.vault.vault_kdf()  # before _tx: a nested transaction deadlocks SQLite
     with actor.transaction() as tx:
+        kdf_floor(actor, floor)
         me = tx.get(Technician, actor.technician_id)
         assert me is not None and me.locked_private is not None
         params = max(PassphraseLock.params_of(me.locked_private), floor)
-        me.locked_private = PassphraseLock(params).lock(
-            pack_private(actor.key, actor.signer),
-            new_passphrase,
-            technician_lock_context(actor.technician_id, actor.username),
-        )
+        lock_bundle(me, actor.key, actor.signer, actor.trust.pin, new_passphrase, params)
         tx.add(me)
         actor.record(tx, "passwd", target=actor.username)
 
@@ -90,6 +105,7 @@ def remove_technician(
         tech.locked_private = None
         tx.add(tech)
         tx.flush()
+        stage_technician(actor, tech)
         for grant in grants:
             customer = tx.get(Customer, grant.customer_id)
             assert customer is not None
@@ -134,9 +150,10 @@ def set_role(actor: Actor, username: str, role: Role) -> None:
             return
         tech.role = role
         tx.add(tech)
+        stage_technician(actor, tech)
         if role == Role.ADMIN:
             version, org = actor.org_key(tx)
-            keys.wrap_org_to(tx, org, version, tech)
+            keys.wrap_org_to(tx, actor.trust, org, version, tech, actor.now)
         elif old == Role.ADMIN:
             tx.execute(
                 delete(KeyWrap)
@@ -161,6 +178,7 @@ def reset_passphrase(actor: Actor, username: str, new_passphrase: str) -> int:
     check_passphrase(new_passphrase)
     floor = actor.vault.vault_kdf()  # before _tx: a nested transaction deadlocks SQLite
     with actor.transaction() as tx:
+        kdf_floor(actor, floor)
         tech = actor.technician(tx, username)
         assert tech.id is not None and tech.locked_private is not None
         if tech.id == actor.technician_id:
@@ -180,33 +198,36 @@ def reset_passphrase(actor: Actor, username: str, new_passphrase: str) -> int:
             ).all()
         key, signer = KeyPair.generate(), SigningKey.generate()
         org_version, org = actor.org_key(tx)
+        tech.public_key = key.public_key.to_bytes()
+        tech.signing_public_key = signer.public_bytes()
+        stage_technician(actor, tech)
         new_wraps: list[tuple[KeyPair, int | None, int]] = []
         for customer_id, version in held:
             if customer_id is None:
-                if version == org_version:
+                if version == org_version and actor.trust.role_of(tech.id) == Role.ADMIN:
                     new_wraps.append((org, None, version))
                 continue
-            ckey = keys.customer_key_via_org(tx, customer_id, version, org_version, org)
+            if not actor.trust.live_grant(tech.id, customer_id, actor.now):
+                continue  # a wrap the key directory does not grant: not carried over
+            ckey = keys.customer_key_via_org(
+                tx, actor.trust, customer_id, version, org_version, org
+            )
             new_wraps.append((ckey, customer_id, version))
         tx.execute(delete(KeyWrap).where(mine))
         for wrapped, customer_id, version in new_wraps:
             keys.add_wrap(
                 tx,
+                actor.trust,
                 wrapped,
                 customer_id,
                 version,
                 RecipientKind.TECHNICIAN,
                 tech.id,
                 key.public_key,
+                actor.now,
             )
         params = max(PassphraseLock.params_of(tech.locked_private), floor)
-        tech.public_key = key.public_key.to_bytes()
-        tech.signing_public_key = signer.public_bytes()
-        tech.locked_private = PassphraseLock(params).lock(
-            pack_private(key, signer),
-            new_passphrase,
-            technician_lock_context(tech.id, username),
-        )
+        lock_bundle(tech, key, signer, actor.trust.pin, new_passphrase, params)
         tech.failed_unlocks, tech.last_failed_at = 0, None
         tx.add(tech)
         actor.record(

@@ -8,14 +8,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import inspect
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from ..audit.append import GENESIS, EventDraft, append, key_binding
 from ..clock import Clock, as_utc, utcnow
 from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, display_url, resolve_url, schema_revision
 from ..db.migrate import head_revision, upgrade
-from ..db.models import LogHead, OrgKey, RecipientKind, Role, Technician, VaultInfo
+from ..db.models import (
+    AccessEvent,
+    LogHead,
+    OrgKey,
+    RecipientKind,
+    Role,
+    Technician,
+    VaultInfo,
+)
 from ..errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -25,16 +33,24 @@ from ..errors import (
 )
 from ..paths import check_name
 from ..storage import SecretStore, SqlSecretStore, config
-from . import keys
+from . import directory, keys
 from ._db import Database
-from .enrolment import check_passphrase, enrol, technician_lock_context, unpack_private
+from .enrolment import (
+    check_passphrase,
+    enrol,
+    lock_bundle,
+    technician_lock_context,
+    unpack_private,
+)
 from .session import ActorSession
+from .trust import Pin, Trust
 
 
 @dataclass(frozen=True)
 class InitResult:
     vault_id: str
     recovery_code: RecoveryCode
+    fingerprint: str  # of the root every member pins: compare it out of band
 
 
 @dataclass(frozen=True)
@@ -195,13 +211,31 @@ class Custodian:
             )
             tx.add(LogHead(id=1, seq=0, head=GENESIS))
             tx.add(OrgKey(version=1, public_key=org.public_key.to_bytes(), created_at=now))
-            tech, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now)
+            tech, key, signer = enrol(tx, admin, Role.ADMIN, passphrase, params, now, None)
             assert tech.id is not None
-            keys.wrap_org_to(tx, org, 1, tech)
+            recovery_public = recovery.key_pair().public_key
+            root = [
+                directory.vault_change(
+                    vault_id,
+                    recovery_public.to_bytes(),
+                    (params.memory_kib, params.iterations, params.lanes),
+                ),
+                directory.tech_change(
+                    tech.id,
+                    admin,
+                    Role.ADMIN.value,
+                    True,
+                    tech.public_key,
+                    tech.signing_public_key,
+                ),
+                directory.org_change(1, org.public_key.to_bytes()),
+            ]
+            trust = Trust.founding(root, now)
+            keys.wrap_org_to(tx, trust, org, 1, tech, now)
             keys.add_wrap(
-                tx, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery.key_pair().public_key
+                tx, trust, org, keys.ORG, 1, RecipientKind.RECOVERY, 0, recovery_public, now
             )
-            append(
+            seq = append(
                 tx,
                 EventDraft(
                     "init",
@@ -211,14 +245,19 @@ class Custodian:
                     detail={
                         "vault_id": vault_id,
                         **key_binding(admin, signer.public_bytes()),
+                        "dir": root,
                     },
                 ),
                 now,
                 signer,
             )
+            head = tx.exec(select(LogHead)).one()
+            pin = Pin(vault_id, seq, bytes(head.head))
+            lock_bundle(tech, key, signer, pin, passphrase, params)
+            tx.add(tech)
             if self._backend is not None:
                 config.save(tx, self._backend)
-        return InitResult(vault_id, recovery)
+        return InitResult(vault_id, recovery, pin.fingerprint())
 
     # --- authentication ---------------------------------------------------------------
 
@@ -254,15 +293,23 @@ class Custodian:
         except IntegrityError as exc:
             self._record_failed_unlock(username, tech_id, str(exc))
             raise
-        key, signer = unpack_private(raw)
+        key, signer, pin = unpack_private(raw)
         with self.db.transaction() as tx:  # the attempt counted above succeeded
             row = tx.get(Technician, tech_id)
             if row is not None:
                 row.failed_unlocks, row.last_failed_at = 0, None
+                if pin is None:  # a bundle from before certification: pin the root now
+                    pin = certified_root(tx)
+                    if pin is not None:
+                        params = PassphraseLock.params_of(blob)
+                        lock_bundle(row, key, signer, pin, passphrase, params)
                 tx.add(row)
             if starts_session:
                 append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)
-        return ActorSession(self, tech_id, username, role, key, signer)
+        session = ActorSession(self, tech_id, username, role, key, signer, pin)
+        if pin is not None:
+            session.verify_account()
+        return session
 
     def _count_attempt(self, username: str) -> tuple[int, Role, bytes, float] | None:
         """Count one unlock attempt as failed before its KDF runs, in one transaction that
@@ -287,13 +334,16 @@ class Custodian:
 
     def resume(self, username: str, private_bundle: bytes) -> ActorSession:
         """Rebuild a session from a cached private-key bundle (see `ActorSession.export`)."""
-        key, signer = unpack_private(private_bundle)
+        key, signer, pin = unpack_private(private_bundle)
         with self.db.transaction() as tx:
             tech = tx.exec(select(Technician).where(Technician.username == username)).first()
             if tech is None or not tech.active or tech.public_key != key.public_key.to_bytes():
                 raise AuthenticationFailed("the cached session is no longer valid: unlock again")
             assert tech.id is not None
-            return ActorSession(self, tech.id, username, Role(tech.role), key, signer)
+            session = ActorSession(self, tech.id, username, Role(tech.role), key, signer, pin)
+        if pin is not None:
+            session.verify_account()
+        return session
 
     def _record_failed_unlock(self, username: str, tech_id: int | None, why: str) -> None:
         """Log a failed unlock (unsigned: nobody holds a key to sign it with). The attempt
@@ -306,6 +356,8 @@ class Custodian:
             )
 
     def vault_kdf(self) -> KdfParams:
+        """The KDF floor as the database says it (a session checks it against the key
+        directory before locking anything with it: `technicians.vault_kdf`)."""
         with self.db.transaction() as tx:
             info = tx.exec(select(VaultInfo)).one()
             return KdfParams(info.kdf_memory_kib, info.kdf_iterations, info.kdf_lanes)
@@ -313,6 +365,28 @@ class Custodian:
     def vault_id(self) -> str:
         with self.db.transaction() as tx:
             return tx.exec(select(VaultInfo.vault_id)).one()
+
+
+CERTIFY_ACTION = "dir-certify"
+
+
+def certified_root(tx: Session) -> Pin | None:
+    """The root of a vault created before the key directory existed: its first signed
+    certification (`custodian db certify`), trusted on first use by a bundle that pins
+    nothing yet; None if the vault is not certified."""
+    from sqlmodel import col
+
+    event = tx.exec(
+        select(AccessEvent)
+        .where(AccessEvent.action == CERTIFY_ACTION)
+        .where(AccessEvent.outcome == "ok")
+        .where(col(AccessEvent.signature).is_not(None))
+        .order_by(col(AccessEvent.seq))
+    ).first()
+    if event is None:
+        return None
+    vault_id = tx.exec(select(VaultInfo.vault_id)).one()
+    return Pin(vault_id, event.seq, bytes(event.hash))
 
 
 FREE_ATTEMPTS = 5

@@ -111,6 +111,7 @@ PINNED_SESSION_METHODS = [
     "reveal",
     "revoke",
     "rotation_list",
+    "rotator",
     "set_role",
     "set_secret",
     "show_customer",

@@ -30,10 +30,17 @@ from . import _listing, directory, inputs, keys, payloads, reveal, revocation, r
 
 if TYPE_CHECKING:
     from .actor import Actor
+    from .device_targets import TargetSettings
 
 
 def add_system(
-    actor: Actor, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
+    actor: Actor,
+    path: str,
+    kind: SystemKind,
+    *,
+    host: str | None = None,
+    notes: str | None = None,
+    target: TargetSettings | None = None,
 ) -> SystemInfo:
     sp = SystemPath.parse(path)
     with actor.transaction() as tx:
@@ -48,6 +55,8 @@ def add_system(
             notes=notes,
             created_at=actor.now,
         )
+        if target is not None:  # how rotation reaches it (device_targets.py)
+            target.apply(system)
         tx.add(system)
         actor.record(tx, "system-add", customer_id=customer.id, target=str(sp))
         return views.system_info(customer.slug, system)

@@ -54,6 +54,7 @@ from .actor import Actor
 from .enrolment import pack_private
 from .offboarding_records import CustomerReport, Handover, OffboardResult
 from .rotation import RotationEntry
+from .rotator import Rotator
 from .shredding import Certificate
 from .trust import Pin
 
@@ -174,6 +175,9 @@ class ActorSession:
 
     def rotation_list(self, slug: str | None = None) -> list[RotationEntry]:
         return rotation.rotation_list(self._actor, slug)
+
+    def rotator(self) -> Rotator:  # rotation on the device (rotator.py)
+        return Rotator(self._actor)
 
     # --- systems and credentials (credentials.py) -----------------------------------
 

@@ -99,15 +99,22 @@ class Sshd:
             )
         Path("/run/sshd").mkdir(exist_ok=True)
         self.port = self.port or free_port()
+        options = {
+            "ListenAddress": self.host,
+            "PidFile": "none",
+            "UsePAM": "no",
+            "PasswordAuthentication": "yes",
+            "KbdInteractiveAuthentication": "no",
+            "StrictModes": "no",
+            "AuthorizedKeysFile": f"{self.root}/ak/%u",
+        }
+        args = [binary, "-D", "-e", "-f", "/dev/null", "-p", str(self.port)]
+        args += ["-h", str(self.root / "hostkey")]
+        for key, value in options.items():
+            args += ["-o", f"{key}={value}"]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [
-                    binary, "-D", "-e", "-f", "/dev/null", "-p", str(self.port),
-                    "-h", str(self.root / "hostkey"), "-o", f"ListenAddress={self.host}",
-                    "-o", "PidFile=none", "-o", "UsePAM=no", "-o", "PasswordAuthentication=yes",
-                    "-o", "KbdInteractiveAuthentication=no", "-o", "StrictModes=no",
-                    "-o", f"AuthorizedKeysFile={self.root}/ak/%u",
-                ],  # fmt: skip
+                args,
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,

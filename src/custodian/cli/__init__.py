@@ -62,9 +62,11 @@ def _accept_global_options(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from . import admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui
+    from . import admin, backup, creds, db, doctor, importing, lifecycle, log, rotate, session, tui
 
-    for module in (admin, backup, creds, db, doctor, importing, lifecycle, log, session, tui):
+    for module in (
+        admin, backup, creds, db, doctor, importing, lifecycle, log, rotate, session, tui,
+    ):  # fmt: skip
         for command in module.COMMANDS:
             cli.add_command(command)
     for command in cli.commands.values():

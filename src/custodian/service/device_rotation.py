@@ -104,7 +104,7 @@ def password_of(payload: SecretPayload, where: str) -> Secret:
 
 def username_of(cred: Credential, where: str) -> str:
     if not cred.username:
-        raise UsageError(f"{where} has no username (cred edit --username) to log in with")
+        raise UsageError(f"{where} has no username to log in with")
     return cred.username
 
 

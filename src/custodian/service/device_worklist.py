@@ -32,15 +32,30 @@ def run(
     *,
     slug: str | None = None,
     cause: str | None = None,
+    technician: str | None = None,
+    every: bool = False,
     reason: str | None = None,
     dry_run: bool = False,
     concurrency: int = 1,
     progress: Progress | None = None,
 ) -> list[RotationResult]:
+    """Rotate the worklist's credentials (of `slug`, of `cause`, seen by `technician`), or
+    with `every` all of `slug`'s credentials (before a handover)."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be 1..{MAX_CONCURRENCY}")
-    entries = rotation.rotation_list(actor, slug)
-    paths = list(dict.fromkeys(e.path for e in entries if cause is None or e.cause == cause))
+    if every:
+        if slug is None:
+            raise UsageError("rotating every credential needs a customer")
+        paths = [c.path for c in credentials.list_credentials(actor, slug)]
+    else:
+        paths = list(
+            dict.fromkeys(
+                e.path
+                for e in rotation.rotation_list(actor, slug)
+                if (cause is None or e.cause == cause)
+                and (technician is None or e.technician == technician)
+            )
+        )
     if dry_run:
         return [RotationResult(p, "would-rotate") for p in paths]
     lock = threading.Lock()
@@ -49,9 +64,10 @@ def run(
         started = time.monotonic()
         try:
             return device_rotation.rotate(actor, path, reason=reason, progress=progress, lock=lock)
-        except CustodianError as exc:
+        except CustodianError as exc:  # a missing target is skipped, not failed
             took = time.monotonic() - started
-            return RotationResult(path, "failed", error=str(exc), seconds=took)
+            outcome = "skipped" if type(exc) is UsageError else "failed"
+            return RotationResult(path, outcome, error=str(exc), seconds=took)
 
     if concurrency == 1:
         return [one(p) for p in paths]

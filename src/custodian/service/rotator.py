@@ -62,16 +62,21 @@ class Rotator:
         *,
         slug: str | None = None,
         cause: str | None = None,
+        technician: str | None = None,
+        every: bool = False,
         reason: str | None = None,
         dry_run: bool = False,
         concurrency: int = 1,
         progress: Progress | None = None,
     ) -> list[RotationResult]:
-        """Rotate what the worklist holds (optionally one customer, one cause)."""
+        """Rotate what the worklist holds (of one customer, one cause, seen by one
+        technician), or with `every` all of `slug`'s credentials."""
         return device_worklist.run(
             self._actor,
             slug=slug,
             cause=cause,
+            technician=technician,
+            every=every,
             reason=reason,
             dry_run=dry_run,
             concurrency=concurrency,

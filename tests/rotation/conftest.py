@@ -17,6 +17,7 @@ from custodian.secret import SecretPayload
 from custodian.service.rotator import TargetSettings
 from tests.conftest import VaultKit
 
+from .directories import SambaDc, Slapd
 from .servers import Sshd
 
 
@@ -56,3 +57,36 @@ def add_cred(vault: VaultKit, path: str, username: str, password: str) -> str:
 
 def current(vault: VaultKit, path: str) -> str:
     return vault.admin.reveal(path).reveal()
+
+
+@pytest.fixture
+def slapd(tmp_path: Path) -> Iterator[Slapd]:
+    server = Slapd(tmp_path / "slapd")
+    server.root.mkdir()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="session")
+def samba(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaDc]:
+    """One Samba DC for the session (provisioning takes seconds); tests add own users."""
+    server = SambaDc(tmp_path_factory.mktemp("samba"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.kill()
+
+
+def directory_system(
+    vault: VaultKit, name: str, kind: SystemKind, host: str, port: int | None, **target: str
+) -> str:
+    if not any(c.slug == "acme" for c in vault.admin.list_customers()):
+        vault.admin.add_customer("acme", "Acme Ltd")
+        vault.admin.grant("admin", "acme")
+    settings = TargetSettings(host=host, port=port, **target)
+    vault.admin.rotator().add_system(f"acme/{name}", kind, settings)
+    return f"acme/{name}"

@@ -28,12 +28,15 @@ def cli(template_vault: Template, tmp_path) -> Cli:
 
 
 def _linux(cli: Cli, sshd: Sshd, user: str, secret: str = OLD, name: str = "svc") -> str:
-    cli.run("grant", "ada", "acme")
+    """hooli/web01/NAME on `sshd`; ada and ben granted hooli."""
+    cli.run("customer", "add", "hooli", "--name", "Hooli")
+    cli.run("grant", "ada", "hooli")
+    cli.run("grant", "ben", "hooli")
     cli.run(
-        "system", "add", "acme/web01", "--kind", "linux", "--host", sshd.host,
+        "system", "add", "hooli/web01", "--kind", "linux", "--host", sshd.host,
         "--port", str(sshd.port), "--trust-host-key", "--yes",
     )  # fmt: skip
-    path = f"acme/web01/{name}"
+    path = f"hooli/web01/{name}"
     cli.run("cred", "add", path, "--username", user, input=secret + "\n")
     return path
 
@@ -51,7 +54,7 @@ def test_rotate_from_the_command_line(cli: Cli, sshd: Sshd) -> None:
         if result.args[0] != "get":
             assert new not in result.stdout + result.stderr
             assert OLD not in result.stdout + result.stderr
-    verify = cli.run("rotation", "verify", "--customer", "acme", "--format", "json")
+    verify = cli.run("rotation", "verify", "--customer", "hooli", "--format", "json")
     assert [(r["path"], r["outcome"]) for r in verify.json()] == [(path, "ok")]
 
 
@@ -59,28 +62,28 @@ def test_drift_is_flagged_and_failures_are_one_line(cli: Cli, sshd: Sshd) -> Non
     user = sshd.account(OLD)
     path = _linux(cli, sshd, user)
     subprocess.run(["chpasswd"], input=f"{user}:{CANARY}\n", text=True, check=True)
-    drift = cli.run("rotation", "verify", "--format", "json", expect=1)
+    drift = cli.run("rotation", "verify", "--customer", "hooli", "--format", "json", expect=1)
     assert [(r["path"], r["outcome"]) for r in drift.json()] == [(path, "drift")]
     failed = cli.run("rotate", path, expect=1)  # logs in with the stored (wrong) secret
     assert "refused the password" in failed.stderr
-    cli.run("system", "edit", "acme/web01", "--port", str(free_port()))
+    cli.run("system", "edit", "hooli/web01", "--port", str(free_port()))
     unreachable = cli.run("rotate", path, expect=1)
     assert "unable to connect" in unreachable.stderr
-    cli.run("system", "edit", "acme/web01", "--host-key", "ssh-ed25519 garbage", expect=6)
-    cli.run("rotate", "acme/web01", expect=2)  # a malformed path
+    cli.run("system", "edit", "hooli/web01", "--host-key", "ssh-ed25519 garbage", expect=6)
+    cli.run("rotate", "hooli/web01", expect=2)  # a malformed path
     assert all(CANARY not in r.stdout + r.stderr for r in cli.results)
 
 
 def test_revoke_rotate_changes_what_the_technician_saw(cli: Cli, sshd: Sshd) -> None:
     seen, unseen = sshd.account(OLD), sshd.account(OLD)
     path = _linux(cli, sshd, seen)
-    other = "acme/web01/other"
+    other = "hooli/web01/other"
     cli.run("cred", "add", other, "--username", unseen, input=OLD + "\n")
     assert cli.run("get", path, user="ben").stdout.strip() == OLD
     cli.run("rotation", "run", "--dry-run", "--json")  # the worklist is empty: nothing
-    revoked = cli.run("revoke", "ben", "acme", "--rotate")
+    revoked = cli.run("revoke", "ben", "hooli", "--rotate")
     assert "1 rotated" in revoked.stderr and path in revoked.stdout
     assert sshd.accepts(unseen, OLD)  # ben never saw it
     assert sshd.accepts(seen, cli.run("get", path).stdout.strip())
-    assert cli.run("rotation", "list", "--format", "json").json() == []
+    assert cli.run("rotation", "list", "--customer", "hooli", "--format", "json").json() == []
     assert cli.run("rotation", "resume", "--grace", "0").stderr.strip().endswith("nothing to do")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import ActorSession, SystemKind, UsageError
+from .. import ActorSession, CustodianError, SystemKind, UsageError
 from ._context import CliContext
 from ._io import emit, say
 
@@ -43,9 +43,10 @@ def finish(results: Sequence[Any], fmt: str) -> None:
     rows = [r.to_dict() | {"seconds": round(r.seconds, 2)} for r in results]
     emit(rows, COLUMNS, "json" if fmt == "json" else "table")
     counts = Counter(r.outcome for r in results)
-    say(", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "nothing to do")
-    if any(r.outcome in BAD for r in results):
-        raise click.exceptions.Exit(1)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    if any(r.outcome in BAD for r in results):  # the one stderr line of a failure
+        raise CustodianError(f"{summary} (see the table)")
+    say(summary or "nothing to do")
 
 
 def rotate_now(

@@ -7,7 +7,7 @@ templates for switches and routers). `registry.load(name)` finds a connector by 
 built-in ones, then the `custodian.connectors` entry-point group, so an MSP can add its
 own without forking (docs/rotation.md).
 
-Imports: `custodian.errors` and `custodian.secret` only (below the service; no database,
+It may import `custodian.errors` and `custodian.secret` only (below the service; no database,
 storage, audit or crypto), plus each connector's own client library.
 """
 

@@ -23,14 +23,21 @@ depends_on: str | Sequence[str] | None = None
 _TEXT = sqlmodel.sql.sqltypes.AutoString
 
 
+_COLUMNS = (
+    ("port", sa.Integer()),
+    ("connector", _TEXT(length=64)),
+    ("host_key", _TEXT(length=4096)),
+    ("ca_file", _TEXT(length=1024)),
+    ("tls_name", _TEXT(length=255)),
+    ("rotation_account", _TEXT(length=257)),
+)
+
+
+# Plain ALTER TABLE ADD/DROP COLUMN, not a batch: a batch rebuilds the table on SQLite,
+# which the foreign keys of `credential` refuse (SQLite >= 3.35 drops a column in place).
 def upgrade() -> None:
-    with op.batch_alter_table("system", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("port", sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column("connector", _TEXT(length=64), nullable=True))
-        batch_op.add_column(sa.Column("host_key", _TEXT(length=4096), nullable=True))
-        batch_op.add_column(sa.Column("ca_file", _TEXT(length=1024), nullable=True))
-        batch_op.add_column(sa.Column("tls_name", _TEXT(length=255), nullable=True))
-        batch_op.add_column(sa.Column("rotation_account", _TEXT(length=257), nullable=True))
+    for name, type_ in _COLUMNS:
+        op.add_column("system", sa.Column(name, type_, nullable=True))
     op.create_table(
         "pending_rotation",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -57,6 +64,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_pending_rotation_customer_id", table_name="pending_rotation")
     op.drop_table("pending_rotation")
-    with op.batch_alter_table("system", schema=None) as batch_op:
-        for column in ("rotation_account", "tls_name", "ca_file", "host_key", "connector", "port"):
-            batch_op.drop_column(column)
+    for name, _ in reversed(_COLUMNS):
+        op.drop_column("system", name)

@@ -104,7 +104,7 @@ class Sshd:
             "PasswordAuthentication": "yes",
             "KbdInteractiveAuthentication": "no",
             "StrictModes": "no",
-            "AuthorizedKeysFile": f"{self.root}/ak/%u",
+            "AuthorizedKeysFile": ".ssh/authorized_keys",
         }
         args = [binary, "-D", "-e", "-f", "/dev/null", "-p", str(self.port)]
         args += ["-h", str(self.root / "hostkey")]

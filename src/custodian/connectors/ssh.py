@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import io
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,6 +34,47 @@ from .base import (
 )
 
 PORT = 22
+# A key-based account's authorized_keys, rewritten with the old key's line replaced by the
+# new one. Only public keys travel (on stdin: the old key's base64, then the new line).
+_SWAP_KEY = (
+    'sh -c \'set -e; umask 077; mkdir -p ~/.ssh; f=~/.ssh/authorized_keys; touch "$f";'
+    ' read -r old; read -r new; { grep -vF -- "$old" "$f" || true;'
+    ' printf "%s\\n" "$new"; } > "$f.custodian"; mv "$f.custodian" "$f"\''
+)
+
+
+def is_key(secret: Secret) -> bool:
+    return secret.reveal().lstrip().startswith("-----BEGIN")
+
+
+def load_key(secret: Secret) -> paramiko.PKey:
+    """A private key from its PEM / OpenSSH text, in memory (never a file)."""
+    for kind in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return kind.from_private_key(io.StringIO(secret.reveal()))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise ChangeRefused("the stored private key is not one paramiko can load (unencrypted)")
+
+
+def public_line(key: paramiko.PKey) -> str:
+    return f"{key.get_name()} {key.get_base64()} custodian"
+
+
+def new_private_key() -> str:
+    """A fresh Ed25519 key in OpenSSH's private key format."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    return (
+        Ed25519PrivateKey.generate()
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.OpenSSH,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
 
 
 def parse_host_key(line: str) -> paramiko.PKey:
@@ -95,12 +137,14 @@ def session(target: Target, login: Account) -> Iterator[paramiko.SSHClient]:
     name = target.host if port == PORT else f"[{target.host}]:{port}"
     client.get_host_keys().add(name, stored.get_name(), stored)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    key = load_key(login.secret) if is_key(login.secret) else None
     try:
         client.connect(
             target.host,
             port=port,
             username=login.username,
-            password=login.secret.reveal(),
+            password=None if key else login.secret.reveal(),
+            pkey=key,
             look_for_keys=False,
             allow_agent=False,
             timeout=target.timeout,
@@ -161,6 +205,8 @@ class SshConnector:
 
     def change(self, target: Target, account: str, new: Secret, *, login: Account) -> None:
         _check_name(account)
+        if is_key(new):
+            return self._swap_key(target, account, new, login=login)
         with session(target, login) as client:
             if login.username == account:
                 old = login.secret.reveal()
@@ -175,6 +221,21 @@ class SshConnector:
         if status != 0:
             raise ChangeRefused(
                 f"{target.where(PORT)}: changing the password of {account!r} failed"
+                f" (exit status {status})"
+            )
+
+    def _swap_key(self, target: Target, account: str, new: Secret, *, login: Account) -> None:
+        """Replace the old key's line in the account's authorized_keys by the new key's."""
+        if login.username != account or not is_key(login.secret):
+            raise ChangeRefused(f"a key of {account!r} is rotated by logging in with its old key")
+        old_b64 = load_key(login.secret).get_base64()
+        with session(target, login) as client:
+            status = run(
+                client, _SWAP_KEY, f"{old_b64}\n{public_line(load_key(new))}\n", target.timeout
+            )
+        if status != 0:
+            raise ChangeRefused(
+                f"{target.where(PORT)}: rewriting the authorized_keys of {account!r} failed"
                 f" (exit status {status})"
             )
 

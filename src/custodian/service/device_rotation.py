@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str, str], None]  # (path, step): sealed, changed, verified, failed
 VERIFY_TRIES = 3
 GRACE = timedelta(minutes=5)
+KEY_FIELD = "private-key"
 
 
 @dataclass(frozen=True)
@@ -96,10 +97,26 @@ def sealed_context(customer_id: int, credential_id: int, base: int, key_version:
     )
 
 
+def field_of(payload: SecretPayload) -> str:
+    """The field a rotation changes: `password`, or `private-key` for a key-based account
+    (one with a key and no password: its authorized_keys entry is rotated)."""
+    return KEY_FIELD if KEY_FIELD in payload and PRIMARY_FIELD not in payload else PRIMARY_FIELD
+
+
 def password_of(payload: SecretPayload, where: str) -> Secret:
-    if PRIMARY_FIELD not in payload:
+    """The secret a connector logs in with: the password, or the private key."""
+    field = field_of(payload)
+    if field not in payload:
         raise UsageError(f"{where} has no {PRIMARY_FIELD!r} field to rotate")
-    return payload[PRIMARY_FIELD]
+    return payload[field]
+
+
+def _fresh(field: str, kind: str, account: str) -> str:
+    if field == KEY_FIELD:
+        from ..connectors.ssh import new_private_key
+
+        return new_private_key()
+    return generate_password(kind, username=account)
 
 
 def username_of(cred: Credential, where: str) -> str:
@@ -156,8 +173,8 @@ def _seal(actor: Actor, path: str, reason: str | None) -> Job:
             raise UsageError(f"{str(cp)!r} has no secret to rotate")
         old = reveal.open_version(actor, tx, customer, cred, current)
         login = _login(actor, tx, customer, system, cred, password_of(old, str(cp)))
-        fresh = generate_password(system.kind, username=account)
-        new = old.merged(SecretPayload({PRIMARY_FIELD: fresh}))
+        field = field_of(old)
+        new = old.merged(SecretPayload({field: _fresh(field, system.kind, account)}))
         kv, public = keys.newest_customer_public(tx, actor.trust, customer.id)
         base = cred.current_version
         row = PendingRotation(
@@ -205,10 +222,11 @@ def accepts(job: Job, secret: Secret) -> bool | None:
 
 def accepted_secret(job: Job) -> str | None:
     """Which secret the device accepts now: "new", "old", or None (neither, or no answer)."""
-    new = accepts(job, job.new[PRIMARY_FIELD])
+    field = field_of(job.old)
+    new = accepts(job, job.new[field])
     if new:
         return "new"
-    old = accepts(job, job.old[PRIMARY_FIELD])
+    old = accepts(job, job.old[field])
     return "old" if old else None
 
 
@@ -277,7 +295,8 @@ def rotate(
             actor.refuse(exc, "rotate", target=path[:600])
     step(job.path, "sealed")
     try:
-        job.connector.change(job.target, job.account, job.new[PRIMARY_FIELD], login=job.login)
+        new = job.new[field_of(job.old)]
+        job.connector.change(job.target, job.account, new, login=job.login)
     except DeviceError as exc:
         with guard:
             _settle_failed(actor, job, exc, keep=isinstance(exc, ChangeUnknown))

@@ -63,6 +63,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("enter", "reveal", "Reveal", show=True),
         Binding("c", "copy", "Copy"),
         Binding("h", "history", "History"),
+        Binding("R", "rotate", "Rotate", show=False),
+        Binding("f4", "worklist", "Worklist", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
@@ -339,6 +341,20 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if cred is not None:
             self.app.push_screen(HistoryScreen(cred))
 
+    def action_rotate(self) -> None:
+        from .rotation import RotateScreen
+
+        cred = self.current()
+        if cred is not None:
+            self.app.with_reason(
+                cred, lambda reason: self.app.push_screen(RotateScreen(cred.path, reason))
+            )
+
+    def action_worklist(self) -> None:
+        from .rotation import WorklistScreen
+
+        self.app.push_screen(WorklistScreen())
+
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Search", "Focus the search box", self.action_search)
         yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
@@ -348,3 +364,4 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield SystemCommand(
                 "History", "Versions of the selected credential", self.action_history
             )
+            yield SystemCommand("Rotate", "Change it on the device", self.action_rotate)

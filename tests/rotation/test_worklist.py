@@ -111,3 +111,18 @@ def test_a_connector_installed_by_entry_point_is_found(
     with pytest.raises(UsageError, match="no connector"):
         load("nothing-by-that-name")
     assert sys.modules.get("printer_rotation") is not None
+
+
+def test_cause_age_rotates_what_was_not_changed_for_long(vault: VaultKit, sshd: Sshd) -> None:
+    from datetime import timedelta
+
+    system = linux_system(vault, sshd)
+    old_user, new_user = sshd.account(OLD), sshd.account(OLD)
+    stale = add_cred(vault, f"{system}/stale", old_user, OLD)
+    vault.clock.advance(timedelta(days=100))
+    fresh = add_cred(vault, f"{system}/fresh", new_user, OLD)
+    planned = vault.admin.rotator().run(cause="age", older_than=timedelta(days=90), dry_run=True)
+    assert [r.path for r in planned] == [stale]
+    vault.admin.rotator().run(cause="age", older_than=timedelta(days=90))
+    assert sshd.accepts(old_user, current(vault, stale))
+    assert current(vault, fresh) == OLD and sshd.accepts(new_user, OLD)

@@ -50,7 +50,13 @@ def rotate(ctx: CliContext, path: str, reason: str | None) -> None:
 
 @rotation.command("run")
 @click.option("--customer", "slug", help="Only this customer.")
-@click.option("--cause", help="Only entries of this cause (seen, assume-compromised).")
+@click.option(
+    "--cause",
+    type=click.Choice(["seen", "assume-compromised", "age"]),
+    help="Only worklist entries of this cause; `age`: credentials not changed for"
+    " --older-than, worklist or not.",
+)
+@click.option("--older-than", default="90d", show_default=True, help="With --cause age.")
 @click.option("--technician", help="Only what this technician saw.")
 @click.option("--reason", help="Recorded with every rotation.")
 @click.option("--dry-run", is_flag=True, help="List what would be rotated; change nothing.")
@@ -61,6 +67,7 @@ def rotation_run(
     ctx: CliContext,
     slug: str | None,
     cause: str | None,
+    older_than: str,
     technician: str | None,
     reason: str | None,
     dry_run: bool,
@@ -69,10 +76,14 @@ def rotation_run(
 ) -> None:
     """Rotate every credential on the worklist, on its device."""
     rotator = ctx.actor().rotator()
-    total = None if dry_run else len(ctx.actor().rotation_list(slug))
+    age = parse_span(older_than)
+    if age is None:
+        raise UsageError(f"--older-than {older_than[:20]!r}: use a span such as 90d or 12w")
+    total = None if dry_run or cause == "age" else len(ctx.actor().rotation_list(slug))
     results = rotator.run(
         slug=slug,
         cause=cause,
+        older_than=age,
         technician=technician,
         reason=reason,
         dry_run=dry_run,

@@ -13,8 +13,10 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from ..clock import as_utc
 from ..connectors import Account, TargetUnreachable
 from ..errors import CustodianError, UsageError
 from ..paths import CredentialPath
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .actor import Actor
 
 MAX_CONCURRENCY = 64
+AGE_CAUSE, AGE = "age", timedelta(days=90)  # `--cause age`: not changed for this long
 
 
 def run(
@@ -34,19 +37,28 @@ def run(
     cause: str | None = None,
     technician: str | None = None,
     every: bool = False,
+    older_than: timedelta = AGE,
     reason: str | None = None,
     dry_run: bool = False,
     concurrency: int = 1,
     progress: Progress | None = None,
 ) -> list[RotationResult]:
-    """Rotate the worklist's credentials (of `slug`, of `cause`, seen by `technician`), or
-    with `every` all of `slug`'s credentials (before a handover)."""
+    """Rotate the worklist's credentials (of `slug`, of `cause`, seen by `technician`);
+    with `cause` "age" the credentials not changed for `older_than`; with `every` all of
+    `slug`'s credentials (before a handover)."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise UsageError(f"--concurrency must be 1..{MAX_CONCURRENCY}")
     if every:
         if slug is None:
             raise UsageError("rotating every credential needs a customer")
         paths = [c.path for c in credentials.list_credentials(actor, slug)]
+    elif cause == AGE_CAUSE:
+        cutoff = actor.now - older_than
+        paths = [
+            c.path
+            for c in credentials.list_credentials(actor, slug)
+            if as_utc(c.updated_at) <= cutoff
+        ]
     else:
         paths = list(
             dict.fromkeys(

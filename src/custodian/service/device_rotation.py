@@ -217,6 +217,8 @@ def accepts(job: Job, secret: Secret) -> bool | None:
         except TargetUnreachable:
             if attempt + 1 < VERIFY_TRIES:
                 time.sleep(0.2 * (attempt + 1))
+        except Exception:  # a changed host key, a connector's bug: no answer
+            return None
     return None
 
 
@@ -307,6 +309,12 @@ def rotate(
             _settle_failed(actor, job, exc, keep=False)
         step(job.path, "failed")
         raise
+    except Exception as exc:  # a connector's own bug: whether it changed anything is unknown
+        unknown = ChangeUnknown(f"{job.path}: the connector failed ({type(exc).__name__})")
+        with guard:
+            _settle_failed(actor, job, unknown, keep=True)
+        step(job.path, "failed")
+        raise unknown from None
     step(job.path, "changed")
     accepted = accepted_secret(job)
     if accepted != "new":

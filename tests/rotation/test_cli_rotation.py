@@ -87,3 +87,36 @@ def test_revoke_rotate_changes_what_the_technician_saw(cli: Cli, sshd: Sshd) -> 
     assert sshd.accepts(seen, cli.run("get", path).stdout.strip())
     assert cli.run("rotation", "list", "--customer", "hooli", "--format", "json").json() == []
     assert cli.run("rotation", "resume", "--grace", "0").stderr.strip().endswith("nothing to do")
+
+
+def test_tech_remove_rotate_and_offboard_rotate_before_handover(
+    cli: Cli, sshd: Sshd, tmp_path
+) -> None:
+    import json
+
+    user = sshd.account(OLD)
+    path = _linux(cli, sshd, user)
+    assert cli.run("get", path, user="ben").stdout.strip() == OLD
+    removed = cli.run("tech", "remove", "ben", "--rotate")
+    assert path in removed.stdout and "1 rotated" in removed.stderr
+    after_remove = cli.run("get", path).stdout.strip()
+    assert after_remove != OLD and sshd.accepts(user, after_remove)
+    out = tmp_path / "handover.json"
+    cli.run("customer", "offboard", "hooli", "--rotate-before-handover", "--json", str(out))
+    handed = json.loads(out.read_text())
+    text = json.dumps(handed)
+    assert after_remove not in text and OLD not in text  # a password nobody has seen
+    password = next(
+        v for v in _strings(handed) if sshd.accepts(user, v)
+    )  # the handover holds the one the server accepts
+    assert password not in after_remove
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []

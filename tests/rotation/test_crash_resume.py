@@ -75,3 +75,32 @@ def test_killed_at_random_points_the_vault_always_holds_an_accepted_secret(
         vault.admin.rotator().resume(grace=timedelta(0))
         assert _pending(vault) == 0
         assert sshd.accepts(user, current(vault, path))
+
+
+def test_resume_leaves_it_pending_when_the_device_accepts_neither(
+    vault: VaultKit, sshd: Sshd
+) -> None:
+    import subprocess
+
+    user = sshd.account(OLD)
+    path = add_cred(vault, linux_system(vault, sshd) + "/svc", user, OLD)
+
+    def body(admin: ActorSession, report: Report) -> None:
+        def hang(_path: str, step: str) -> None:
+            if step == "changed":
+                report(step)
+                time.sleep(600)
+
+        admin.rotator().rotate(path, progress=hang)
+
+    child = fork_loop(vault, body)
+    assert child.readline() == "ready" and child.readline() == "changed"
+    child.kill()
+    subprocess.run(["chpasswd"], input=f"{user}:Someone-else-1!\n", text=True, check=True)
+    results = vault.admin.rotator().resume(grace=timedelta(0))
+    assert [r.outcome for r in results] == ["unsettled"]
+    assert _pending(vault) == 1  # kept: nothing is thrown away while the device is unknown
+    last = vault.events()[-1]
+    assert (last.action, last.outcome) == ("rotate-resume", "failed")
+    with pytest.raises(Exception, match="under way"):
+        vault.admin.rotator().rotate(path)

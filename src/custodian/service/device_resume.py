@@ -103,6 +103,18 @@ def _record_resume(actor: Actor, job: Job, outcome: str, detail: dict[str, objec
         )
 
 
+def _settle(actor: Actor, job: Job, accepted: str | None, took: float) -> RotationResult:
+    if accepted == "new":
+        version = settle_new(actor, job, "rotate")
+        return RotationResult(job.path, "rotated", version, job.connector_name, None, took)
+    if accepted == "old":
+        _record_resume(actor, job, "ok", {"settled": "old"})
+        return RotationResult(job.path, "kept", None, job.connector_name, None, took)
+    error = "the device accepts neither the current nor the pending secret, or did not answer"
+    _record_resume(actor, job, "failed", {"error": error})
+    return RotationResult(job.path, "unsettled", None, job.connector_name, error, took)
+
+
 def resume(
     actor: Actor, *, slug: str | None = None, grace: timedelta = GRACE
 ) -> list[RotationResult]:
@@ -120,17 +132,8 @@ def resume(
             results.append(RotationResult(path, "unsettled", error=str(exc)))
             continue
         accepted = accepted_secret(job)
-        took = time.monotonic() - started
-        if accepted == "new":
-            version = settle_new(actor, job, "rotate")
-            results.append(RotationResult(path, "rotated", version, job.connector_name, None, took))
-        elif accepted == "old":
-            _record_resume(actor, job, "ok", {"settled": "old"})
-            results.append(RotationResult(path, "kept", None, job.connector_name, None, took))
-        else:
-            error = (
-                "the device accepts neither the current nor the pending secret, or did not answer"
-            )
-            _record_resume(actor, job, "failed", {"error": error})
-            results.append(RotationResult(path, "unsettled", None, job.connector_name, error, took))
+        try:
+            results.append(_settle(actor, job, accepted, time.monotonic() - started))
+        except CustodianError as exc:  # settled meanwhile by another resume, say
+            results.append(RotationResult(path, "unsettled", None, job.connector_name, str(exc)))
     return results

@@ -72,8 +72,8 @@ def test_killed_at_random_points_the_vault_always_holds_an_accepted_secret(
 
     for _ in range(4):
         kill_at_random_point(fork_loop(vault, body), rng, most=2)
-        vault.admin.rotator().resume(grace=timedelta(0))
-        assert _pending(vault) == 0
+        settled = vault.admin.rotator().resume(grace=timedelta(0))
+        assert _pending(vault) == 0, settled
         assert sshd.accepts(user, current(vault, path))
 
 

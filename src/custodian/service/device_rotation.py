@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str, str], None]  # (path, step): sealed, changed, verified, failed
 VERIFY_TRIES = 3
+SETTLE_ROUNDS = 3
 GRACE = timedelta(minutes=5)
 KEY_FIELD = "private-key"
 
@@ -223,13 +224,21 @@ def accepts(job: Job, secret: Secret) -> bool | None:
 
 
 def accepted_secret(job: Job) -> str | None:
-    """Which secret the device accepts now: "new", "old", or None (neither, or no answer)."""
+    """Which secret the device accepts now: "new", "old", or None (neither, or no answer).
+    A device that refuses both may still be applying the change (a `passwd` that outlived
+    the connection that started it): it is asked again, `SETTLE_ROUNDS` times."""
     field = field_of(job.old)
-    new = accepts(job, job.new[field])
-    if new:
-        return "new"
-    old = accepts(job, job.old[field])
-    return "old" if old else None
+    for round_ in range(SETTLE_ROUNDS):
+        new = accepts(job, job.new[field])
+        if new:
+            return "new"
+        old = accepts(job, job.old[field])
+        if old:
+            return "old"
+        if new is None or old is None:
+            return None  # no answer: nothing to wait for here
+        time.sleep(0.5 * (round_ + 1))
+    return None
 
 
 # --- phase 4: settle --------------------------------------------------------------------

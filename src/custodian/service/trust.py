@@ -28,9 +28,9 @@ import struct
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import bindparam, select
 

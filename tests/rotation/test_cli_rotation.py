@@ -120,3 +120,31 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def test_on_a_terminal_a_host_key_is_confirmed_and_progress_is_shown(cli: Cli, sshd: Sshd) -> None:
+    import sys
+
+    from tests.cli.clikit import run_on_a_terminal
+
+    user = sshd.account(OLD)
+    cli.run("customer", "add", "hooli", "--name", "Hooli")
+    cli.run("grant", "ada", "hooli")
+    cli.run("grant", "ben", "hooli")
+    base = [sys.executable, "-m", "custodian"]
+    code, shown = run_on_a_terminal(
+        [*base, "system", "add", "hooli/web01", "--kind", "linux", "--host", sshd.host,
+         "--port", str(sshd.port), "--trust-host-key"],
+        cli.env(),
+        {b"store this host key for hooli/web01?": b"y"},
+    )  # fmt: skip
+    assert code == 0, shown
+    assert b"SHA256:" in shown and b"stored the host key of hooli/web01" in shown
+    path = "hooli/web01/svc"
+    cli.run("cred", "add", path, "--username", user, input=OLD + "\n")
+    cli.run("get", path, user="ben")
+    cli.run("revoke", "ben", "hooli")
+    code, shown = run_on_a_terminal([*base, "rotation", "run"], cli.env(), {})
+    assert code == 0, shown
+    assert b"[0/1] hooli/web01/svc: sealed" in shown and b"hooli/web01/svc: verified" in shown
+    assert b"1 rotated" in shown and OLD.encode() not in shown

@@ -166,3 +166,21 @@ def test_the_old_secret_is_kept_when_the_device_refuses_the_change(
     with pytest.raises(ChangeRefused, match="exit status"):
         vault.admin.rotator().rotate(path)
     assert current(vault, path) == OLD and sshd.accepts(user, OLD)
+
+
+def test_rotation_needs_a_grant_like_a_reveal(vault: VaultKit, sshd: Sshd) -> None:
+    from custodian.errors import AccessDenied
+
+    user = sshd.account(OLD)
+    path = add_cred(vault, linux_system(vault, sshd) + "/svc", user, OLD)
+    alice = vault.tech("alice")  # not granted acme
+    audrey = vault.tech("audrey", "auditor")
+    for who in (alice, audrey):
+        with pytest.raises(AccessDenied):
+            who.rotator().rotate(path)
+    assert sshd.accepts(user, OLD) and current(vault, path) == OLD
+    refused = [e for e in vault.events() if e.action == "rotate"]
+    assert [(e.actor, e.outcome) for e in refused] == [("alice", "denied"), ("audrey", "denied")]
+    vault.admin.grant("alice", "acme")
+    alice.rotator().rotate(path)
+    assert sshd.accepts(user, current(vault, path))

@@ -80,3 +80,11 @@ def test_the_generic_driver_rotates_over_netmiko_against_sshd(
     logged = caplog.text
     assert new not in logged and old not in logged
     assert SystemKind.SWITCH == "switch"
+
+
+def test_router_passwords_are_safe_to_type_into_a_cli() -> None:
+    from custodian.generate import generate_password
+
+    for _ in range(50):
+        value = generate_password(SystemKind.ROUTER)
+        assert value.isalnum() and len(value) == 20

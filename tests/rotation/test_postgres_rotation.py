@@ -12,7 +12,7 @@ import pytest
 
 from custodian.connectors.postgresql import scram_verifier, verifier_matches
 from custodian.db.models import SystemKind
-from tests.conftest import PG_ADMIN_DSN, PG_HOST, PG_PORT, VaultKit
+from tests.conftest import PG_ADMIN_DSN, PG_HOST, PG_PORT, PgServer, VaultKit, _need_pg
 
 from .conftest import add_cred, current, directory_system
 
@@ -44,8 +44,10 @@ def _stored(name: str) -> str:
     return str(row[0])
 
 
-def test_scram_verifier_is_postgresql_s_own() -> None:
+@pytest.mark.postgres
+def test_scram_verifier_is_postgresql_s_own(pg_server: PgServer) -> None:
     """A verifier made by PostgreSQL itself (password_encryption = scram-sha-256) checks."""
+    _need_pg(pg_server)
     name = f"ct_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
         conn.execute("SET password_encryption = 'scram-sha-256'")

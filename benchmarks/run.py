@@ -23,6 +23,8 @@ every step, seconds a part: for tests/bench; its figures mean nothing):
 - vault (bench_vault.py): reveal through the Vault backend against a bare hvac read on the
   same OpenBao dev server; migrating 10,000 credentials to Vault (`--quick`: 200 reveals,
   200 credentials).
+- rotation (bench_rotation.py): 200 SSH accounts and 200 LDAP entries rotated on a private
+  sshd and slapd at concurrency 1 and 8 (`--quick`: 40 each); needs root.
 
 A part that fails does not end the run: its row in the table says so with its error, the
 traceback goes to stderr, the other parts run, the table is printed and saved with every
@@ -192,6 +194,7 @@ PARTS: dict[str, Callable[[Size, bool], list[str]]] = {
     "import": _module_rows("import"),
     "tui": _module_rows("tui"),
     "vault": vault_rows,
+    "rotation": _module_rows("rotation"),
 }
 
 

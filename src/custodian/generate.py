@@ -62,6 +62,9 @@ DEFAULTS: dict[str, Policy] = {
     SystemKind.PRINTER: _ALNUM16,
     SystemKind.SWITCH: _ALNUM16,
     SystemKind.ACTIVE_DIRECTORY: Policy(length=24, classes=4),
+    # typed into a router's CLI by `rotate` (connectors/network.py): `?` asks for help
+    # there and `"` ends a quoted value, so letters and digits only
+    SystemKind.ROUTER: Policy(length=20, symbols="", classes=3),
 }
 
 

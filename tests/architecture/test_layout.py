@@ -123,6 +123,7 @@ PINNED_SESSION_METHODS = [
     "reveal",
     "revoke",
     "rotation_list",
+    "rotator",
     "secret_policy",
     "set_role",
     "set_secret",

@@ -79,6 +79,8 @@ def expected_rows(part: str) -> list[str]:
     if part == "vault":
         rows = [f"reveal via the Vault backend ({db})" for db in databases]
         return [*rows, "reveal via the Vault backend (SQLite; Vault behind a proxy", "migrate"]
+    if part == "rotation":
+        return [f"rotate 4 {t} accounts, concurrency {n}" for t in ("SSH", "LDAP") for n in (1, 8)]
     raise AssertionError(f"no expectation for part {part!r}")
 
 

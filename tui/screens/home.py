@@ -64,6 +64,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("enter", "reveal", "Reveal", show=True),
         Binding("c", "copy", "Copy"),
         Binding("h", "history", "History"),
+        Binding("R", "rotate", "Rotate", show=False),
+        Binding("f4", "worklist", "Worklist", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
@@ -364,6 +366,20 @@ class HomeScreen(SecretWorkers, Screen[None]):
             self.app.call_from_thread(self.app.notify, text)
             self.load()
 
+    def action_rotate(self) -> None:
+        from .rotation import RotateScreen
+
+        cred = self.current()
+        if cred is not None:
+            self.app.with_reason(
+                cred, lambda reason: self.app.push_screen(RotateScreen(cred.path, reason))
+            )
+
+    def action_worklist(self) -> None:
+        from .rotation import WorklistScreen
+
+        self.app.push_screen(WorklistScreen())
+
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Search", "Focus the search box", self.action_search)
         yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
@@ -381,3 +397,4 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield SystemCommand(
                 "Delete system", "Delete the system (admins)", self.action_delete_system
             )
+            yield SystemCommand("Rotate", "Change it on the device", self.action_rotate)

@@ -72,11 +72,15 @@ def _register() -> None:
         inventory,
         lifecycle,
         log,
+        rotate,
         session,
         tui,
     )
 
-    modules = (admin, backup, creds, db, doctor, importing, inventory, lifecycle, log, session, tui)
+    modules = (
+        admin, backup, creds, db, doctor, importing, inventory, lifecycle, log, rotate, session,
+        tui,
+    )  # fmt: skip
     for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)

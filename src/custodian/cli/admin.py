@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -10,6 +11,7 @@ from .. import BackendConfig, KdfParams, PolicyChange, Role, SystemKind, parse_t
 from . import FORMATS
 from ._context import CliContext
 from ._io import PASSPHRASE_ENV, emit, read_new_secret, say
+from ._rotation_io import add_system, rotate_now, target_options
 
 pass_ctx = click.make_pass_decorator(CliContext)
 
@@ -240,8 +242,11 @@ def grant(ctx: CliContext, technician: str, slug: str, until: str | None, write_
     help="Put every credential of SLUG on the rotation worklist, not only those"
     " TECHNICIAN revealed.",
 )
+@click.option("--rotate", is_flag=True, help="Then rotate what they saw on the devices.")
 @pass_ctx
-def revoke(ctx: CliContext, technician: str, slug: str, assume_compromised: bool) -> None:
+def revoke(
+    ctx: CliContext, technician: str, slug: str, assume_compromised: bool, rotate: bool
+) -> None:
     """Revoke TECHNICIAN's access to SLUG and rotate the customer key; what they saw goes
     on the rotation worklist (`custodian rotation list`)."""
     actor = ctx.actor()
@@ -251,6 +256,8 @@ def revoke(ctx: CliContext, technician: str, slug: str, assume_compromised: bool
         f"revoked {technician} from {slug}; the customer key was rotated;"
         f" {pending} credential(s) of {slug} on the rotation worklist"
     )
+    if rotate:
+        rotate_now(actor, slug=slug, technician=technician)
 
 
 @click.group()
@@ -261,12 +268,13 @@ def system() -> None:
 @system.command("add")
 @click.argument("path", metavar="SLUG/SYSTEM")
 @click.option("--kind", type=click.Choice([k.value for k in SystemKind]), required=True)
-@click.option("--host", help="Host name or address.")
 @click.option("--notes")
+@target_options
 @pass_ctx
-def system_add(ctx: CliContext, path: str, kind: str, host: str | None, notes: str | None) -> None:
-    ctx.actor().add_system(path, SystemKind(kind), host=host, notes=notes)
-    say(f"added system {path}")
+def system_add(ctx: CliContext, /, path: str, kind: str, notes: str | None, **target: Any) -> None:
+    """Add a system; the target options say how rotation reaches it (docs/rotation.md)."""
+    trust, yes = target.pop("trust_host_key"), target.pop("yes")
+    add_system(ctx, path, kind, notes, trust, yes, target)
 
 
 @system.command("list")

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .. import CredentialEdit, SystemEdit, SystemKind, UsageError
+from .. import CredentialEdit, SystemEdit, UsageError
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, say
@@ -117,26 +117,6 @@ def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
 def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
     """Rename a system; its credentials follow it."""
     say(f"renamed {path} to {ctx.actor().edit(path, SystemEdit(name=new_name))}")
-
-
-@system.command("edit")
-@click.argument("path", metavar="SLUG/SYSTEM")
-@click.option("--kind", type=click.Choice([k.value for k in SystemKind]))
-@click.option("--host", help='Host name or address ("" clears it).')
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (0 clears it).")
-@click.option("--notes", help='Notes ("" clears them).')
-@pass_ctx
-def system_edit(
-    ctx: CliContext,
-    path: str,
-    kind: str | None,
-    host: str | None,
-    port: int | None,
-    notes: str | None,
-) -> None:
-    """Change a system's kind, host, port or notes."""
-    change = SystemEdit(kind=kind, host=host, port=port, notes=notes)
-    say(f"edited {ctx.actor().edit(path, change)}")
 
 
 @system.command("delete")

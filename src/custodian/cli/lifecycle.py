@@ -25,6 +25,7 @@ from .. import (
 from . import FORMATS
 from ._context import CliContext
 from ._io import emit, read_new_secret, say
+from ._rotation_io import rotate_now
 from .admin import customer, tech
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -60,8 +61,11 @@ def confirm_typed(expected: str, what: str, yes: bool) -> None:
     help="Put every credential of every customer NAME held on the worklist.",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--rotate", is_flag=True, help="Then rotate what NAME saw on the devices.")
 @pass_ctx
-def tech_remove(ctx: CliContext, name: str, assume_compromised: bool, fmt: str) -> None:
+def tech_remove(
+    ctx: CliContext, name: str, assume_compromised: bool, fmt: str, rotate: bool
+) -> None:
     """Disable NAME for good: grants revoked (keys rotated), key material destroyed.
     Prints the rotation worklist NAME leaves behind, across customers."""
     entries = ctx.actor().remove_technician(name, assume_compromised=assume_compromised)
@@ -69,6 +73,9 @@ def tech_remove(ctx: CliContext, name: str, assume_compromised: bool, fmt: str) 
         f"removed {name}: account disabled, key material destroyed;"
         f" {len(entries)} credential(s) to rotate"
     )
+    if rotate:
+        rotate_now(ctx.actor(), technician=name)
+        return
     emit([e.to_dict() for e in entries], ROTATION_COLUMNS, fmt)
 
 
@@ -172,6 +179,12 @@ def retention(ctx: CliContext, days: int | None) -> None:
     help="Generate the KDBX passphrase and show it once on stderr.",
 )
 @click.option("--retention-days", type=int, help="Keep the data this long (default: vault's).")
+@click.option(
+    "--rotate-before-handover",
+    is_flag=True,
+    help="Rotate every credential with a target first: the handover holds passwords no"
+    " technician has seen.",
+)
 @pass_ctx
 def customer_offboard(
     ctx: CliContext,
@@ -180,6 +193,7 @@ def customer_offboard(
     json_path: Path | None,
     generate_passphrase: bool,
     retention_days: int | None,
+    rotate_before_handover: bool,
 ) -> None:
     """End SLUG's contract: hand over, revoke every grant, schedule the purge.
 
@@ -190,6 +204,8 @@ def customer_offboard(
     for target in (kdbx, json_path):
         if target is not None:
             check_handover_target(target)
+    if rotate_before_handover:  # a failure stops here (exit 1): nothing handed over yet
+        rotate_now(actor, slug=slug, every=True)
     if kdbx is not None:
         if generate_passphrase:
             passphrase = generate_password(None, 32)

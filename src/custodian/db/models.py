@@ -26,6 +26,7 @@ class SystemKind(StrEnum):
     ROUTER = "router"
     PRINTER = "printer"
     APPLICATION = "application"
+    LINUX = "linux"  # a server reached over SSH
     OTHER = "other"
 
 
@@ -148,6 +149,12 @@ class System(SQLModel, table=True):
     port: int | None = None
     notes: str | None = None
     created_at: datetime
+    # How rotation reaches the device (docs/rotation.md; `port` above); None: the default.
+    connector: str | None = Field(default=None, max_length=64)
+    host_key: str | None = Field(default=None, max_length=4096)  # OpenSSH public key line
+    ca_file: str | None = Field(default=None, max_length=1024)  # LDAPS: the CA to trust
+    tls_name: str | None = Field(default=None, max_length=255)  # the name its certificate has
+    rotation_account: str | None = Field(default=None, max_length=257)  # SYSTEM/NAME
 
 
 class Credential(SQLModel, table=True):
@@ -246,6 +253,24 @@ class RotationItem(SQLModel, table=True):
     seen_at: datetime | None = None
     flagged_at: datetime
     flagged_by: int | None = Field(default=None, foreign_key="technician.id")
+
+
+class PendingRotation(SQLModel, table=True):
+    """A rotation between its two phases: the new secret, sealed to the customer key, kept
+    until the device is known to accept it (then it becomes a version) or to refuse it
+    (then it goes). One per credential: a second rotation of it is refused."""
+
+    __tablename__ = "pending_rotation"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    credential_id: int = Field(foreign_key="credential.id", unique=True)
+    base_version: int  # the current version when the rotation started
+    key_version: int
+    sealed: bytes = Field(sa_column=_blob())
+    state: str = Field(max_length=16)  # "sealed": target untouched; "sent": change sent
+    started_at: datetime
+    started_by: int = Field(foreign_key="technician.id")
+    error: str | None = Field(default=None, max_length=500)
 
 
 class ShreddedCustomer(SQLModel, table=True):

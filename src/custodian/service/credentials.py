@@ -41,10 +41,17 @@ from . import (
 
 if TYPE_CHECKING:
     from .actor import Actor
+    from .device_targets import TargetSettings
 
 
 def add_system(
-    actor: Actor, path: str, kind: SystemKind, *, host: str | None = None, notes: str | None = None
+    actor: Actor,
+    path: str,
+    kind: SystemKind,
+    *,
+    host: str | None = None,
+    notes: str | None = None,
+    target: TargetSettings | None = None,
 ) -> SystemInfo:
     sp = SystemPath.parse(path)
     with probes.recorded(actor, "system-add", str(sp)), actor.transaction() as tx:
@@ -59,6 +66,8 @@ def add_system(
             notes=notes,
             created_at=actor.now,
         )
+        if target is not None:  # how rotation reaches it (device_targets.py)
+            target.apply(system)
         tx.add(system)
         actor.record(tx, "system-add", customer_id=customer.id, target=str(sp))
         return views.system_info(customer.slug, system)

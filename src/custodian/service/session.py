@@ -36,6 +36,7 @@ from . import (
 from .actor import Actor
 from .enrolment import pack_private
 from .pin import Pin
+from .rotator import Rotator
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -107,6 +108,9 @@ class ActorSession:
     revoke = delegate(grants.revoke)
     maintenance = delegate(grants.maintenance)
     rotation_list = delegate(rotation.rotation_list)
+
+    def rotator(self) -> Rotator:  # rotation on the device (rotator.py)
+        return Rotator(self._actor)
 
     # --- systems and credentials (credentials.py, credential_admin.py, deletion.py) --
 

@@ -28,6 +28,7 @@ from ..db.models import (
     CustomerStatus,
     Grant,
     KeyWrap,
+    PendingRotation,
     RotationItem,
     SecretVersion,
     ShreddedCustomer,
@@ -75,6 +76,7 @@ def shred_customer(tx: Session, store: SecretStore, customer: Customer) -> dict[
     counts = {
         "rotation_items": gone(delete(RotationItem).where(col(RotationItem.customer_id) == cid))
     }
+    gone(delete(PendingRotation).where(col(PendingRotation.customer_id) == cid))
     counts["payloads"] = store.destroy_customer(tx, cid, customer.slug)
     counts["secret_versions"] = gone(
         delete(SecretVersion).where(col(SecretVersion.credential_id).in_(cred_ids))

@@ -85,6 +85,7 @@ def read_stdin_text(what: str, limit: int) -> str:
     """Piped stdin as UTF-8 text of at most `limit` bytes and a final line break, read
     no further than that: a 100 MB paste is refused, not held in memory."""
     raw = getattr(sys.stdin, "buffer", None)  # a text stream stands in (tests, the demo)
+    data: bytes
     if raw is not None:
         data = raw.read(limit + 3)
     else:

@@ -103,6 +103,20 @@ def test_non_utf8_stdin_is_a_clear_error(cli: Cli) -> None:
     assert "not UTF-8 text" in proc.stderr.decode() and "--file" in proc.stderr.decode()
 
 
+def test_a_non_utf8_passphrase_on_stdin_is_a_clear_error(cli: Cli) -> None:
+    env = cli.env("ben")
+    del env["CUSTODIAN_PASSPHRASE"]
+    proc = subprocess.run(
+        [*_python_custodian(), "unlock", "--no-agent"],
+        input=b"\xff\xfepass\n",
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc
+    assert proc.stderr == b"custodian: the input is not UTF-8 text\n"
+
+
 def _python_custodian() -> list[str]:
     import sys
 

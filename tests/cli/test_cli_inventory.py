@@ -26,7 +26,9 @@ def test_get_prints_non_secret_fields_and_logs_them(both: Cli) -> None:
     assert "has no notes" in r.stderr
     both.run("get", "initech/fs01/backup", "--field", "username", user="ben", expect=4)
     events = [
-        (e["target"], e["outcome"]) for e in _log(both, tech="ben") if e["action"] == "reveal"
+        (e["target"], e["outcome"])
+        for e in _log(both, tech="ben")
+        if e["action"] == "reveal-metadata"
     ]
     assert events == [
         (f"{CRED}#username", "ok"),
@@ -35,6 +37,9 @@ def test_get_prints_non_secret_fields_and_logs_them(both: Cli) -> None:
         (f"{CRED}#notes", "failed"),
         ("initech/fs01/backup#username", "denied"),
     ]
+    # A username seen is no password seen: revoking ben puts nothing on the worklist.
+    both.run("revoke", "ben", "acme")
+    assert both.run("rotation", "list", "--format", "json").json() == []
 
 
 def test_cred_show_lists_metadata_fields_versions_and_who_can_open_it(both: Cli) -> None:

@@ -172,8 +172,12 @@ def test_errors_name_file_and_line(tmp_path):
         read_csv(f, Rule(), columns=cols)
     with pytest.raises(UsageError, match=r"bad\.csv:1: no column 'Nope' for 'password'"):
         read_csv(f, Rule(), columns="customer=c,system=s,name=n,password=Nope")
-    f.write_text("c,s,n,p\n" + "acme,dc,a," + "x" * 200_000 + "\n")
-    with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV"):
+    # One size limit for a secret field on every write path (issue 19): 1 MiB.
+    f.write_text("c,s,n,p\n" + "acme,dc,a," + "x" * (1024 * 1024 + 2) + "\n")
+    with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV \(a cell is larger than 1"):
+        read_csv(f, Rule(), columns=cols)
+    f.write_text('c,s,n,p\nacme,dc,a,"never closed\n')
+    with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV \(a quote is never closed"):
         read_csv(f, Rule(), columns=cols)
 
 

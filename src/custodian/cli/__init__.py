@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except UnicodeError:  # a passphrase or name that is not UTF-8 (secrets: _io.py says so)
+        click.echo("custodian: the input is not UTF-8 text", err=True)
+        return 2
     except Exception as exc:
         if os.environ.get("CUSTODIAN_DEBUG"):
             raise

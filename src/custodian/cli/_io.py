@@ -84,7 +84,12 @@ def read_new_secret(what: str, *, confirm: bool = True) -> str:
 def read_stdin_text(what: str, limit: int) -> str:
     """Piped stdin as UTF-8 text of at most `limit` bytes and a final line break, read
     no further than that: a 100 MB paste is refused, not held in memory."""
-    data = sys.stdin.buffer.read(limit + 3)
+    raw = getattr(sys.stdin, "buffer", None)  # a text stream stands in (tests, the demo)
+    data: bytes
+    if raw is not None:
+        data = raw.read(limit + 3)
+    else:
+        data = sys.stdin.read(limit + 3).encode("utf-8", "surrogateescape")
     if len(data) > limit + 2:
         raise UsageError(f"the {what} read from stdin is larger than {_size(limit)}")
     try:

@@ -199,8 +199,8 @@ def read_field(
     action: str = "reveal",
 ) -> Secret:
     """`get --field`: a secret field (`reveal`), or a non-secret one (`username`, `url`,
-    `host`, `notes`) under the same rules and logged the same way (a `reveal` event of
-    `PATH#FIELD`). A secret field of that name, where one exists, comes first."""
+    `host`, `notes`) under the same rules, logged as `reveal-metadata` of `PATH#FIELD`.
+    A secret field of that name, where one exists, comes first."""
     if field == SEED_ALIAS:
         secret_policy.check_seed_reveal(actor, path)
     if field not in METADATA_FIELDS:
@@ -210,6 +210,9 @@ def read_field(
     cp = CredentialPath.parse(path)
     reason = inputs.check_text(reason, "reason", 500) if reason else None
     event: dict[str, object] = {"target": f"{cp}#{field}", "reason": reason}
+    # Not `reveal`: a username seen is no password seen (the rotation worklist counts
+    # reveals, revocation.EXPOSING_ACTIONS).
+    logged = f"{action}-metadata"
     try:
         with actor.transaction() as tx:
             customer = actor.customer(tx, cp.customer)
@@ -224,10 +227,10 @@ def read_field(
                 value = _metadata(system, cred)[field]
                 if not value:
                     raise NotFound(f"{str(cp)!r} has no {field}")
-                actor.record(tx, action, "ok", detail={"field": field, "metadata": True}, **event)
+                actor.record(tx, logged, "ok", detail={"field": field}, **event)
                 return Secret(value)
     except (AccessDenied, NotFound) as exc:
-        actor.refuse(exc, action, **event)
+        actor.refuse(exc, logged, **event)
     return reveal.reveal(actor, path, field=field, reason=reason, version=version, action=action)
 
 

@@ -94,7 +94,8 @@ _register()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Never shows a traceback for a user error."""
     try:
-        cli.main(args=argv, prog_name="custodian", standalone_mode=False)
+        # Not standalone: click returns an `Exit`'s code (`doctor`'s 1) instead of raising.
+        code = cli.main(args=argv, prog_name="custodian", standalone_mode=False)
     except CustodianError as exc:
         click.echo(f"custodian: {exc}", err=True)
         return exc.exit_code
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -80,6 +80,7 @@ class ActorSession:
     ) -> None:
         self._actor = Actor(vault, technician_id, username, role, key, signer)
         self.technician_id, self.username, self.role = technician_id, username, role
+        self._vault, self._key, self._signer = vault, key, signer  # read by tests and benches
 
     def __repr__(self) -> str:
         return f"ActorSession(username={self.username!r}, role={self.role.value!r})"

@@ -21,64 +21,18 @@ that fails to open is ignored (the client replays from the root again).
 from __future__ import annotations
 
 import atexit
-import json
 import time
 import weakref
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import bindparam, select
-
-from ..audit.append import (
-    UNSIGNED_ACTIONS,
-    canonical_values,
-    chain_hash,
-    signed_here,
-)
-from ..crypto import verify_signature
-from ..db.models import AccessEvent, LogHead
-from ..db.prepared import Prepared, Tx, datetime_codec
+from ..db.prepared import Tx
 from ..errors import IntegrityError, UsageError
+from . import trust_log
 from .directory import Change, Directory, apply, key_id, with_changes
 from .pin import Pin
 from .trust_state import Head, LocalState
 
 PERSIST_EVERY = 1.0  # seconds between writes of the local state while only the head moves
-
-
-_ev = AccessEvent.__table__  # type: ignore[attr-defined]
-_hd = LogHead.__table__  # type: ignore[attr-defined]
-_EVENTS_COLUMNS = (
-    _ev.c.seq,
-    _ev.c.at,
-    _ev.c.actor_id,
-    _ev.c.actor,
-    _ev.c.action,
-    _ev.c.outcome,
-    _ev.c.customer_id,
-    _ev.c.target,
-    _ev.c.credential_id,
-    _ev.c.reason,
-    _ev.c.detail,
-    _ev.c.prev_hash,
-    _ev.c.hash,
-    _ev.c.signature,
-)
-_EVENTS_FROM = Prepared(
-    select(*_EVENTS_COLUMNS)
-    .where(_ev.c.seq >= bindparam("seq"), _ev.c.seq <= bindparam("head"))
-    .order_by(_ev.c.seq)
-)
-_HEAD_ROW = select(_hd.c.seq, _hd.c.head).where(_hd.c.id == 1).subquery()
-# The common case in one round trip: the events from this client's head up to the log
-# head, each row carrying the head row's sequence and hash.
-_EVENTS_TO_HEAD = Prepared(
-    select(*_EVENTS_COLUMNS, _HEAD_ROW.c.seq.label("head_seq"), _HEAD_ROW.c.head)
-    .select_from(_ev.join(_HEAD_ROW, _ev.c.seq <= _HEAD_ROW.c.seq))
-    .where(_ev.c.seq >= bindparam("seq"))
-    .order_by(_ev.c.seq)
-)
-_HEAD = Prepared(select(_hd.c.seq, _hd.c.head).where(_hd.c.id == 1))
 
 
 class Trust:
@@ -146,108 +100,25 @@ class Trust:
         if not self._loaded:
             self._load()
         start = self.head[0] if self.head else pin.seq
-        rows: list[Any] = []
-        if limit is None:  # the common case: one statement reads the events and the head
-            rows = _fetch(_EVENTS_TO_HEAD, tx, {"seq": start})
-        if rows and rows[0][0] == start:
-            head_row: Any = rows[-1][14:16]
-            rows = [r[:14] for r in rows]
-        else:
-            head_row = _HEAD.one(tx, {})
-            if head_row is None:
-                raise IntegrityError("the access log has no head row: the vault is damaged")
-            last = int(head_row[0]) if limit is None else min(limit, int(head_row[0]))
-            if last < start:
-                if limit is not None:
-                    return  # nothing committed by others before this transaction's own
-                raise IntegrityError(
-                    f"the access log went back from event {start} to {head_row[0]}: events"
-                    " were removed (a restore of an older backup, or a database writer)"
-                )
-            # Up to the head just read: on PostgreSQL a writer may commit more meanwhile
-            # (a row past the head written outside custodian is the next append's refusal).
-            rows = _fetch(_EVENTS_FROM, tx, {"seq": start, "head": last})
-        decode_at = datetime_codec(tx)[1]
+        found = trust_log.new_events(tx, start, limit)
+        if found is None:
+            return
+        rows, head_row = found
+        decode_at = trust_log.decoder(tx)
         if not rows or rows[0][0] != start:
             raise IntegrityError(f"event {start}, which this client verified, is gone from the log")
-        first = rows[0]
         if self.head is None:
-            self._take_root(pin, first, decode_at)
-        elif bytes(first[12]) != self.head[1]:
+            self.directory, self.head = trust_log.root(pin, rows[0], decode_at)
+        elif bytes(rows[0][12]) != self.head[1]:
             raise IntegrityError(f"event {start}, which this client verified, was rewritten")
         before, changed = self.head, 0
         for row in rows[1:]:
-            changed += self._replay(row, decode_at)
-        assert self.head is not None
+            self.head, n = trust_log.replay(self.directory, self.head, row, decode_at)
+            changed += n
         if limit is None and (int(head_row[0]), bytes(head_row[1])) != self.head[:2]:
             raise IntegrityError("the log head row does not match the last event")
         if self.head != before:
             self._save(force=changed > 0)
-
-    def _take_root(self, pin: Pin, row: Any, decode_at: Any) -> None:
-        if bytes(row[12]) != pin.hash:
-            raise IntegrityError(
-                "the vault's root event is not the one pinned in your key: this is not the"
-                " vault you enrolled in, or its log was rewritten"
-            )
-        changes = _changes(row[10])
-        self.directory = Directory()
-        at: datetime = decode_at(row[1])
-        for change in changes:
-            apply(self.directory, change, None, at, root=True)
-        if self.directory.vault_id != pin.vault_id:
-            raise IntegrityError("the vault's root event names another vault")
-        self.head = (int(row[0]), bytes(row[12]), _opt(row[13]))
-
-    def _replay(self, row: Any, decode_at: Any) -> int:
-        assert self.head is not None
-        seq, at_raw, actor_id, actor, action, outcome, cid, target, cred, reason, detail = row[:11]
-        prev, digest, signature = bytes(row[11]), bytes(row[12]), _opt(row[13])
-        at: datetime = decode_at(at_raw)
-        if seq != self.head[0] + 1 or prev != self.head[1]:
-            raise IntegrityError(f"event {seq} does not link to event {self.head[0]}")
-        changes = _changes(detail)
-        entry = self.directory.techs.get(actor_id) if isinstance(actor_id, int) else None
-        if (
-            not changes
-            and signature is not None
-            and entry is not None
-            and signed_here(bytes.fromhex(entry.sign), seq, digest, signature)
-        ):
-            # This process appended it with this hash and signature, and it changes no
-            # key: nothing here depends on re-hashing it (`log verify` checks every byte).
-            self.head = (seq, digest, signature)
-            return 0
-        canonical = canonical_values(
-            seq,
-            at,
-            actor_id,
-            actor,
-            action,
-            outcome,
-            cid,
-            target,
-            cred,
-            reason,
-            detail,
-        )
-        if chain_hash(prev, self.head[2], canonical) != digest:
-            raise IntegrityError(f"event {seq} does not match its hash")
-        if signature is None:
-            if (action, outcome) not in UNSIGNED_ACTIONS or changes:
-                raise IntegrityError(f"event {seq} ({action}) is not signed")
-        else:
-            if entry is None:
-                raise IntegrityError(f"event {seq} is signed by an account the directory lacks")
-            public = bytes.fromhex(entry.sign)
-            if not signed_here(public, seq, digest, signature) and not verify_signature(
-                public, signature, digest
-            ):
-                raise IntegrityError(f"event {seq} is not signed by {entry.name!r}")
-        for change in changes:
-            apply(self.directory, change, actor_id, at, root=False)
-        self.head = (seq, digest, signature)
-        return len(changes)
 
     # --- this transaction's own changes -----------------------------------------------
 
@@ -389,29 +260,3 @@ def _flush(ref: weakref.ref[Trust]) -> None:
     trust = ref()
     if trust is not None:
         trust.flush()
-
-
-def _fetch(statement: Prepared, tx: Tx, params: dict[str, Any]) -> list[Any]:
-    cursor = statement.run(tx, params)
-    try:
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
-
-
-def _opt(value: Any) -> bytes | None:
-    return bytes(value) if value is not None else None
-
-
-def _changes(detail: object) -> list[Change]:
-    if not isinstance(detail, str) or '"dir"' not in detail:
-        return []
-    try:
-        changes = json.loads(detail).get("dir")
-    except (ValueError, AttributeError):
-        raise IntegrityError("an event's detail is malformed") from None
-    if changes is None:
-        return []
-    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
-        raise IntegrityError("an event's key-directory changes are malformed")
-    return changes

@@ -176,8 +176,7 @@ def test_a_log_that_goes_back_is_refused(vault):
     assert path
 
 
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_the_application_role_cannot_rewrite_the_log(vault, attacker: Attacker):
-    if vault.backend != "postgres":
-        pytest.skip("the application role is PostgreSQL's")
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         attacker.sql("DELETE FROM access_event")

@@ -346,5 +346,5 @@ def with_changes(d: Directory, changes: list[tuple[Change, int | None, datetime]
         creds=dict(d.creds),
     )
     for change, actor, at in changes:
-        apply(out, change, actor, at, root=change.get("t") == "vault" and out.vault_id is None)
+        apply(out, change, actor, at, root=False)
     return out

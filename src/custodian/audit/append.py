@@ -111,17 +111,99 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
     A signed append first checks the actor's own newest signed event (`_check_own_tail`):
     nobody signs over an event forged in their name, which is what lets `log verify`
     check one signature per actor (docs/audit-format.md, "Why one signature per actor")."""
-    head = _LOCK_HEAD.one(tx, {})
-    if head is None:
-        raise IntegrityError("the access log has no head row: the vault is damaged")
-    seq: int = head[0]
-    prev = bytes(head[1])
+    seq, prev = _locked_head(tx)
     prev_signature, own_tail = _tails(tx, seq, draft.actor)
     if signer is not None:
         _check_own_tail(tx, draft.actor, signer, own_tail)
-    detail = (
-        json.dumps(draft.detail, sort_keys=True, separators=(",", ":")) if draft.detail else None
+    row, digest = _row(tx, draft, at, seq, prev, prev_signature)
+    signature = signer.sign(digest) if signer else None
+    row["hash"], row["signature"] = digest, signature
+    _write_at(tx, row, seq, digest)
+    if signer is not None and signature is not None:
+        _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
+    return seq + 1
+
+
+@dataclass(frozen=True)
+class SigningHead:
+    """Where an event signed elsewhere (a server's client) will go: after event `seq`,
+    whose hash and signature its own hash covers (`chain_hash`)."""
+
+    seq: int
+    hash: bytes
+    signature: bytes | None
+
+
+def signing_head(tx: Tx) -> SigningHead:
+    """The log head as a remote signer needs it (read without locking)."""
+    head = _HEAD.one(tx, {})
+    if head is None:
+        raise IntegrityError("the access log has no head row: the vault is damaged")
+    seq = int(head[0])
+    return SigningHead(seq, bytes(head[1]), _tails(tx, seq, "")[0])
+
+
+def event_digest(draft: EventDraft, at: datetime, head: SigningHead) -> bytes:
+    """The hash an event appended after `head` gets: what its actor signs."""
+    detail = encode_detail(draft.detail)
+    return chain_hash(head.hash, head.signature, _canonical(draft, at, head.seq + 1, detail))
+
+
+class HeadMoved(Exception):
+    """Another event was appended since the remote signer read the head: it signs again."""
+
+
+def append_presigned(
+    tx: Tx, draft: EventDraft, at: datetime, head: SigningHead, public: bytes, signature: bytes
+) -> int:
+    """Append an event its actor signed elsewhere, over `event_digest(draft, at, head)`:
+    only while the log head is still `head` (else `HeadMoved`), and only if the signature
+    verifies with `public`, the actor's key."""
+    seq, prev = _locked_head(tx)
+    if (seq, prev) != (head.seq, head.hash):
+        raise HeadMoved(seq)
+    prev_signature, _ = _tails(tx, seq, draft.actor)
+    row, digest = _row(tx, draft, at, seq, prev, prev_signature)
+    if prev_signature != head.signature or not verify_signature(public, signature, digest):
+        raise IntegrityError("the event's signature does not verify with the actor's key")
+    row["hash"], row["signature"] = digest, signature
+    _write_at(tx, row, seq, digest)
+    return seq + 1
+
+
+def encode_detail(detail: dict[str, object] | None) -> str | None:
+    """An event's detail as stored and hashed: sorted, compact JSON."""
+    return json.dumps(detail, sort_keys=True, separators=(",", ":")) if detail else None
+
+
+def _locked_head(tx: Tx) -> tuple[int, bytes]:
+    head = _LOCK_HEAD.one(tx, {})
+    if head is None:
+        raise IntegrityError("the access log has no head row: the vault is damaged")
+    return int(head[0]), bytes(head[1])
+
+
+def _canonical(draft: EventDraft, at: datetime, seq: int, detail: str | None) -> bytes:
+    return canonical_values(
+        seq,
+        at,
+        draft.actor_id,
+        draft.actor,
+        draft.action,
+        draft.outcome,
+        draft.customer_id,
+        draft.target,
+        draft.credential_id,
+        draft.reason,
+        detail,
     )
+
+
+def _row(
+    tx: Tx, draft: EventDraft, at: datetime, seq: int, prev: bytes, prev_signature: bytes | None
+) -> tuple[dict[str, object], bytes]:
+    """The row of the event after `seq`, and its hash."""
+    detail = encode_detail(draft.detail)
     row: dict[str, object] = {
         "seq": seq + 1,
         "at": datetime_codec(tx)[0](at),
@@ -136,34 +218,16 @@ def append(tx: Tx, draft: EventDraft, at: datetime, signer: SigningKey | None = 
         "detail": detail,
         "prev_hash": prev,
     }
-    digest = chain_hash(
-        prev,
-        prev_signature,
-        canonical_values(
-            seq + 1,
-            at,
-            draft.actor_id,
-            draft.actor,
-            draft.action,
-            draft.outcome,
-            draft.customer_id,
-            draft.target,
-            draft.credential_id,
-            draft.reason,
-            detail,
-        ),
-    )
-    signature = signer.sign(digest) if signer else None
-    row["hash"], row["signature"] = digest, signature
+    return row, chain_hash(prev, prev_signature, _canonical(draft, at, seq + 1, detail))
+
+
+def _write_at(tx: Tx, row: dict[str, object], seq: int, digest: bytes) -> None:
     try:
         _write(tx, row, {"new_seq": seq + 1, "new_head": digest})
     except exc_db.IntegrityError as exc:  # Prepared.run raises SQLAlchemy's DBAPIError
         if not _duplicate_key(exc):
             raise
         raise past_the_head(seq) from exc
-    if signer is not None and signature is not None:
-        _own_last[signer.public_bytes()] = (seq + 1, digest, signature)
-    return seq + 1
 
 
 def past_the_head(head: int) -> IntegrityError:
@@ -233,6 +297,7 @@ def _check_own_tail(
 _head = LogHead.__table__  # type: ignore[attr-defined]
 _events = AccessEvent.__table__  # type: ignore[attr-defined]
 _LOCK_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1).with_for_update())
+_HEAD = Prepared(select(_head.c.seq, _head.c.head).where(_head.c.id == 1))
 
 
 def _rebound(tx: Tx, actor: str, after: int, public: bytes) -> bool:

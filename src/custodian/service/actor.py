@@ -156,14 +156,10 @@ class Actor:
             self.refuse(exc, "unlock")
 
     def disabled(self) -> AccessDenied:
-        return AccessDenied(f"the account {self.username!r} is disabled")
+        return policy.disabled(self.username)
 
     def replaced(self) -> AuthenticationFailed:
-        """This session holds keys the technician no longer has (an admin reset their
-        passphrase): it may not act, nor sign, any more."""
-        return AuthenticationFailed(
-            f"the keys of {self.username!r} were replaced (passphrase reset): unlock again"
-        )
+        return policy.replaced(self.username)
 
     def record(self, tx: Tx, action: str, outcome: str = "ok", **fields: object) -> None:
         """Append an access event, signed with this technician's key, to `tx`. The key

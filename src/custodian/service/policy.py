@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, or_
 
 from ..clock import as_utc
 from ..db.models import CustomerStatus, Role
-from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
+from ..errors import AccessDenied, AuthenticationFailed, CustodianError, IntegrityError, NotFound
 
 READERS = (Role.ADMIN, Role.AUDITOR)  # may see every customer's metadata and the whole log
 
@@ -56,6 +56,18 @@ def unseen_customer(role: Role, slug: str) -> CustodianError:
     if role in READERS:
         return NotFound(f"no customer {slug!r}")
     return AccessDenied(f"no access to customer {slug!r}")
+
+
+def disabled(username: str) -> AccessDenied:
+    return AccessDenied(f"the account {username!r} is disabled")
+
+
+def replaced(username: str) -> AuthenticationFailed:
+    """A session holding keys the technician no longer has (an admin reset their
+    passphrase): it may not act, nor sign, any more."""
+    return AuthenticationFailed(
+        f"the keys of {username!r} were replaced (passphrase reset): unlock again"
+    )
 
 
 def check_reason(customer: ReasonPolicy, reason: str | None) -> None:

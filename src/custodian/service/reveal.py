@@ -9,6 +9,9 @@ and with the same messages, as the general path (`Actor.transaction`, `Actor.cus
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -16,12 +19,13 @@ from sqlmodel import Session
 
 from .. import totp
 from ..crypto import KeyPair
-from ..db.models import Credential, Customer, RecipientKind, SecretVersion
+from ..db.models import Credential, Customer, RecipientKind, Role, SecretVersion
 from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
 from ..paths import CredentialPath
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..storage import SecretRef, Superseded
 from . import _readpath, inputs, keys, payloads, policy, store_sync
+from .trust import Trust
 
 if TYPE_CHECKING:
     from .actor import Actor
@@ -35,7 +39,9 @@ def open_version(
     assert customer.id is not None and cred.id is not None
     if actor.live_grant(tx, customer.id) is None:
         raise AccessDenied(f"no grant for customer {customer.slug!r}")
-    check_version(actor, cred.id, sv.version, cred.name, current=sv.version == cred.current_version)
+    check_version(
+        actor.trust, cred.id, sv.version, cred.name, current=sv.version == cred.current_version
+    )
     cid, slug, kv = customer.id, customer.slug, sv.key_version
 
     def customer_key() -> KeyPair:
@@ -46,19 +52,19 @@ def open_version(
     return payloads.read(actor.vault.store, tx, ref, customer_key)()
 
 
-def check_version(actor: Actor, credential: int, version: int, what: str, *, current: bool) -> None:
+def check_version(trust: Trust, credential: int, version: int, what: str, *, current: bool) -> None:
     """The version served must be one the access log wrote; served as current, it must be
     the log's current one (a database writer who moves the counter back, or deletes the
     newest version, is caught here: exit 6). The log was read before the rows, so a
     write committed in between shows as a newer row: the client catches up once more
     (`Trust.current_version`)."""
-    logged = actor.trust.current_version(credential)
-    if not current and 0 < version < actor.trust.next_version(credential):
+    logged = trust.current_version(credential)
+    if not current and 0 < version < trust.next_version(credential):
         return
     if current and version == logged:
         return
     written_meanwhile = current and version > logged  # current between then and now
-    if written_meanwhile and version <= actor.trust.current_version(credential, seen=version):
+    if written_meanwhile and version <= trust.current_version(credential, seen=version):
         return
     raise IntegrityError(
         f"{what!r} version {version} is served as {'current' if current else 'written'},"
@@ -93,52 +99,37 @@ def reveal(
             row = _readpath.reveal_lookup(
                 tx, actor.technician_id, cp.customer, cp.system, cp.name, version or None
             )
-            if row is None or not row.active:
-                raise actor.disabled()
-            if row.signing_key != actor.signer.public_bytes():
-                raise actor.replaced()
-            granted = row.grant_id is not None and policy.grant_live(row.expires_at, actor.now)
-            if (
-                row.customer_id is None
-                or row.slug is None
-                or row.status is None
-                or not policy.may_see(actor.role, row.status, granted)
-            ):
-                raise policy.unseen_customer(actor.role, cp.customer)
-            event["customer_id"] = row.customer_id
-            if not granted:
-                raise AccessDenied(f"no access to customer {cp.customer!r}")
-            if row.write_only:
-                raise AccessDenied(
-                    f"a write-only grant for {cp.customer!r}: it adds and changes credentials,"
-                    " it cannot read them"
-                )
-            policy.check_reason(row, reason)
-            if row.credential_id is None:
-                raise NotFound(f"no credential {str(cp)!r}")
-            event["credential_id"] = row.credential_id
-            if row.version is None or row.key_version is None or row.field_names is None:
-                raise NotFound(f"no version {version} of {str(cp)!r}")
-            check_version(actor, row.credential_id, row.version, str(cp), current=not version)
-            stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
-            if stored not in row.field_names.split(","):
-                if sync and version is None:  # perhaps in a version written outside
-                    raise Superseded(0)
-                raise NotFound(f"{str(cp)!r} has no field {field!r}")
+            found = check_row(
+                row,
+                actor.username,
+                actor.signer.public_bytes(),
+                actor.role,
+                actor.now,
+                cp,
+                field=field,
+                reason=reason,
+                version=version,
+                sync=sync,
+                event=event,
+                check_logged=lambda cred, v: check_version(
+                    actor.trust, cred, v, str(cp), current=not version
+                ),
+            )
+            stored = totp.stored_field(field)
             ref = SecretRef(
-                row.customer_id,
-                row.slug,
-                row.credential_id,
-                row.version,
-                row.key_version,
-                row.kv_version,
+                found.customer_id,
+                found.slug,
+                found.credential_id,
+                found.version,
+                found.key_version,
+                found.kv_version,
                 latest=sync and version is None,
             )
             key = partial(
-                actor.customer_key, row.customer_id, row.slug, row.key_version, row.wrapped
+                actor.customer_key, found.customer_id, found.slug, found.key_version, found.wrapped
             )
             payload = payloads.read(actor.vault.store, tx, ref, key)  # a remote read starts
-            actor.record(tx, action, "ok", detail={"version": row.version}, **event)
+            actor.record(tx, action, "ok", detail={"version": found.version}, **event)
     except (AccessDenied, NotFound, IntegrityError) as exc:
         actor.refuse(exc, action, **event)
     except Superseded:
@@ -151,6 +142,83 @@ def reveal(
         return _synced(actor, path, field, reason, action)
     except CustodianError as exc:
         actor.refuse(exc, action, **event)
+
+
+@dataclass(frozen=True)
+class RevealTarget:
+    """What a checked reveal lookup found (`check_row`): every id it needs, not None."""
+
+    customer_id: int
+    slug: str
+    credential_id: int
+    version: int
+    key_version: int
+    kv_version: int | None
+    wrapped: bytes | None  # this technician's wrap of the customer key version, if any
+
+
+def check_row(
+    row: _readpath.RevealRow | None,
+    username: str,
+    signing_key: bytes,
+    role: Role,
+    now: datetime,
+    cp: CredentialPath,
+    *,
+    field: str,
+    reason: str | None,
+    version: int | None,
+    sync: bool,
+    event: dict[str, object],
+    check_logged: Callable[[int, int], None] | None,
+) -> RevealTarget:
+    """The reveal's rules on its joined lookup, in the order the general path applies
+    them (`Actor.transaction`, `Actor.customer`, `open_version`), with its messages: the
+    one place both the reveal here and the server's (`served.py`) decide. `event` gets
+    the ids the access event names as they are found; `check_logged(credential,
+    version)` checks the version against the access log (a client's trust)."""
+    if row is None or not row.active:
+        raise policy.disabled(username)
+    if row.signing_key != signing_key:
+        raise policy.replaced(username)
+    granted = row.grant_id is not None and policy.grant_live(row.expires_at, now)
+    if (
+        row.customer_id is None
+        or row.slug is None
+        or row.status is None
+        or not policy.may_see(role, row.status, granted)
+    ):
+        raise policy.unseen_customer(role, cp.customer)
+    event["customer_id"] = row.customer_id
+    if not granted:
+        raise AccessDenied(f"no access to customer {cp.customer!r}")
+    if row.write_only:
+        raise AccessDenied(
+            f"a write-only grant for {cp.customer!r}: it adds and changes credentials,"
+            " it cannot read them"
+        )
+    policy.check_reason(row, reason)
+    if row.credential_id is None:
+        raise NotFound(f"no credential {str(cp)!r}")
+    event["credential_id"] = row.credential_id
+    if row.version is None or row.key_version is None or row.field_names is None:
+        raise NotFound(f"no version {version} of {str(cp)!r}")
+    if check_logged is not None:
+        check_logged(row.credential_id, row.version)
+    stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
+    if stored not in row.field_names.split(","):
+        if sync and version is None:  # perhaps in a version written outside
+            raise Superseded(0)
+        raise NotFound(f"{str(cp)!r} has no field {field!r}")
+    return RevealTarget(
+        row.customer_id,
+        row.slug,
+        row.credential_id,
+        row.version,
+        row.key_version,
+        row.kv_version,
+        row.wrapped,
+    )
 
 
 def _synced(actor: Actor, path: str, field: str, reason: str | None, action: str) -> Secret:

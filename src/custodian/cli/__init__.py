@@ -26,11 +26,16 @@ FORMATS = click.Choice(["table", "json"])
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="CUSTODIAN_DB", help="Vault database: a path or an SQLAlchemy URL.")
 @click.option("--user", "-u", envvar="CUSTODIAN_USER", help="Who acts (default: login name).")
+@click.option(
+    "--server",
+    envvar="CUSTODIAN_URL",
+    help="A custodian server (https://HOST[:PORT]) instead of a database.",
+)
 @click.version_option(package_name="custodian")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, user: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, user: str | None, server: str | None) -> None:
     """custodian: the MSP credentials vault."""
-    ctx.obj = CliContext(db, user)
+    ctx.obj = CliContext(db, user, server)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -45,7 +50,7 @@ def _late_global(ctx: click.Context, param: click.Parameter, value: str | None) 
 def _accept_global_options(command: click.Command) -> None:
     """Give `command` (and every subcommand of a group) the global --db and --user."""
     taken = {name for p in command.params for name in p.opts}
-    for decls in (("--db",), ("--user", "-u")):
+    for decls in (("--db",), ("--user", "-u"), ("--server",)):
         if not taken & set(decls):
             command.params.append(
                 click.Option(
@@ -73,13 +78,14 @@ def _register() -> None:
         lifecycle,
         log,
         rotate,
+        serve,
         session,
         tui,
     )
 
     modules = (
-        admin, backup, creds, db, doctor, importing, inventory, lifecycle, log, rotate, session,
-        tui,
+        admin, backup, creds, db, doctor, importing, inventory, lifecycle, log, rotate, serve,
+        session, tui,
     )  # fmt: skip
     for module in modules:
         for command in module.COMMANDS:

@@ -6,25 +6,43 @@ import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from .. import UsageError
+from .. import Secret, UsageError
 from ..agent.cache import SessionSlot, resume_cached_session
 from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
 
 if TYPE_CHECKING:
     from .. import BackendConfig
+    from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
+SERVER_ENV = "CUSTODIAN_URL"
+
+
+class Reader(Protocol):
+    """What `get` and `ssh-add` need: an `ActorSession`, or a `RemoteSession`."""
+
+    def reveal(
+        self,
+        path: str,
+        *,
+        field: str = ...,
+        reason: str | None = ...,
+        version: int | None = ...,
+    ) -> Secret: ...
 
 
 @dataclass
 class CliContext:
     db: str | None
     user: str | None
+    server: str | None = None
     _vault: Custodian | None = field(default=None, repr=False)
     _actor: ActorSession | None = field(default=None, repr=False)
+    _remote: RemoteVault | None = field(default=None, repr=False)
+    _member: RemoteSession | None = field(default=None, repr=False)
 
     @property
     def username(self) -> str:
@@ -32,6 +50,7 @@ class CliContext:
 
     def vault(self) -> Custodian:
         """The vault --db names, opened on first use (its schema checked)."""
+        self._database_only()
         if self._vault is None:
             self._vault = Custodian.open(self.db)
         return self._vault
@@ -50,6 +69,7 @@ class CliContext:
 
     def _adopt(self, opener: Callable[[], Custodian]) -> Custodian:
         """Open the vault a command needs in its own way; it is closed with the context."""
+        self._database_only()
         if self._vault is not None:
             raise UsageError("the vault is already open")
         self._vault = opener()
@@ -72,6 +92,26 @@ class CliContext:
             )
         return self._actor
 
+    def reader(self) -> Reader:
+        """Who reveals: the acting technician, through the server when --server names one."""
+        if self.server is None:
+            return self.actor()
+        if self._member is None:
+            from ..remote import RemoteVault  # httpx: only when a server is used
+
+            self._remote = RemoteVault(self.server)
+            self._member = self._remote.unlock(self.username, acting_passphrase(self.username))
+        return self._member
+
+    def _database_only(self) -> None:
+        if self.server is not None:
+            raise UsageError(
+                "this command does not work through a server yet (`get` and `ssh-add` do):"
+                f" run it against the database with --db, without --server/{SERVER_ENV}"
+            )
+
     def close(self) -> None:
         if self._vault is not None:
             self._vault.close()
+        if self._remote is not None:
+            self._remote.close()

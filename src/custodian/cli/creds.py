@@ -174,7 +174,7 @@ def get(
         check_out_target(out, force)
     elif force:
         raise click.UsageError("--force goes with --out")
-    secret = ctx.actor().reveal(path, field=field, reason=reason, version=version)
+    secret = ctx.reader().reveal(path, field=field, reason=reason, version=version)
     if out is not None:
         write_private_file(out, secret.reveal_bytes(), force)
         say(f"wrote {field} of {path} to {out}")
@@ -199,7 +199,7 @@ def ssh_add(
         raise UsageError("no ssh-agent: SSH_AUTH_SOCK is not set (run `eval $(ssh-agent)`)")
     if shutil.which("ssh-add") is None:
         raise UsageError("ssh-add is not installed")
-    secret = ctx.actor().reveal(path, field=field, reason=reason)
+    secret = ctx.reader().reveal(path, field=field, reason=reason)
     key = secret.reveal_bytes()
     argv = ["ssh-add", *(["-t", lifetime] if lifetime else []), "-"]
     done = subprocess.run(argv, input=key if key.endswith(b"\n") else key + b"\n",

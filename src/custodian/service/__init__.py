@@ -1,17 +1,36 @@
 """The service layer: the one API that the CLI and the TUI both call.
 
 Public: `Custodian` (`vault.py`: open, init, unlock, resume) and `ActorSession`
-(`session.py`: a thin facade). Behind them, one module per use case (`technicians`,
-`customers`, `grants`, `credentials`, `reveal`, `rotation`, `revocation`, `offboarding`,
-`purge`, `access_log`, `store_admin`, `store_migration`, imports and backups), each a set
-of functions over an `Actor` (`actor.py`), with every authorization rule stated once in
-`policy.py`. Other packages import only this module (import-linter's "protected" contract).
+(`session.py`: a thin facade); for `custodian serve`, `Served` (`served.py`: the server's
+side) and `Member` (`member.py`: a client's keys and trust), with `custodian.wire`
+between them. Behind them, one module per use case (`technicians`, `customers`,
+`grants`, `credentials`, `reveal`, `rotation`, `revocation`, `offboarding`, `purge`,
+`access_log`, `store_admin`, `store_migration`, imports and backups), each a set of
+functions over an `Actor` (`actor.py`), with every authorization rule stated once in
+`policy.py`. Other packages import only this module (import-linter's "protected"
+contract).
 
 May import: `custodian.audit`, `custodian.storage`, `custodian.db`, `custodian.crypto` and
 the shared value modules (errors, records, secret, paths, clock); never a front end.
 """
 
+from ..audit.append import HeadMoved
+from .member import Member, auth_message
+from .reveal import RevealTarget
+from .served import Account, RevealRequest, Served
 from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
-__all__ = ["ActorSession", "Custodian", "InitResult", "SchemaStatus"]
+__all__ = [
+    "Account",
+    "ActorSession",
+    "Custodian",
+    "HeadMoved",
+    "InitResult",
+    "Member",
+    "RevealRequest",
+    "RevealTarget",
+    "SchemaStatus",
+    "Served",
+    "auth_message",
+]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlmodel import Session
 
 from .. import totp
+from ..audit.append import EventDraft
 from ..crypto import KeyPair
 from ..db.models import Credential, Customer, RecipientKind, Role, SecretVersion
 from ..errors import AccessDenied, CustodianError, IntegrityError, NotFound
@@ -218,6 +219,24 @@ def check_row(
         row.key_version,
         row.kv_version,
         row.wrapped,
+    )
+
+
+def reveal_event(
+    username: str, member: int, target: RevealTarget, path: str, reason: str | None
+) -> EventDraft:
+    """The access event of a reveal through a server, as the server appends it and the
+    member's client signs it (both build it here)."""
+    return EventDraft(
+        "reveal",
+        "ok",
+        username,
+        member,
+        customer_id=target.customer_id,
+        target=path,
+        credential_id=target.credential_id,
+        reason=reason,
+        detail={"version": target.version},
     )
 
 

@@ -98,6 +98,16 @@ def _check_kind(kind: str) -> None:
         raise UsageError(f"unknown system kind {kind[:40]!r} (one of {kinds})") from None
 
 
+def seed_refusal(role: Role, policy: str, slug: str) -> AccessDenied | None:
+    """The refusal of a TOTP seed reveal the customer's policy does not allow `role`."""
+    if role == Role.ADMIN or policy == "granted":
+        return None
+    return AccessDenied(
+        f"customer {slug!r} lets only admins reveal TOTP seeds; `get --field otp`"
+        " prints the current code"
+    )
+
+
 def check_seed_reveal(actor: Actor, path: str) -> None:
     """Refuse (and record) a TOTP seed reveal the customer's policy does not allow this
     actor. A customer the actor may not see is left to the reveal, which refuses it."""
@@ -109,9 +119,6 @@ def check_seed_reveal(actor: Actor, path: str) -> None:
             customer = actor.customer(tx, cp.customer)
     except (AccessDenied, NotFound):
         return
-    if customer.otp_seed_policy != "granted":
-        exc = AccessDenied(
-            f"customer {cp.customer!r} lets only admins reveal TOTP seeds; `get --field otp`"
-            " prints the current code"
-        )
+    exc = seed_refusal(actor.role, customer.otp_seed_policy, cp.customer)
+    if exc is not None:
         actor.refuse(exc, "reveal", target=f"{cp}#otp-seed", customer_id=customer.id)

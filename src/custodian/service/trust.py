@@ -24,6 +24,7 @@ import atexit
 import time
 import weakref
 from datetime import datetime
+from typing import Any
 
 from ..db.prepared import Tx
 from ..errors import IntegrityError, UsageError
@@ -96,15 +97,27 @@ class Trust:
         return self.head != before
 
     def _advance(self, tx: Tx, limit: int | None) -> None:
-        pin = self.require_pin()
-        if not self._loaded:
-            self._load()
-        start = self.head[0] if self.head else pin.seq
+        start = self.start()
         found = trust_log.new_events(tx, start, limit)
         if found is None:
             return
         rows, head_row = found
-        decode_at = trust_log.decoder(tx)
+        self.catch_up(rows, head_row if limit is None else None, trust_log.decoder(tx))
+
+    def start(self) -> int:
+        """The sequence of the event this client verified last (or of its pinned root):
+        the events to read start there, with it."""
+        pin = self.require_pin()
+        if not self._loaded:
+            self._load()
+        return self.head[0] if self.head else pin.seq
+
+    def catch_up(self, rows: list[Any], head_row: Any, decode_at: Any) -> None:
+        """Verify and apply `rows`, the events from `start()` on (see the module);
+        `head_row`, if given, is the log head's (sequence, hash), which the last row must
+        be. Called by `sync`, and by a server's client with what the server sent."""
+        pin = self.require_pin()
+        start = self.start()
         if not rows or rows[0][0] != start:
             raise IntegrityError(f"event {start}, which this client verified, is gone from the log")
         if self.head is None:
@@ -115,8 +128,9 @@ class Trust:
         for row in rows[1:]:
             self.head, n = trust_log.replay(self.directory, self.head, row, decode_at)
             changed += n
-        if limit is None and (int(head_row[0]), bytes(head_row[1])) != self.head[:2]:
+        if head_row is not None and (int(head_row[0]), bytes(head_row[1])) != self.head[:2]:
             raise IntegrityError("the log head row does not match the last event")
+        self._view = None
         if self.head != before:
             self._save(force=changed > 0)
 

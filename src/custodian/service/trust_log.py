@@ -39,7 +39,7 @@ _EVENTS_COLUMNS = (
     _ev.c.hash,
     _ev.c.signature,
 )
-_EVENTS_FROM = Prepared(
+EVENTS_FROM = Prepared(
     select(*_EVENTS_COLUMNS)
     .where(_ev.c.seq >= bindparam("seq"), _ev.c.seq <= bindparam("head"))
     .order_by(_ev.c.seq)
@@ -78,7 +78,7 @@ def new_events(tx: Tx, start: int, limit: int | None) -> tuple[list[Any], Any] |
         )
     # Up to the head just read: on PostgreSQL a writer may commit more meanwhile (a row
     # past the head written outside custodian is the next append's refusal).
-    return fetch(_EVENTS_FROM, tx, {"seq": start, "head": last}), head_row
+    return fetch(EVENTS_FROM, tx, {"seq": start, "head": last}), head_row
 
 
 def decoder(tx: Tx) -> Any:

@@ -1,0 +1,152 @@
+"""Sessions through a server: log in with the member's own key, then act.
+
+The passphrase never leaves this process: the server hands out the member's
+passphrase-locked bundle, which only the passphrase opens (`service.Member`), and
+accepts a login signed with the key inside it. Everything the server answers is
+verified by `Member` against the log since the root the bundle pins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import wire
+from ..errors import AuthenticationFailed, Conflict, IntegrityError
+from ..secret import PRIMARY_FIELD, Secret
+from ..service import Member, RevealRequest
+from .transport import Transport
+
+PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
+
+
+class RemoteVault:
+    """A vault behind `custodian serve` at `url`."""
+
+    def __init__(self, url: str, *, ca_file: str | None = None) -> None:
+        self.transport = Transport(url, ca_file=ca_file)
+        self.url = self.transport.url
+
+    def __repr__(self) -> str:
+        return f"RemoteVault({self.url!r})"
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def unlock(self, username: str, passphrase: str) -> RemoteSession:
+        """Open `username`'s keys with their passphrase, here, and log in with them."""
+        found = self.transport.call("POST", "/login/key", body={"user": username})
+        member = Member(
+            self.url,
+            wire.int_of(found.get("technician_id"), "account"),
+            username,
+            wire.bytes_of(found.get("locked"), "key bundle"),
+            passphrase,
+        )
+        session = RemoteSession(self.transport, member)
+        session.login()
+        return session
+
+
+class RemoteSession:
+    """An unlocked member acting through the server (what `ActorSession` is on a database)."""
+
+    def __init__(self, transport: Transport, member: Member) -> None:
+        self._transport, self._member = transport, member
+        self._token: str | None = None
+        self.username, self.technician_id = member.username, member.technician_id
+
+    def __repr__(self) -> str:
+        return f"RemoteSession(username={self.username!r})"
+
+    def login(self) -> None:
+        m = self._member
+        asked = self._transport.call("POST", "/login/challenge", body={"user": m.username})
+        challenge = wire.bytes_of(asked.get("challenge"), "challenge")
+        signature = m.sign_login(str(asked.get("vault_id")), challenge)
+        answer = self._transport.call(
+            "POST",
+            "/login",
+            body={"user": m.username, "challenge": challenge.hex(), "signature": signature.hex()},
+        )
+        token = answer.get("token")
+        if not isinstance(token, str):
+            raise IntegrityError("the server's login answer holds no token")
+        self._token = token
+        self.sync()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return self._transport.call(method, path, token=self._token, **kwargs)
+        except AuthenticationFailed:  # the token expired: log in once more
+            self.login()
+            return self._transport.call(method, path, token=self._token, **kwargs)
+
+    @property
+    def role(self) -> str:
+        return self._member.role.value
+
+    def sync(self) -> None:
+        """Catch up with the server's log, verifying every event (`Trust`)."""
+        while True:
+            start = self._member.trust.start()
+            answer = self._call("GET", "/log", params={"from": start})
+            events = [wire.event_in(e) for e in _list(answer.get("events"))]
+            head = answer.get("head")
+            if not isinstance(head, dict):
+                raise IntegrityError("the server's log answer holds no head")
+            head_seq = wire.int_of(head.get("seq"), "log head")
+            last = events[-1][0] if events else start
+            if last >= head_seq:
+                self._member.catch_up(
+                    events, (head_seq, wire.bytes_of(head.get("hash"), "log head"))
+                )
+                return
+            self._member.catch_up(events, None)  # a page: more follow
+
+    def reveal(
+        self,
+        path: str,
+        *,
+        field: str = PRIMARY_FIELD,
+        reason: str | None = None,
+        version: int | None = None,
+    ) -> Secret:
+        """One field of one credential: the server appends the event this client signs,
+        then returns the sealed version, which only this member's keys open."""
+        request = RevealRequest(path, field, reason, version)
+        asked = {"path": path, "field": field, "reason": reason, "version": version}
+        for _ in range(PREPARE_TRIES):
+            m = self._member
+            prepared = self._call(
+                "POST", "/reveal/prepare", body={**asked, "from": m.trust.start()}
+            )
+            head = wire.head_in(prepared.get("head"))
+            m.catch_up(
+                [wire.event_in(e) for e in _list(prepared.get("events"))], (head.seq, head.hash)
+            )
+            target = wire.target_in(prepared.get("target"))
+            at = wire.time_of(prepared.get("at"))
+            signature = m.sign_reveal(request, target, head, at)
+            try:
+                sealed = self._call(
+                    "POST",
+                    "/reveal",
+                    body={
+                        **asked,
+                        "at": at.isoformat(),
+                        "head": wire.head_out(head),
+                        "signature": signature.hex(),
+                    },
+                )
+            except Conflict:
+                continue  # another event came first: sign after it
+            if wire.target_in(sealed.get("target")) != target:
+                raise IntegrityError("the server returned another version than it prepared")
+            return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
+        raise Conflict("the access log kept moving on: try again")
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise IntegrityError("the server sent a malformed list")
+    return value

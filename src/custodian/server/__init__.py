@@ -1,0 +1,15 @@
+"""`custodian serve`: the team server between technicians and the database.
+
+    app.py       the ASGI application (Starlette): requests to `service.Served` and back
+    tokens.py    login challenges and session tokens, MACed with the shared server secret
+    throttle.py  failed logins per address and account
+    openapi.py   the API document served at /v1/openapi.json
+    run.py       listening (uvicorn), TLS, the secret file
+
+The server holds the database and no private key: it authenticates members by their
+Ed25519 keys and appends every access event, signed by the member's client, before any
+ciphertext leaves. Clients verify everything it sends (`custodian.remote`). See
+docs/server.md.
+
+May import: the public `custodian.service` API, `errors`, `secret`; never a front end.
+"""

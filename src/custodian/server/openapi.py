@@ -1,0 +1,112 @@
+"""The API's OpenAPI 3.1 document, served at `/v1/openapi.json` (docs/server.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "description": "An error: its type is one of custodian's error classes, `exit` the"
+    " exit code the CLI gives it",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+_ERRORS = {str(status): _ERROR for status in (400, 401, 403, 404, 409, 413, 500, 503)}
+
+
+def _post(summary: str, request: dict[str, Any], answer: dict[str, Any], auth: bool) -> Any:
+    return {
+        "post": {
+            "summary": summary,
+            "security": [{"bearer": []}] if auth else [],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"type": "object", **request}}},
+            },
+            "responses": {
+                "200": {
+                    "description": "done",
+                    "content": {"application/json": {"schema": {"type": "object", **answer}}},
+                },
+                **_ERRORS,
+            },
+        }
+    }
+
+
+def _props(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "properties": {n: {} for n in names},
+        "required": list(required),
+    }
+
+
+_REVEAL = ("path", "field", "reason", "version")
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "custodian server", "version": "1"},
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"type": "string"},
+                            "exit": {"type": "integer"},
+                            "message": {"type": "string"},
+                        },
+                        "required": ["type", "exit", "message"],
+                    }
+                },
+                "required": ["error"],
+            }
+        },
+    },
+    "paths": {
+        "/health": {"get": {"summary": "the process answers", "responses": {"200": _ERROR}}},
+        "/ready": {"get": {"summary": "the database answers", "responses": {"200": _ERROR}}},
+        "/v1/login/key": _post(
+            "the member's passphrase-locked key bundle",
+            _props("user", required=("user",)),
+            _props("technician_id", "locked"),
+            auth=False,
+        ),
+        "/v1/login/challenge": _post(
+            "a challenge to sign",
+            _props("user", required=("user",)),
+            _props("challenge", "vault_id"),
+            auth=False,
+        ),
+        "/v1/login": _post(
+            "a session token for a signed challenge",
+            _props("user", "challenge", "signature", required=("user", "challenge", "signature")),
+            _props("token", "expires_in", "technician_id"),
+            auth=False,
+        ),
+        "/v1/log": {
+            "get": {
+                "summary": "the access log from event `from` (at most 2000), and its head",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "from", "in": "query", "required": True, "schema": {"type": "integer"}}
+                ],
+                "responses": {"200": {"description": "events and head"}, **_ERRORS},
+            }
+        },
+        "/v1/reveal/prepare": _post(
+            "check a reveal; the event to sign and the log since the client's head",
+            _props(*_REVEAL, "from", required=("path", "from")),
+            _props("events", "head", "at", "target"),
+            auth=True,
+        ),
+        "/v1/reveal": _post(
+            "append the signed reveal event, then return the sealed version and its wrap",
+            _props(
+                *_REVEAL, "at", "head", "signature", required=("path", "at", "head", "signature")
+            ),
+            _props("target", "sealed"),
+            auth=True,
+        ),
+    },
+}

@@ -1,0 +1,155 @@
+"""A member's side of a served vault: their keys and their trust, with no I/O.
+
+`custodian.remote` carries the requests; everything it acts on is decided here, by the
+same rules a database-mode client applies (`trust.py`, `reveal.check_version`,
+`keys.unwrap` then `Trust.check_customer_key`), on what the server sent. A server that
+lies (another key, an older version, a log that went back, events dropped or reordered)
+is refused like a database that lies: `IntegrityError`, exit 6.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from .. import totp
+from ..audit.append import SigningHead, event_digest
+from ..crypto import KeyPair, PassphraseLock, open_sealed
+from ..db.models import RecipientKind, Role
+from ..errors import AuthenticationFailed, IntegrityError, WrongPassphrase
+from ..paths import CredentialPath
+from ..secret import Secret
+from ..storage import SecretRef
+from . import keys, payloads
+from .enrolment import technician_lock_context, unpack_private
+from .reveal import RevealTarget, check_version, reveal_event
+from .served import RevealRequest
+from .trust import Trust
+
+AUTH_TAG = b"custodian-server-auth-v1\x00"
+
+
+def auth_message(vault_id: str, username: str, challenge: bytes) -> bytes:
+    """What a member signs to log in: the server's challenge, bound to the vault and the
+    account (a signature for one server or account is worth nothing at another)."""
+    return AUTH_TAG + vault_id.encode() + b"\x00" + username.encode() + b"\x00" + challenge
+
+
+class Member:
+    """An unlocked member of a served vault. Holds their private keys; never prints them."""
+
+    def __init__(
+        self, location: str, technician_id: int, username: str, locked: bytes, passphrase: str
+    ) -> None:
+        try:
+            raw = PassphraseLock.unlock(
+                locked, passphrase, technician_lock_context(technician_id, username)
+            )
+        except WrongPassphrase:
+            raise AuthenticationFailed(f"authentication failed for {username!r}") from None
+        self.key, self.signer, pin = unpack_private(raw)
+        if pin is None:
+            raise AuthenticationFailed(
+                "your key pins no vault root yet: unlock once against the database, or ask an"
+                " admin to run `custodian db certify`"
+            )
+        self.technician_id, self.username = technician_id, username
+        self.trust = Trust(
+            pin, self.key.private_bytes() + self.signer.private_bytes(), location, technician_id
+        )
+        self._customer_keys: dict[tuple[int, int], KeyPair] = {}
+
+    def __repr__(self) -> str:
+        return f"Member(username={self.username!r})"
+
+    @property
+    def vault_id(self) -> str:
+        return self.trust.require_pin().vault_id
+
+    def sign_login(self, vault_id: str, challenge: bytes) -> bytes:
+        if vault_id != self.vault_id:
+            raise IntegrityError(
+                "the server serves another vault than the one your key pins: refusing to log in"
+            )
+        return self.signer.sign(auth_message(vault_id, self.username, challenge))
+
+    @property
+    def role(self) -> Role:
+        """This member's role as the key directory says (after a catch-up)."""
+        role = self.trust.role_of(self.technician_id)
+        if role is None:
+            raise AuthenticationFailed(f"the account {self.username!r} is disabled")
+        return Role(role)
+
+    def catch_up(self, events: list[Any], head: tuple[int, bytes] | None) -> None:
+        """Verify and apply the log the server sent (from `Trust.start()`)."""
+        self.trust.discard()
+        self.trust.catch_up(events, head, _as_is)
+
+    def sign_reveal(
+        self,
+        request: RevealRequest,
+        target: RevealTarget,
+        head: SigningHead,
+        at: datetime,
+    ) -> bytes:
+        """Check what the server found against the verified log, then sign the reveal's
+        event after `head` (which must be the head this client verified)."""
+        if self.trust.head is None or (head.seq, head.hash, head.signature) != self.trust.head:
+            raise IntegrityError("the server's log head is not the one its events lead to")
+        cp, reason, path = request.checked()
+        self._check_target(cp, target, request.version)
+        draft = reveal_event(self.username, self.technician_id, target, path, reason)
+        return self.signer.sign(event_digest(draft, at, head))
+
+    def open(self, target: RevealTarget, sealed: bytes, field: str, at: datetime) -> Secret:
+        """The field from the sealed payload the server returned for `target`."""
+        key = self._customer_key(target)
+        ref = SecretRef(
+            target.customer_id,
+            target.slug,
+            target.credential_id,
+            target.version,
+            target.key_version,
+            target.kv_version,
+        )
+        payload = payloads.decode(open_sealed(sealed, key, ref.context()))
+        return totp.derive(field, payload[totp.stored_field(field)], at)
+
+    def _check_target(self, cp: CredentialPath, target: RevealTarget, version: int | None) -> None:
+        if target.slug != cp.customer:
+            raise IntegrityError("the server answered for another customer than asked")
+        held = self.trust.view().creds.get(target.credential_id)
+        if held is None or held[0] != target.customer_id:
+            raise IntegrityError(
+                f"credential #{target.credential_id} is not the customer's in the key directory"
+            )
+        check_version(
+            self.trust, target.credential_id, target.version, str(cp), current=not version
+        )
+        if target.key_version > self.trust.newest_customer_key(target.customer_id):
+            raise IntegrityError("the server names a customer key the key directory lacks")
+
+    def _customer_key(self, target: RevealTarget) -> KeyPair:
+        slot = (target.customer_id, target.key_version)
+        ckey = self._customer_keys.get(slot)
+        if ckey is None:
+            if target.wrapped is None:
+                raise IntegrityError("the server sent no key wrap")
+            ckey = keys.unwrap(
+                target.wrapped,
+                target.customer_id,
+                target.key_version,
+                RecipientKind.TECHNICIAN,
+                self.technician_id,
+                self.key,
+            )
+            self.trust.check_customer_key(
+                target.customer_id, target.key_version, ckey.public_key.to_bytes()
+            )
+            self._customer_keys[slot] = ckey
+        return ckey
+
+
+def _as_is(at: datetime) -> datetime:
+    return at

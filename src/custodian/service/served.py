@@ -1,0 +1,239 @@
+"""What `custodian serve` does with the vault: the server's side of each request.
+
+The server holds the database (and the store) but no private key and no plaintext: it
+authenticates members by their Ed25519 keys, enforces grants, roles and reasons with
+the same rules as a client (`reveal.check_row`), and appends every access event, signed
+by the member's client, before the sealed payload and the wrap that opens it leave.
+
+A reveal takes two requests. `prepare_reveal` checks the request and returns the event
+to sign, where it goes in the log (`audit.append.SigningHead`), and the log since the
+client's head, so the client verifies the directory and the version before it signs
+(`remote/session.py`). `commit_reveal` checks everything again, appends the event only
+if the log head has not moved (else `HeadMoved`, and the client signs again), and
+returns the ciphertext in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from ..audit.append import EventDraft, SigningHead, append, append_presigned, signing_head
+from ..clock import as_utc
+from ..crypto import verify_signature
+from ..db.models import Customer, Role, Technician
+from ..db.prepared import Tx
+from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, UsageError
+from ..paths import CredentialPath
+from ..secret import PRIMARY_FIELD
+from ..storage import SecretRef
+from ..totp import SEED_ALIAS
+from . import _readpath, inputs, trust_log
+from .reveal import RevealTarget, check_row, reveal_event
+from .secret_policy import seed_refusal
+
+if TYPE_CHECKING:
+    from .vault import Custodian
+
+MAX_EVENTS = 2000  # events one answer carries; the client asks again from the last
+CLOCK_SKEW = timedelta(seconds=60)  # how far a signed event's time may be from the server's
+
+_t = Technician.__table__  # type: ignore[attr-defined]
+_c = Customer.__table__  # type: ignore[attr-defined]
+_MEMBER = select(
+    _t.c.id, _t.c.username, _t.c.role, _t.c.active, _t.c.signing_public_key, _t.c.locked_private
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """A technician as the server authenticates them (from its own database)."""
+
+    id: int
+    username: str
+    role: Role
+    signing_key: bytes
+    locked: bytes | None
+
+
+@dataclass(frozen=True)
+class RevealRequest:
+    path: str
+    field: str = PRIMARY_FIELD
+    reason: str | None = None
+    version: int | None = None
+
+    def checked(self) -> tuple[CredentialPath, str | None, str]:
+        """The parsed path, the checked reason and the event's target."""
+        cp = CredentialPath.parse(self.path)
+        reason = inputs.check_text(self.reason, "reason", 500) if self.reason else None
+        if self.version is not None and self.version < 1:
+            raise UsageError("a version is a number from 1")
+        target = str(cp) + (f"#{self.field}" if self.field != PRIMARY_FIELD else "")
+        return cp, reason, target
+
+
+@dataclass(frozen=True)
+class PreparedReveal:
+    """What a client verifies and signs (see the module)."""
+
+    events: list[Any]  # the log from the client's head up to `head`
+    head: SigningHead
+    at: datetime
+    draft: EventDraft
+    target: RevealTarget
+
+
+@dataclass(frozen=True)
+class SealedReveal:
+    target: RevealTarget
+    sealed: bytes  # the payload as stored: sealed to the customer key version
+
+
+class Served:
+    """One vault as the server sees it."""
+
+    def __init__(self, vault: Custodian) -> None:
+        if vault.store.plaintext:
+            raise UsageError(
+                "the server never holds plaintext, and this vault's store keeps plain fields"
+                " (a Vault KV backend): serve a vault whose payloads are sealed"
+            )
+        self.vault = vault
+
+    # --- members ----------------------------------------------------------------------
+
+    def member(self, tx: Tx, *, username: str | None = None, id: int | None = None) -> Account:
+        """An active member by name or id; `AuthenticationFailed` for anyone else."""
+        where = _t.c.username == username if username is not None else _t.c.id == id
+        row = tx.execute(_MEMBER.where(where)).first()
+        if row is None or not row.active:
+            raise AuthenticationFailed("authentication failed")
+        return Account(
+            int(row.id),
+            row.username,
+            Role(row.role),
+            bytes(row.signing_public_key),
+            bytes(row.locked_private) if row.locked_private is not None else None,
+        )
+
+    def find_member(self, username: str) -> Account:
+        with self.vault.db.core_transaction() as tx:
+            return self.member(tx, username=username)
+
+    def member_by_id(self, member: int) -> Account:
+        with self.vault.db.core_transaction() as tx:
+            return self.member(tx, id=member)
+
+    def member_id(self, username: str) -> int | None:
+        """The id of an account by that name, active or not (for a failed login's event)."""
+        with self.vault.db.core_transaction() as tx:
+            found = tx.execute(select(_t.c.id).where(_t.c.username == username)).first()
+            return int(found[0]) if found is not None else None
+
+    @staticmethod
+    def verify_login(account: Account, message: bytes, signature: bytes) -> bool:
+        return verify_signature(account.signing_key, signature, message)
+
+    def check_ready(self) -> None:
+        """The database answers and the log has its head (`/ready`)."""
+        with self.vault.db.core_transaction() as tx:
+            signing_head(tx)
+
+    def record_failed_login(self, username: str, member: int | None, why: str) -> None:
+        """A failed authentication, in the log like a failed unlock (unsigned)."""
+        with self.vault.db.transaction() as tx:
+            append(
+                tx,
+                EventDraft("unlock", "failed", username[:64], member, detail={"why": why}),
+                self.vault.clock(),
+            )
+
+    # --- the log ------------------------------------------------------------------------
+
+    def events(self, start: int) -> tuple[list[Any], tuple[int, bytes]]:
+        """The events from `start` (at most `MAX_EVENTS`) and the log head."""
+        with self.vault.db.core_transaction() as tx:
+            return self._events(tx, start, None)
+
+    def _events(self, tx: Tx, start: int, upto: int | None) -> tuple[list[Any], tuple[int, bytes]]:
+        head = signing_head(tx)
+        last = min(head.seq if upto is None else upto, start + MAX_EVENTS - 1)
+        if last < start:
+            raise IntegrityError(f"the access log has no event {start}")
+        rows = trust_log.fetch(trust_log.EVENTS_FROM, tx, {"seq": start, "head": last})
+        decode = trust_log.decoder(tx)
+        return [(r[0], as_utc(decode(r[1])), *r[2:]) for r in rows], (head.seq, head.hash)
+
+    # --- the reveal -----------------------------------------------------------------------
+
+    def prepare_reveal(self, member: Account, request: RevealRequest, start: int) -> PreparedReveal:
+        with self.vault.db.core_transaction() as tx:
+            target, draft = self._check(tx, member, request)
+            head = signing_head(tx)  # after the lookup: the events cover what it saw
+            if head.seq - start >= MAX_EVENTS:
+                raise UsageError("the client is too far behind the log: sync it first")
+            events, _ = self._events(tx, start, head.seq)
+            return PreparedReveal(events, head, self.vault.clock(), draft, target)
+
+    def commit_reveal(
+        self,
+        member: Account,
+        request: RevealRequest,
+        at: datetime,
+        head: SigningHead,
+        signature: bytes,
+    ) -> SealedReveal:
+        """Append the signed event, then read the ciphertext, in one transaction: no
+        ciphertext leaves without its event."""
+        if abs(at - self.vault.clock()) > CLOCK_SKEW:
+            raise UsageError("the event's time is too far from the server's clock")
+        with self.vault.db.core_transaction() as tx:
+            target, draft = self._check(tx, member, request)
+            append_presigned(tx, draft, at, head, member.signing_key, signature)
+            ref = SecretRef(
+                target.customer_id,
+                target.slug,
+                target.credential_id,
+                target.version,
+                target.key_version,
+                target.kv_version,
+            )
+            sealed = self.vault.store.read(tx, ref)()
+        return SealedReveal(target, sealed)
+
+    def _check(
+        self, tx: Tx, member: Account, request: RevealRequest
+    ) -> tuple[RevealTarget, EventDraft]:
+        cp, reason, target_path = request.checked()
+        row = _readpath.reveal_lookup(
+            tx, member.id, cp.customer, cp.system, cp.name, request.version
+        )
+        event: dict[str, object] = {}
+        target = check_row(
+            row,
+            member.username,
+            member.signing_key,
+            member.role,
+            self.vault.clock(),
+            cp,
+            field=request.field,
+            reason=reason,
+            version=request.version,
+            sync=False,
+            event=event,
+            check_logged=None,  # the client checks the version against its log
+        )
+        if target.wrapped is None:
+            raise AccessDenied(f"no key for customer {cp.customer!r}")
+        if request.field == SEED_ALIAS:
+            policy = tx.execute(
+                select(_c.c.otp_seed_policy).where(_c.c.id == target.customer_id)
+            ).scalar_one()
+            refusal = seed_refusal(member.role, policy, cp.customer)
+            if refusal is not None:
+                raise refusal
+        return target, reveal_event(member.username, member.id, target, target_path, reason)

@@ -1,0 +1,182 @@
+"""The server API's JSON shapes, in one module both sides import: `custodian.server`
+writes them, `custodian.remote` reads them (docs/server.md).
+
+Bytes travel as lowercase hex, times as ISO 8601 with their offset; an event is the list
+of the access log's columns in their stored order, so a client replays exactly the bytes
+the log hashed (`trust_log.replay`). An error is `{"error": {"type", "exit", "message"}}`,
+its type one of `errors.py`'s classes, so a client raises what a database-mode command
+raises and exits with the same code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import errors
+from .audit.append import SigningHead
+from .errors import CustodianError, IntegrityError
+from .service import RevealTarget
+
+API = "/v1"
+
+# HTTP status for each error class (the most specific class listed first wins).
+STATUS: tuple[tuple[type[CustodianError], int], ...] = (
+    (errors.Conflict, 409),
+    (errors.NotFound, 404),
+    (errors.AccessDenied, 403),
+    (errors.AuthenticationFailed, 401),
+    (errors.UsageError, 400),
+    (errors.IntegrityError, 500),
+    (errors.BackendUnavailable, 503),
+    (CustodianError, 500),
+)
+_TYPES: dict[str, type[CustodianError]] = {
+    cls.__name__: cls
+    for cls in (
+        CustodianError,
+        errors.UsageError,
+        errors.AlreadyExists,
+        errors.NotFound,
+        errors.AccessDenied,
+        errors.AuthenticationFailed,
+        errors.SessionLocked,
+        errors.IntegrityError,
+        errors.BackendUnavailable,
+        errors.Conflict,
+    )
+}
+
+
+def status_of(exc: CustodianError) -> int:
+    return next(status for cls, status in STATUS if isinstance(exc, cls))
+
+
+def error_body(exc: CustodianError) -> dict[str, Any]:
+    kind = type(exc).__name__ if type(exc).__name__ in _TYPES else "CustodianError"
+    return {"error": {"type": kind, "exit": exc.exit_code, "message": str(exc)[:1000]}}
+
+
+def error_from(body: Any, status: int) -> CustodianError:
+    """The error a server's answer states; an answer that is not one is an integrity
+    failure (the server said something a server of ours never says)."""
+    try:
+        error = body["error"]
+        cls = _TYPES[error["type"]]
+        return cls(str(error["message"])[:1000])
+    except (KeyError, TypeError):
+        return IntegrityError(f"the server answered {status} without an error this client knows")
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def hex_or_none(value: bytes | None) -> str | None:
+    return value.hex() if value is not None else None
+
+
+def bytes_of(value: Any, what: str) -> bytes:
+    try:
+        return bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise IntegrityError(f"the server sent a malformed {what}") from None
+
+
+def bytes_or_none(value: Any, what: str) -> bytes | None:
+    return None if value is None else bytes_of(value, what)
+
+
+def time_of(value: Any) -> datetime:
+    try:
+        at = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise IntegrityError("the server sent a malformed time") from None
+    if at.tzinfo is None:
+        raise IntegrityError("the server sent a time without its offset")
+    return at
+
+
+def int_of(value: Any, what: str) -> int:
+    if type(value) is not int:
+        raise IntegrityError(f"the server sent a malformed {what}")
+    return value
+
+
+def int_or_none(value: Any, what: str) -> int | None:
+    return None if value is None else int_of(value, what)
+
+
+# --- the log --------------------------------------------------------------------------------
+
+
+def event_out(row: Any) -> list[Any]:
+    """One event row (`trust_log` column order, its time decoded) as JSON."""
+    seq, at, *middle, detail, prev, digest, signature = row
+    return [
+        seq,
+        at.isoformat(),
+        *middle,
+        detail,
+        bytes(prev).hex(),
+        bytes(digest).hex(),
+        hex_or_none(bytes(signature) if signature is not None else None),
+    ]
+
+
+def event_in(item: Any) -> tuple[Any, ...]:
+    """An event row as `Trust.catch_up` reads it (times already datetimes)."""
+    if not isinstance(item, list) or len(item) != 14:
+        raise IntegrityError("the server sent a malformed event")
+    seq, at, *middle, detail, prev, digest, signature = item
+    for value in (*middle, detail):
+        if value is not None and not isinstance(value, int | str):
+            raise IntegrityError("the server sent a malformed event")
+    return (
+        int_of(seq, "event"),
+        time_of(at),
+        *middle,
+        detail,
+        bytes_of(prev, "event"),
+        bytes_of(digest, "event"),
+        bytes_or_none(signature, "event"),
+    )
+
+
+def head_out(head: SigningHead) -> dict[str, Any]:
+    return {"seq": head.seq, "hash": head.hash.hex(), "signature": hex_or_none(head.signature)}
+
+
+def head_in(item: Any) -> SigningHead:
+    if not isinstance(item, dict):
+        raise IntegrityError("the server sent a malformed log head")
+    return SigningHead(
+        int_of(item.get("seq"), "log head"),
+        bytes_of(item.get("hash"), "log head"),
+        bytes_or_none(item.get("signature"), "log head"),
+    )
+
+
+def target_out(target: RevealTarget) -> dict[str, Any]:
+    return {
+        "customer_id": target.customer_id,
+        "slug": target.slug,
+        "credential_id": target.credential_id,
+        "version": target.version,
+        "key_version": target.key_version,
+        "kv_version": target.kv_version,
+        "wrapped": hex_or_none(target.wrapped),
+    }
+
+
+def target_in(item: Any) -> RevealTarget:
+    if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
+        raise IntegrityError("the server sent a malformed credential")
+    return RevealTarget(
+        int_of(item.get("customer_id"), "credential"),
+        item["slug"],
+        int_of(item.get("credential_id"), "credential"),
+        int_of(item.get("version"), "credential"),
+        int_of(item.get("key_version"), "credential"),
+        int_or_none(item.get("kv_version"), "credential"),
+        bytes_or_none(item.get("wrapped"), "key wrap"),
+    )

@@ -8,10 +8,11 @@ verified by `Member` against the log since the root the bundle pins.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .. import wire
-from ..errors import AuthenticationFailed, Conflict, IntegrityError
+from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
 from ..secret import PRIMARY_FIELD, Secret
 from ..service import Member, RevealRequest
 from .transport import Transport
@@ -120,19 +121,23 @@ class RemoteSession:
             prepared = self._call(
                 "POST", "/reveal/prepare", body={**asked, "from": m.trust.start()}
             )
-            head = wire.head_in(prepared.get("head"))
-            m.catch_up(
-                [wire.event_in(e) for e in _list(prepared.get("events"))], (head.seq, head.hash)
-            )
-            target = wire.target_in(prepared.get("target"))
-            at = wire.time_of(prepared.get("at"))
-            signature = m.sign_reveal(request, target, head, at)
+            try:
+                head = wire.head_in(prepared.get("head"))
+                events = [wire.event_in(e) for e in _list(prepared.get("events"))]
+                m.catch_up(events, (head.seq, head.hash))
+                target = wire.target_in(prepared.get("target"))
+                at = wire.time_of(prepared.get("at"))
+                signature = m.sign_reveal(request, target, head, at)
+            except BaseException:  # refused to sign: the slot is free for others at once
+                self._release(prepared.get("lease"))
+                raise
             try:
                 sealed = self._call(
                     "POST",
                     "/reveal",
                     body={
                         **asked,
+                        "lease": prepared.get("lease"),
                         "at": at.isoformat(),
                         "head": wire.head_out(head),
                         "signature": signature.hex(),
@@ -144,6 +149,11 @@ class RemoteSession:
                 raise IntegrityError("the server returned another version than it prepared")
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
+
+    def _release(self, lease: object) -> None:
+        if isinstance(lease, str):
+            with contextlib.suppress(CustodianError):
+                self._call("POST", "/lease/release", body={"lease": lease})
 
 
 def _list(value: Any) -> list[Any]:

@@ -26,6 +26,7 @@ from ..secret import PRIMARY_FIELD
 from ..service import Account, HeadMoved, RevealRequest, Served, auth_message
 from ..wire import API
 from .openapi import OPENAPI
+from .slot import SigningSlot
 from .throttle import Throttle
 from .tokens import Tokens, key_tag
 
@@ -48,6 +49,7 @@ def create_app(served: Served, tokens: Tokens) -> Starlette:
         Route(f"{API}/log", api.log, methods=["GET"]),
         Route(f"{API}/reveal/prepare", api.prepare_reveal, methods=["POST"]),
         Route(f"{API}/reveal", api.reveal, methods=["POST"]),
+        Route(f"{API}/lease/release", api.release, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
 
@@ -56,6 +58,7 @@ class _Api:
     def __init__(self, served: Served, tokens: Tokens) -> None:
         self.served, self.tokens = served, tokens
         self.throttle = Throttle()
+        self.slot = SigningSlot()
         self.vault_id = served.vault.vault_id()
 
     # --- probes and the document ------------------------------------------------------------
@@ -156,10 +159,17 @@ class _Api:
     async def prepare_reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
             account = self._account(request)
-            prepared = self.served.prepare_reveal(
-                account, _reveal_request(body), _int(body.get("from"), "from")
-            )
+            reveal, start = _reveal_request(body), _int(body.get("from"), "from")
+            lease = self.slot.acquire()
+            if lease is None:
+                raise Conflict("the server is busy: try again")
+            try:
+                prepared = self.served.prepare_reveal(account, reveal, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
             return {
+                "lease": lease,
                 "events": [wire.event_out(e) for e in prepared.events],
                 "head": wire.head_out(prepared.head),
                 "at": prepared.at.isoformat(),
@@ -171,6 +181,9 @@ class _Api:
     async def reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
             account = self._account(request)
+            lease = body.get("lease")
+            if not isinstance(lease, str) or not self.slot.holds(lease):
+                raise Conflict("the signing slot expired: prepare the reveal again")
             try:
                 sealed = self.served.commit_reveal(
                     account,
@@ -181,7 +194,19 @@ class _Api:
                 )
             except HeadMoved:
                 raise Conflict("the access log moved on: prepare the reveal again") from None
+            finally:
+                self.slot.release(lease)
             return {"target": wire.target_out(sealed.target), "sealed": sealed.sealed.hex()}
+
+        return await _call(request, run)
+
+    async def release(self, request: Request) -> Response:
+        """A prepared signer that will not commit frees the signing slot."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            self._account(request)
+            self.slot.release(_text(body, "lease"))
+            return {}
 
         return await _call(request, run)
 

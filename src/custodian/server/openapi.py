@@ -40,6 +40,7 @@ def _props(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 _REVEAL = ("path", "field", "reason", "version")
+_SIGNED = ("path", "lease", "at", "head", "signature")
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {"title": "custodian server", "version": "1"},
@@ -97,15 +98,19 @@ OPENAPI: dict[str, Any] = {
         "/v1/reveal/prepare": _post(
             "check a reveal; the event to sign and the log since the client's head",
             _props(*_REVEAL, "from", required=("path", "from")),
-            _props("events", "head", "at", "target"),
+            _props("lease", "events", "head", "at", "target"),
             auth=True,
         ),
         "/v1/reveal": _post(
             "append the signed reveal event, then return the sealed version and its wrap",
-            _props(
-                *_REVEAL, "at", "head", "signature", required=("path", "at", "head", "signature")
-            ),
+            _props(*_REVEAL, "lease", "at", "head", "signature", required=_SIGNED),
             _props("target", "sealed"),
+            auth=True,
+        ),
+        "/v1/lease/release": _post(
+            "a prepared signer that will not commit frees the signing slot",
+            _props("lease", required=("lease",)),
+            _props(),
             auth=True,
         ),
     },

@@ -15,8 +15,8 @@ from typing import Any
 
 from . import errors
 from .audit.append import SigningHead
-from .errors import CustodianError, IntegrityError
-from .service import RevealTarget
+from .errors import AccessDenied, CustodianError, IntegrityError, NotFound
+from .service import Refusal, RevealTarget
 
 API = "/v1"
 
@@ -179,4 +179,27 @@ def target_in(item: Any) -> RevealTarget:
         int_of(item.get("key_version"), "credential"),
         int_or_none(item.get("kv_version"), "credential"),
         bytes_or_none(item.get("wrapped"), "key wrap"),
+    )
+
+
+def refusal_out(refusal: Refusal) -> dict[str, Any]:
+    return {
+        **error_body(refusal.error),
+        "customer_id": refusal.fields.get("customer_id"),
+        "credential_id": refusal.fields.get("credential_id"),
+    }
+
+
+def refusal_in(item: Any) -> Refusal:
+    if not isinstance(item, dict):
+        raise IntegrityError("the server sent a malformed refusal")
+    error = error_from(item, 403)
+    if not isinstance(error, AccessDenied | NotFound):
+        raise IntegrityError("the server sent a malformed refusal")
+    return Refusal(
+        error,
+        {
+            "customer_id": int_or_none(item.get("customer_id"), "refusal"),
+            "credential_id": int_or_none(item.get("credential_id"), "refusal"),
+        },
     )

@@ -9,12 +9,13 @@ verified by `Member` against the log since the root the bundle pins.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from datetime import datetime
+from typing import Any, NoReturn
 
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
 from ..secret import PRIMARY_FIELD, Secret
-from ..service import Member, RevealRequest
+from ..service import Member, RevealRequest, SigningHead
 from .transport import Transport
 
 PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
@@ -125,8 +126,10 @@ class RemoteSession:
                 head = wire.head_in(prepared.get("head"))
                 events = [wire.event_in(e) for e in _list(prepared.get("events"))]
                 m.catch_up(events, (head.seq, head.hash))
-                target = wire.target_in(prepared.get("target"))
                 at = wire.time_of(prepared.get("at"))
+                if "refused" in prepared:
+                    self._record_refusal(asked, request, prepared, head, at)
+                target = wire.target_in(prepared.get("target"))
                 signature = m.sign_reveal(request, target, head, at)
             except BaseException:  # refused to sign: the slot is free for others at once
                 self._release(prepared.get("lease"))
@@ -149,6 +152,28 @@ class RemoteSession:
                 raise IntegrityError("the server returned another version than it prepared")
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
+
+    def _record_refusal(
+        self,
+        asked: dict[str, Any],
+        request: RevealRequest,
+        prepared: dict[str, Any],
+        head: SigningHead,
+        at: datetime,
+    ) -> NoReturn:
+        """The server refused: sign the refusal's access event, then raise the refusal."""
+        refusal = wire.refusal_in(prepared.get("refused"))
+        signature = self._member.sign_refusal(request, refusal, head, at)
+        body = {
+            **asked,
+            "lease": prepared.get("lease"),
+            "at": at.isoformat(),
+            "head": wire.head_out(head),
+            "signature": signature.hex(),
+        }
+        with contextlib.suppress(Conflict):  # the log moved on: the refusal stands
+            self._call("POST", "/reveal/refused", body=body)
+        raise refusal.error
 
     def _release(self, lease: object) -> None:
         if isinstance(lease, str):

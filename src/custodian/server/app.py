@@ -49,6 +49,7 @@ def create_app(served: Served, tokens: Tokens) -> Starlette:
         Route(f"{API}/log", api.log, methods=["GET"]),
         Route(f"{API}/reveal/prepare", api.prepare_reveal, methods=["POST"]),
         Route(f"{API}/reveal", api.reveal, methods=["POST"]),
+        Route(f"{API}/reveal/refused", api.refused, methods=["POST"]),
         Route(f"{API}/lease/release", api.release, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
@@ -168,13 +169,16 @@ class _Api:
             except BaseException:
                 self.slot.release(lease)
                 raise
-            return {
+            answer = {
                 "lease": lease,
                 "events": [wire.event_out(e) for e in prepared.events],
                 "head": wire.head_out(prepared.head),
                 "at": prepared.at.isoformat(),
-                "target": wire.target_out(prepared.target),
             }
+            if prepared.refusal is not None:
+                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+            assert prepared.target is not None
+            return {**answer, "target": wire.target_out(prepared.target)}
 
         return await _call(request, run)
 
@@ -197,6 +201,29 @@ class _Api:
             finally:
                 self.slot.release(lease)
             return {"target": wire.target_out(sealed.target), "sealed": sealed.sealed.hex()}
+
+        return await _call(request, run)
+
+    async def refused(self, request: Request) -> Response:
+        """Record the refusal a client signed; answers with the refusal itself."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            account = self._account(request)
+            lease = body.get("lease")
+            if not isinstance(lease, str) or not self.slot.holds(lease):
+                raise Conflict("the signing slot expired: prepare the reveal again")
+            try:
+                raise self.served.record_refusal(
+                    account,
+                    _reveal_request(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+            except HeadMoved:
+                raise Conflict("the access log moved on: prepare the reveal again") from None
+            finally:
+                self.slot.release(lease)
 
         return await _call(request, run)
 

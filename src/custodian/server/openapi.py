@@ -98,13 +98,19 @@ OPENAPI: dict[str, Any] = {
         "/v1/reveal/prepare": _post(
             "check a reveal; the event to sign and the log since the client's head",
             _props(*_REVEAL, "from", required=("path", "from")),
-            _props("lease", "events", "head", "at", "target"),
+            _props("lease", "events", "head", "at", "target", "refused"),
             auth=True,
         ),
         "/v1/reveal": _post(
             "append the signed reveal event, then return the sealed version and its wrap",
             _props(*_REVEAL, "lease", "at", "head", "signature", required=_SIGNED),
             _props("target", "sealed"),
+            auth=True,
+        ),
+        "/v1/reveal/refused": _post(
+            "append the signed access event of a refused reveal; answers with the refusal",
+            _props(*_REVEAL, "lease", "at", "head", "signature", required=_SIGNED),
+            _props(),
             auth=True,
         ),
         "/v1/lease/release": _post(

@@ -14,10 +14,10 @@ May import: `custodian.audit`, `custodian.storage`, `custodian.db`, `custodian.c
 the shared value modules (errors, records, secret, paths, clock); never a front end.
 """
 
-from ..audit.append import HeadMoved
+from ..audit.append import HeadMoved, SigningHead
 from .member import Member, auth_message
 from .reveal import RevealTarget
-from .served import Account, RevealRequest, Served
+from .served import Account, Refusal, RevealRequest, Served
 from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
@@ -28,9 +28,11 @@ __all__ = [
     "HeadMoved",
     "InitResult",
     "Member",
+    "Refusal",
     "RevealRequest",
     "RevealTarget",
     "SchemaStatus",
     "Served",
+    "SigningHead",
     "auth_message",
 ]

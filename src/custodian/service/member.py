@@ -23,7 +23,7 @@ from ..storage import SecretRef
 from . import keys, payloads
 from .enrolment import technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
-from .served import RevealRequest
+from .served import Refusal, RevealRequest
 from .trust import Trust
 
 AUTH_TAG = b"custodian-server-auth-v1\x00"
@@ -95,11 +95,19 @@ class Member:
     ) -> bytes:
         """Check what the server found against the verified log, then sign the reveal's
         event after `head` (which must be the head this client verified)."""
-        if self.trust.head is None or (head.seq, head.hash, head.signature) != self.trust.head:
-            raise IntegrityError("the server's log head is not the one its events lead to")
+        self._check_head(head)
         cp, reason, path = request.checked()
         self._check_target(cp, target, request.version)
         draft = reveal_event(self.username, self.technician_id, target, path, reason)
+        return self.signer.sign(event_digest(draft, at, head))
+
+    def sign_refusal(
+        self, request: RevealRequest, refusal: Refusal, head: SigningHead, at: datetime
+    ) -> bytes:
+        """Sign the access event of a refused reveal (the server records it, as a
+        database-mode client records its own refusals)."""
+        self._check_head(head)
+        draft = refusal.event(self.username, self.technician_id, request)
         return self.signer.sign(event_digest(draft, at, head))
 
     def open(self, target: RevealTarget, sealed: bytes, field: str, at: datetime) -> Secret:
@@ -115,6 +123,10 @@ class Member:
         )
         payload = payloads.decode(open_sealed(sealed, key, ref.context()))
         return totp.derive(field, payload[totp.stored_field(field)], at)
+
+    def _check_head(self, head: SigningHead) -> None:
+        if self.trust.head is None or (head.seq, head.hash, head.signature) != self.trust.head:
+            raise IntegrityError("the server's log head is not the one its events lead to")
 
     def _check_target(self, cp: CredentialPath, target: RevealTarget, version: int | None) -> None:
         if target.slug != cp.customer:

@@ -26,12 +26,19 @@ from ..clock import as_utc
 from ..crypto import verify_signature
 from ..db.models import Customer, Role, Technician
 from ..db.prepared import Tx
-from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, UsageError
+from ..errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    CustodianError,
+    IntegrityError,
+    NotFound,
+    UsageError,
+)
 from ..paths import CredentialPath
 from ..secret import PRIMARY_FIELD
 from ..storage import SecretRef
 from ..totp import SEED_ALIAS
-from . import _readpath, inputs, trust_log
+from . import _readpath, inputs, policy, trust_log
 from .reveal import RevealTarget, check_row, reveal_event
 from .secret_policy import seed_refusal
 
@@ -78,13 +85,36 @@ class RevealRequest:
 
 @dataclass(frozen=True)
 class PreparedReveal:
-    """What a client verifies and signs (see the module)."""
+    """What a client verifies and signs (see the module). A refused reveal has no
+    target: the client signs its refusal instead (`refusal`, `record_refusal`)."""
 
     events: list[Any]  # the log from the client's head up to `head`
     head: SigningHead
     at: datetime
-    draft: EventDraft
-    target: RevealTarget
+    target: RevealTarget | None
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused reveal, as its access event records it (what `Actor.refuse` writes)."""
+
+    error: AccessDenied | NotFound
+    fields: dict[str, object]  # the ids found before the refusal (customer, credential)
+
+    def event(self, username: str, member: int, request: RevealRequest) -> EventDraft:
+        _, reason, target = request.checked()
+        return EventDraft(
+            "reveal",
+            policy.refusal_outcome(self.error),
+            username,
+            member,
+            customer_id=_id(self.fields.get("customer_id")),
+            target=target,
+            credential_id=_id(self.fields.get("credential_id")),
+            reason=reason,
+            detail={"error": str(self.error)[:500]},
+        )
 
 
 @dataclass(frozen=True)
@@ -171,13 +201,42 @@ class Served:
     # --- the reveal -----------------------------------------------------------------------
 
     def prepare_reveal(self, member: Account, request: RevealRequest, start: int) -> PreparedReveal:
+        """The reveal's checks; refused, the refusal for the client to sign (a probe of a
+        customer the member may not see is an access event, as in database mode)."""
         with self.vault.db.core_transaction() as tx:
-            target, draft = self._check(tx, member, request)
+            target: RevealTarget | None = None
+            refusal: Refusal | None = None
+            found: dict[str, object] = {}
+            try:
+                target, _ = self._check(tx, member, request, found)
+            except (AccessDenied, NotFound) as exc:
+                refusal = Refusal(exc, found)
             head = signing_head(tx)  # after the lookup: the events cover what it saw
             if head.seq - start >= MAX_EVENTS:
                 raise UsageError("the client is too far behind the log: sync it first")
             events, _ = self._events(tx, start, head.seq)
-            return PreparedReveal(events, head, self.vault.clock(), draft, target)
+            return PreparedReveal(events, head, self.vault.clock(), target, refusal)
+
+    def record_refusal(
+        self,
+        member: Account,
+        request: RevealRequest,
+        at: datetime,
+        head: SigningHead,
+        signature: bytes,
+    ) -> CustodianError:
+        """Append the refusal the client signed, if the request is still refused for the
+        same reason (the server builds the event itself); returns the refusal."""
+        self._check_time(at)
+        with self.vault.db.core_transaction() as tx:
+            found: dict[str, object] = {}
+            try:
+                self._check(tx, member, request, found)
+            except (AccessDenied, NotFound) as exc:
+                draft = Refusal(exc, found).event(member.username, member.id, request)
+                append_presigned(tx, draft, at, head, member.signing_key, signature)
+                return exc
+        raise UsageError("the reveal is no longer refused: ask again")
 
     def commit_reveal(
         self,
@@ -189,10 +248,9 @@ class Served:
     ) -> SealedReveal:
         """Append the signed event, then read the ciphertext, in one transaction: no
         ciphertext leaves without its event."""
-        if abs(at - self.vault.clock()) > CLOCK_SKEW:
-            raise UsageError("the event's time is too far from the server's clock")
+        self._check_time(at)
         with self.vault.db.core_transaction() as tx:
-            target, draft = self._check(tx, member, request)
+            target, draft = self._check(tx, member, request, {})
             append_presigned(tx, draft, at, head, member.signing_key, signature)
             ref = SecretRef(
                 target.customer_id,
@@ -205,14 +263,18 @@ class Served:
             sealed = self.vault.store.read(tx, ref)()
         return SealedReveal(target, sealed)
 
+    def _check_time(self, at: datetime) -> None:
+        if abs(at - self.vault.clock()) > CLOCK_SKEW:
+            raise UsageError("the event's time is too far from the server's clock")
+
     def _check(
-        self, tx: Tx, member: Account, request: RevealRequest
+        self, tx: Tx, member: Account, request: RevealRequest, found: dict[str, object]
     ) -> tuple[RevealTarget, EventDraft]:
+        """The reveal's rules (`check_row`); `found` gets the ids its event names."""
         cp, reason, target_path = request.checked()
         row = _readpath.reveal_lookup(
             tx, member.id, cp.customer, cp.system, cp.name, request.version
         )
-        event: dict[str, object] = {}
         target = check_row(
             row,
             member.username,
@@ -224,7 +286,7 @@ class Served:
             reason=reason,
             version=request.version,
             sync=False,
-            event=event,
+            event=found,
             check_logged=None,  # the client checks the version against its log
         )
         if target.wrapped is None:
@@ -237,3 +299,7 @@ class Served:
             if refusal is not None:
                 raise refusal
         return target, reveal_event(member.username, member.id, target, target_path, reason)
+
+
+def _id(value: object) -> int | None:
+    return value if isinstance(value, int) else None

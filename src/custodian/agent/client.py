@@ -18,7 +18,7 @@ import os
 import socket
 import sys
 
-from ..location import path_url, raw_db
+from ..location import SERVER_ENV, path_url, raw_db, server_url
 from .names import MAX_MESSAGE, NO_AGENT_ENV, PROTOCOL, agent_socket, slot_id
 
 USER_ENV = "CUSTODIAN_USER"
@@ -63,12 +63,13 @@ def stop_agent(key: str) -> bool:
         return False
 
 
-_GLOBAL_OPTS = {"--db": "db", "--user": "user", "-u": "user"}
+_GLOBAL_OPTS = {"--db": "db", "--user": "user", "-u": "user", "--server": "server"}
 _GET_OPTS = {"--field": "field", "--reason": "reason", "--version": "version"}
 
 
 def parse_get(argv: list[str]) -> dict[str, str] | None:
-    """The options of `[--db X] [--user U] get PATH [--field F] [--reason R] [--version N]`,
+    """The options of `[--db X | --server URL] [--user U] get PATH [--field F] [--reason R]
+    [--version N]`,
     or None for anything else (the full CLI then parses it and reports errors)."""
     found: dict[str, str] = {}
     args = iter(argv)
@@ -107,8 +108,12 @@ def try_get(argv: list[str]) -> int | None:
     if opts is None:
         return None
     try:
-        raw = raw_db(opts.get("db"))
-        url = raw if "://" in raw else path_url(raw)  # the agent validated its own URL
+        server = opts.get("server") or os.environ.get(SERVER_ENV)
+        if server:
+            url = server_url(server)  # a ValueError: the full CLI says what is wrong
+        else:
+            raw = raw_db(opts.get("db"))
+            url = raw if "://" in raw else path_url(raw)  # the agent validated its own URL
         user = opts.get("user") or os.environ.get(USER_ENV)
         if not user:
             import getpass

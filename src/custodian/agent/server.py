@@ -33,7 +33,7 @@ import struct
 import subprocess
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..clock import Clock, utcnow
 from ..errors import CustodianError
@@ -42,7 +42,20 @@ from .client import ask_agent, stop_agent
 from .names import MAX_MESSAGE, agent_socket, slot_id
 
 if TYPE_CHECKING:
-    from ..service import ActorSession
+    from ..remote import RemoteVault
+    from ..secret import Secret
+    from ..service import Custodian
+
+
+class Session(Protocol):
+    """What the agent serves: an `ActorSession`, or a `remote.RemoteSession`."""
+
+    username: str
+
+    def reveal(
+        self, path: str, *, field: str = ..., reason: str | None = ..., version: int | None = ...
+    ) -> Secret: ...
+
 
 EXPIRED = "the session expired: run `custodian unlock`"
 _PEERCRED = struct.Struct("3i")  # pid, uid, gid
@@ -54,11 +67,9 @@ class AgentError(CustodianError):
 
 
 class Agent:
-    """Serves one `ActorSession` on the Unix socket `path` until `expires` (by `clock`)."""
+    """Serves one session on the Unix socket `path` until `expires` (by `clock`)."""
 
-    def __init__(
-        self, actor: ActorSession, path: str, expires: datetime, clock: Clock = utcnow
-    ) -> None:
+    def __init__(self, actor: Session, path: str, expires: datetime, clock: Clock = utcnow) -> None:
         self.actor = actor
         self.path = path
         self.expires = expires
@@ -227,11 +238,18 @@ def stop(vault_url: str, username: str) -> bool:
 
 
 def spawn(
-    vault_url: str, username: str, bundle: bytes, expires: datetime, *, timeout: float = 60.0
+    vault_url: str,
+    username: str,
+    bundle: bytes,
+    expires: datetime,
+    *,
+    server: bool = False,
+    timeout: float = 60.0,
 ) -> int:
     """Start a detached agent holding `bundle` until `expires`; returns its pid once it
     listens. The bundle travels over a pipe, never through argv or the environment, and
-    the agent's environment drops every CUSTODIAN_* variable (CUSTODIAN_PASSPHRASE too)."""
+    the agent's environment drops every CUSTODIAN_* variable (CUSTODIAN_PASSPHRASE too).
+    `server`: `vault_url` is a custodian server's address (`custodian --server`)."""
     stop(vault_url, username)
     if len(socket_for(vault_url, username).encode()) > _MAX_SOCKET_PATH:
         raise AgentError("did not start: the runtime dir's path is too long for a socket")
@@ -248,6 +266,7 @@ def spawn(
     assert proc.stdin is not None and proc.stdout is not None
     config = {
         "db": vault_url,
+        "server": server,
         "user": username,
         "expires": expires.isoformat(),
         "bundle": base64.b64encode(bundle).decode(),
@@ -282,6 +301,16 @@ def _harden() -> None:
         pass
 
 
+def _open(url: str, server: bool) -> Custodian | RemoteVault:
+    if server:
+        from ..remote import RemoteVault
+
+        return RemoteVault(url)
+    from ..service import Custodian
+
+    return Custodian.open(url)
+
+
 def _on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
@@ -293,12 +322,10 @@ def _daemon() -> int:
         signal.signal(sig, _on_signal)
     out = sys.stdout
     try:
-        from ..service import Custodian
-
         config = json.loads(sys.stdin.readline())
         bundle = base64.b64decode(config["bundle"])
         expires = datetime.fromisoformat(config["expires"])
-        vault = Custodian.open(config["db"])
+        vault = _open(config["db"], bool(config.get("server")))
         actor = vault.resume(config["user"], bundle)
         agent = Agent(actor, socket_for(config["db"], config["user"]), expires)
         agent.bind()

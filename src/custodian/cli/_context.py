@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from .. import Secret, UsageError
-from ..agent.cache import SessionSlot, resume_cached_session
+from ..agent.cache import SessionSlot, fetch_token, resume_cached_session
 from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
 
@@ -81,7 +81,17 @@ class CliContext:
         return Custodian.location(self.db)
 
     def slot(self) -> SessionSlot:
-        return SessionSlot(self.vault().url, self.username)
+        """Where this user's cached session for this vault (or server) lives."""
+        return SessionSlot(self.remote().url if self.server else self.vault().url, self.username)
+
+    def remote(self) -> RemoteVault:
+        """The server --server names (`custodian serve`), reached on first use."""
+        if self._remote is None:
+            from ..remote import RemoteVault  # httpx: only when a server is used
+
+            assert self.server is not None
+            self._remote = RemoteVault(self.server)
+        return self._remote
 
     def actor(self) -> ActorSession:
         """The acting technician: a cached session if one is valid, else their passphrase."""
@@ -97,10 +107,14 @@ class CliContext:
         if self.server is None:
             return self.actor()
         if self._member is None:
-            from ..remote import RemoteVault  # httpx: only when a server is used
-
-            self._remote = RemoteVault(self.server)
-            self._member = self._remote.unlock(self.username, acting_passphrase(self.username))
+            remote, slot = self.remote(), self.slot()
+            token = fetch_token(slot)
+            bundle = slot.load(token) if token else None
+            self._member = (
+                remote.resume(self.username, bundle)
+                if bundle is not None
+                else remote.unlock(self.username, acting_passphrase(self.username))
+            )
         return self._member
 
     def _database_only(self) -> None:

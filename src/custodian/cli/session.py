@@ -40,18 +40,23 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
     span = parse_time(ttl, now, future=True) - now
     if span < MIN_TTL:
         raise UsageError(f"a session lasts at least {MIN_TTL.seconds}s (--ttl)")
-    vault = ctx.vault()
-    actor = vault.unlock(ctx.username, unlock_passphrase(ctx.username), starts_session=True)
+    passphrase = unlock_passphrase(ctx.username)
+    if ctx.server is not None:  # through the server: the passphrase opens the key here
+        url, bundle = ctx.remote().url, ctx.remote().unlock(ctx.username, passphrase).export()
+    else:
+        vault = ctx.vault()
+        url = vault.url
+        bundle = vault.unlock(ctx.username, passphrase, starts_session=True).export()
     slot = ctx.slot()
-    token = slot.save(actor.export(), span)
+    token = slot.save(bundle, span)
     expires = token.split(".", 1)[1]
     note = ""
     if no_agent:
-        agent.stop(vault.url, ctx.username)
+        agent.stop(url, ctx.username)
     else:
         try:
             until = datetime.fromisoformat(expires)
-            pid = agent.spawn(vault.url, ctx.username, actor.export(), until)
+            pid = agent.spawn(url, ctx.username, bundle, until, server=ctx.server is not None)
             note = f"; session agent pid {pid} serves `get`"
         except agent.AgentError as exc:
             say(f"custodian: {exc}; `get` will unlock from the cached session instead")

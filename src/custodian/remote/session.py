@@ -37,13 +37,22 @@ class RemoteVault:
     def unlock(self, username: str, passphrase: str) -> RemoteSession:
         """Open `username`'s keys with their passphrase, here, and log in with them."""
         found = self.transport.call("POST", "/login/key", body={"user": username})
-        member = Member(
+        member = Member.unlock(
             self.url,
             wire.int_of(found.get("technician_id"), "account"),
             username,
             wire.bytes_of(found.get("locked"), "key bundle"),
             passphrase,
         )
+        session = RemoteSession(self.transport, member)
+        session.login()
+        return session
+
+    def resume(self, username: str, bundle: bytes) -> RemoteSession:
+        """A session from a cached bundle (`RemoteSession.export`); logs in again."""
+        if len(bundle) < 8:
+            raise AuthenticationFailed("the cached session is malformed: unlock again")
+        member = Member(self.url, int.from_bytes(bundle[:8], "big"), username, bundle[8:])
         session = RemoteSession(self.transport, member)
         session.login()
         return session
@@ -59,6 +68,10 @@ class RemoteSession:
 
     def __repr__(self) -> str:
         return f"RemoteSession(username={self.username!r})"
+
+    def export(self) -> bytes:
+        """The member's id and private-key bundle, for a session cache that encrypts it."""
+        return self.technician_id.to_bytes(8, "big") + self._member.export()
 
     def login(self) -> None:
         m = self._member

@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import ssl
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from .. import wire
 from ..errors import BackendUnavailable, IntegrityError, UsageError
+from ..location import server_url
 
 CA_ENV = "CUSTODIAN_CA_FILE"  # a CA bundle to verify the server's certificate with
 TIMEOUT = 30.0
 
 
 def check_url(url: str) -> str:
-    """A server address: https, or plain http to a loopback address only (a token must
-    never cross a network in clear)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"a server address is https://HOST[:PORT], not {url[:100]!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise UsageError(f"{parts.hostname} is not on this machine: use https://")
-    return url.rstrip("/")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
+    """A server address (`location.server_url`), or a `UsageError` saying why not."""
     try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+        return server_url(url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 class Transport:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import secrets
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
+from ..location import is_loopback
 from ..service import Custodian, Served
 from .app import create_app
 from .tokens import Tokens
@@ -23,15 +23,6 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host:
         raise UsageError(f"--listen takes HOST:PORT, not {listen[:100]!r}")
     return host.strip("[]"), int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def load_secret(path: str | None) -> bytes:

@@ -21,7 +21,7 @@ from ..paths import CredentialPath
 from ..secret import Secret
 from ..storage import SecretRef
 from . import keys, payloads
-from .enrolment import technician_lock_context, unpack_private
+from .enrolment import pack_private, technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
 from .served import Refusal, RevealRequest
 from .trust import Trust
@@ -38,16 +38,22 @@ def auth_message(vault_id: str, username: str, challenge: bytes) -> bytes:
 class Member:
     """An unlocked member of a served vault. Holds their private keys; never prints them."""
 
-    def __init__(
-        self, location: str, technician_id: int, username: str, locked: bytes, passphrase: str
-    ) -> None:
+    @classmethod
+    def unlock(
+        cls, location: str, technician_id: int, username: str, locked: bytes, passphrase: str
+    ) -> Member:
+        """Open the member's passphrase-locked bundle, here (the passphrase goes nowhere)."""
         try:
             raw = PassphraseLock.unlock(
                 locked, passphrase, technician_lock_context(technician_id, username)
             )
         except WrongPassphrase:
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
-        self.key, self.signer, pin = unpack_private(raw)
+        return cls(location, technician_id, username, raw)
+
+    def __init__(self, location: str, technician_id: int, username: str, bundle: bytes) -> None:
+        """A member from their opened bundle (`unlock`, or a session cache: `export`)."""
+        self.key, self.signer, pin = unpack_private(bundle)
         if pin is None:
             raise AuthenticationFailed(
                 "your key pins no vault root yet: unlock once against the database, or ask an"
@@ -61,6 +67,10 @@ class Member:
 
     def __repr__(self) -> str:
         return f"Member(username={self.username!r})"
+
+    def export(self) -> bytes:
+        """The private-key bundle, for a session cache that encrypts it."""
+        return pack_private(self.key, self.signer, self.trust.pin)
 
     @property
     def vault_id(self) -> str:

@@ -8,13 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from .. import Secret, UsageError
+from .. import UsageError
 from ..agent.cache import SessionSlot, fetch_token, resume_cached_session
 from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
 
 if TYPE_CHECKING:
-    from .. import BackendConfig
+    from .. import BackendConfig, Secret
+    from ..records import Identity
     from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
@@ -22,7 +23,9 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 
 class Reader(Protocol):
-    """What `get` and `ssh-add` need: an `ActorSession`, or a `RemoteSession`."""
+    """What `get`, `ssh-add` and `whoami` need: an `ActorSession`, or a `RemoteSession`."""
+
+    def whoami(self) -> Identity: ...
 
     def reveal(
         self,
@@ -120,7 +123,8 @@ class CliContext:
     def _database_only(self) -> None:
         if self.server is not None:
             raise UsageError(
-                "this command does not work through a server yet (`get` and `ssh-add` do):"
+                "this command does not work through a server yet (`get`, `ssh-add`, `whoami`,"
+                " `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

@@ -83,7 +83,7 @@ def unlock(ctx: CliContext, ttl: str, no_agent: bool) -> None:
 def whoami(ctx: CliContext, fmt: str) -> None:
     """Who you act as, your role, and the fingerprint of the vault root your key pins:
     compare it with your admin's out of band (a phone call, not e-mail)."""
-    me = ctx.actor().whoami()
+    me = ctx.reader().whoami()
     if fmt == "json":
         click.echo(json.dumps(me.to_dict()))
         return

@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
+from ..records import Identity
 from ..secret import PRIMARY_FIELD, Secret
 from ..service import Member, RevealRequest, SigningHead
 from .transport import Transport
@@ -99,6 +100,17 @@ class RemoteSession:
     @property
     def role(self) -> str:
         return self._member.role.value
+
+    def whoami(self) -> Identity:
+        """This member as the key directory has them (caught up first), and their root."""
+        self.sync()
+        head = self._member.trust.head
+        return Identity(
+            self.username,
+            self.role,
+            self._member.trust.require_pin().fingerprint(),
+            head[0] if head else 0,
+        )
 
     def sync(self) -> None:
         """Catch up with the server's log, verifying every event (`Trust`)."""

@@ -145,7 +145,21 @@ def test_the_public_api_is_what_was_pinned() -> None:
 
 
 def test_the_service_facade_is_what_was_pinned() -> None:
-    assert sorted(service.__all__) == ["ActorSession", "Custodian", "InitResult", "SchemaStatus"]
+    assert sorted(service.__all__) == [
+        "Account",  # the server's side (`custodian serve`, docs/server.md) ...
+        "ActorSession",
+        "Custodian",
+        "HeadMoved",
+        "InitResult",
+        "Member",  # ... and a client's side of a served vault
+        "Refusal",
+        "RevealRequest",
+        "RevealTarget",
+        "SchemaStatus",
+        "Served",
+        "SigningHead",
+        "auth_message",
+    ]
     methods = sorted(
         name
         for name, member in inspect.getmembers(service.ActorSession)

@@ -251,6 +251,11 @@ def _duplicate_key(exc: exc_db.IntegrityError) -> bool:
 _own_last: dict[bytes, tuple[int, bytes, bytes]] = {}
 
 
+def remember_signed(public: bytes, seq: int, digest: bytes, signature: bytes) -> None:
+    """A server appended event `seq`, which this process signed (`append_presigned`)."""
+    _own_last[public] = (seq, digest, signature)
+
+
 def signed_here(public: bytes, seq: int, digest: bytes, signature: bytes) -> bool:
     """Whether this process itself appended event `seq` with this hash and signature under
     `public` (its signature needs no check)."""

@@ -175,6 +175,7 @@ class RemoteSession:
                 continue  # another event came first: sign after it
             if wire.target_in(sealed.get("target")) != target:
                 raise IntegrityError("the server returned another version than it prepared")
+            m.appended()
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
 

@@ -23,12 +23,12 @@ from starlette.routing import Route
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, UsageError
 from ..secret import PRIMARY_FIELD
-from ..service import Account, HeadMoved, RevealRequest, Served, auth_message
+from ..service import HeadMoved, Login, RevealRequest, Served, auth_message
 from ..wire import API
 from .openapi import OPENAPI
 from .slot import SigningSlot
 from .throttle import Throttle
-from .tokens import Tokens, key_tag
+from .tokens import Tokens
 
 MAX_BODY = 64 * 1024  # bytes a request body may hold
 log = logging.getLogger("custodian.server")
@@ -134,22 +134,21 @@ class _Api:
 
     # --- the log and the reveal -----------------------------------------------------------------
 
-    def _account(self, request: Request) -> Account:
+    def _login(self, request: Request) -> Login:
+        """Who the bearer token names (checked against the database in the request's own
+        transaction: `Served.logged_in`)."""
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer "):
             raise AuthenticationFailed("log in first: no session token")
         session = self.tokens.check(header[7:])
-        account = self.served.member_by_id(session.member)
-        if key_tag(account.signing_key) != session.key_tag:
-            raise AuthenticationFailed("your keys were replaced: log in again")
-        request.state.member = account.id
-        return account
+        request.state.member = session.member
+        return Login(session.member, session.key_tag)
 
     async def log(self, request: Request) -> Response:
         def run(_: dict[str, Any]) -> dict[str, Any]:
-            self._account(request)
+            login = self._login(request)
             start = _int(request.query_params.get("from"), "from")
-            events, (seq, digest) = self.served.events(start)
+            events, (seq, digest) = self.served.events(login, start)
             return {
                 "events": [wire.event_out(e) for e in events],
                 "head": {"seq": seq, "hash": digest.hex()},
@@ -159,13 +158,13 @@ class _Api:
 
     async def prepare_reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            account = self._account(request)
+            login = self._login(request)
             reveal, start = _reveal_request(body), _int(body.get("from"), "from")
             lease = self.slot.acquire()
             if lease is None:
                 raise Conflict("the server is busy: try again")
             try:
-                prepared = self.served.prepare_reveal(account, reveal, start)
+                prepared = self.served.prepare_reveal(login, reveal, start)
             except BaseException:
                 self.slot.release(lease)
                 raise
@@ -184,13 +183,13 @@ class _Api:
 
     async def reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            account = self._account(request)
+            login = self._login(request)
             lease = body.get("lease")
             if not isinstance(lease, str) or not self.slot.holds(lease):
                 raise Conflict("the signing slot expired: prepare the reveal again")
             try:
                 sealed = self.served.commit_reveal(
-                    account,
+                    login,
                     _reveal_request(body),
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
@@ -208,13 +207,13 @@ class _Api:
         """Record the refusal a client signed; answers with the refusal itself."""
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            account = self._account(request)
+            login = self._login(request)
             lease = body.get("lease")
             if not isinstance(lease, str) or not self.slot.holds(lease):
                 raise Conflict("the signing slot expired: prepare the reveal again")
             try:
                 raise self.served.record_refusal(
-                    account,
+                    login,
                     _reveal_request(body),
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
@@ -231,7 +230,7 @@ class _Api:
         """A prepared signer that will not commit frees the signing slot."""
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
-            self._account(request)
+            self._login(request)
             self.slot.release(_text(body, "lease"))
             return {}
 

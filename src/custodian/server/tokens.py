@@ -4,8 +4,9 @@ secret, so any instance that holds the same secret (`--secret-file`) accepts the
     challenge  = issued (8) | random (16) | HMAC(secret, "challenge" | ... | username)
     token      = member id (8) | key tag (8) | expires (8) | HMAC(secret, "token" | ...)
 
-The key tag is the first 8 bytes of SHA-256 of the member's Ed25519 key: a token ends
-when the member's keys are replaced. Comparisons are constant-time (`hmac.compare_digest`).
+The key tag (`service.key_tag`) is the first 8 bytes of SHA-256 of the member's Ed25519
+key: a token ends when the member's keys are replaced. Comparisons are constant-time
+(`hmac.compare_digest`).
 """
 
 from __future__ import annotations
@@ -19,14 +20,11 @@ import time
 from dataclasses import dataclass
 
 from ..errors import AuthenticationFailed
+from ..service import key_tag
 
 CHALLENGE_TTL = 60  # seconds a login challenge may be answered in
 TOKEN_TTL = 15 * 60  # seconds a session token lasts; the client logs in again after
 _HEAD = struct.Struct(">QQQ")
-
-
-def key_tag(signing_key: bytes) -> bytes:
-    return hashlib.sha256(signing_key).digest()[:8]
 
 
 @dataclass(frozen=True)

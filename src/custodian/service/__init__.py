@@ -17,7 +17,7 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 from ..audit.append import HeadMoved, SigningHead
 from .member import Member, auth_message
 from .reveal import RevealTarget
-from .served import Account, Refusal, RevealRequest, Served
+from .served import Account, Login, Refusal, RevealRequest, Served, key_tag
 from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
@@ -27,6 +27,7 @@ __all__ = [
     "Custodian",
     "HeadMoved",
     "InitResult",
+    "Login",
     "Member",
     "Refusal",
     "RevealRequest",
@@ -35,4 +36,5 @@ __all__ = [
     "Served",
     "SigningHead",
     "auth_message",
+    "key_tag",
 ]

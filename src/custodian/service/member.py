@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import totp
-from ..audit.append import SigningHead, event_digest
+from ..audit.append import SigningHead, event_digest, remember_signed
 from ..crypto import KeyPair, PassphraseLock, open_sealed
 from ..db.models import RecipientKind, Role
 from ..errors import AuthenticationFailed, IntegrityError, WrongPassphrase
@@ -64,6 +64,7 @@ class Member:
             pin, self.key.private_bytes() + self.signer.private_bytes(), location, technician_id
         )
         self._customer_keys: dict[tuple[int, int], KeyPair] = {}
+        self._signed: tuple[int, bytes, bytes] | None = None
 
     def __repr__(self) -> str:
         return f"Member(username={self.username!r})"
@@ -109,7 +110,17 @@ class Member:
         cp, reason, path = request.checked()
         self._check_target(cp, target, request.version)
         draft = reveal_event(self.username, self.technician_id, target, path, reason)
-        return self.signer.sign(event_digest(draft, at, head))
+        digest = event_digest(draft, at, head)
+        signature = self.signer.sign(digest)
+        self._signed = (head.seq + 1, digest, signature)
+        return signature
+
+    def appended(self) -> None:
+        """The server appended the event this member signed last: catching up need not
+        hash it again (`trust_log.replay`'s own-event path; `log verify` checks it)."""
+        if self._signed is not None:
+            remember_signed(self.signer.public_bytes(), *self._signed)
+            self._signed = None
 
     def sign_refusal(
         self, request: RevealRequest, refusal: Refusal, head: SigningHead, at: datetime

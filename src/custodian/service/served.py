@@ -15,6 +15,8 @@ returns the ciphertext in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,19 @@ class Account:
     role: Role
     signing_key: bytes
     locked: bytes | None
+
+
+@dataclass(frozen=True)
+class Login:
+    """Who a request's session token names: a member id and a tag of their signing key
+    (a token ends when the member's keys are replaced)."""
+
+    member: int
+    key_tag: bytes
+
+
+def key_tag(signing_key: bytes) -> bytes:
+    return hashlib.sha256(signing_key).digest()[:8]
 
 
 @dataclass(frozen=True)
@@ -154,9 +169,13 @@ class Served:
         with self.vault.db.core_transaction() as tx:
             return self.member(tx, username=username)
 
-    def member_by_id(self, member: int) -> Account:
-        with self.vault.db.core_transaction() as tx:
-            return self.member(tx, id=member)
+    def logged_in(self, tx: Tx, login: Login) -> Account:
+        """The member a token names, in the request's own transaction: active, and still
+        holding the key the token was issued for."""
+        account = self.member(tx, id=login.member)
+        if not hmac.compare_digest(key_tag(account.signing_key), login.key_tag):
+            raise AuthenticationFailed("your keys were replaced: log in again")
+        return account
 
     def member_id(self, username: str) -> int | None:
         """The id of an account by that name, active or not (for a failed login's event)."""
@@ -184,9 +203,10 @@ class Served:
 
     # --- the log ------------------------------------------------------------------------
 
-    def events(self, start: int) -> tuple[list[Any], tuple[int, bytes]]:
+    def events(self, login: Login, start: int) -> tuple[list[Any], tuple[int, bytes]]:
         """The events from `start` (at most `MAX_EVENTS`) and the log head."""
         with self.vault.db.core_transaction() as tx:
+            self.logged_in(tx, login)
             return self._events(tx, start, None)
 
     def _events(self, tx: Tx, start: int, upto: int | None) -> tuple[list[Any], tuple[int, bytes]]:
@@ -200,10 +220,11 @@ class Served:
 
     # --- the reveal -----------------------------------------------------------------------
 
-    def prepare_reveal(self, member: Account, request: RevealRequest, start: int) -> PreparedReveal:
+    def prepare_reveal(self, login: Login, request: RevealRequest, start: int) -> PreparedReveal:
         """The reveal's checks; refused, the refusal for the client to sign (a probe of a
         customer the member may not see is an access event, as in database mode)."""
         with self.vault.db.core_transaction() as tx:
+            member = self.logged_in(tx, login)
             target: RevealTarget | None = None
             refusal: Refusal | None = None
             found: dict[str, object] = {}
@@ -219,7 +240,7 @@ class Served:
 
     def record_refusal(
         self,
-        member: Account,
+        login: Login,
         request: RevealRequest,
         at: datetime,
         head: SigningHead,
@@ -229,6 +250,7 @@ class Served:
         same reason (the server builds the event itself); returns the refusal."""
         self._check_time(at)
         with self.vault.db.core_transaction() as tx:
+            member = self.logged_in(tx, login)
             found: dict[str, object] = {}
             try:
                 self._check(tx, member, request, found)
@@ -240,7 +262,7 @@ class Served:
 
     def commit_reveal(
         self,
-        member: Account,
+        login: Login,
         request: RevealRequest,
         at: datetime,
         head: SigningHead,
@@ -250,6 +272,7 @@ class Served:
         ciphertext leaves without its event."""
         self._check_time(at)
         with self.vault.db.core_transaction() as tx:
+            member = self.logged_in(tx, login)
             target, draft = self._check(tx, member, request, {})
             append_presigned(tx, draft, at, head, member.signing_key, signature)
             ref = SecretRef(

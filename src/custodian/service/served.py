@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..audit.append import EventDraft, SigningHead, append, append_presigned, signing_head
 from ..clock import as_utc
 from ..crypto import verify_signature
 from ..db.models import Customer, Role, Technician
-from ..db.prepared import Tx
+from ..db.prepared import Prepared, Tx
 from ..errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -55,6 +55,8 @@ _c = Customer.__table__  # type: ignore[attr-defined]
 _MEMBER = select(
     _t.c.id, _t.c.username, _t.c.role, _t.c.active, _t.c.signing_public_key, _t.c.locked_private
 )
+_MEMBER_BY_ID = Prepared(_MEMBER.where(_t.c.id == bindparam("id")))
+_MEMBER_BY_NAME = Prepared(_MEMBER.where(_t.c.username == bindparam("username")))
 
 
 @dataclass(frozen=True)
@@ -153,16 +155,19 @@ class Served:
 
     def member(self, tx: Tx, *, username: str | None = None, id: int | None = None) -> Account:
         """An active member by name or id; `AuthenticationFailed` for anyone else."""
-        where = _t.c.username == username if username is not None else _t.c.id == id
-        row = tx.execute(_MEMBER.where(where)).first()
-        if row is None or not row.active:
+        if username is not None:
+            row = _MEMBER_BY_NAME.one(tx, {"username": username})
+        else:
+            row = _MEMBER_BY_ID.one(tx, {"id": id})
+        if row is None or not row[3]:
             raise AuthenticationFailed("authentication failed")
+        member, name, role, _, signing_key, locked = row
         return Account(
-            int(row.id),
-            row.username,
-            Role(row.role),
-            bytes(row.signing_public_key),
-            bytes(row.locked_private) if row.locked_private is not None else None,
+            int(member),
+            name,
+            Role(role),
+            bytes(signing_key),
+            bytes(locked) if locked is not None else None,
         )
 
     def find_member(self, username: str) -> Account:

@@ -79,7 +79,7 @@ class SecretPayload(Mapping[str, Secret]):
         clean: dict[str, Secret] = {}
         for name, value in fields.items():
             secret = value if isinstance(value, Secret) else Secret(value)
-            _check_field_name(name)
+            check_field_name(name)
             if not secret.reveal():
                 raise UsageError(f"the secret field {name!r} is empty")
             clean[name] = secret
@@ -117,7 +117,7 @@ class SecretPayload(Mapping[str, Secret]):
         return SecretPayload({**self._fields, **newer})
 
 
-def _check_field_name(name: str) -> None:
+def check_field_name(name: str) -> None:
     if not (0 < len(name) <= 64) or not all(c.isalnum() or c in "-_." for c in name):
         raise UsageError(f"invalid field name {name[:64]!r}: use letters, digits, - _ .")
     if name == "otp-seed":  # derived on reveal from `otp` (see totp.py)

@@ -16,7 +16,7 @@ from typing import Any
 from . import errors
 from .audit.append import SigningHead
 from .errors import AccessDenied, CustodianError, IntegrityError, NotFound
-from .service import Refusal, RevealTarget
+from .service import Refusal, RevealTarget, WriteTarget
 
 API = "/v1"
 
@@ -202,4 +202,47 @@ def refusal_in(item: Any) -> Refusal:
             "customer_id": int_or_none(item.get("customer_id"), "refusal"),
             "credential_id": int_or_none(item.get("credential_id"), "refusal"),
         },
+    )
+
+
+def write_target_out(target: WriteTarget) -> dict[str, Any]:
+    current = target.current
+    return {
+        "customer_id": target.customer_id,
+        "slug": target.slug,
+        "credential_id": target.credential_id,
+        "current_version": target.current_version,
+        "current_fields": list(target.current_fields),
+        "key_version": target.key_version,
+        "public_key": target.public_key.hex(),
+        "current": None
+        if current is None
+        else {"key_version": current[0], "sealed": current[1].hex(), "wrapped": current[2].hex()},
+    }
+
+
+def write_target_in(item: Any) -> WriteTarget:
+    if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
+        raise IntegrityError("the server sent a malformed credential")
+    fields = item.get("current_fields")
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise IntegrityError("the server sent a malformed credential")
+    current = item.get("current")
+    if current is not None and not isinstance(current, dict):
+        raise IntegrityError("the server sent a malformed credential")
+    return WriteTarget(
+        int_of(item.get("customer_id"), "credential"),
+        item["slug"],
+        int_of(item.get("credential_id"), "credential"),
+        int_of(item.get("current_version"), "credential"),
+        tuple(fields),
+        int_of(item.get("key_version"), "credential"),
+        bytes_of(item.get("public_key"), "customer key"),
+        None
+        if current is None
+        else (
+            int_of(current.get("key_version"), "credential"),
+            bytes_of(current.get("sealed"), "payload"),
+            bytes_of(current.get("wrapped"), "key wrap"),
+        ),
     )

@@ -14,7 +14,7 @@ from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
 
 if TYPE_CHECKING:
-    from .. import BackendConfig, Secret
+    from .. import BackendConfig, Secret, SecretPayload
     from ..records import Identity
     from ..remote import RemoteSession, RemoteVault
 
@@ -23,9 +23,19 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 
 class Reader(Protocol):
-    """What `get`, `ssh-add` and `whoami` need: an `ActorSession`, or a `RemoteSession`."""
+    """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
+    `cred set`): an `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
+
+    def set_secret(
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        keep_other_fields: bool = ...,
+        expected_version: int | None = ...,
+    ) -> int: ...
 
     def reveal(
         self,
@@ -123,8 +133,8 @@ class CliContext:
     def _database_only(self) -> None:
         if self.server is not None:
             raise UsageError(
-                "this command does not work through a server yet (`get`, `ssh-add`, `whoami`,"
-                " `unlock` and `lock` do):"
+                "this command does not work through a server yet (`get`, `ssh-add`,"
+                " `cred set`, `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

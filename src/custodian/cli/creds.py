@@ -120,9 +120,10 @@ def cred_set(
     file: Path | None,
 ) -> None:
     """Store a new version of a credential's secret (stdin, a hidden prompt, or --file)."""
-    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
+    remote = ctx.server is not None  # the system's kind is not read through a server yet
+    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 and not remote else None
     payload = _payload(field, fields_json, generate, kind, file)
-    version = ctx.actor().set_secret(
+    version = ctx.reader().set_secret(
         path, payload, keep_other_fields=not replace, expected_version=if_version
     )
     say(f"stored version {version} of {path}")

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
 from ..records import Identity
-from ..secret import PRIMARY_FIELD, Secret
+from ..secret import PRIMARY_FIELD, Secret, SecretPayload
 from ..service import Member, RevealRequest, SigningHead
 from .transport import Transport
 
@@ -177,6 +177,56 @@ class RemoteSession:
                 raise IntegrityError("the server returned another version than it prepared")
             m.appended()
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
+        raise Conflict("the access log kept moving on: try again")
+
+    def set_secret(
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        keep_other_fields: bool = True,
+        expected_version: int | None = None,
+    ) -> int:
+        """A new version of a credential: sealed here to the customer key the directory
+        names, signed here, stored by the server with its event (`service.served_write`)."""
+        asked = {"path": path, "expected_version": expected_version}
+        for _ in range(PREPARE_TRIES):
+            m = self._member
+            prepared = self._call("POST", "/write/prepare", body={**asked, "from": m.trust.start()})
+            try:
+                head = wire.head_in(prepared.get("head"))
+                events = [wire.event_in(e) for e in _list(prepared.get("events"))]
+                m.catch_up(events, (head.seq, head.hash))
+                at = wire.time_of(prepared.get("at"))
+                version, fields, sealed, signature = m.seal_write(
+                    path,
+                    payload,
+                    keep_other_fields=keep_other_fields,
+                    target=wire.write_target_in(prepared.get("target")),
+                    head=head,
+                    at=at,
+                )
+            except BaseException:
+                self._release(prepared.get("lease"))
+                raise
+            body = {
+                **asked,
+                "lease": prepared.get("lease"),
+                "at": at.isoformat(),
+                "head": wire.head_out(head),
+                "signature": signature.hex(),
+                "version": version,
+                "fields": fields,
+                "sealed": sealed.hex(),
+            }
+            try:
+                written = self._call("POST", "/write", body=body)
+            except Conflict:
+                continue  # another event came first: prepare again
+            if written.get("version") != version:
+                raise IntegrityError("the server stored another version than this client sealed")
+            m.appended()
+            return version
         raise Conflict("the access log kept moving on: try again")
 
     def _record_refusal(

@@ -23,7 +23,16 @@ from starlette.routing import Route
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, UsageError
 from ..secret import PRIMARY_FIELD
-from ..service import HeadMoved, Login, RevealRequest, Served, auth_message
+from ..service import (
+    HeadMoved,
+    Login,
+    RevealRequest,
+    Served,
+    WriteRequest,
+    auth_message,
+    commit_write,
+    prepare_write,
+)
 from ..wire import API
 from .openapi import OPENAPI
 from .slot import SigningSlot
@@ -50,6 +59,8 @@ def create_app(served: Served, tokens: Tokens) -> Starlette:
         Route(f"{API}/reveal/prepare", api.prepare_reveal, methods=["POST"]),
         Route(f"{API}/reveal", api.reveal, methods=["POST"]),
         Route(f"{API}/reveal/refused", api.refused, methods=["POST"]),
+        Route(f"{API}/write/prepare", api.prepare_write, methods=["POST"]),
+        Route(f"{API}/write", api.write, methods=["POST"]),
         Route(f"{API}/lease/release", api.release, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
@@ -203,6 +214,57 @@ class _Api:
 
         return await _call(request, run)
 
+    async def prepare_write(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self._login(request)
+            write, start = _write_request(body), _int(body.get("from"), "from")
+            lease = self.slot.acquire()
+            if lease is None:
+                raise Conflict("the server is busy: try again")
+            try:
+                prepared = prepare_write(self.served, login, write, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            return {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in prepared.events],
+                "head": wire.head_out(prepared.head),
+                "at": prepared.at.isoformat(),
+                "target": wire.write_target_out(prepared.target),
+            }
+
+        return await _call(request, run)
+
+    async def write(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self._login(request)
+            lease = body.get("lease")
+            if not isinstance(lease, str) or not self.slot.holds(lease):
+                raise Conflict("the signing slot expired: prepare the write again")
+            fields = body.get("fields")
+            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                raise UsageError("'fields' must be a list of field names")
+            try:
+                version = commit_write(
+                    self.served,
+                    login,
+                    _write_request(body),
+                    at=wire.time_of(body.get("at")),
+                    head=wire.head_in(body.get("head")),
+                    signature=wire.bytes_of(body.get("signature"), "signature"),
+                    version=_int(body.get("version"), "version"),
+                    fields=fields,
+                    sealed=wire.bytes_of(body.get("sealed"), "sealed version"),
+                )
+            except HeadMoved:
+                raise Conflict("the access log moved on: prepare the write again") from None
+            finally:
+                self.slot.release(lease)
+            return {"version": version}
+
+        return await _call(request, run)
+
     async def refused(self, request: Request) -> Response:
         """Record the refusal a client signed; answers with the refusal itself."""
 
@@ -320,6 +382,13 @@ def _reveal_request(body: dict[str, Any]) -> RevealRequest:
     if version is not None and type(version) is not int:
         raise UsageError("'version' must be a number")
     return RevealRequest(_text(body, "path"), field, reason, version)
+
+
+def _write_request(body: dict[str, Any]) -> WriteRequest:
+    expected = body.get("expected_version")
+    if expected is not None and type(expected) is not int:
+        raise UsageError("'expected_version' must be a number")
+    return WriteRequest(_text(body, "path"), expected)
 
 
 def _addr(request: Request) -> str:

@@ -18,6 +18,7 @@ from ..audit.append import HeadMoved, SigningHead
 from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Refusal, RevealRequest, Served, key_tag
+from .served_write import PreparedWrite, WriteRequest, WriteTarget, commit_write, prepare_write
 from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
@@ -29,12 +30,17 @@ __all__ = [
     "InitResult",
     "Login",
     "Member",
+    "PreparedWrite",
     "Refusal",
     "RevealRequest",
     "RevealTarget",
     "SchemaStatus",
     "Served",
     "SigningHead",
+    "WriteRequest",
+    "WriteTarget",
     "auth_message",
+    "commit_write",
     "key_tag",
+    "prepare_write",
 ]

@@ -14,16 +14,17 @@ from typing import Any
 
 from .. import totp
 from ..audit.append import SigningHead, event_digest, remember_signed
-from ..crypto import KeyPair, PassphraseLock, open_sealed
+from ..crypto import KeyPair, PassphraseLock, PublicKey, open_sealed, seal
 from ..db.models import RecipientKind, Role
-from ..errors import AuthenticationFailed, IntegrityError, WrongPassphrase
+from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, WrongPassphrase
 from ..paths import CredentialPath
-from ..secret import Secret
+from ..secret import Secret, SecretPayload
 from ..storage import SecretRef
-from . import keys, payloads
+from . import inputs, keys, payloads
 from .enrolment import pack_private, technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
 from .served import Refusal, RevealRequest
+from .served_write import WriteTarget, write_event
 from .trust import Trust
 
 AUTH_TAG = b"custodian-server-auth-v1\x00"
@@ -130,6 +131,79 @@ class Member:
         self._check_head(head)
         draft = refusal.event(self.username, self.technician_id, request)
         return self.signer.sign(event_digest(draft, at, head))
+
+    def seal_write(
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        keep_other_fields: bool,
+        target: WriteTarget,
+        head: SigningHead,
+        at: datetime,
+    ) -> tuple[int, list[str], bytes, bytes]:
+        """Check what the server found for a write against the verified log, seal the
+        payload to the directory's customer key and sign the write's event. Returns the
+        new version, its fields, the sealed payload and the signature."""
+        self._check_head(head)
+        cp = CredentialPath.parse(path)
+        if target.slug != cp.customer:
+            raise IntegrityError("the server answered for another customer than asked")
+        logged = self.trust.current_version(target.credential_id, seen=target.current_version)
+        if target.current_version != logged:
+            raise IntegrityError(
+                f"{path!r} is at version {target.current_version} on the server but"
+                f" {logged} in the access log: the database was changed"
+            )
+        held = self.trust.view().creds.get(target.credential_id)
+        if held is not None and held[0] != target.customer_id:
+            raise IntegrityError("the credential is another customer's in the key directory")
+        newest = self.trust.newest_customer_key(target.customer_id, seen=target.key_version)
+        if target.key_version != newest:
+            raise IntegrityError("the server names a customer key that is not the newest")
+        self.trust.check_customer_key(target.customer_id, newest, target.public_key)
+        missing = set(target.current_fields) - set(payload)
+        if keep_other_fields and missing:
+            payload = self._kept(path, target, missing).merged(payload)
+        payload = inputs.check_payload(payload)
+        version = self.trust.next_version(target.credential_id)
+        ref = SecretRef(target.customer_id, target.slug, target.credential_id, version, newest)
+        sealed = seal(payload.to_bytes(), PublicKey(target.public_key), ref.context())
+        fields = sorted(payload)
+        draft = write_event(self.username, self.technician_id, target, path, version, fields)
+        digest = event_digest(draft, at, head)
+        signature = self.signer.sign(digest)
+        self._signed = (head.seq + 1, digest, signature)
+        return version, fields, sealed, signature
+
+    def _kept(self, path: str, target: WriteTarget, missing: set[str]) -> SecretPayload:
+        """The fields of the current version a write keeps (the member must read it)."""
+        if target.current is None:
+            raise AccessDenied(
+                f"keeping the fields {', '.join(sorted(missing))} of {path!r} needs a"
+                " grant to read them; give every field, or replace them (--replace)"
+            )
+        key_version, sealed, wrapped = target.current
+        current = RevealTarget(
+            target.customer_id,
+            target.slug,
+            target.credential_id,
+            target.current_version,
+            key_version,
+            None,
+            wrapped,
+        )
+        check_version(self.trust, target.credential_id, target.current_version, path, current=True)
+        key = self._customer_key(current)
+        ref = SecretRef(
+            target.customer_id,
+            target.slug,
+            target.credential_id,
+            target.current_version,
+            key_version,
+        )
+        old = payloads.decode(open_sealed(sealed, key, ref.context()))
+        return SecretPayload({k: v for k, v in old.items() if k in missing})
 
     def open(self, target: RevealTarget, sealed: bytes, field: str, at: datetime) -> Secret:
         """The field from the sealed payload the server returned for `target`."""

@@ -212,9 +212,12 @@ class Served:
         """The events from `start` (at most `MAX_EVENTS`) and the log head."""
         with self.vault.db.core_transaction() as tx:
             self.logged_in(tx, login)
-            return self._events(tx, start, None)
+            return self.events_in(tx, start, None)
 
-    def _events(self, tx: Tx, start: int, upto: int | None) -> tuple[list[Any], tuple[int, bytes]]:
+    def events_in(
+        self, tx: Tx, start: int, upto: int | None
+    ) -> tuple[list[Any], tuple[int, bytes]]:
+        """The events from `start` to `upto` (None: the head), at most `MAX_EVENTS`."""
         head = signing_head(tx)
         last = min(head.seq if upto is None else upto, start + MAX_EVENTS - 1)
         if last < start:
@@ -240,7 +243,7 @@ class Served:
             head = signing_head(tx)  # after the lookup: the events cover what it saw
             if head.seq - start >= MAX_EVENTS:
                 raise UsageError("the client is too far behind the log: sync it first")
-            events, _ = self._events(tx, start, head.seq)
+            events, _ = self.events_in(tx, start, head.seq)
             return PreparedReveal(events, head, self.vault.clock(), target, refusal)
 
     def record_refusal(
@@ -253,7 +256,7 @@ class Served:
     ) -> CustodianError:
         """Append the refusal the client signed, if the request is still refused for the
         same reason (the server builds the event itself); returns the refusal."""
-        self._check_time(at)
+        self.check_time(at)
         with self.vault.db.core_transaction() as tx:
             member = self.logged_in(tx, login)
             found: dict[str, object] = {}
@@ -275,7 +278,7 @@ class Served:
     ) -> SealedReveal:
         """Append the signed event, then read the ciphertext, in one transaction: no
         ciphertext leaves without its event."""
-        self._check_time(at)
+        self.check_time(at)
         with self.vault.db.core_transaction() as tx:
             member = self.logged_in(tx, login)
             target, draft = self._check(tx, member, request, {})
@@ -291,7 +294,7 @@ class Served:
             sealed = self.vault.store.read(tx, ref)()
         return SealedReveal(target, sealed)
 
-    def _check_time(self, at: datetime) -> None:
+    def check_time(self, at: datetime) -> None:
         if abs(at - self.vault.clock()) > CLOCK_SKEW:
             raise UsageError("the event's time is too far from the server's clock")
 

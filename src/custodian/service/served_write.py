@@ -1,0 +1,245 @@
+"""A new version of a credential, written through the server (`cred set --server`).
+
+As with a reveal, two requests: `prepare_write` checks the write with the rules of
+database mode (`Actor.writable_customer`, `credentials.set_secret`) and returns what the
+client needs to seal and sign: the credential's ids and version, the customer key to
+seal to, the current version (sealed, with the member's wrap, for a reader who keeps
+its other fields), and the log since the client's head. The client verifies all of it
+against its key directory (`member.Member.seal_write`), seals the payload (the server
+never sees it) and signs the event, which carries the key-directory change of the new
+version. `commit_write` checks everything again, appends that event, and stores the
+sealed version, in one transaction.
+
+What database mode does and the server cannot: end a customer's lapsed grants (that
+rotates the customer key, which needs a member's keys). A write to such a customer is
+refused until an admin runs `custodian maintenance`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, select
+
+from ..audit.append import EventDraft, SigningHead, append_presigned, signing_head
+from ..db.models import (
+    Credential,
+    Customer,
+    CustomerKey,
+    CustomerStatus,
+    Grant,
+    RecipientKind,
+    Role,
+    SecretVersion,
+)
+from ..errors import AccessDenied, Conflict, NotFound, UsageError
+from ..paths import CredentialPath
+from ..secret import MAX_FIELD_BYTES, check_field_name
+from ..storage import SecretRef
+from . import keys, policy, revocation, rows
+from .directory import cred_change
+from .served import MAX_EVENTS, Account, Login
+
+if TYPE_CHECKING:
+    from .served import Served
+
+SEAL_OVERHEAD = 64 * 1024  # room for the sealing and the encoding around the fields
+MAX_FIELDS = 64
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    path: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """The credential a write goes to, as the server found it."""
+
+    customer_id: int
+    slug: str
+    credential_id: int
+    current_version: int  # 0: none yet
+    current_fields: tuple[str, ...]
+    key_version: int  # the customer key a new version is sealed to ...
+    public_key: bytes  # ... and its public half
+    current: tuple[int, bytes, bytes] | None  # (key version, sealed, wrap): readers only
+
+
+@dataclass(frozen=True)
+class PreparedWrite:
+    events: list[Any]
+    head: SigningHead
+    at: datetime
+    target: WriteTarget
+
+
+def write_event(
+    username: str, member: int, target: WriteTarget, path: str, version: int, fields: list[str]
+) -> EventDraft:
+    """The event of a version written through the server, as the server appends it and
+    the member's client signs it (what `credentials.write_version` records)."""
+    return EventDraft(
+        "cred-set",
+        "ok",
+        username,
+        member,
+        customer_id=target.customer_id,
+        target=path,
+        credential_id=target.credential_id,
+        detail={
+            "version": version,
+            "fields": sorted(fields),
+            "dir": [cred_change(target.customer_id, target.credential_id, version)],
+        },
+    )
+
+
+def prepare_write(served: Served, login: Login, request: WriteRequest, start: int) -> PreparedWrite:
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        target, _ = _check(served, tx, member, request)
+        head = signing_head(tx)
+        if head.seq - start >= MAX_EVENTS:
+            raise UsageError("the client is too far behind the log: sync it first")
+        events, _ = served.events_in(tx, start, head.seq)
+        return PreparedWrite(events, head, served.vault.clock(), target)
+
+
+def commit_write(
+    served: Served,
+    login: Login,
+    request: WriteRequest,
+    *,
+    at: datetime,
+    head: SigningHead,
+    signature: bytes,
+    version: int,
+    fields: list[str],
+    sealed: bytes,
+) -> int:
+    """Append the signed event and store the sealed version, in one transaction."""
+    served.check_time(at)
+    if not fields or len(fields) > MAX_FIELDS or len(set(fields)) != len(fields):
+        raise UsageError("a version has between 1 and 64 distinct fields")
+    for name in fields:
+        check_field_name(name)
+    if len(sealed) > MAX_FIELDS * MAX_FIELD_BYTES + SEAL_OVERHEAD:
+        raise UsageError("the sealed version is larger than a version may be")
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        target, cred = _check(served, tx, member, request)
+        if version <= target.current_version:
+            raise Conflict(f"version {version} of {request.path!r} is not a new one")
+        draft = write_event(member.username, member.id, target, request.path, version, fields)
+        append_presigned(tx, draft, at, head, member.signing_key, signature)
+        cred.current_version, cred.updated_at = version, at
+        tx.add(cred)
+        tx.add(
+            SecretVersion(
+                credential_id=target.credential_id,
+                version=version,
+                key_version=target.key_version,
+                field_names=",".join(sorted(fields)),
+                created_by=member.id,
+                created_at=at,
+            )
+        )
+        tx.flush()
+        ref = SecretRef(
+            target.customer_id, target.slug, target.credential_id, version, target.key_version
+        )
+        served.vault.store.put(tx, ref, sealed)
+        revocation.clear_rotation(tx, cred)
+        return version
+
+
+def _check(
+    served: Served, tx: Session, member: Account, request: WriteRequest
+) -> tuple[WriteTarget, Credential]:
+    """`Actor.writable_customer` and `set_secret`'s checks, in their order and words."""
+    cp = CredentialPath.parse(request.path)
+    if member.role == Role.AUDITOR:
+        raise AccessDenied("auditors cannot change customer data")
+    customer = tx.exec(select(Customer).where(Customer.slug == cp.customer)).first()
+    now = served.vault.clock()
+    grant = rows.grant(tx, member.id, customer.id or 0) if customer is not None else None
+    writer = grant is not None and policy.grant_live(grant.expires_at, now)
+    if (
+        customer is None
+        or customer.id is None
+        or not policy.may_see(member.role, customer.status, writer)
+    ):
+        raise policy.unseen_customer(member.role, cp.customer)
+    if customer.status != CustomerStatus.ACTIVE:
+        raise AccessDenied(f"customer {cp.customer!r} is offboarded and read-only")
+    if member.role != Role.ADMIN and not writer:
+        raise AccessDenied(f"no access to customer {cp.customer!r}")
+    if _lapsed(tx, customer, now):
+        raise AccessDenied(
+            f"customer {cp.customer!r} has grants that lapsed: an admin ends them first"
+            " (`custodian maintenance`), then writes through the server go on"
+        )
+    rows.lock(tx, customer, share=True)  # no rotation while the client seals to its key
+    _, cred = rows.credential(tx, customer, cp)
+    rows.lock(tx, cred)
+    if request.expected_version is not None and cred.current_version != request.expected_version:
+        raise Conflict(
+            f"{str(cp)!r} is at version {cred.current_version}, not"
+            f" {request.expected_version}: it changed since you read it; read it again"
+        )
+    key = tx.get(CustomerKey, (customer.id, customer.current_key_version))
+    if key is None:
+        raise NotFound(f"customer key version {customer.current_key_version} is missing")
+    current = rows.version(tx, cred, None) if cred.current_version else None
+    reader = writer and grant is not None and not grant.write_only
+    assert cred.id is not None
+    return (
+        WriteTarget(
+            customer.id,
+            customer.slug,
+            cred.id,
+            cred.current_version,
+            tuple(current.field_names.split(",")) if current is not None else (),
+            customer.current_key_version,
+            bytes(key.public_key),
+            _current(served, tx, member, customer, cred, current) if reader else None,
+        ),
+        cred,
+    )
+
+
+def _lapsed(tx: Session, customer: Customer, now: datetime) -> bool:
+    grants = tx.exec(select(Grant).where(Grant.customer_id == customer.id)).all()
+    return any(not policy.grant_live(g.expires_at, now) for g in grants)
+
+
+def _current(
+    served: Served,
+    tx: Session,
+    member: Account,
+    customer: Customer,
+    cred: Credential,
+    current: SecretVersion | None,
+) -> tuple[int, bytes, bytes] | None:
+    """The current version, sealed, and the member's wrap of its key (to keep its other
+    fields: the client opens it, the server cannot)."""
+    if current is None or customer.id is None or cred.id is None:
+        return None
+    wrap = keys.wrapped_blob(
+        tx, customer.id, current.key_version, RecipientKind.TECHNICIAN, member.id
+    )
+    if wrap is None:
+        return None
+    ref = SecretRef(
+        customer.id,
+        customer.slug,
+        cred.id,
+        current.version,
+        current.key_version,
+        current.kv_version,
+    )
+    return current.key_version, served.vault.store.read(tx, ref)(), wrap

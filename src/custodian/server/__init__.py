@@ -1,8 +1,10 @@
 """`custodian serve`: the team server between technicians and the database.
 
     app.py       the ASGI application (Starlette): requests to `service.Served` and back
+    http.py      JSON bodies, errors as statuses, size limits, the request log
     tokens.py    login challenges and session tokens, MACed with the shared server secret
     throttle.py  failed logins per address and account
+    slot.py      the signing slot: one prepare-to-commit at a time per process
     openapi.py   the API document served at /v1/openapi.json
     run.py       listening (uvicorn), TLS, the secret file
 

@@ -1,0 +1,129 @@
+"""HTTP plumbing of the server: JSON bodies in, answers and errors out, the request log.
+
+Every endpoint's work runs in the thread pool (`_call`): it does database work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from .. import wire
+from ..errors import CustodianError, UsageError
+from ..secret import PRIMARY_FIELD
+from ..service import RevealRequest, WriteRequest
+
+MAX_BODY = 64 * 1024  # bytes a request body may hold
+log = logging.getLogger("custodian.server")
+
+
+async def call(
+    request: Request, run: Callable[[dict[str, Any]], dict[str, Any]], *, body: bool = True
+) -> Response:
+    """Read the JSON body, run `run` in the thread pool (it does database work), and
+    answer with its result or its error; log the request either way."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        parsed = await _body(request) if body else {}
+        result = await run_in_threadpool(run, parsed)
+        status = 200
+        return JSONResponse(result)
+    except CustodianError as exc:
+        status = wire.status_of(exc)
+        return JSONResponse(wire.error_body(exc), status_code=status)
+    except Exception as exc:  # an answer, never a traceback, and never its message
+        log.error("internal error %s on %s", type(exc).__name__, request.url.path)
+        return JSONResponse(wire.error_body(CustodianError("internal server error")), 500)
+    finally:
+        _log_request(request, status, started)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    size = request.headers.get("content-length")
+    if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
+        raise UsageError(f"a request body holds at most {MAX_BODY} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise UsageError(f"a request body holds at most {MAX_BODY} bytes")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise UsageError("the request body is not JSON") from None
+    if not isinstance(body, dict):
+        raise UsageError("the request body is not a JSON object")
+    return body
+
+
+def _log_request(request: Request, status: int, started: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
+    record = {
+        "method": request.method,
+        "path": request.url.path,
+        "status": status,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+        "client": addr(request),
+        "member": getattr(request.state, "member", None),
+    }
+    log.info(json.dumps(record))
+
+
+def text(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value or len(value) > 500:
+        raise UsageError(f"{key!r} must be a non-empty string")
+    return value
+
+
+def number(value: Any, what: str) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{what!r} must be a number") from None
+    if number < 0:
+        raise UsageError(f"{what!r} must not be negative")
+    return number
+
+
+def reveal_request(body: dict[str, Any]) -> RevealRequest:
+    field = body.get("field", PRIMARY_FIELD)
+    reason = body.get("reason")
+    version = body.get("version")
+    if not isinstance(field, str) or (reason is not None and not isinstance(reason, str)):
+        raise UsageError("'field' and 'reason' must be strings")
+    if version is not None and type(version) is not int:
+        raise UsageError("'version' must be a number")
+    return RevealRequest(text(body, "path"), field, reason, version)
+
+
+def write_request(body: dict[str, Any]) -> WriteRequest:
+    expected = body.get("expected_version")
+    if expected is not None and type(expected) is not int:
+        raise UsageError("'expected_version' must be a number")
+    return WriteRequest(text(body, "path"), expected)
+
+
+def addr(request: Request) -> str:
+    return request.client.host if request.client else "-"
+
+
+def who(request: Request, username: str) -> str:
+    return f"{addr(request)}\x00{username}"
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return JSONResponse(wire.error_body(UsageError(f"no such endpoint {request.url.path}")), 404)
+
+
+async def not_allowed(request: Request, exc: Exception) -> Response:
+    return JSONResponse(wire.error_body(UsageError(f"{request.method} is not allowed here")), 405)

@@ -1,0 +1,155 @@
+"""`cred set` through `custodian serve` (docs/server.md, "A new version"): the same
+results as against the database, the payload sealed on the client, and a server whose
+database lies refused by the client before anything is written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.cli.clikit import CANARY, CRED, LOCKED, SWITCH, Cli, Result, clean_env
+
+NEW = "new-value-set-through-the-server"
+
+
+@dataclass
+class Served:
+    """The `both` vault behind a real `custodian serve` process."""
+
+    cli: Cli
+    url: str
+
+    def run(
+        self, *args: str, user: str = "ben", expect: int | None = 0, input: str | None = None
+    ) -> Result:
+        """A command with CUSTODIAN_URL instead of CUSTODIAN_DB."""
+        env = self.cli.env(user)
+        del env["CUSTODIAN_DB"]
+        env.update(CUSTODIAN_URL=self.url, CUSTODIAN_NO_AGENT="1")
+        return self.cli.run(*args, env=env, expect=expect, input=input)
+
+    def write(
+        self, path: str, value: str, *extra: str, user: str = "ben", expect: int = 0
+    ) -> Result:
+        return self.run("cred", "set", path, *extra, user=user, expect=expect, input=value + "\n")
+
+    def events(self, action: str) -> list[tuple[object, ...]]:
+        return self.cli.sql(
+            "SELECT actor, outcome, target FROM access_event WHERE action = ? ORDER BY seq",
+            (action,),
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(both: Cli) -> Iterator[Served]:
+    port = _free_port()
+    env = clean_env(both.db, both.runtime)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "custodian", "serve", "--listen", f"127.0.0.1:{port}", "--quiet"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else b""
+            assert time.monotonic() < deadline, "the server did not become ready"
+            time.sleep(0.1)
+        yield Served(both, url)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_a_version_set_through_the_server_is_the_one_the_database_serves(served: Served) -> None:
+    r = served.write(CRED, NEW)
+    assert r.stderr.strip() == f"stored version 2 of {CRED}"
+    assert served.cli.run("get", CRED, user="ben").stdout == NEW + "\n"
+    history = served.cli.run("cred", "history", CRED, "--format", "json").json()
+    assert [(v["version"], v["created_by"]) for v in history] == [(1, "ada"), (2, "ben")]
+    assert served.events("cred-set") == [("ben", "ok", CRED)]
+    served.cli.run("log", "verify")  # exit 0: every event links and verifies
+    stored = served.cli.sql("SELECT ciphertext FROM secret_version WHERE version = 2")[0][0]
+    assert NEW.encode() not in bytes(stored)  # sealed on the client
+
+
+def test_a_field_not_given_is_kept_from_the_current_version(served: Served) -> None:
+    served.write(SWITCH, "enable-2", "--field", "enable")
+    get = ("get", SWITCH, "--reason", "T-1")
+    assert served.cli.run(*get, user="ben").stdout == "switch-pw-1\n"
+    assert served.cli.run(*get, "--field", "enable", user="ben").stdout == "enable-2\n"
+
+
+def test_a_stale_if_version_is_a_conflict_and_writes_nothing(served: Served) -> None:
+    r = served.write(CRED, NEW, "--if-version", "7", expect=7)
+    assert "is at version 1, not 7" in r.stderr
+    assert served.cli.run("get", CRED, user="ben").stdout == CANARY + "\n"
+    assert served.events("cred-set") == []
+
+
+def test_no_grant_and_the_auditor_are_refused(served: Served) -> None:
+    served.write(LOCKED, NEW, expect=4)
+    r = served.write(CRED, NEW, user="dora", expect=4)
+    assert "auditors cannot change customer data" in r.stderr
+    assert served.events("cred-set") == []
+
+
+def test_a_write_only_grant_writes_through_the_server_and_cannot_read(served: Served) -> None:
+    served.cli.run("tech", "add", "wo", input="technician passphrase\n")
+    served.cli.run("grant", "wo", "acme", "--write-only")
+    served.write(CRED, NEW, user="wo")
+    r = served.run("get", CRED, user="wo", expect=4)
+    assert "write-only" in r.stderr and NEW not in r.stdout
+    assert served.run("get", CRED).stdout == NEW + "\n"  # ben reads what wo wrote
+
+
+def test_a_customer_key_substituted_in_the_servers_database_is_refused(served: Served) -> None:
+    """The server's database names another public key for the customer's key version:
+    the client would seal the new version to a key the writer holds. It refuses (exit 6)
+    before sealing anything, and nothing is written."""
+    ids = dict(served.cli.sql("SELECT slug, id FROM customer"))
+    other = served.cli.sql(
+        "SELECT public_key FROM customer_key WHERE customer_id = ?", (ids["initech"],)
+    )[0][0]
+    served.cli.sql(
+        "UPDATE customer_key SET public_key = ? WHERE customer_id = ?", (other, ids["acme"])
+    )
+    r = served.write(CRED, NEW, expect=6)
+    assert "not the one in the key directory" in r.stderr
+    assert served.events("cred-set") == []
+
+
+def test_a_version_rolled_back_in_the_servers_database_is_refused(served: Served) -> None:
+    served.write(CRED, "second")
+    served.cli.sql("UPDATE credential SET current_version = 1 WHERE name = 'administrator'")
+    served.cli.sql(
+        "DELETE FROM secret_version WHERE version = 2 AND credential_id ="
+        " (SELECT id FROM credential WHERE name = 'administrator')"
+    )
+    r = served.write(CRED, NEW, expect=6)
+    assert "in the access log" in r.stderr
+    assert served.events("cred-set") == [("ben", "ok", CRED)]  # the first one only

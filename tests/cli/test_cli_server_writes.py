@@ -111,11 +111,19 @@ def test_a_stale_if_version_is_a_conflict_and_writes_nothing(served: Served) -> 
     assert served.events("cred-set") == []
 
 
-def test_no_grant_and_the_auditor_are_refused(served: Served) -> None:
+def test_no_grant_and_the_auditor_are_refused_and_the_probes_recorded(served: Served) -> None:
+    """Refused writes are access events, as in database mode (the client signs them, the
+    server rebuilds them from its own checks); a missing credential too."""
     served.write(LOCKED, NEW, expect=4)
     r = served.write(CRED, NEW, user="dora", expect=4)
     assert "auditors cannot change customer data" in r.stderr
-    assert served.events("cred-set") == []
+    served.write("acme/dc01/nobody", NEW, expect=3)
+    assert served.events("cred-set") == [
+        ("ben", "denied", LOCKED),
+        ("dora", "denied", CRED),
+        ("ben", "failed", "acme/dc01/nobody"),
+    ]
+    served.cli.run("log", "verify")
 
 
 def test_a_write_only_grant_writes_through_the_server_and_cannot_read(served: Served) -> None:

@@ -9,14 +9,13 @@ verified by `Member` against the log since the root the bundle pins.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
 from typing import Any, NoReturn
 
 from .. import wire
 from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
 from ..records import Identity
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from ..service import Member, RevealRequest, SigningHead
+from ..service import Member, Probe, RevealRequest, WriteRequest
 from .transport import Transport
 
 PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
@@ -153,7 +152,7 @@ class RemoteSession:
                 m.catch_up(events, (head.seq, head.hash))
                 at = wire.time_of(prepared.get("at"))
                 if "refused" in prepared:
-                    self._record_refusal(asked, request, prepared, head, at)
+                    self._record_refusal("/reveal/refused", asked, request.probe(), prepared)
                 target = wire.target_in(prepared.get("target"))
                 signature = m.sign_reveal(request, target, head, at)
             except BaseException:  # refused to sign: the slot is free for others at once
@@ -198,6 +197,9 @@ class RemoteSession:
                 events = [wire.event_in(e) for e in _list(prepared.get("events"))]
                 m.catch_up(events, (head.seq, head.hash))
                 at = wire.time_of(prepared.get("at"))
+                if "refused" in prepared:
+                    probe = WriteRequest(path, expected_version).probe()
+                    self._record_refusal("/write/refused", asked, probe, prepared)
                 version, fields, sealed, signature = m.seal_write(
                     path,
                     payload,
@@ -230,16 +232,13 @@ class RemoteSession:
         raise Conflict("the access log kept moving on: try again")
 
     def _record_refusal(
-        self,
-        asked: dict[str, Any],
-        request: RevealRequest,
-        prepared: dict[str, Any],
-        head: SigningHead,
-        at: datetime,
+        self, endpoint: str, asked: dict[str, Any], probe: Probe, prepared: dict[str, Any]
     ) -> NoReturn:
-        """The server refused: sign the refusal's access event, then raise the refusal."""
+        """The server refused (the log since this client's head was caught up with): sign
+        the refusal's access event, have the server record it, then raise the refusal."""
         refusal = wire.refusal_in(prepared.get("refused"))
-        signature = self._member.sign_refusal(request, refusal, head, at)
+        head, at = wire.head_in(prepared.get("head")), wire.time_of(prepared.get("at"))
+        signature = self._member.sign_refusal(probe, refusal, head, at)
         body = {
             **asked,
             "lease": prepared.get("lease"),
@@ -248,7 +247,7 @@ class RemoteSession:
             "signature": signature.hex(),
         }
         with contextlib.suppress(Conflict):  # the log moved on: the refusal stands
-            self._call("POST", "/reveal/refused", body=body)
+            self._call("POST", endpoint, body=body)
         raise refusal.error
 
     def _release(self, lease: object) -> None:

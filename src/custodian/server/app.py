@@ -9,7 +9,8 @@ body, token or any value.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -27,6 +28,7 @@ from ..service import (
     auth_message,
     commit_write,
     prepare_write,
+    record_write_refusal,
 )
 from ..wire import API
 from .http import (
@@ -64,6 +66,7 @@ def create_app(served: Served, tokens: Tokens) -> Starlette:
         Route(f"{API}/reveal/refused", api.refused, methods=["POST"]),
         Route(f"{API}/write/prepare", api.prepare_write, methods=["POST"]),
         Route(f"{API}/write", api.write, methods=["POST"]),
+        Route(f"{API}/write/refused", api.write_refused, methods=["POST"]),
         Route(f"{API}/lease/release", api.release, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
@@ -198,10 +201,7 @@ class _Api:
     async def reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self._login(request)
-            lease = body.get("lease")
-            if not isinstance(lease, str) or not self.slot.holds(lease):
-                raise Conflict("the signing slot expired: prepare the reveal again")
-            try:
+            with self._leased(body):
                 sealed = self.served.commit_reveal(
                     login,
                     reveal_request(body),
@@ -209,10 +209,6 @@ class _Api:
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),
                 )
-            except HeadMoved:
-                raise Conflict("the access log moved on: prepare the reveal again") from None
-            finally:
-                self.slot.release(lease)
             return {"target": wire.target_out(sealed.target), "sealed": sealed.sealed.hex()}
 
         return await call(request, run)
@@ -229,26 +225,26 @@ class _Api:
             except BaseException:
                 self.slot.release(lease)
                 raise
-            return {
+            answer = {
                 "lease": lease,
                 "events": [wire.event_out(e) for e in prepared.events],
                 "head": wire.head_out(prepared.head),
                 "at": prepared.at.isoformat(),
-                "target": wire.write_target_out(prepared.target),
             }
+            if prepared.refusal is not None:
+                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+            assert prepared.target is not None
+            return {**answer, "target": wire.write_target_out(prepared.target)}
 
         return await call(request, run)
 
     async def write(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self._login(request)
-            lease = body.get("lease")
-            if not isinstance(lease, str) or not self.slot.holds(lease):
-                raise Conflict("the signing slot expired: prepare the write again")
             fields = body.get("fields")
             if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
                 raise UsageError("'fields' must be a list of field names")
-            try:
+            with self._leased(body):
                 version = commit_write(
                     self.served,
                     login,
@@ -260,23 +256,47 @@ class _Api:
                     fields=fields,
                     sealed=wire.bytes_of(body.get("sealed"), "sealed version"),
                 )
-            except HeadMoved:
-                raise Conflict("the access log moved on: prepare the write again") from None
-            finally:
-                self.slot.release(lease)
             return {"version": version}
 
         return await call(request, run)
 
-    async def refused(self, request: Request) -> Response:
-        """Record the refusal a client signed; answers with the refusal itself."""
+    async def write_refused(self, request: Request) -> Response:
+        """Record the refusal of a write a client signed; answers with the refusal."""
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self._login(request)
-            lease = body.get("lease")
-            if not isinstance(lease, str) or not self.slot.holds(lease):
-                raise Conflict("the signing slot expired: prepare the reveal again")
-            try:
+            with self._leased(body):
+                raise record_write_refusal(
+                    self.served,
+                    login,
+                    write_request(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+    @contextlib.contextmanager
+    def _leased(self, body: dict[str, Any]) -> Iterator[None]:
+        """A commit under the lease its prepare took: refused once the lease is gone; the
+        slot is free again afterwards, whatever happens."""
+        lease = body.get("lease")
+        if not isinstance(lease, str) or not self.slot.holds(lease):
+            raise Conflict("the signing slot expired: prepare again")
+        try:
+            yield
+        except HeadMoved:
+            raise Conflict("the access log moved on: prepare again") from None
+        finally:
+            self.slot.release(lease)
+
+    async def refused(self, request: Request) -> Response:
+        """Record the refusal of a reveal a client signed; answers with the refusal."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self._login(request)
+            with self._leased(body):
                 raise self.served.record_refusal(
                     login,
                     reveal_request(body),
@@ -284,10 +304,6 @@ class _Api:
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),
                 )
-            except HeadMoved:
-                raise Conflict("the access log moved on: prepare the reveal again") from None
-            finally:
-                self.slot.release(lease)
 
         return await call(request, run)
 

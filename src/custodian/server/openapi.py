@@ -117,7 +117,7 @@ OPENAPI: dict[str, Any] = {
             "check a new version; the customer key to seal to, the current version for a"
             " reader who keeps its other fields, the log since the client's head",
             _props("path", "expected_version", "from", required=("path", "from")),
-            _props("lease", "events", "head", "at", "target"),
+            _props("lease", "events", "head", "at", "target", "refused"),
             auth=True,
         ),
         "/v1/write": _post(
@@ -144,6 +144,12 @@ OPENAPI: dict[str, Any] = {
                 ),
             ),
             _props("version"),
+            auth=True,
+        ),
+        "/v1/write/refused": _post(
+            "append the signed access event of a refused write; answers with the refusal",
+            _props("path", "expected_version", "lease", "at", "head", "signature"),
+            _props(),
             auth=True,
         ),
         "/v1/lease/release": _post(

@@ -17,8 +17,15 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 from ..audit.append import HeadMoved, SigningHead
 from .member import Member, auth_message
 from .reveal import RevealTarget
-from .served import Account, Login, Refusal, RevealRequest, Served, key_tag
-from .served_write import PreparedWrite, WriteRequest, WriteTarget, commit_write, prepare_write
+from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
+from .served_write import (
+    PreparedWrite,
+    WriteRequest,
+    WriteTarget,
+    commit_write,
+    prepare_write,
+    record_write_refusal,
+)
 from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
@@ -31,6 +38,7 @@ __all__ = [
     "Login",
     "Member",
     "PreparedWrite",
+    "Probe",
     "Refusal",
     "RevealRequest",
     "RevealTarget",
@@ -43,4 +51,5 @@ __all__ = [
     "commit_write",
     "key_tag",
     "prepare_write",
+    "record_write_refusal",
 ]

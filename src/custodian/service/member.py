@@ -23,7 +23,7 @@ from ..storage import SecretRef
 from . import inputs, keys, payloads
 from .enrolment import pack_private, technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
-from .served import Refusal, RevealRequest
+from .served import Probe, Refusal, RevealRequest
 from .served_write import WriteTarget, write_event
 from .trust import Trust
 
@@ -124,12 +124,13 @@ class Member:
             self._signed = None
 
     def sign_refusal(
-        self, request: RevealRequest, refusal: Refusal, head: SigningHead, at: datetime
+        self, probe: Probe, refusal: Refusal, head: SigningHead, at: datetime
     ) -> bytes:
-        """Sign the access event of a refused reveal (the server records it, as a
-        database-mode client records its own refusals)."""
+        """Sign the access event of a refused request (the server records it, as a
+        database-mode client records its own refusals); `probe` is what this client
+        asked, from its own request."""
         self._check_head(head)
-        draft = refusal.event(self.username, self.technician_id, request)
+        draft = refusal.event(self.username, self.technician_id, probe)
         return self.signer.sign(event_digest(draft, at, head))
 
     def seal_write(

@@ -83,6 +83,9 @@ def key_tag(signing_key: bytes) -> bytes:
     return hashlib.sha256(signing_key).digest()[:8]
 
 
+Probe = tuple[str, str, str | None]  # what a refused request's event names: action, target, reason
+
+
 @dataclass(frozen=True)
 class RevealRequest:
     path: str
@@ -99,6 +102,10 @@ class RevealRequest:
         target = str(cp) + (f"#{self.field}" if self.field != PRIMARY_FIELD else "")
         return cp, reason, target
 
+    def probe(self) -> Probe:
+        _, reason, target = self.checked()
+        return "reveal", target, reason
+
 
 @dataclass(frozen=True)
 class PreparedReveal:
@@ -114,15 +121,16 @@ class PreparedReveal:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A refused reveal, as its access event records it (what `Actor.refuse` writes)."""
+    """A refused request, as its access event records it (what `Actor.refuse` writes)."""
 
     error: AccessDenied | NotFound
     fields: dict[str, object]  # the ids found before the refusal (customer, credential)
 
-    def event(self, username: str, member: int, request: RevealRequest) -> EventDraft:
-        _, reason, target = request.checked()
+    def event(self, username: str, member: int, probe: Probe) -> EventDraft:
+        """The refusal's event: what the member asked (`probe`), and the error."""
+        action, target, reason = probe
         return EventDraft(
-            "reveal",
+            action,
             policy.refusal_outcome(self.error),
             username,
             member,
@@ -263,7 +271,7 @@ class Served:
             try:
                 self._check(tx, member, request, found)
             except (AccessDenied, NotFound) as exc:
-                draft = Refusal(exc, found).event(member.username, member.id, request)
+                draft = Refusal(exc, found).event(member.username, member.id, request.probe())
                 append_presigned(tx, draft, at, head, member.signing_key, signature)
                 return exc
         raise UsageError("the reveal is no longer refused: ask again")

@@ -34,13 +34,13 @@ from ..db.models import (
     Role,
     SecretVersion,
 )
-from ..errors import AccessDenied, Conflict, NotFound, UsageError
+from ..errors import AccessDenied, Conflict, CustodianError, NotFound, UsageError
 from ..paths import CredentialPath
 from ..secret import MAX_FIELD_BYTES, check_field_name
 from ..storage import SecretRef
 from . import keys, policy, revocation, rows
 from .directory import cred_change
-from .served import MAX_EVENTS, Account, Login
+from .served import MAX_EVENTS, Account, Login, Probe, Refusal
 
 if TYPE_CHECKING:
     from .served import Served
@@ -53,6 +53,10 @@ MAX_FIELDS = 64
 class WriteRequest:
     path: str
     expected_version: int | None = None
+
+    def probe(self) -> Probe:
+        """What the event of a refused write names (`probes.recorded` in `set_secret`)."""
+        return "cred-set", str(CredentialPath.parse(self.path)), None
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,13 @@ class WriteTarget:
 
 @dataclass(frozen=True)
 class PreparedWrite:
+    """What a client verifies, seals and signs; refused, the refusal it signs instead."""
+
     events: list[Any]
     head: SigningHead
     at: datetime
-    target: WriteTarget
+    target: WriteTarget | None
+    refusal: Refusal | None = None
 
 
 def write_event(
@@ -101,12 +108,39 @@ def write_event(
 def prepare_write(served: Served, login: Login, request: WriteRequest, start: int) -> PreparedWrite:
     with served.vault.db.transaction() as tx:
         member = served.logged_in(tx, login)
-        target, _ = _check(served, tx, member, request)
+        target: WriteTarget | None = None
+        refusal: Refusal | None = None
+        try:
+            target, _ = _check(served, tx, member, request)
+        except (AccessDenied, NotFound) as exc:
+            refusal = Refusal(exc, {})  # the event names the path only, as in database mode
         head = signing_head(tx)
         if head.seq - start >= MAX_EVENTS:
             raise UsageError("the client is too far behind the log: sync it first")
         events, _ = served.events_in(tx, start, head.seq)
-        return PreparedWrite(events, head, served.vault.clock(), target)
+        return PreparedWrite(events, head, served.vault.clock(), target, refusal)
+
+
+def record_write_refusal(
+    served: Served,
+    login: Login,
+    request: WriteRequest,
+    at: datetime,
+    head: SigningHead,
+    signature: bytes,
+) -> CustodianError:
+    """Append the refusal the client signed, if the write is still refused (the server
+    builds the event itself); returns the refusal."""
+    served.check_time(at)
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        try:
+            _check(served, tx, member, request)
+        except (AccessDenied, NotFound) as exc:
+            draft = Refusal(exc, {}).event(member.username, member.id, request.probe())
+            append_presigned(tx, draft, at, head, member.signing_key, signature)
+            return exc
+    raise UsageError("the write is no longer refused: ask again")
 
 
 def commit_write(

@@ -16,6 +16,7 @@ from typing import Any
 from . import errors
 from .audit.append import SigningHead
 from .errors import AccessDenied, CustodianError, IntegrityError, NotFound
+from .records import CredentialInfo, CustomerInfo
 from .service import Refusal, RevealTarget, WriteTarget
 
 API = "/v1"
@@ -246,3 +247,52 @@ def write_target_in(item: Any) -> WriteTarget:
             bytes_of(current.get("wrapped"), "key wrap"),
         ),
     )
+
+
+def credential_out(info: CredentialInfo) -> dict[str, Any]:
+    return {**info.to_dict(), "fields": list(info.fields)}
+
+
+def credential_in(item: Any) -> CredentialInfo:
+    """A listed credential (metadata, shown as it is; never used to decide anything)."""
+    try:
+        return CredentialInfo(
+            path=str(item["path"]),
+            customer=str(item["customer"]),
+            system=str(item["system"]),
+            system_kind=str(item["system_kind"]),
+            host=_opt_text(item["host"]),
+            name=str(item["name"]),
+            username=_opt_text(item["username"]),
+            url=_opt_text(item["url"]),
+            version=int_of(item["version"], "credential"),
+            fields=tuple(str(f) for f in item["fields"]),
+            updated_at=time_of(item["updated_at"]),
+        )
+    except (KeyError, TypeError):
+        raise IntegrityError("the server sent a malformed credential") from None
+
+
+def customer_out(info: CustomerInfo) -> dict[str, Any]:
+    return info.to_dict()
+
+
+def customer_in(item: Any) -> CustomerInfo:
+    try:
+        return CustomerInfo(
+            slug=str(item["slug"]),
+            name=str(item["name"]),
+            status=str(item["status"]),
+            require_reason=bool(item["require_reason"]),
+            reason_pattern=_opt_text(item["reason_pattern"]),
+            key_version=int_of(item["key_version"], "customer"),
+            created_at=time_of(item["created_at"]),
+            systems=int_of(item["systems"], "customer"),
+            credentials=int_of(item["credentials"], "customer"),
+        )
+    except (KeyError, TypeError):
+        raise IntegrityError("the server sent a malformed customer") from None
+
+
+def _opt_text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -15,7 +15,7 @@ from ._io import acting_passphrase
 
 if TYPE_CHECKING:
     from .. import BackendConfig, Secret, SecretPayload
-    from ..records import Identity
+    from ..records import CredentialInfo, CustomerInfo, Identity
     from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
@@ -24,9 +24,13 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
-    `cred set`): an `ActorSession`, or a `RemoteSession`."""
+    `cred set`, `cred list`, `customer list`): an `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
+
+    def list_customers(self) -> list[CustomerInfo]: ...
+
+    def list_credentials(self, slug: str | None = ...) -> list[CredentialInfo]: ...
 
     def set_secret(
         self,
@@ -134,7 +138,8 @@ class CliContext:
         if self.server is not None:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
-                " `cred set`, `whoami`, `unlock` and `lock` do):"
+                " `cred set`, `cred list`, `customer list`, `whoami`, `unlock` and `lock`"
+                " do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

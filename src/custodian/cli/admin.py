@@ -183,7 +183,7 @@ def customer_edit(
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @pass_ctx
 def customer_list(ctx: CliContext, fmt: str) -> None:
-    rows = [c.to_dict() for c in ctx.actor().list_customers()]
+    rows = [c.to_dict() for c in ctx.reader().list_customers()]
     emit(rows, ["slug", "name", "status", "require_reason", "credentials"], fmt)
 
 

@@ -135,7 +135,7 @@ def cred_set(
 @pass_ctx
 def cred_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
     """Credentials you may see (metadata only, never secrets)."""
-    rows = [c.to_dict() for c in ctx.actor().list_credentials(slug)]
+    rows = [c.to_dict() for c in ctx.reader().list_credentials(slug)]
     emit(rows, ["path", "system_kind", "host", "username", "version", "fields"], fmt)
 
 

@@ -9,13 +9,20 @@ verified by `Member` against the log since the root the bundle pins.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, NoReturn
+from typing import Any
 
 from .. import wire
-from ..errors import AuthenticationFailed, Conflict, CustodianError, IntegrityError
-from ..records import Identity
+from ..errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    Conflict,
+    CustodianError,
+    IntegrityError,
+    NotFound,
+)
+from ..records import CredentialInfo, CustomerInfo, Identity
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from ..service import Member, Probe, RevealRequest, WriteRequest
+from ..service import Member, Probe, RevealRequest, WriteRequest, list_probe
 from .transport import Transport
 
 PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
@@ -153,6 +160,7 @@ class RemoteSession:
                 at = wire.time_of(prepared.get("at"))
                 if "refused" in prepared:
                     self._record_refusal("/reveal/refused", asked, request.probe(), prepared)
+                    continue
                 target = wire.target_in(prepared.get("target"))
                 signature = m.sign_reveal(request, target, head, at)
             except BaseException:  # refused to sign: the slot is free for others at once
@@ -200,6 +208,7 @@ class RemoteSession:
                 if "refused" in prepared:
                     probe = WriteRequest(path, expected_version).probe()
                     self._record_refusal("/write/refused", asked, probe, prepared)
+                    continue
                 version, fields, sealed, signature = m.seal_write(
                     path,
                     payload,
@@ -231,11 +240,36 @@ class RemoteSession:
             return version
         raise Conflict("the access log kept moving on: try again")
 
+    def list_customers(self) -> list[CustomerInfo]:
+        answer = self._call("GET", "/customers")
+        return [wire.customer_in(c) for c in _list(answer.get("customers"))]
+
+    def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
+        """Credentials this member may see (metadata only), or one customer's."""
+        for _ in range(PREPARE_TRIES):
+            start = self._member.trust.start()
+            answer = self._call("POST", "/credentials", body={"customer": slug, "from": start})
+            if "refused" not in answer:
+                return [wire.credential_in(c) for c in _list(answer.get("credentials"))]
+            assert slug is not None
+            try:
+                head = wire.head_in(answer.get("head"))
+                events = [wire.event_in(e) for e in _list(answer.get("events"))]
+                self._member.catch_up(events, (head.seq, head.hash))
+                self._record_refusal(
+                    "/credentials/refused", {"customer": slug}, list_probe(slug), answer
+                )
+            except BaseException:
+                self._release(answer.get("lease"))
+                raise
+        raise Conflict("the access log kept moving on: try again")
+
     def _record_refusal(
         self, endpoint: str, asked: dict[str, Any], probe: Probe, prepared: dict[str, Any]
-    ) -> NoReturn:
+    ) -> None:
         """The server refused (the log since this client's head was caught up with): sign
-        the refusal's access event, have the server record it, then raise the refusal."""
+        the refusal's access event and have the server record it, then raise the refusal.
+        Returns only when the log moved on first: the caller asks again."""
         refusal = wire.refusal_in(prepared.get("refused"))
         head, at = wire.head_in(prepared.get("head")), wire.time_of(prepared.get("at"))
         signature = self._member.sign_refusal(probe, refusal, head, at)
@@ -246,8 +280,12 @@ class RemoteSession:
             "head": wire.head_out(head),
             "signature": signature.hex(),
         }
-        with contextlib.suppress(Conflict):  # the log moved on: the refusal stands
+        try:
             self._call("POST", endpoint, body=body)
+        except Conflict:
+            return
+        except (AccessDenied, NotFound):
+            pass  # the server answers with the refusal it recorded
         raise refusal.error
 
     def _release(self, lease: object) -> None:

@@ -27,7 +27,10 @@ from ..service import (
     Served,
     auth_message,
     commit_write,
+    list_credentials,
+    list_customers,
     prepare_write,
+    record_list_refusal,
     record_write_refusal,
 )
 from ..wire import API
@@ -67,6 +70,9 @@ def create_app(served: Served, tokens: Tokens) -> Starlette:
         Route(f"{API}/write/prepare", api.prepare_write, methods=["POST"]),
         Route(f"{API}/write", api.write, methods=["POST"]),
         Route(f"{API}/write/refused", api.write_refused, methods=["POST"]),
+        Route(f"{API}/customers", api.customers, methods=["GET"]),
+        Route(f"{API}/credentials", api.credentials, methods=["POST"]),
+        Route(f"{API}/credentials/refused", api.credentials_refused, methods=["POST"]),
         Route(f"{API}/lease/release", api.release, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
@@ -300,6 +306,60 @@ class _Api:
                 raise self.served.record_refusal(
                     login,
                     reveal_request(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+    async def customers(self, request: Request) -> Response:
+        def run(_: dict[str, Any]) -> dict[str, Any]:
+            found = list_customers(self.served, self._login(request))
+            return {"customers": [wire.customer_out(c) for c in found]}
+
+        return await call(request, run, body=False)
+
+    async def credentials(self, request: Request) -> Response:
+        """A listing; a refused one (a customer the member may not see) holds the lease
+        for the client to sign its event (`credentials_refused`)."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self._login(request)
+            slug = body.get("customer")
+            if slug is not None and not isinstance(slug, str):
+                raise UsageError("'customer' must be a customer's slug")
+            start = number(body.get("from"), "from")
+            lease = self.slot.acquire() if slug is not None else None
+            try:
+                found = list_credentials(self.served, login, slug, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            if found.refusal is None:
+                self.slot.release(lease)
+                return {"credentials": [wire.credential_out(c) for c in found.credentials]}
+            if lease is None:
+                raise Conflict("the server is busy: try again")
+            assert found.events is not None and found.head is not None and found.at
+            return {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in found.events],
+                "head": wire.head_out(found.head),
+                "at": found.at.isoformat(),
+                "refused": wire.refusal_out(found.refusal),
+            }
+
+        return await call(request, run)
+
+    async def credentials_refused(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self._login(request)
+            with self._leased(body):
+                raise record_list_refusal(
+                    self.served,
+                    login,
+                    text(body, "customer"),
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),

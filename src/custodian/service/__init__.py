@@ -18,6 +18,13 @@ from ..audit.append import HeadMoved, SigningHead
 from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
+from .served_read import (
+    CredentialListing,
+    list_credentials,
+    list_customers,
+    list_probe,
+    record_list_refusal,
+)
 from .served_write import (
     PreparedWrite,
     WriteRequest,
@@ -32,6 +39,7 @@ from .vault import Custodian, InitResult, SchemaStatus
 __all__ = [
     "Account",
     "ActorSession",
+    "CredentialListing",
     "Custodian",
     "HeadMoved",
     "InitResult",
@@ -50,6 +58,10 @@ __all__ = [
     "auth_message",
     "commit_write",
     "key_tag",
+    "list_credentials",
+    "list_customers",
+    "list_probe",
     "prepare_write",
+    "record_list_refusal",
     "record_write_refusal",
 ]

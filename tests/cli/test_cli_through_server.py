@@ -1,6 +1,7 @@
-"""`cred set` through `custodian serve` (docs/server.md, "A new version"): the same
-results as against the database, the payload sealed on the client, and a server whose
-database lies refused by the client before anything is written."""
+"""Commands through `custodian serve` beyond `get` (tests/server): `cred set` (docs/server.md,
+"A new version") and the listings. The same results as against the database, the payload
+sealed on the client, refusals recorded, and a server whose database lies refused by the
+client before anything is written."""
 
 from __future__ import annotations
 
@@ -161,3 +162,29 @@ def test_a_version_rolled_back_in_the_servers_database_is_refused(served: Served
     r = served.write(CRED, NEW, expect=6)
     assert "in the access log" in r.stderr
     assert served.events("cred-set") == [("ben", "ok", CRED)]  # the first one only
+
+
+LISTINGS = [
+    ("cred", "list"),
+    ("cred", "list", "acme", "--format", "json"),
+    ("customer", "list"),
+]
+
+
+def test_a_listing_through_the_server_is_the_databases(served: Served) -> None:
+    for user in ("ben", "ada"):
+        for args in LISTINGS:
+            through = served.run(*args, user=user).stdout
+            assert through == served.cli.run(*args, user=user).stdout, (user, args)
+            assert through.strip()
+
+
+def test_a_refused_listing_is_recorded_as_in_database_mode(served: Served) -> None:
+    r = served.run("cred", "list", "initech", expect=4)
+    assert r.stderr.strip() == "custodian: no access to customer 'initech'"
+    served.run("cred", "list", "no-such-customer", expect=4)  # the same answer
+    assert served.events("cred-list") == [
+        ("ben", "denied", "initech"),
+        ("ben", "denied", "no-such-customer"),
+    ]
+    served.cli.run("log", "verify")

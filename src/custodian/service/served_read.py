@@ -1,0 +1,102 @@
+"""Listings through the server (`cred list`, `customer list` with `--server`): metadata
+only, by the rules of database mode (`_listing`, `policy.may_see`).
+
+Metadata is what the database holds in clear, so a client has nothing to verify in it
+beyond what it asked for. A listing of one customer the member may not see is refused
+like a reveal: the refusal comes back with the log head, the client signs its event,
+and the server records it (`record_list_refusal`), as `probes.recorded` does in database
+mode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, select
+
+from ..audit.append import SigningHead, append_presigned, signing_head
+from ..db.models import Customer
+from ..errors import AccessDenied, CustodianError, NotFound, UsageError
+from ..paths import check_slug
+from ..records import CredentialInfo, CustomerInfo
+from . import _listing, policy, rows
+from .served import MAX_EVENTS, Account, Login, Probe, Refusal
+
+if TYPE_CHECKING:
+    from .served import Served
+
+
+@dataclass(frozen=True)
+class CredentialListing:
+    """The credentials asked for; refused, the refusal to sign and where it goes."""
+
+    credentials: list[CredentialInfo]
+    refusal: Refusal | None = None
+    events: list[Any] | None = None
+    head: SigningHead | None = None
+    at: datetime | None = None
+
+
+def list_probe(slug: str) -> Probe:
+    return "cred-list", slug, None
+
+
+def list_customers(served: Served, login: Login) -> list[CustomerInfo]:
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        return _listing.customers(tx, _scope(member), served.vault.clock())
+
+
+def list_credentials(
+    served: Served, login: Login, slug: str | None, start: int
+) -> CredentialListing:
+    """Every credential the member may see, or one customer's (`slug`)."""
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        now = served.vault.clock()
+        if slug is None:
+            return CredentialListing(_listing.credentials(tx, _scope(member), now))
+        try:
+            customer = _visible(tx, member, slug, now)
+        except (AccessDenied, NotFound) as exc:
+            head = signing_head(tx)
+            if head.seq - start >= MAX_EVENTS:
+                raise UsageError("the client is too far behind the log: sync it first") from None
+            events, _ = served.events_in(tx, start, head.seq)
+            return CredentialListing([], Refusal(exc, {}), events, head, now)
+        return CredentialListing(_listing.credentials(tx, None, now, customer.id))
+
+
+def record_list_refusal(
+    served: Served, login: Login, slug: str, at: datetime, head: SigningHead, signature: bytes
+) -> CustodianError:
+    """Append the refusal the client signed, if the listing is still refused."""
+    served.check_time(at)
+    with served.vault.db.transaction() as tx:
+        member = served.logged_in(tx, login)
+        try:
+            _visible(tx, member, slug, served.vault.clock())
+        except (AccessDenied, NotFound) as exc:
+            draft = Refusal(exc, {}).event(member.username, member.id, list_probe(slug))
+            append_presigned(tx, draft, at, head, member.signing_key, signature)
+            return exc
+    raise UsageError("the listing is no longer refused: ask again")
+
+
+def _scope(member: Account) -> int | None:
+    """Whose grants limit a listing: None for readers, who see every customer."""
+    return None if member.role in policy.READERS else member.id
+
+
+def _visible(tx: Session, member: Account, slug: str, now: datetime) -> Customer:
+    """The customer, as `Actor.customer` lets the member see it."""
+    check_slug(slug)
+    customer = tx.exec(select(Customer).where(Customer.slug == slug)).first()
+    if customer is not None and customer.id is not None:
+        grant = rows.grant(tx, member.id, customer.id)
+        granted = grant is not None and policy.grant_live(grant.expires_at, now)
+        if policy.may_see(member.role, customer.status, granted):
+            return customer
+    raise policy.unseen_customer(member.role, slug)

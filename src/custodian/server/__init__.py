@@ -1,6 +1,10 @@
 """`custodian serve`: the team server between technicians and the database.
 
-    app.py       the ASGI application (Starlette): requests to `service.Served` and back
+    app.py       the ASGI application (Starlette): the routes, the probes
+    base.py      what every route shares: the bearer token, the signing slot's lease
+    login.py     logging in: the locked bundle, a challenge, a token
+    reveals.py   the log feed and the reveal
+    writes.py    new versions and the listings
     http.py      JSON bodies, errors as statuses, size limits, the request log
     tokens.py    login challenges and session tokens, MACed with the shared server secret
     throttle.py  failed logins per address and account

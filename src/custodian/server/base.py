@@ -1,0 +1,55 @@
+"""What every route of the server shares: the vault, the token secret, the login throttle
+and the signing slot, and the two rules each request meets (`login`, `leased`)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from starlette.requests import Request
+
+from ..errors import AuthenticationFailed, Conflict
+from ..service import HeadMoved, Login, Served
+from .slot import SigningSlot
+from .throttle import Throttle
+from .tokens import Tokens
+
+
+class Routes:
+    def __init__(self, served: Served, tokens: Tokens) -> None:
+        self.served, self.tokens = served, tokens
+        self.throttle = Throttle()
+        self.slot = SigningSlot()
+        self.vault_id = served.vault.vault_id()
+
+    def login_of(self, request: Request) -> Login:
+        """Who the bearer token names (checked against the database in the request's own
+        transaction: `Served.logged_in`)."""
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer "):
+            raise AuthenticationFailed("log in first: no session token")
+        session = self.tokens.check(header[7:])
+        request.state.member = session.member
+        return Login(session.member, session.key_tag)
+
+    @contextlib.contextmanager
+    def leased(self, body: dict[str, Any]) -> Iterator[None]:
+        """A commit under the lease its prepare took: refused once the lease is gone; the
+        slot is free again afterwards, whatever happens."""
+        lease = body.get("lease")
+        if not isinstance(lease, str) or not self.slot.holds(lease):
+            raise Conflict("the signing slot expired: prepare again")
+        try:
+            yield
+        except HeadMoved:
+            raise Conflict("the access log moved on: prepare again") from None
+        finally:
+            self.slot.release(lease)
+
+    def leasing(self) -> str:
+        """A lease on the signing slot for a prepare (`Conflict` when it stays taken)."""
+        lease = self.slot.acquire()
+        if lease is None:
+            raise Conflict("the server is busy: try again")
+        return lease

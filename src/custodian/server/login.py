@@ -1,0 +1,70 @@
+"""Logging in: the locked key bundle, a challenge, a token for a signed challenge
+(docs/server.md, "Logging in without sending the passphrase")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import wire
+from ..errors import AuthenticationFailed, CustodianError
+from ..service import auth_message
+from .base import Routes
+from .http import addr, call, text, who
+
+
+class LoginRoutes(Routes):
+    async def login_key(self, request: Request) -> Response:
+        """The member's passphrase-locked key bundle (their client opens it)."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            username = text(body, "user")
+            self._throttled(request, username)
+            account = self.served.find_member(username)
+            if account.locked is None:
+                raise AuthenticationFailed("authentication failed")
+            return {"technician_id": account.id, "locked": account.locked.hex()}
+
+        return await call(request, run)
+
+    async def login_challenge(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            username = text(body, "user")
+            self._throttled(request, username)
+            return {"challenge": self.tokens.challenge(username).hex(), "vault_id": self.vault_id}
+
+        return await call(request, run)
+
+    async def login(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            username = text(body, "user")
+            self._throttled(request, username)
+            try:
+                challenge = wire.bytes_of(body.get("challenge"), "challenge")
+                signature = wire.bytes_of(body.get("signature"), "signature")
+                self.tokens.check_challenge(username, challenge)
+                account = self.served.find_member(username)
+                message = auth_message(self.vault_id, username, challenge)
+                if not self.served.verify_login(account, message, signature):
+                    raise AuthenticationFailed("authentication failed")
+            except CustodianError as exc:
+                self._failed(request, username, exc)
+                raise AuthenticationFailed("authentication failed") from None
+            self.throttle.succeeded(who(request, username))
+            token, ttl = self.tokens.issue(account.id, account.signing_key)
+            return {"token": token, "expires_in": ttl, "technician_id": account.id}
+
+        return await call(request, run)
+
+    def _throttled(self, request: Request, username: str) -> None:
+        wait = max(self.throttle.wait(who(request, username)), self.throttle.wait(addr(request)))
+        if wait > 0:
+            raise AuthenticationFailed(f"too many failed logins: try again in {wait:.0f} s")
+
+    def _failed(self, request: Request, username: str, exc: CustodianError) -> None:
+        self.throttle.failed(who(request, username))
+        self.throttle.failed(addr(request))
+        found = self.served.member_id(username)
+        self.served.record_failed_login(username, found, f"server login: {exc}"[:200])

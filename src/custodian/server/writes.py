@@ -1,0 +1,142 @@
+"""New versions (docs/server.md, "A new version") and the listings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .. import wire
+from ..errors import UsageError
+from ..service import (
+    commit_write,
+    list_credentials,
+    list_customers,
+    prepare_write,
+    record_list_refusal,
+    record_write_refusal,
+)
+from .base import Routes
+from .http import call, number, text, write_request
+
+
+class WriteRoutes(Routes):
+    async def prepare_write(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            write, start = write_request(body), number(body.get("from"), "from")
+            lease = self.leasing()
+            try:
+                prepared = prepare_write(self.served, login, write, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            answer = {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in prepared.events],
+                "head": wire.head_out(prepared.head),
+                "at": prepared.at.isoformat(),
+            }
+            if prepared.refusal is not None:
+                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+            assert prepared.target is not None
+            return {**answer, "target": wire.write_target_out(prepared.target)}
+
+        return await call(request, run)
+
+    async def write(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            fields = body.get("fields")
+            if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+                raise UsageError("'fields' must be a list of field names")
+            with self.leased(body):
+                version = commit_write(
+                    self.served,
+                    login,
+                    write_request(body),
+                    at=wire.time_of(body.get("at")),
+                    head=wire.head_in(body.get("head")),
+                    signature=wire.bytes_of(body.get("signature"), "signature"),
+                    version=number(body.get("version"), "version"),
+                    fields=fields,
+                    sealed=wire.bytes_of(body.get("sealed"), "sealed version"),
+                )
+            return {"version": version}
+
+        return await call(request, run)
+
+    async def write_refused(self, request: Request) -> Response:
+        """Record the refusal of a write a client signed; answers with the refusal."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                raise record_write_refusal(
+                    self.served,
+                    login,
+                    write_request(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+    async def customers(self, request: Request) -> Response:
+        def run(_: dict[str, Any]) -> dict[str, Any]:
+            found = list_customers(self.served, self.login_of(request))
+            return {"customers": [wire.customer_out(c) for c in found]}
+
+        return await call(request, run, body=False)
+
+    async def credentials(self, request: Request) -> Response:
+        """A listing; a refused one (a customer the member may not see) holds the lease
+        for the client to sign its event (`credentials_refused`)."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            slug = body.get("customer")
+            if slug is not None and not isinstance(slug, str):
+                raise UsageError("'customer' must be a customer's slug")
+            start = number(body.get("from"), "from")
+            lease = self.leasing() if slug is not None else None
+            try:
+                found = list_credentials(self.served, login, slug, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            if found.refusal is None:
+                self.slot.release(lease)
+                return {"credentials": [wire.credential_out(c) for c in found.credentials]}
+            assert (
+                lease is not None
+                and found.events is not None
+                and found.head is not None
+                and found.at
+            )
+            return {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in found.events],
+                "head": wire.head_out(found.head),
+                "at": found.at.isoformat(),
+                "refused": wire.refusal_out(found.refusal),
+            }
+
+        return await call(request, run)
+
+    async def credentials_refused(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                raise record_list_refusal(
+                    self.served,
+                    login,
+                    text(body, "customer"),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)

@@ -10,6 +10,7 @@
     │   └── WrongPassphrase                `crypto`: a passphrase does not open its lock
     ├── IntegrityError             exit 6  a ciphertext, wrapped key or record fails to verify
     ├── BackendUnavailable         exit 1  database or secret store cannot be reached
+    │   └── RateLimited                    a server asks this client to slow down (HTTP 429)
     └── Conflict                   exit 7  a concurrent writer changed the data first (CAS,
                                            `cred set --if-version`)
 
@@ -69,6 +70,10 @@ class IntegrityError(CustodianError):
 class BackendUnavailable(CustodianError):
     exit_code = 1
     title = "backend unavailable"
+
+
+class RateLimited(BackendUnavailable):
+    title = "rate limited"
 
 
 class Conflict(CustodianError):

@@ -29,6 +29,7 @@ STATUS: tuple[tuple[type[CustodianError], int], ...] = (
     (errors.AuthenticationFailed, 401),
     (errors.UsageError, 400),
     (errors.IntegrityError, 500),
+    (errors.RateLimited, 429),
     (errors.BackendUnavailable, 503),
     (CustodianError, 500),
 )
@@ -44,6 +45,7 @@ _TYPES: dict[str, type[CustodianError]] = {
         errors.SessionLocked,
         errors.IntegrityError,
         errors.BackendUnavailable,
+        errors.RateLimited,
         errors.Conflict,
     )
 }

@@ -10,10 +10,16 @@ from datetime import UTC, datetime
 import pytest
 
 from custodian import wire
-from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError, NotFound
+from custodian.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    IntegrityError,
+    NotFound,
+    RateLimited,
+)
 from custodian.location import server_url
 from custodian.server.slot import SigningSlot
-from custodian.server.throttle import FREE_FAILURES, Throttle
+from custodian.server.throttle import FREE_FAILURES, RateLimit, Throttle
 from custodian.server.tokens import Tokens
 from custodian.service import key_tag
 
@@ -182,3 +188,15 @@ def test_plain_http_goes_to_this_machine_only(url: str, ok: bool) -> None:
     else:
         with pytest.raises(ValueError):
             server_url(url)
+
+
+def test_a_member_who_sends_too_much_is_slowed_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [50.0]
+    monkeypatch.setattr("custodian.server.throttle.time.monotonic", lambda: now[0])
+    limit = RateLimit(rate=10.0, burst=3.0)
+    assert [limit.allow(1) for _ in range(4)] == [True, True, True, False]
+    assert limit.allow(2)  # another member has their own bucket
+    now[0] += 0.1  # one request's worth refilled
+    assert limit.allow(1) and not limit.allow(1)
+    assert wire.status_of(RateLimited("x")) == 429
+    assert type(wire.error_from(wire.error_body(RateLimited("slow")), 429)) is RateLimited

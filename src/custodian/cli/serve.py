@@ -22,6 +22,13 @@ pass_ctx = click.make_pass_decorator(CliContext)
     help="The session-token secret every instance shares (32+ bytes, mode 0600);"
     " without it, one for this process.",
 )
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(0),
+    default=100.0,
+    show_default=True,
+    help="Requests per second each member may send (0: no limit); more answer 429.",
+)
 @click.option("--quiet", is_flag=True, help="No request log on stderr.")
 @pass_ctx
 def serve(
@@ -30,6 +37,7 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     secret_file: str | None,
+    rate_limit: float,
     quiet: bool,
 ) -> None:
     """Serve the vault (--db) to technicians' clients. Plain HTTP only on loopback."""
@@ -41,6 +49,7 @@ def serve(
         tls_cert=tls_cert,
         tls_key=tls_key,
         secret_file=secret_file,
+        rate=rate_limit,
         log_requests=not quiet,
     )
 

@@ -245,24 +245,39 @@ class RemoteSession:
         return [wire.customer_in(c) for c in _list(answer.get("customers"))]
 
     def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
-        """Credentials this member may see (metadata only), or one customer's."""
-        for _ in range(PREPARE_TRIES):
+        """Credentials this member may see (metadata only), or one customer's: page after
+        page (`next`), each a JSON answer of at most `PAGE_SIZE`."""
+        found: list[CredentialInfo] = []
+        after: str | None = None
+        tries = 0
+        while True:
             start = self._member.trust.start()
-            answer = self._call("POST", "/credentials", body={"customer": slug, "from": start})
-            if "refused" not in answer:
-                return [wire.credential_in(c) for c in _list(answer.get("credentials"))]
-            assert slug is not None
-            try:
-                head = wire.head_in(answer.get("head"))
-                events = [wire.event_in(e) for e in _list(answer.get("events"))]
-                self._member.catch_up(events, (head.seq, head.hash))
-                self._record_refusal(
-                    "/credentials/refused", {"customer": slug}, list_probe(slug), answer
-                )
-            except BaseException:
-                self._release(answer.get("lease"))
-                raise
-        raise Conflict("the access log kept moving on: try again")
+            body = {"customer": slug, "from": start, "after": after}
+            answer = self._call("POST", "/credentials", body=body)
+            if "refused" in answer:
+                tries += 1
+                if slug is None or tries > PREPARE_TRIES:
+                    raise Conflict("the access log kept moving on: try again")
+                self._sign_list_refusal(slug, answer)
+                continue  # the log moved on first: ask again
+            found += [wire.credential_in(c) for c in _list(answer.get("credentials"))]
+            after = answer.get("next")
+            if after is None:
+                return found
+            if not isinstance(after, str) or not found or after != found[-1].path:
+                raise IntegrityError("the server sent a malformed page of credentials")
+
+    def _sign_list_refusal(self, slug: str, answer: dict[str, Any]) -> None:
+        try:
+            head = wire.head_in(answer.get("head"))
+            events = [wire.event_in(e) for e in _list(answer.get("events"))]
+            self._member.catch_up(events, (head.seq, head.hash))
+            self._record_refusal(
+                "/credentials/refused", {"customer": slug}, list_probe(slug), answer
+            )
+        except BaseException:
+            self._release(answer.get("lease"))
+            raise
 
     def _record_refusal(
         self, endpoint: str, asked: dict[str, Any], probe: Probe, prepared: dict[str, Any]

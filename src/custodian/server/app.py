@@ -25,13 +25,15 @@ from .http import call, not_allowed, not_found, text
 from .login import LoginRoutes
 from .openapi import OPENAPI
 from .reveals import RevealRoutes
+from .throttle import RATE
 from .tokens import Tokens
 from .writes import WriteRoutes
 
 
-def create_app(served: Served, tokens: Tokens) -> Starlette:
-    """The application over one vault; `tokens` holds the secret every instance shares."""
-    api = _Api(served, tokens)
+def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
+    """The application over one vault; `tokens` holds the secret every instance shares,
+    `rate` the requests per second each member may send (0: no limit)."""
+    api = _Api(served, tokens, rate)
     routes = [
         Route("/health", api.health, methods=["GET"]),
         Route("/ready", api.ready, methods=["GET"]),

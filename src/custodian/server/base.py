@@ -9,17 +9,18 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ..errors import AuthenticationFailed, Conflict
+from ..errors import AuthenticationFailed, Conflict, RateLimited
 from ..service import HeadMoved, Login, Served
 from .slot import SigningSlot
-from .throttle import Throttle
+from .throttle import BURST, RATE, RateLimit, Throttle
 from .tokens import Tokens
 
 
 class Routes:
-    def __init__(self, served: Served, tokens: Tokens) -> None:
+    def __init__(self, served: Served, tokens: Tokens, rate: float = RATE) -> None:
         self.served, self.tokens = served, tokens
         self.throttle = Throttle()
+        self.rate = RateLimit(rate, max(BURST, rate * 5))
         self.slot = SigningSlot()
         self.vault_id = served.vault.vault_id()
 
@@ -31,6 +32,8 @@ class Routes:
             raise AuthenticationFailed("log in first: no session token")
         session = self.tokens.check(header[7:])
         request.state.member = session.member
+        if not self.rate.allow(session.member):
+            raise RateLimited("too many requests from this member: slow down")
         return Login(session.member, session.key_tag)
 
     @contextlib.contextmanager

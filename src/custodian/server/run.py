@@ -12,6 +12,7 @@ from ..errors import UsageError
 from ..location import is_loopback
 from ..service import Custodian, Served
 from .app import create_app
+from .throttle import RATE
 from .tokens import Tokens
 
 SECRET_BYTES = 32
@@ -51,7 +52,7 @@ def serve(
     tls_cert: str | None,
     tls_key: str | None,
     secret_file: str | None,
-    workers: int = 1,
+    rate: float = RATE,
     log_requests: bool = True,
 ) -> None:
     """Serve the vault `db` until interrupted."""
@@ -66,7 +67,7 @@ def serve(
         if path is not None and not os.path.isfile(path):
             raise UsageError(f"{path}: no such file")
     vault = Custodian.open(db)
-    app = create_app(Served(vault), Tokens(load_secret(secret_file)))
+    app = create_app(Served(vault), Tokens(load_secret(secret_file)), rate)
     if log_requests:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))

@@ -1,5 +1,6 @@
 """Failed logins, counted per client address and account: after `FREE_FAILURES` in a
-row each further attempt waits twice as long as the last (at most `MAX_WAIT`)."""
+row each further attempt waits twice as long as the last (at most `MAX_WAIT`). And the
+request rate of each logged-in member (`RateLimit`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,31 @@ class Throttle:
     def succeeded(self, key: str) -> None:
         with self._lock:
             self._failures.pop(key, None)
+
+
+RATE = 100.0  # requests per second a member may send, on average (`serve --rate-limit`) ...
+BURST = 500.0  # ... and at once
+
+
+class RateLimit:
+    """A token bucket per member: `allow` spends one request, refilled at `RATE`."""
+
+    def __init__(self, rate: float = RATE, burst: float = BURST) -> None:
+        self._rate, self._burst = rate, burst
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, member: int) -> bool:
+        if self._rate <= 0:
+            return True  # no limit (`serve --rate-limit 0`)
+        now = time.monotonic()
+        with self._lock:
+            tokens, at = self._buckets.get(member, (self._burst, now))
+            tokens = min(self._burst, tokens + (now - at) * self._rate)
+            if tokens < 1.0:
+                self._buckets[member] = (tokens, now)
+                return False
+            if len(self._buckets) >= MAX_KEYS and member not in self._buckets:
+                self._buckets.pop(next(iter(self._buckets)))
+            self._buckets[member] = (tokens - 1.0, now)
+            return True

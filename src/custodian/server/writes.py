@@ -10,6 +10,7 @@ from starlette.responses import Response
 from .. import wire
 from ..errors import UsageError
 from ..service import (
+    PAGE_SIZE,
     commit_write,
     list_credentials,
     list_customers,
@@ -103,13 +104,23 @@ class WriteRoutes(Routes):
             start = number(body.get("from"), "from")
             lease = self.leasing() if slug is not None else None
             try:
-                found = list_credentials(self.served, login, slug, start)
+                found = list_credentials(
+                    self.served,
+                    login,
+                    slug,
+                    start,
+                    after=_after(body.get("after")),
+                    size=number(body.get("limit", PAGE_SIZE), "limit"),
+                )
             except BaseException:
                 self.slot.release(lease)
                 raise
             if found.refusal is None:
                 self.slot.release(lease)
-                return {"credentials": [wire.credential_out(c) for c in found.credentials]}
+                return {
+                    "credentials": [wire.credential_out(c) for c in found.credentials],
+                    "next": found.next,
+                }
             assert (
                 lease is not None
                 and found.events is not None
@@ -140,3 +151,9 @@ class WriteRoutes(Routes):
                 )
 
         return await call(request, run)
+
+
+def _after(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UsageError("'after' must be a credential's path")
+    return value

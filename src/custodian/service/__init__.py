@@ -19,6 +19,7 @@ from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
 from .served_read import (
+    PAGE_SIZE,
     CredentialListing,
     list_credentials,
     list_customers,
@@ -37,6 +38,7 @@ from .session import ActorSession
 from .vault import Custodian, InitResult, SchemaStatus
 
 __all__ = [
+    "PAGE_SIZE",
     "Account",
     "ActorSession",
     "CredentialListing",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import Integer, and_, bindparam, func, select, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -85,6 +85,14 @@ _CREDENTIALS = (
 CREDENTIALS_ALL = _CREDENTIALS
 CREDENTIALS_GRANTED = _granted(_CREDENTIALS)
 CREDENTIALS_OF = _CREDENTIALS.where(_c.c.id == bindparam("customer"))
+# A page after a path, in the listing's order (keyset: the server's pagination).
+_AFTER = tuple_(_c.c.slug, _s.c.name, _cr.c.name) > tuple_(
+    bindparam("a_slug"), bindparam("a_system"), bindparam("a_name")
+)
+PAGES = {
+    query: query.where(_AFTER).limit(bindparam("page_size", type_=Integer))
+    for query in (CREDENTIALS_ALL, CREDENTIALS_GRANTED, CREDENTIALS_OF)
+}
 
 
 def customers(tx: Session, technician_id: int | None, now: datetime) -> list[CustomerInfo]:
@@ -102,16 +110,28 @@ def customers(tx: Session, technician_id: int | None, now: datetime) -> list[Cus
 
 
 def credentials(
-    tx: Session, technician_id: int | None, now: datetime, customer_id: int | None = None
+    tx: Session,
+    technician_id: int | None,
+    now: datetime,
+    customer_id: int | None = None,
+    *,
+    page: tuple[tuple[str, str, str], int] | None = None,
 ) -> list[CredentialInfo]:
     """The current version of every credential visible as for `customers`, or of one
-    customer already authorized by the caller (`customer_id`)."""
+    customer already authorized by the caller (`customer_id`). `page`: only the first
+    `size` after the path (slug, system, name) given, in the listing's order."""
+    params: dict[str, Any] = {}
     if customer_id is not None:
-        rows: Sequence[Any] = tx.execute(CREDENTIALS_OF, {"customer": customer_id}).all()
+        query, params = CREDENTIALS_OF, {"customer": customer_id}
     elif technician_id is None:
-        rows = tx.execute(CREDENTIALS_ALL).all()
+        query = CREDENTIALS_ALL
     else:
-        rows = tx.execute(CREDENTIALS_GRANTED, {"technician": technician_id, "now": now}).all()
+        query, params = CREDENTIALS_GRANTED, {"technician": technician_id, "now": now}
+    if page is not None:
+        (slug, system, name), size = page
+        query = PAGES[query]
+        params.update(a_slug=slug, a_system=system, a_name=name, page_size=size)
+    rows: Sequence[Any] = tx.execute(query, params).all()
     return [
         CredentialInfo(
             f"{slug}/{system}/{name}",

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from ..audit.append import SigningHead, append_presigned, signing_head
 from ..db.models import Customer
 from ..errors import AccessDenied, CustodianError, NotFound, UsageError
-from ..paths import check_slug
+from ..paths import CredentialPath, check_slug
 from ..records import CredentialInfo, CustomerInfo
 from . import _listing, policy, rows
 from .served import MAX_EVENTS, Account, Login, Probe, Refusal
@@ -28,11 +28,17 @@ if TYPE_CHECKING:
     from .served import Served
 
 
+PAGE_SIZE = 1000  # credentials one answer holds at most
+FIRST = ("", "", "")  # before every path
+
+
 @dataclass(frozen=True)
 class CredentialListing:
-    """The credentials asked for; refused, the refusal to sign and where it goes."""
+    """A page of the credentials asked for (`next`: the path the next page starts
+    after, None at the end); refused, the refusal to sign and where it goes."""
 
     credentials: list[CredentialInfo]
+    next: str | None = None
     refusal: Refusal | None = None
     events: list[Any] | None = None
     head: SigningHead | None = None
@@ -50,14 +56,22 @@ def list_customers(served: Served, login: Login) -> list[CustomerInfo]:
 
 
 def list_credentials(
-    served: Served, login: Login, slug: str | None, start: int
+    served: Served,
+    login: Login,
+    slug: str | None,
+    start: int,
+    *,
+    after: str | None = None,
+    size: int = PAGE_SIZE,
 ) -> CredentialListing:
-    """Every credential the member may see, or one customer's (`slug`)."""
+    """A page of every credential the member may see, or of one customer's (`slug`), in
+    path order after the path `after`."""
+    page = (_key(after), min(max(size, 1), PAGE_SIZE))
     with served.vault.db.transaction() as tx:
         member = served.logged_in(tx, login)
         now = served.vault.clock()
         if slug is None:
-            return CredentialListing(_listing.credentials(tx, _scope(member), now))
+            return _page(_listing.credentials(tx, _scope(member), now, page=page), page[1])
         try:
             customer = _visible(tx, member, slug, now)
         except (AccessDenied, NotFound) as exc:
@@ -65,8 +79,8 @@ def list_credentials(
             if head.seq - start >= MAX_EVENTS:
                 raise UsageError("the client is too far behind the log: sync it first") from None
             events, _ = served.events_in(tx, start, head.seq)
-            return CredentialListing([], Refusal(exc, {}), events, head, now)
-        return CredentialListing(_listing.credentials(tx, None, now, customer.id))
+            return CredentialListing([], None, Refusal(exc, {}), events, head, now)
+        return _page(_listing.credentials(tx, None, now, customer.id, page=page), page[1])
 
 
 def record_list_refusal(
@@ -83,6 +97,17 @@ def record_list_refusal(
             append_presigned(tx, draft, at, head, member.signing_key, signature)
             return exc
     raise UsageError("the listing is no longer refused: ask again")
+
+
+def _key(after: str | None) -> tuple[str, str, str]:
+    if after is None:
+        return FIRST
+    cp = CredentialPath.parse(after)
+    return cp.customer, cp.system, cp.name
+
+
+def _page(found: list[CredentialInfo], size: int) -> CredentialListing:
+    return CredentialListing(found, found[-1].path if len(found) == size else None)
 
 
 def _scope(member: Account) -> int | None:

@@ -17,7 +17,7 @@ from . import errors
 from .audit.append import SigningHead
 from .errors import AccessDenied, CustodianError, IntegrityError, NotFound
 from .records import CredentialInfo, CustomerInfo
-from .service import Refusal, RevealTarget, WriteTarget
+from .service import NewCredential, Refusal, RevealTarget, WriteRequest, WriteTarget
 
 API = "/v1"
 
@@ -298,3 +298,33 @@ def customer_in(item: Any) -> CustomerInfo:
 
 def _opt_text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def write_request_out(request: WriteRequest) -> dict[str, Any]:
+    """A write as the client asks for it; at commit it adds the credential's id."""
+    out: dict[str, Any] = {"path": request.path, "expected_version": request.expected_version}
+    if request.new is not None:
+        new = request.new
+        out["new"] = {"username": new.username, "url": new.url, "notes": new.notes}
+    return out
+
+
+def write_request_in(body: dict[str, Any], *, committing: bool) -> WriteRequest:
+    """A write as the server reads it (`UsageError`s: the client's input is bad)."""
+    path, expected, new = body.get("path"), body.get("expected_version"), body.get("new")
+    if not isinstance(path, str) or not path:
+        raise errors.UsageError("'path' must be a credential's path")
+    if expected is not None and type(expected) is not int:
+        raise errors.UsageError("'expected_version' must be a number")
+    if new is None:
+        return WriteRequest(path, expected)
+    if not isinstance(new, dict):
+        raise errors.UsageError("'new' holds a credential's username, url and notes")
+    username, url, notes = (new.get(k) for k in ("username", "url", "notes"))
+    for value in (username, url, notes):
+        if value is not None and not isinstance(value, str):
+            raise errors.UsageError("'new' holds a credential's username, url and notes")
+    ident = body.get("credential_id") if committing else None
+    if committing and type(ident) is not int:
+        raise errors.UsageError("'credential_id' must be the id the prepare reserved")
+    return WriteRequest(path, expected, NewCredential(username, url, notes, ident))

@@ -188,3 +188,43 @@ def test_a_refused_listing_is_recorded_as_in_database_mode(served: Served) -> No
         ("ben", "denied", "no-such-customer"),
     ]
     served.cli.run("log", "verify")
+
+
+def test_a_credential_added_through_the_server(served: Served) -> None:
+    """`cred add`: the server reserves the id its signed event names; the database serves
+    the value; a duplicate, a missing system and another customer are refused (the last
+    two recorded, as in database mode); a write-only technician adds what they cannot
+    read."""
+    path = "acme/dc01/svc-backup"
+    args = ("cred", "add", path, "--username", "svc", "--url", "https://svc.example.invalid")
+    served.run(*args, input=NEW + "\n")
+    assert served.cli.run("get", path, user="ben").stdout == NEW + "\n"
+    assert served.cli.run("get", path, "--field", "username", user="ben").stdout == "svc\n"
+    r = served.run("cred", "add", path, input="x\n", expect=2)
+    assert "already exists" in r.stderr
+    served.run("cred", "add", "acme/no-system/x", input="x\n", expect=3)
+    served.run("cred", "add", "initech/fs01/x", input="x\n", expect=4)
+    served.cli.run("tech", "add", "wo", input="technician passphrase\n")
+    served.cli.run("grant", "wo", "acme", "--write-only")
+    served.run("cred", "add", "acme/sql01/field-entered", user="wo", input=NEW + "\n")
+    assert served.run("get", "acme/sql01/field-entered").stdout == NEW + "\n"
+    assert served.events("cred-add")[-4:] == [
+        ("ben", "ok", path),
+        ("ben", "failed", "acme/no-system/x"),
+        ("ben", "denied", "initech/fs01/x"),
+        ("wo", "ok", "acme/sql01/field-entered"),
+    ]
+    served.cli.run("log", "verify")
+
+
+def test_non_secret_fields_through_the_server_are_the_databases(served: Served) -> None:
+    for field in ("username", "url", "host"):
+        through = served.run("get", CRED, "--field", field)
+        assert through.stdout == served.cli.run("get", CRED, "--field", field, user="ben").stdout
+    r = served.run("get", CRED, "--field", "notes", expect=3)
+    assert r.stderr.strip() == f"custodian: {CRED!r} has no notes"
+    served.run("get", LOCKED, "--field", "username", expect=4)
+    logged = served.events("reveal-metadata")
+    assert [(a, o) for a, o, _ in logged][-2:] == [("ben", "failed"), ("ben", "denied")]
+    assert len(logged) == 8  # three read through the server and three directly, two refused
+    served.cli.run("log", "verify")

@@ -6,7 +6,7 @@ import getpass
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import UsageError
 from ..agent.cache import SessionSlot, fetch_token, resume_cached_session
@@ -24,11 +24,22 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
-    `cred set`, `cred list`, `customer list`): an `ActorSession`, or a `RemoteSession`."""
+    `cred add`, `cred set`, `cred list`, `customer list`): an `ActorSession`, or a
+    `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
 
     def list_customers(self) -> list[CustomerInfo]: ...
+
+    def add_credential(
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        username: str | None = ...,
+        url: str | None = ...,
+        notes: str | None = ...,
+    ) -> Any: ...
 
     def list_credentials(self, slug: str | None = ...) -> list[CredentialInfo]: ...
 
@@ -138,8 +149,8 @@ class CliContext:
         if self.server is not None:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
-                " `cred set`, `cred list`, `customer list`, `whoami`, `unlock` and `lock`"
-                " do):"
+                " `cred add`, `cred set`, `cred list`, `customer list`, `whoami`, `unlock`"
+                " and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

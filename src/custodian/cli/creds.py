@@ -83,9 +83,10 @@ def cred_add(
     file: Path | None,
 ) -> None:
     """Add a credential; its secret is read from stdin, a hidden prompt or --file."""
-    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
+    remote = ctx.server is not None  # the system's kind is not read through a server yet
+    kind = _kind_of(ctx, path) if generate and path.count("/") == 2 and not remote else None
     payload = _payload(field, fields_json, generate, kind, file)
-    ctx.actor().add_credential(path, payload, username=username, url=url, notes=notes)
+    ctx.reader().add_credential(path, payload, username=username, url=url, notes=notes)
     say(f"added {path}" + (" with a generated secret" if generate else ""))
 
 

@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..records import CredentialInfo, CustomerInfo, Identity
 from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from ..service import Member, Probe, RevealRequest, WriteRequest, list_probe
+from ..service import Member, NewCredential, Probe, RevealRequest, WriteRequest, list_probe
 from .transport import Transport
 
 PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
@@ -162,7 +162,8 @@ class RemoteSession:
                     self._record_refusal("/reveal/refused", asked, request.probe(), prepared)
                     continue
                 target = wire.target_in(prepared.get("target"))
-                signature = m.sign_reveal(request, target, head, at)
+                metadata = prepared.get("metadata") is True
+                signature = m.sign_reveal(request, target, head, at, metadata=metadata)
             except BaseException:  # refused to sign: the slot is free for others at once
                 self._release(prepared.get("lease"))
                 raise
@@ -183,6 +184,11 @@ class RemoteSession:
             if wire.target_in(sealed.get("target")) != target:
                 raise IntegrityError("the server returned another version than it prepared")
             m.appended()
+            if metadata:
+                value = sealed.get("value")
+                if not isinstance(value, str):
+                    raise IntegrityError("the server sent no value for a non-secret field")
+                return Secret(value)
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
 
@@ -196,7 +202,29 @@ class RemoteSession:
     ) -> int:
         """A new version of a credential: sealed here to the customer key the directory
         names, signed here, stored by the server with its event (`service.served_write`)."""
-        asked = {"path": path, "expected_version": expected_version}
+        request = WriteRequest(path, expected_version)
+        return self._write(request, payload, keep_other_fields)[0]
+
+    def add_credential(
+        self,
+        path: str,
+        payload: SecretPayload,
+        *,
+        username: str | None = None,
+        url: str | None = None,
+        notes: str | None = None,
+    ) -> int:
+        """A new credential and its first version, as `set_secret` writes one (the server
+        reserves its id at prepare: the signed event names it). Returns the version."""
+        request = WriteRequest(path, new=NewCredential(username, url, notes))
+        return self._write(request, payload, False)[0]
+
+    def _write(
+        self, request: WriteRequest, payload: SecretPayload, keep_other_fields: bool
+    ) -> tuple[int, int]:
+        """Prepare, verify, seal, sign, commit; again when the log moved on first.
+        Returns the version and the credential's id."""
+        asked = wire.write_request_out(request)
         for _ in range(PREPARE_TRIES):
             m = self._member
             prepared = self._call("POST", "/write/prepare", body={**asked, "from": m.trust.start()})
@@ -206,14 +234,14 @@ class RemoteSession:
                 m.catch_up(events, (head.seq, head.hash))
                 at = wire.time_of(prepared.get("at"))
                 if "refused" in prepared:
-                    probe = WriteRequest(path, expected_version).probe()
-                    self._record_refusal("/write/refused", asked, probe, prepared)
+                    self._record_refusal("/write/refused", asked, request.probe(), prepared)
                     continue
+                target = wire.write_target_in(prepared.get("target"))
                 version, fields, sealed, signature = m.seal_write(
-                    path,
+                    request,
                     payload,
                     keep_other_fields=keep_other_fields,
-                    target=wire.write_target_in(prepared.get("target")),
+                    target=target,
                     head=head,
                     at=at,
                 )
@@ -222,6 +250,7 @@ class RemoteSession:
                 raise
             body = {
                 **asked,
+                "credential_id": target.credential_id,
                 "lease": prepared.get("lease"),
                 "at": at.isoformat(),
                 "head": wire.head_out(head),
@@ -237,7 +266,7 @@ class RemoteSession:
             if written.get("version") != version:
                 raise IntegrityError("the server stored another version than this client sealed")
             m.appended()
-            return version
+            return version, target.credential_id
         raise Conflict("the access log kept moving on: try again")
 
     def list_customers(self) -> list[CustomerInfo]:

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from .. import wire
 from ..errors import CustodianError, UsageError
 from ..secret import PRIMARY_FIELD
-from ..service import RevealRequest, WriteRequest
+from ..service import RevealRequest
 
 MAX_BODY = 64 * 1024  # bytes a request body may hold
 log = logging.getLogger("custodian.server")
@@ -104,13 +104,6 @@ def reveal_request(body: dict[str, Any]) -> RevealRequest:
     if version is not None and type(version) is not int:
         raise UsageError("'version' must be a number")
     return RevealRequest(text(body, "path"), field, reason, version)
-
-
-def write_request(body: dict[str, Any]) -> WriteRequest:
-    expected = body.get("expected_version")
-    if expected is not None and type(expected) is not int:
-        raise UsageError("'expected_version' must be a number")
-    return WriteRequest(text(body, "path"), expected)
 
 
 def addr(request: Request) -> str:

@@ -44,7 +44,8 @@ class RevealRoutes(Routes):
             if prepared.refusal is not None:
                 return {**answer, "refused": wire.refusal_out(prepared.refusal)}
             assert prepared.target is not None
-            return {**answer, "target": wire.target_out(prepared.target)}
+            target = wire.target_out(prepared.target)
+            return {**answer, "target": target, "metadata": prepared.metadata}
 
         return await call(request, run)
 
@@ -59,7 +60,11 @@ class RevealRoutes(Routes):
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),
                 )
-            return {"target": wire.target_out(sealed.target), "sealed": sealed.sealed.hex()}
+            answer: dict[str, Any] = {"target": wire.target_out(sealed.target)}
+            if sealed.value is not None:
+                return {**answer, "value": sealed.value}
+            assert sealed.sealed is not None
+            return {**answer, "sealed": sealed.sealed.hex()}
 
         return await call(request, run)
 

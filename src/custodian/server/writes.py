@@ -19,14 +19,17 @@ from ..service import (
     record_write_refusal,
 )
 from .base import Routes
-from .http import call, number, text, write_request
+from .http import call, number, text
 
 
 class WriteRoutes(Routes):
     async def prepare_write(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self.login_of(request)
-            write, start = write_request(body), number(body.get("from"), "from")
+            write, start = (
+                wire.write_request_in(body, committing=False),
+                number(body.get("from"), "from"),
+            )
             lease = self.leasing()
             try:
                 prepared = prepare_write(self.served, login, write, start)
@@ -56,7 +59,7 @@ class WriteRoutes(Routes):
                 version = commit_write(
                     self.served,
                     login,
-                    write_request(body),
+                    wire.write_request_in(body, committing=True),
                     at=wire.time_of(body.get("at")),
                     head=wire.head_in(body.get("head")),
                     signature=wire.bytes_of(body.get("signature"), "signature"),
@@ -77,7 +80,7 @@ class WriteRoutes(Routes):
                 raise record_write_refusal(
                     self.served,
                     login,
-                    write_request(body),
+                    wire.write_request_in(body, committing=False),
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),

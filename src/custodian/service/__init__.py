@@ -27,6 +27,7 @@ from .served_read import (
     record_list_refusal,
 )
 from .served_write import (
+    NewCredential,
     PreparedWrite,
     WriteRequest,
     WriteTarget,
@@ -47,6 +48,7 @@ __all__ = [
     "InitResult",
     "Login",
     "Member",
+    "NewCredential",
     "PreparedWrite",
     "Probe",
     "Refusal",

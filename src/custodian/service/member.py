@@ -24,7 +24,7 @@ from . import inputs, keys, payloads
 from .enrolment import pack_private, technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
 from .served import Probe, Refusal, RevealRequest
-from .served_write import WriteTarget, write_event
+from .served_write import WriteRequest, WriteTarget, write_event
 from .trust import Trust
 
 AUTH_TAG = b"custodian-server-auth-v1\x00"
@@ -104,13 +104,20 @@ class Member:
         target: RevealTarget,
         head: SigningHead,
         at: datetime,
+        *,
+        metadata: bool = False,
     ) -> bytes:
         """Check what the server found against the verified log, then sign the reveal's
-        event after `head` (which must be the head this client verified)."""
+        event after `head` (which must be the head this client verified). `metadata`: the
+        server reads a non-secret field (`get --field username`), which it holds in clear:
+        nothing of it to verify but the customer and the credential."""
         self._check_head(head)
         cp, reason, path = request.checked()
-        self._check_target(cp, target, request.version)
-        draft = reveal_event(self.username, self.technician_id, target, path, reason)
+        if metadata and not request.metadata:
+            raise IntegrityError("the server answers a secret field as a non-secret one")
+        self._check_target(cp, target, None if metadata else request.version, metadata)
+        field = request.field if metadata else None
+        draft = reveal_event(self.username, self.technician_id, target, path, reason, field)
         digest = event_digest(draft, at, head)
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)
@@ -135,7 +142,7 @@ class Member:
 
     def seal_write(
         self,
-        path: str,
+        request: WriteRequest,
         payload: SecretPayload,
         *,
         keep_other_fields: bool,
@@ -147,6 +154,7 @@ class Member:
         payload to the directory's customer key and sign the write's event. Returns the
         new version, its fields, the sealed payload and the signature."""
         self._check_head(head)
+        path = request.path
         cp = CredentialPath.parse(path)
         if target.slug != cp.customer:
             raise IntegrityError("the server answered for another customer than asked")
@@ -171,7 +179,7 @@ class Member:
         ref = SecretRef(target.customer_id, target.slug, target.credential_id, version, newest)
         sealed = seal(payload.to_bytes(), PublicKey(target.public_key), ref.context())
         fields = sorted(payload)
-        draft = write_event(self.username, self.technician_id, target, path, version, fields)
+        draft = write_event(request, self.username, self.technician_id, target, version, fields)
         digest = event_digest(draft, at, head)
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)
@@ -224,7 +232,9 @@ class Member:
         if self.trust.head is None or (head.seq, head.hash, head.signature) != self.trust.head:
             raise IntegrityError("the server's log head is not the one its events lead to")
 
-    def _check_target(self, cp: CredentialPath, target: RevealTarget, version: int | None) -> None:
+    def _check_target(
+        self, cp: CredentialPath, target: RevealTarget, version: int | None, metadata: bool = False
+    ) -> None:
         if target.slug != cp.customer:
             raise IntegrityError("the server answered for another customer than asked")
         held = self.trust.view().creds.get(target.credential_id)
@@ -232,6 +242,8 @@ class Member:
             raise IntegrityError(
                 f"credential #{target.credential_id} is not the customer's in the key directory"
             )
+        if metadata:
+            return
         check_version(
             self.trust, target.credential_id, target.version, str(cp), current=not version
         )

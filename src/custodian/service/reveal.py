@@ -178,6 +178,40 @@ def check_row(
     one place both the reveal here and the server's (`served.py`) decide. `event` gets
     the ids the access event names as they are found; `check_logged(credential,
     version)` checks the version against the access log (a client's trust)."""
+    row = check_access(row, username, signing_key, role, now, cp, reason, event)
+    if row.version is None or row.key_version is None or row.field_names is None:
+        raise NotFound(f"no version {version} of {str(cp)!r}")
+    assert row.credential_id is not None and row.customer_id is not None and row.slug
+    if check_logged is not None:
+        check_logged(row.credential_id, row.version)
+    stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
+    if stored not in row.field_names.split(","):
+        if sync and version is None:  # perhaps in a version written outside
+            raise Superseded(0)
+        raise NotFound(f"{str(cp)!r} has no field {field!r}")
+    return RevealTarget(
+        row.customer_id,
+        row.slug,
+        row.credential_id,
+        row.version,
+        row.key_version,
+        row.kv_version,
+        row.wrapped,
+    )
+
+
+def check_access(
+    row: _readpath.RevealRow | None,
+    username: str,
+    signing_key: bytes,
+    role: Role,
+    now: datetime,
+    cp: CredentialPath,
+    reason: str | None,
+    event: dict[str, object],
+) -> _readpath.RevealRow:
+    """`check_row`'s first half: the account, the customer, the grant, the reason and the
+    credential (what a non-secret field, `get --field username`, needs too)."""
     if row is None or not row.active:
         raise policy.disabled(username)
     if row.signing_key != signing_key:
@@ -202,33 +236,22 @@ def check_row(
     if row.credential_id is None:
         raise NotFound(f"no credential {str(cp)!r}")
     event["credential_id"] = row.credential_id
-    if row.version is None or row.key_version is None or row.field_names is None:
-        raise NotFound(f"no version {version} of {str(cp)!r}")
-    if check_logged is not None:
-        check_logged(row.credential_id, row.version)
-    stored = totp.stored_field(field)  # `otp` and `otp-seed` read `otp`
-    if stored not in row.field_names.split(","):
-        if sync and version is None:  # perhaps in a version written outside
-            raise Superseded(0)
-        raise NotFound(f"{str(cp)!r} has no field {field!r}")
-    return RevealTarget(
-        row.customer_id,
-        row.slug,
-        row.credential_id,
-        row.version,
-        row.key_version,
-        row.kv_version,
-        row.wrapped,
-    )
+    return row
 
 
 def reveal_event(
-    username: str, member: int, target: RevealTarget, path: str, reason: str | None
+    username: str,
+    member: int,
+    target: RevealTarget,
+    path: str,
+    reason: str | None,
+    metadata: str | None = None,
 ) -> EventDraft:
     """The access event of a reveal through a server, as the server appends it and the
-    member's client signs it (both build it here)."""
+    member's client signs it (both build it here). `metadata`: a non-secret field read
+    (`get --field username`), logged as `credential_admin.read_field` logs it."""
     return EventDraft(
-        "reveal",
+        "reveal-metadata" if metadata else "reveal",
         "ok",
         username,
         member,
@@ -236,7 +259,7 @@ def reveal_event(
         target=path,
         credential_id=target.credential_id,
         reason=reason,
-        detail={"version": target.version},
+        detail={"field": metadata} if metadata else {"version": target.version},
     )
 
 

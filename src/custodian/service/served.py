@@ -26,7 +26,7 @@ from sqlalchemy import bindparam, select
 from ..audit.append import EventDraft, SigningHead, append, append_presigned, signing_head
 from ..clock import as_utc
 from ..crypto import verify_signature
-from ..db.models import Customer, Role, Technician
+from ..db.models import Credential, Customer, Role, System, Technician
 from ..db.prepared import Prepared, Tx
 from ..errors import (
     AccessDenied,
@@ -41,7 +41,8 @@ from ..secret import PRIMARY_FIELD
 from ..storage import SecretRef
 from ..totp import SEED_ALIAS
 from . import _readpath, inputs, policy, trust_log
-from .reveal import RevealTarget, check_row, reveal_event
+from .credential_admin import METADATA_FIELDS
+from .reveal import RevealTarget, check_access, check_row, reveal_event
 from .secret_policy import seed_refusal
 
 if TYPE_CHECKING:
@@ -102,9 +103,14 @@ class RevealRequest:
         target = str(cp) + (f"#{self.field}" if self.field != PRIMARY_FIELD else "")
         return cp, reason, target
 
+    @property
+    def metadata(self) -> bool:
+        """A field that may be a credential's metadata (`get --field username`)."""
+        return self.field in METADATA_FIELDS
+
     def probe(self) -> Probe:
         _, reason, target = self.checked()
-        return "reveal", target, reason
+        return "reveal-metadata" if self.metadata else "reveal", target, reason
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class PreparedReveal:
     at: datetime
     target: RevealTarget | None
     refusal: Refusal | None = None
+    metadata: bool = False  # a non-secret field: the event is `reveal-metadata`
 
 
 @dataclass(frozen=True)
@@ -145,7 +152,8 @@ class Refusal:
 @dataclass(frozen=True)
 class SealedReveal:
     target: RevealTarget
-    sealed: bytes  # the payload as stored: sealed to the customer key version
+    sealed: bytes | None  # the payload as stored: sealed to the customer key version
+    value: str | None = None  # or a non-secret field (`metadata`), as the database has it
 
 
 class Served:
@@ -244,15 +252,17 @@ class Served:
             target: RevealTarget | None = None
             refusal: Refusal | None = None
             found: dict[str, object] = {}
+            metadata = False
             try:
-                target, _ = self._check(tx, member, request, found)
+                target, draft, _ = self._check(tx, member, request, found)
+                metadata = draft.action == "reveal-metadata"
             except (AccessDenied, NotFound) as exc:
                 refusal = Refusal(exc, found)
             head = signing_head(tx)  # after the lookup: the events cover what it saw
             if head.seq - start >= MAX_EVENTS:
                 raise UsageError("the client is too far behind the log: sync it first")
             events, _ = self.events_in(tx, start, head.seq)
-            return PreparedReveal(events, head, self.vault.clock(), target, refusal)
+            return PreparedReveal(events, head, self.vault.clock(), target, refusal, metadata)
 
     def record_refusal(
         self,
@@ -289,8 +299,10 @@ class Served:
         self.check_time(at)
         with self.vault.db.core_transaction() as tx:
             member = self.logged_in(tx, login)
-            target, draft = self._check(tx, member, request, {})
+            target, draft, value = self._check(tx, member, request, {})
             append_presigned(tx, draft, at, head, member.signing_key, signature)
+            if value is not None:
+                return SealedReveal(target, None, value)
             ref = SecretRef(
                 target.customer_id,
                 target.slug,
@@ -308,12 +320,38 @@ class Served:
 
     def _check(
         self, tx: Tx, member: Account, request: RevealRequest, found: dict[str, object]
-    ) -> tuple[RevealTarget, EventDraft]:
-        """The reveal's rules (`check_row`); `found` gets the ids its event names."""
+    ) -> tuple[RevealTarget, EventDraft, str | None]:
+        """The reveal's rules (`check_row`); `found` gets the ids its event names. A
+        non-secret field the version does not hold as a secret one comes back as the
+        third value (`credential_admin.read_field`'s rule)."""
         cp, reason, target_path = request.checked()
         row = _readpath.reveal_lookup(
             tx, member.id, cp.customer, cp.system, cp.name, request.version
         )
+        if request.metadata:
+            now = self.vault.clock()
+            checked = check_access(
+                row, member.username, member.signing_key, member.role, now, cp, reason, found
+            )
+            names = checked.field_names.split(",") if checked.field_names else []
+            if request.field not in names:
+                assert checked.customer_id is not None and checked.credential_id is not None
+                value = _metadata(tx, checked.credential_id, request.field)
+                if not value:
+                    raise NotFound(f"{str(cp)!r} has no {request.field}")
+                target = RevealTarget(
+                    checked.customer_id,
+                    cp.customer,
+                    checked.credential_id,
+                    checked.version or 0,
+                    checked.key_version or 0,
+                    None,
+                    None,
+                )
+                draft = reveal_event(
+                    member.username, member.id, target, target_path, reason, request.field
+                )
+                return target, draft, value
         target = check_row(
             row,
             member.username,
@@ -337,8 +375,26 @@ class Served:
             refusal = seed_refusal(member.role, policy, cp.customer)
             if refusal is not None:
                 raise refusal
-        return target, reveal_event(member.username, member.id, target, target_path, reason)
+        return target, reveal_event(member.username, member.id, target, target_path, reason), None
 
 
 def _id(value: object) -> int | None:
     return value if isinstance(value, int) else None
+
+
+_cr = Credential.__table__  # type: ignore[attr-defined]
+_sy = System.__table__  # type: ignore[attr-defined]
+_METADATA = (
+    select(_cr.c.username, _cr.c.url, _sy.c.host, _cr.c.notes)
+    .select_from(_cr.join(_sy, _sy.c.id == _cr.c.system_id))
+    .where(_cr.c.id == bindparam("id"))
+)
+
+
+def _metadata(tx: Tx, credential: int, field: str) -> str | None:
+    """A credential's non-secret field (`credential_admin._metadata`'s)."""
+    row = tx.execute(_METADATA, {"id": credential}).first()
+    if row is None:
+        return None
+    value: str | None = dict(zip(METADATA_FIELDS, row, strict=True))[field]
+    return value

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from ..audit.append import EventDraft, SigningHead, append_presigned, signing_head
@@ -34,11 +35,11 @@ from ..db.models import (
     Role,
     SecretVersion,
 )
-from ..errors import AccessDenied, Conflict, CustodianError, NotFound, UsageError
+from ..errors import AccessDenied, AlreadyExists, Conflict, CustodianError, NotFound, UsageError
 from ..paths import CredentialPath
 from ..secret import MAX_FIELD_BYTES, check_field_name
 from ..storage import SecretRef
-from . import keys, policy, revocation, rows
+from . import inputs, keys, policy, revocation, rows
 from .directory import cred_change
 from .served import MAX_EVENTS, Account, Login, Probe, Refusal
 
@@ -50,13 +51,29 @@ MAX_FIELDS = 64
 
 
 @dataclass(frozen=True)
+class NewCredential:
+    """A credential to add (`cred add`): its metadata, and at commit the id the server
+    reserved for it at prepare (the signed event names it)."""
+
+    username: str | None = None
+    url: str | None = None
+    notes: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
 class WriteRequest:
     path: str
     expected_version: int | None = None
+    new: NewCredential | None = None  # None: a new version of an existing credential
+
+    @property
+    def action(self) -> str:
+        return "cred-add" if self.new is not None else "cred-set"
 
     def probe(self) -> Probe:
-        """What the event of a refused write names (`probes.recorded` in `set_secret`)."""
-        return "cred-set", str(CredentialPath.parse(self.path)), None
+        """What the event of a refused write names (`probes.recorded` in database mode)."""
+        return self.action, str(CredentialPath.parse(self.path)), None
 
 
 @dataclass(frozen=True)
@@ -85,17 +102,22 @@ class PreparedWrite:
 
 
 def write_event(
-    username: str, member: int, target: WriteTarget, path: str, version: int, fields: list[str]
+    request: WriteRequest,
+    username: str,
+    member: int,
+    target: WriteTarget,
+    version: int,
+    fields: list[str],
 ) -> EventDraft:
     """The event of a version written through the server, as the server appends it and
     the member's client signs it (what `credentials.write_version` records)."""
     return EventDraft(
-        "cred-set",
+        request.action,
         "ok",
         username,
         member,
         customer_id=target.customer_id,
-        target=path,
+        target=str(CredentialPath.parse(request.path)),
         credential_id=target.credential_id,
         detail={
             "version": version,
@@ -168,7 +190,7 @@ def commit_write(
         target, cred = _check(served, tx, member, request)
         if version <= target.current_version:
             raise Conflict(f"version {version} of {request.path!r} is not a new one")
-        draft = write_event(member.username, member.id, target, request.path, version, fields)
+        draft = write_event(request, member.username, member.id, target, version, fields)
         append_presigned(tx, draft, at, head, member.signing_key, signature)
         cred.current_version, cred.updated_at = version, at
         tx.add(cred)
@@ -218,8 +240,11 @@ def _check(
             " (`custodian maintenance`), then writes through the server go on"
         )
     rows.lock(tx, customer, share=True)  # no rotation while the client seals to its key
-    _, cred = rows.credential(tx, customer, cp)
-    rows.lock(tx, cred)
+    if request.new is not None:
+        cred = _new_credential(tx, customer, cp, request.new, now)
+    else:
+        _, cred = rows.credential(tx, customer, cp)
+        rows.lock(tx, cred)
     if request.expected_version is not None and cred.current_version != request.expected_version:
         raise Conflict(
             f"{str(cp)!r} is at version {cred.current_version}, not"
@@ -244,6 +269,40 @@ def _check(
         ),
         cred,
     )
+
+
+def _new_credential(
+    tx: Session, customer: Customer, cp: CredentialPath, new: NewCredential, now: datetime
+) -> Credential:
+    """The credential `cred add` creates (not yet in the transaction), with an id reserved
+    at prepare or, at commit, the one the client signed, which must still be free."""
+    system = rows.find_system(tx, customer, cp.system)
+    if system is None or system.id is None or customer.id is None:
+        raise NotFound(f"no system {str(cp.system_path)!r}")
+    if rows.find_credential(tx, system, cp.name) is not None:
+        raise AlreadyExists(f"credential {str(cp)!r} already exists")
+    if new.id is not None and (new.id < 1 or tx.get(Credential, new.id) is not None):
+        raise Conflict("the credential's id was taken meanwhile: prepare again")
+    return Credential(
+        id=new.id if new.id is not None else _reserve_id(tx),
+        customer_id=customer.id,
+        system_id=system.id,
+        name=cp.name,
+        username=inputs.check_text(new.username, "username", 255) if new.username else None,
+        url=inputs.check_text(new.url, "URL", 2048) if new.url else None,
+        notes=new.notes,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def _reserve_id(tx: Session) -> int:
+    """An id for a credential to add: PostgreSQL's sequence hands out each once; SQLite,
+    whose writers are serialized, takes the next after the highest."""
+    if tx.get_bind().dialect.name == "postgresql":
+        seq = text("SELECT nextval(pg_get_serial_sequence('credential', 'id'))")
+        return int(tx.execute(seq).scalar_one())
+    return int(tx.execute(text("SELECT coalesce(max(id), 0) + 1 FROM credential")).scalar_one())
 
 
 def _lapsed(tx: Session, customer: Customer, now: datetime) -> bool:

@@ -148,17 +148,33 @@ def test_the_service_facade_is_what_was_pinned() -> None:
     assert sorted(service.__all__) == [
         "Account",  # the server's side (`custodian serve`, docs/server.md) ...
         "ActorSession",
+        "CredentialListing",
         "Custodian",
         "HeadMoved",
         "InitResult",
+        "Login",
         "Member",  # ... and a client's side of a served vault
+        "NewCredential",
+        "PAGE_SIZE",
+        "PreparedWrite",
+        "Probe",
         "Refusal",
         "RevealRequest",
         "RevealTarget",
         "SchemaStatus",
         "Served",
         "SigningHead",
+        "WriteRequest",
+        "WriteTarget",
         "auth_message",
+        "commit_write",
+        "key_tag",
+        "list_credentials",
+        "list_customers",
+        "list_probe",
+        "prepare_write",
+        "record_list_refusal",
+        "record_write_refusal",
     ]
     methods = sorted(
         name

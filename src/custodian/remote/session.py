@@ -95,6 +95,7 @@ class RemoteSession:
             raise IntegrityError("the server's login answer holds no token")
         self._token = token
         self.sync()
+        self._member.verify_account()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -85,6 +85,11 @@ class Member:
             )
         return self.signer.sign(auth_message(vault_id, self.username, challenge))
 
+    def verify_account(self) -> None:
+        """After the first catch-up: this member's key must be the key directory's (an
+        admin reset their passphrase, or the server names another account)."""
+        self.trust.check_technician_key(self.technician_id, self.key.public_key.to_bytes())
+
     @property
     def role(self) -> Role:
         """This member's role as the key directory says (after a catch-up)."""

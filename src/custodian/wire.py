@@ -16,8 +16,16 @@ from typing import Any
 from . import errors
 from .audit.append import SigningHead
 from .errors import AccessDenied, CustodianError, IntegrityError, NotFound
-from .records import CredentialInfo, CustomerInfo
-from .service import NewCredential, Refusal, RevealTarget, WriteRequest, WriteTarget
+from .records import CredentialInfo, CustomerInfo, SystemInfo
+from .service import (
+    NewCredential,
+    Refusal,
+    RevealTarget,
+    SystemRequest,
+    TargetSettings,
+    WriteRequest,
+    WriteTarget,
+)
 
 API = "/v1"
 
@@ -328,3 +336,48 @@ def write_request_in(body: dict[str, Any], *, committing: bool) -> WriteRequest:
     if committing and type(ident) is not int:
         raise errors.UsageError("'credential_id' must be the id the prepare reserved")
     return WriteRequest(path, expected, NewCredential(username, url, notes, ident))
+
+
+# Target settings a system added through a server may carry (not `ca_file`: a path on
+# the server's disk would be read; not a host key fetched by the server).
+SYSTEM_TEXT = ("host", "connector", "host_key", "tls_name", "rotation_account")
+
+
+def system_request_out(path: str, kind: str, notes: str | None, target: dict[str, Any]) -> Any:
+    return {"path": path, "kind": kind, "notes": notes, "target": target}
+
+
+def system_request_in(body: dict[str, Any]) -> SystemRequest:
+    path, kind, notes, target = (body.get(k) for k in ("path", "kind", "notes", "target"))
+    if not isinstance(path, str) or not isinstance(kind, str):
+        raise errors.UsageError("'path' and 'kind' name the system to add")
+    if notes is not None and not isinstance(notes, str):
+        raise errors.UsageError("'notes' must be text")
+    if not isinstance(target, dict) or set(target) - {*SYSTEM_TEXT, "port"}:
+        raise errors.UsageError(f"'target' holds only {', '.join((*SYSTEM_TEXT, 'port'))}")
+    port = target.get("port")
+    if port is not None and type(port) is not int:
+        raise errors.UsageError("'port' must be a number")
+    texts = {k: target.get(k) for k in SYSTEM_TEXT}
+    if not all(v is None or isinstance(v, str) for v in texts.values()):
+        raise errors.UsageError("a target setting must be text")
+    return SystemRequest(path, kind, notes, TargetSettings(port=port, **texts))
+
+
+def system_in(item: Any) -> SystemInfo:
+    try:
+        return SystemInfo(
+            customer=str(item["customer"]),
+            name=str(item["name"]),
+            kind=str(item["kind"]),
+            host=_opt_text(item["host"]),
+            notes=_opt_text(item["notes"]),
+        )
+    except (KeyError, TypeError):
+        raise IntegrityError("the server sent a malformed system") from None
+
+
+def list_of(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise IntegrityError("the server sent a malformed list")
+    return value

@@ -156,6 +156,7 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "Member",  # ... and a client's side of a served vault
         "NewCredential",
         "PAGE_SIZE",
+        "PreparedSystem",
         "PreparedWrite",
         "Probe",
         "Refusal",
@@ -164,17 +165,23 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "SchemaStatus",
         "Served",
         "SigningHead",
+        "SystemRequest",
+        "TargetSettings",
         "WriteRequest",
         "WriteTarget",
         "auth_message",
+        "commit_system",
         "commit_write",
         "key_tag",
         "list_credentials",
         "list_customers",
         "list_probe",
+        "prepare_system",
         "prepare_write",
         "record_list_refusal",
+        "record_system_refusal",
         "record_write_refusal",
+        "system_event",
     ]
     methods = sorted(
         name

@@ -228,3 +228,26 @@ def test_non_secret_fields_through_the_server_are_the_databases(served: Served) 
     assert [(a, o) for a, o, _ in logged][-2:] == [("ben", "failed"), ("ben", "denied")]
     assert len(logged) == 8  # three read through the server and three directly, two refused
     served.cli.run("log", "verify")
+
+
+def test_a_new_site_set_up_through_the_server(served: Served) -> None:
+    """`system add` then `cred add`: the server builds and checks the system, the client
+    signs its event; a file or a network scan of this machine is refused, not sent."""
+    served.run("system", "add", "acme/fw02", "--kind", "switch", "--host", "192.0.2.99")
+    served.run("cred", "add", "acme/fw02/admin", "--username", "admin", input=NEW + "\n")
+    systems = served.cli.run("system", "list", "acme", "--format", "json").json()
+    assert {"name": "fw02", "kind": "switch", "host": "192.0.2.99"}.items() <= next(
+        s for s in systems if s["name"] == "fw02"
+    ).items()
+    assert served.run("get", "acme/fw02/admin").stdout == NEW + "\n"
+    served.run("system", "add", "acme/fw02", "--kind", "switch", expect=2)  # already exists
+    served.run("system", "add", "initech/fw", "--kind", "switch", expect=4)
+    r = served.run(
+        "system", "add", "acme/fs", "--kind", "linux", "--ca-file", "/etc/hosts", expect=2
+    )
+    assert "--ca-file" in r.stderr
+    assert served.events("system-add")[-2:] == [
+        ("ben", "ok", "acme/fw02"),
+        ("ben", "denied", "initech/fw"),
+    ]
+    served.cli.run("log", "verify")

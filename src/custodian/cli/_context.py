@@ -24,8 +24,8 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
-    `cred add`, `cred set`, `cred list`, `customer list`): an `ActorSession`, or a
-    `RemoteSession`."""
+    `cred add`, `cred set`, `cred list`, `system add`, `customer list`): an
+    `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
 
@@ -134,6 +134,11 @@ class CliContext:
         """Who reveals: the acting technician, through the server when --server names one."""
         if self.server is None:
             return self.actor()
+        return self.member()
+
+    def member(self) -> RemoteSession:
+        """The acting technician through the server (--server): a cached session if one
+        is valid, else their passphrase (it opens their key here, nowhere else)."""
         if self._member is None:
             remote, slot = self.remote(), self.slot()
             token = fetch_token(slot)
@@ -149,8 +154,8 @@ class CliContext:
         if self.server is not None:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
-                " `cred add`, `cred set`, `cred list`, `customer list`, `whoami`, `unlock`"
-                " and `lock` do):"
+                " `cred add`, `cred set`, `cred list`, `system add`, `customer list`,"
+                " `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

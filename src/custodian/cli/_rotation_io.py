@@ -127,6 +127,16 @@ def add_system(
     given: dict[str, Any],
 ) -> None:
     """`system add` with its target options (admin.py calls this)."""
+    if ctx.server is not None:  # the server checks and stores the settings itself
+        if trust_host_key or given.get("ca_file"):
+            raise UsageError(
+                "--trust-host-key and --ca-file do not work through a server yet (they"
+                " read this machine's network and files): give --host-key, or use --db"
+            )
+        settings = {k: v for k, v in given.items() if v is not None}
+        ctx.member().add_system(path, kind, notes=notes, **settings)
+        say(f"added system {path}")
+        return
     rotator = ctx.actor().rotator()
     rotator.add_system(path, SystemKind(kind), rotator.Target(**given), notes=notes)
     say(f"added system {path}")

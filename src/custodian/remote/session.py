@@ -9,6 +9,7 @@ verified by `Member` against the log since the root the bundle pins.
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Any
 
 from .. import wire
@@ -21,11 +22,17 @@ from ..errors import (
     NotFound,
 )
 from ..records import CredentialInfo, CustomerInfo, Identity
-from ..secret import PRIMARY_FIELD, Secret, SecretPayload
-from ..service import Member, NewCredential, Probe, RevealRequest, WriteRequest, list_probe
+from ..secret import PRIMARY_FIELD, Secret
+from ..service import (
+    Member,
+    Probe,
+    RevealRequest,
+    SigningHead,
+    list_probe,
+)
+from . import writes
 from .transport import Transport
-
-PREPARE_TRIES = 20  # a reveal signs again when other events came first, at most this often
+from .writes import PREPARE_TRIES
 
 
 class RemoteVault:
@@ -69,7 +76,7 @@ class RemoteSession:
     """An unlocked member acting through the server (what `ActorSession` is on a database)."""
 
     def __init__(self, transport: Transport, member: Member) -> None:
-        self._transport, self._member = transport, member
+        self._transport, self.member = transport, member
         self._token: str | None = None
         self.username, self.technician_id = member.username, member.technician_id
 
@@ -78,10 +85,10 @@ class RemoteSession:
 
     def export(self) -> bytes:
         """The member's id and private-key bundle, for a session cache that encrypts it."""
-        return self.technician_id.to_bytes(8, "big") + self._member.export()
+        return self.technician_id.to_bytes(8, "big") + self.member.export()
 
     def login(self) -> None:
-        m = self._member
+        m = self.member
         asked = self._transport.call("POST", "/login/challenge", body={"user": m.username})
         challenge = wire.bytes_of(asked.get("challenge"), "challenge")
         signature = m.sign_login(str(asked.get("vault_id")), challenge)
@@ -95,9 +102,9 @@ class RemoteSession:
             raise IntegrityError("the server's login answer holds no token")
         self._token = token
         self.sync()
-        self._member.verify_account()
+        self.member.verify_account()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+    def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             return self._transport.call(method, path, token=self._token, **kwargs)
         except AuthenticationFailed:  # the token expired: log in once more
@@ -106,36 +113,44 @@ class RemoteSession:
 
     @property
     def role(self) -> str:
-        return self._member.role.value
+        return self.member.role.value
 
     def whoami(self) -> Identity:
         """This member as the key directory has them (caught up first), and their root."""
         self.sync()
-        head = self._member.trust.head
+        head = self.member.trust.head
         return Identity(
             self.username,
             self.role,
-            self._member.trust.require_pin().fingerprint(),
+            self.member.trust.require_pin().fingerprint(),
             head[0] if head else 0,
         )
 
     def sync(self) -> None:
         """Catch up with the server's log, verifying every event (`Trust`)."""
         while True:
-            start = self._member.trust.start()
-            answer = self._call("GET", "/log", params={"from": start})
-            events = [wire.event_in(e) for e in _list(answer.get("events"))]
+            start = self.member.trust.start()
+            answer = self.call("GET", "/log", params={"from": start})
+            events = [wire.event_in(e) for e in wire.list_of(answer.get("events"))]
             head = answer.get("head")
             if not isinstance(head, dict):
                 raise IntegrityError("the server's log answer holds no head")
             head_seq = wire.int_of(head.get("seq"), "log head")
             last = events[-1][0] if events else start
             if last >= head_seq:
-                self._member.catch_up(
+                self.member.catch_up(
                     events, (head_seq, wire.bytes_of(head.get("hash"), "log head"))
                 )
                 return
-            self._member.catch_up(events, None)  # a page: more follow
+            self.member.catch_up(events, None)  # a page: more follow
+
+    def caught_up(self, prepared: dict[str, Any]) -> tuple[SigningHead, datetime]:
+        """A prepare's answer: verify the log it carries up to the head to sign after
+        (`Member.catch_up`); that head and the event's time."""
+        head = wire.head_in(prepared.get("head"))
+        events = [wire.event_in(e) for e in wire.list_of(prepared.get("events"))]
+        self.member.catch_up(events, (head.seq, head.hash))
+        return head, wire.time_of(prepared.get("at"))
 
     def reveal(
         self,
@@ -150,26 +165,21 @@ class RemoteSession:
         request = RevealRequest(path, field, reason, version)
         asked = {"path": path, "field": field, "reason": reason, "version": version}
         for _ in range(PREPARE_TRIES):
-            m = self._member
-            prepared = self._call(
-                "POST", "/reveal/prepare", body={**asked, "from": m.trust.start()}
-            )
+            m = self.member
+            prepared = self.call("POST", "/reveal/prepare", body={**asked, "from": m.trust.start()})
             try:
-                head = wire.head_in(prepared.get("head"))
-                events = [wire.event_in(e) for e in _list(prepared.get("events"))]
-                m.catch_up(events, (head.seq, head.hash))
-                at = wire.time_of(prepared.get("at"))
+                head, at = self.caught_up(prepared)
                 if "refused" in prepared:
-                    self._record_refusal("/reveal/refused", asked, request.probe(), prepared)
+                    self.record_refusal("/reveal/refused", asked, request.probe(), prepared)
                     continue
                 target = wire.target_in(prepared.get("target"))
                 metadata = prepared.get("metadata") is True
                 signature = m.sign_reveal(request, target, head, at, metadata=metadata)
             except BaseException:  # refused to sign: the slot is free for others at once
-                self._release(prepared.get("lease"))
+                self.release(prepared.get("lease"))
                 raise
             try:
-                sealed = self._call(
+                sealed = self.call(
                     "POST",
                     "/reveal",
                     body={
@@ -193,86 +203,15 @@ class RemoteSession:
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
 
-    def set_secret(
-        self,
-        path: str,
-        payload: SecretPayload,
-        *,
-        keep_other_fields: bool = True,
-        expected_version: int | None = None,
-    ) -> int:
-        """A new version of a credential: sealed here to the customer key the directory
-        names, signed here, stored by the server with its event (`service.served_write`)."""
-        request = WriteRequest(path, expected_version)
-        return self._write(request, payload, keep_other_fields)[0]
+    # --- writes (writes.py) ------------------------------------------------------------
 
-    def add_credential(
-        self,
-        path: str,
-        payload: SecretPayload,
-        *,
-        username: str | None = None,
-        url: str | None = None,
-        notes: str | None = None,
-    ) -> int:
-        """A new credential and its first version, as `set_secret` writes one (the server
-        reserves its id at prepare: the signed event names it). Returns the version."""
-        request = WriteRequest(path, new=NewCredential(username, url, notes))
-        return self._write(request, payload, False)[0]
-
-    def _write(
-        self, request: WriteRequest, payload: SecretPayload, keep_other_fields: bool
-    ) -> tuple[int, int]:
-        """Prepare, verify, seal, sign, commit; again when the log moved on first.
-        Returns the version and the credential's id."""
-        asked = wire.write_request_out(request)
-        for _ in range(PREPARE_TRIES):
-            m = self._member
-            prepared = self._call("POST", "/write/prepare", body={**asked, "from": m.trust.start()})
-            try:
-                head = wire.head_in(prepared.get("head"))
-                events = [wire.event_in(e) for e in _list(prepared.get("events"))]
-                m.catch_up(events, (head.seq, head.hash))
-                at = wire.time_of(prepared.get("at"))
-                if "refused" in prepared:
-                    self._record_refusal("/write/refused", asked, request.probe(), prepared)
-                    continue
-                target = wire.write_target_in(prepared.get("target"))
-                version, fields, sealed, signature = m.seal_write(
-                    request,
-                    payload,
-                    keep_other_fields=keep_other_fields,
-                    target=target,
-                    head=head,
-                    at=at,
-                )
-            except BaseException:
-                self._release(prepared.get("lease"))
-                raise
-            body = {
-                **asked,
-                "credential_id": target.credential_id,
-                "lease": prepared.get("lease"),
-                "at": at.isoformat(),
-                "head": wire.head_out(head),
-                "signature": signature.hex(),
-                "version": version,
-                "fields": fields,
-                "sealed": sealed.hex(),
-            }
-            try:
-                written = self._call("POST", "/write", body=body)
-            except Conflict:
-                continue  # another event came first: prepare again
-            if written.get("version") != version:
-                raise IntegrityError("the server stored another version than this client sealed")
-            m.appended()
-            return version, target.credential_id
-        raise Conflict("the access log kept moving on: try again")
+    set_secret = writes.set_secret
+    add_credential = writes.add_credential
+    add_system = writes.add_system
 
     def list_customers(self) -> list[CustomerInfo]:
-        answer = self._call("GET", "/customers")
-        return [wire.customer_in(c) for c in _list(answer.get("customers"))]
+        answer = self.call("GET", "/customers")
+        return [wire.customer_in(c) for c in wire.list_of(answer.get("customers"))]
 
     def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
         """Credentials this member may see (metadata only), or one customer's: page after
@@ -281,16 +220,16 @@ class RemoteSession:
         after: str | None = None
         tries = 0
         while True:
-            start = self._member.trust.start()
+            start = self.member.trust.start()
             body = {"customer": slug, "from": start, "after": after}
-            answer = self._call("POST", "/credentials", body=body)
+            answer = self.call("POST", "/credentials", body=body)
             if "refused" in answer:
                 tries += 1
                 if slug is None or tries > PREPARE_TRIES:
                     raise Conflict("the access log kept moving on: try again")
                 self._sign_list_refusal(slug, answer)
                 continue  # the log moved on first: ask again
-            found += [wire.credential_in(c) for c in _list(answer.get("credentials"))]
+            found += [wire.credential_in(c) for c in wire.list_of(answer.get("credentials"))]
             after = answer.get("next")
             if after is None:
                 return found
@@ -299,17 +238,15 @@ class RemoteSession:
 
     def _sign_list_refusal(self, slug: str, answer: dict[str, Any]) -> None:
         try:
-            head = wire.head_in(answer.get("head"))
-            events = [wire.event_in(e) for e in _list(answer.get("events"))]
-            self._member.catch_up(events, (head.seq, head.hash))
-            self._record_refusal(
+            self.caught_up(answer)
+            self.record_refusal(
                 "/credentials/refused", {"customer": slug}, list_probe(slug), answer
             )
         except BaseException:
-            self._release(answer.get("lease"))
+            self.release(answer.get("lease"))
             raise
 
-    def _record_refusal(
+    def record_refusal(
         self, endpoint: str, asked: dict[str, Any], probe: Probe, prepared: dict[str, Any]
     ) -> None:
         """The server refused (the log since this client's head was caught up with): sign
@@ -317,7 +254,7 @@ class RemoteSession:
         Returns only when the log moved on first: the caller asks again."""
         refusal = wire.refusal_in(prepared.get("refused"))
         head, at = wire.head_in(prepared.get("head")), wire.time_of(prepared.get("at"))
-        signature = self._member.sign_refusal(probe, refusal, head, at)
+        signature = self.member.sign_refusal(probe, refusal, head, at)
         body = {
             **asked,
             "lease": prepared.get("lease"),
@@ -326,20 +263,14 @@ class RemoteSession:
             "signature": signature.hex(),
         }
         try:
-            self._call("POST", endpoint, body=body)
+            self.call("POST", endpoint, body=body)
         except Conflict:
             return
         except (AccessDenied, NotFound):
             pass  # the server answers with the refusal it recorded
         raise refusal.error
 
-    def _release(self, lease: object) -> None:
+    def release(self, lease: object) -> None:
         if isinstance(lease, str):
             with contextlib.suppress(CustodianError):
-                self._call("POST", "/lease/release", body={"lease": lease})
-
-
-def _list(value: Any) -> list[Any]:
-    if not isinstance(value, list):
-        raise IntegrityError("the server sent a malformed list")
-    return value
+                self.call("POST", "/lease/release", body={"lease": lease})

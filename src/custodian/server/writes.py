@@ -11,11 +11,14 @@ from .. import wire
 from ..errors import UsageError
 from ..service import (
     PAGE_SIZE,
+    commit_system,
     commit_write,
     list_credentials,
     list_customers,
+    prepare_system,
     prepare_write,
     record_list_refusal,
+    record_system_refusal,
     record_write_refusal,
 )
 from .base import Routes
@@ -148,6 +151,59 @@ class WriteRoutes(Routes):
                     self.served,
                     login,
                     text(body, "customer"),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+    async def prepare_system(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            asked, start = wire.system_request_in(body), number(body.get("from"), "from")
+            lease = self.leasing()
+            try:
+                prepared = prepare_system(self.served, login, asked, start)
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            answer = {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in prepared.events],
+                "head": wire.head_out(prepared.head),
+                "at": prepared.at.isoformat(),
+            }
+            if prepared.refusal is not None:
+                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+            return {**answer, "customer_id": prepared.customer_id}
+
+        return await call(request, run)
+
+    async def system(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                added = commit_system(
+                    self.served,
+                    login,
+                    wire.system_request_in(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+            return {"system": added.to_dict()}
+
+        return await call(request, run)
+
+    async def system_refused(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                raise record_system_refusal(
+                    self.served,
+                    login,
+                    wire.system_request_in(body),
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),

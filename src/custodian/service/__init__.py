@@ -15,6 +15,7 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 """
 
 from ..audit.append import HeadMoved, SigningHead
+from .device_targets import TargetSettings
 from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
@@ -25,6 +26,14 @@ from .served_read import (
     list_customers,
     list_probe,
     record_list_refusal,
+)
+from .served_system import (
+    PreparedSystem,
+    SystemRequest,
+    commit_system,
+    prepare_system,
+    record_system_refusal,
+    system_event,
 )
 from .served_write import (
     NewCredential,
@@ -49,6 +58,7 @@ __all__ = [
     "Login",
     "Member",
     "NewCredential",
+    "PreparedSystem",
     "PreparedWrite",
     "Probe",
     "Refusal",
@@ -57,15 +67,21 @@ __all__ = [
     "SchemaStatus",
     "Served",
     "SigningHead",
+    "SystemRequest",
+    "TargetSettings",
     "WriteRequest",
     "WriteTarget",
     "auth_message",
+    "commit_system",
     "commit_write",
     "key_tag",
     "list_credentials",
     "list_customers",
     "list_probe",
+    "prepare_system",
     "prepare_write",
     "record_list_refusal",
+    "record_system_refusal",
     "record_write_refusal",
+    "system_event",
 ]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import totp
-from ..audit.append import SigningHead, event_digest, remember_signed
+from ..audit.append import EventDraft, SigningHead, event_digest, remember_signed
 from ..crypto import KeyPair, PassphraseLock, PublicKey, open_sealed, seal
 from ..db.models import RecipientKind, Role
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, WrongPassphrase
@@ -123,6 +123,15 @@ class Member:
         self._check_target(cp, target, None if metadata else request.version, metadata)
         field = request.field if metadata else None
         draft = reveal_event(self.username, self.technician_id, target, path, reason, field)
+        digest = event_digest(draft, at, head)
+        signature = self.signer.sign(digest)
+        self._signed = (head.seq + 1, digest, signature)
+        return signature
+
+    def sign_event(self, draft: EventDraft, head: SigningHead, at: datetime) -> bytes:
+        """Sign an event whose content the server holds in clear (`system add`): only the
+        head it follows is this client's to verify."""
+        self._check_head(head)
         digest = event_digest(draft, at, head)
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)

@@ -218,27 +218,9 @@ def _check(
 ) -> tuple[WriteTarget, Credential]:
     """`Actor.writable_customer` and `set_secret`'s checks, in their order and words."""
     cp = CredentialPath.parse(request.path)
-    if member.role == Role.AUDITOR:
-        raise AccessDenied("auditors cannot change customer data")
-    customer = tx.exec(select(Customer).where(Customer.slug == cp.customer)).first()
     now = served.vault.clock()
-    grant = rows.grant(tx, member.id, customer.id or 0) if customer is not None else None
-    writer = grant is not None and policy.grant_live(grant.expires_at, now)
-    if (
-        customer is None
-        or customer.id is None
-        or not policy.may_see(member.role, customer.status, writer)
-    ):
-        raise policy.unseen_customer(member.role, cp.customer)
-    if customer.status != CustomerStatus.ACTIVE:
-        raise AccessDenied(f"customer {cp.customer!r} is offboarded and read-only")
-    if member.role != Role.ADMIN and not writer:
-        raise AccessDenied(f"no access to customer {cp.customer!r}")
-    if _lapsed(tx, customer, now):
-        raise AccessDenied(
-            f"customer {cp.customer!r} has grants that lapsed: an admin ends them first"
-            " (`custodian maintenance`), then writes through the server go on"
-        )
+    customer, grant = writable_customer(tx, member, cp.customer, now)
+    writer = grant is not None
     rows.lock(tx, customer, share=True)  # no rotation while the client seals to its key
     if request.new is not None:
         cred = _new_credential(tx, customer, cp, request.new, now)
@@ -255,7 +237,7 @@ def _check(
         raise NotFound(f"customer key version {customer.current_key_version} is missing")
     current = rows.version(tx, cred, None) if cred.current_version else None
     reader = writer and grant is not None and not grant.write_only
-    assert cred.id is not None
+    assert cred.id is not None and customer.id is not None
     return (
         WriteTarget(
             customer.id,
@@ -303,6 +285,36 @@ def _reserve_id(tx: Session) -> int:
         seq = text("SELECT nextval(pg_get_serial_sequence('credential', 'id'))")
         return int(tx.execute(seq).scalar_one())
     return int(tx.execute(text("SELECT coalesce(max(id), 0) + 1 FROM credential")).scalar_one())
+
+
+def writable_customer(
+    tx: Session, member: Account, slug: str, now: datetime
+) -> tuple[Customer, Grant | None]:
+    """`Actor.writable_customer` on the server: the customer, and the member's live grant
+    (write-only included; None for an admin without one). A customer with lapsed grants
+    is refused: ending them rotates its key, which needs a member's keys."""
+    if member.role == Role.AUDITOR:
+        raise AccessDenied("auditors cannot change customer data")
+    customer = tx.exec(select(Customer).where(Customer.slug == slug)).first()
+    grant = rows.grant(tx, member.id, customer.id or 0) if customer is not None else None
+    if grant is not None and not policy.grant_live(grant.expires_at, now):
+        grant = None
+    if (
+        customer is None
+        or customer.id is None
+        or not policy.may_see(member.role, customer.status, grant is not None)
+    ):
+        raise policy.unseen_customer(member.role, slug)
+    if customer.status != CustomerStatus.ACTIVE:
+        raise AccessDenied(f"customer {slug!r} is offboarded and read-only")
+    if member.role != Role.ADMIN and grant is None:
+        raise AccessDenied(f"no access to customer {slug!r}")
+    if _lapsed(tx, customer, now):
+        raise AccessDenied(
+            f"customer {slug!r} has grants that lapsed: an admin ends them first"
+            " (`custodian maintenance`), then writes through the server go on"
+        )
+    return customer, grant
 
 
 def _lapsed(tx: Session, customer: Customer, now: datetime) -> bool:

@@ -167,6 +167,7 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "SigningHead",
         "SystemRequest",
         "TargetSettings",
+        "VERIFY_PROBE",
         "WriteRequest",
         "WriteTarget",
         "auth_message",
@@ -177,11 +178,15 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "list_customers",
         "list_probe",
         "prepare_system",
+        "prepare_verification",
         "prepare_write",
         "record_list_refusal",
         "record_system_refusal",
+        "record_verification",
+        "record_verification_refusal",
         "record_write_refusal",
         "system_event",
+        "verification_event",
     ]
     methods = sorted(
         name

@@ -251,3 +251,21 @@ def test_a_new_site_set_up_through_the_server(served: Served) -> None:
         ("ben", "denied", "initech/fw"),
     ]
     served.cli.run("log", "verify")
+
+
+def test_an_auditor_verifies_the_log_through_the_server(served: Served) -> None:
+    """The client replays every event from the root its key pins (every hash, every
+    signature) and the server records the verification; an event rewritten in the
+    server's database is named, exit 6; a technician is refused and recorded."""
+    r = served.run("log", "verify", user="dora")
+    assert r.stdout.startswith("log verified: ")
+    served.run("log", "verify", user="ben", expect=4)
+    assert [a for a, _, _ in served.events("log-verify")] == ["dora", "ben"]
+    assert [o for _, o, _ in served.events("log-verify")] == ["ok", "denied"]
+    if served.cli.db.startswith("postgresql"):  # the writer lifts the append-only guard
+        served.cli.sql("DROP TRIGGER IF EXISTS access_event_append_only ON access_event")
+    else:
+        served.cli.sql("DROP TRIGGER IF EXISTS access_event_no_update")
+    served.cli.sql("UPDATE access_event SET reason = 'rewritten' WHERE seq = 5")
+    r = served.run("log", "verify", user="dora", expect=6)
+    assert "log verification failed at seq 5" in r.stderr

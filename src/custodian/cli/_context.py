@@ -15,7 +15,7 @@ from ._io import acting_passphrase
 
 if TYPE_CHECKING:
     from .. import BackendConfig, Secret, SecretPayload
-    from ..records import CredentialInfo, CustomerInfo, Identity
+    from ..records import CredentialInfo, CustomerInfo, Identity, LogVerification
     from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
@@ -30,6 +30,16 @@ class Reader(Protocol):
     def whoami(self) -> Identity: ...
 
     def list_customers(self) -> list[CustomerInfo]: ...
+
+    def verify_log(
+        self,
+        *,
+        checkpoint_text: str | None = ...,
+        workers: int | None = ...,
+        progress: Callable[[int, int], None] | None = ...,
+        incremental: bool = ...,
+        every_signature: bool = ...,
+    ) -> LogVerification: ...
 
     def add_credential(
         self,
@@ -155,7 +165,7 @@ class CliContext:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
                 " `cred add`, `cred set`, `cred list`, `system add`, `customer list`,"
-                " `whoami`, `unlock` and `lock` do):"
+                " `log verify`, `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

@@ -314,7 +314,7 @@ def verify(
     if incremental and checkpoint_file is None:
         raise UsageError("--incremental needs --checkpoint FILE")
     text = _read(checkpoint_file) if checkpoint_file is not None else None
-    result = ctx.actor().verify_log(
+    result = ctx.reader().verify_log(
         checkpoint_text=text,
         workers=workers,
         progress=_progress() if sys.stderr.isatty() else None,

@@ -30,7 +30,7 @@ from ..service import (
     SigningHead,
     list_probe,
 )
-from . import writes
+from . import verify, writes
 from .transport import Transport
 from .writes import PREPARE_TRIES
 
@@ -203,7 +203,9 @@ class RemoteSession:
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
 
-    # --- writes (writes.py) ------------------------------------------------------------
+    # --- the verification (verify.py) and writes (writes.py) ----------------------
+
+    verify_log = verify.verify_log
 
     set_secret = writes.set_secret
     add_credential = writes.add_credential

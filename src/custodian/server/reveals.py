@@ -1,4 +1,4 @@
-"""The log feed and the reveal (docs/server.md, "A reveal")."""
+"""The log feed, the reveal (docs/server.md, "A reveal") and an auditor's verification."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import wire
+from ..errors import UsageError
+from ..service import prepare_verification, record_verification, record_verification_refusal
 from .base import Routes
 from .http import call, number, reveal_request
 
@@ -77,6 +79,65 @@ class RevealRoutes(Routes):
                 raise self.served.record_refusal(
                     login,
                     reveal_request(body),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+    async def prepare_verification(self, request: Request) -> Response:
+        """Where an auditor's verification goes (after their client verified the log)."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            lease = self.leasing()
+            try:
+                prepared = prepare_verification(
+                    self.served, login, number(body.get("from"), "from")
+                )
+            except BaseException:
+                self.slot.release(lease)
+                raise
+            answer = {
+                "lease": lease,
+                "events": [wire.event_out(e) for e in prepared.events],
+                "head": wire.head_out(prepared.head),
+                "at": prepared.at.isoformat(),
+            }
+            if prepared.refusal is not None:
+                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+            return answer
+
+        return await call(request, run)
+
+    async def verified(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            ok = body.get("ok")
+            if not isinstance(ok, bool):
+                raise UsageError("'ok' says whether the log verified")
+            with self.leased(body):
+                record_verification(
+                    self.served,
+                    login,
+                    ok=ok,
+                    through=number(body.get("through"), "through"),
+                    at=wire.time_of(body.get("at")),
+                    head=wire.head_in(body.get("head")),
+                    signature=wire.bytes_of(body.get("signature"), "signature"),
+                )
+            return {}
+
+        return await call(request, run)
+
+    async def verification_refused(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                raise record_verification_refusal(
+                    self.served,
+                    login,
                     wire.time_of(body.get("at")),
                     wire.head_in(body.get("head")),
                     wire.bytes_of(body.get("signature"), "signature"),

@@ -19,6 +19,13 @@ from .device_targets import TargetSettings
 from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
+from .served_log import (
+    VERIFY_PROBE,
+    prepare_verification,
+    record_verification,
+    record_verification_refusal,
+    verification_event,
+)
 from .served_read import (
     PAGE_SIZE,
     CredentialListing,
@@ -49,6 +56,7 @@ from .vault import Custodian, InitResult, SchemaStatus
 
 __all__ = [
     "PAGE_SIZE",
+    "VERIFY_PROBE",
     "Account",
     "ActorSession",
     "CredentialListing",
@@ -79,9 +87,13 @@ __all__ = [
     "list_customers",
     "list_probe",
     "prepare_system",
+    "prepare_verification",
     "prepare_write",
     "record_list_refusal",
     "record_system_refusal",
+    "record_verification",
+    "record_verification_refusal",
     "record_write_refusal",
     "system_event",
+    "verification_event",
 ]

@@ -9,6 +9,8 @@ is refused like a database that lies: `IntegrityError`, exit 6.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +20,7 @@ from ..crypto import KeyPair, PassphraseLock, PublicKey, open_sealed, seal
 from ..db.models import RecipientKind, Role
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, WrongPassphrase
 from ..paths import CredentialPath
+from ..records import LogVerification
 from ..secret import Secret, SecretPayload
 from ..storage import SecretRef
 from . import inputs, keys, payloads
@@ -136,6 +139,32 @@ class Member:
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)
         return signature
+
+    def verify_log(
+        self, pages: Iterable[list[Any]], head: Callable[[], tuple[int, bytes]]
+    ) -> LogVerification:
+        """Replay the whole log from the root this member's key pins, afresh (nothing of
+        the local state is trusted), one event at a time so that the first bad one is
+        named: every hash link, every signature by the key the directory gives its actor,
+        every key-directory change. `head()`: the log head the server stated last."""
+        started = time.perf_counter()
+        trust = Trust(self.trust.pin, b"", "", self.technician_id, keep=False)
+        checked, previous, seq = 0, None, 0
+        try:
+            for page in pages:
+                for row in page:
+                    seq = row[0]
+                    if previous is not None and seq <= previous[0]:
+                        continue  # a page starts with the last event of the one before
+                    trust.catch_up([row] if previous is None else [previous, row], None, _as_is)
+                    previous, checked = row, checked + 1
+            stated = head()
+            if trust.head is None or trust.head[:2] != stated:
+                seq = stated[0]
+                raise IntegrityError("the log head does not match the last event")
+        except IntegrityError as exc:
+            return _verification(False, checked, trust, seq, str(exc), started)
+        return _verification(True, checked, trust, None, None, started)
 
     def appended(self) -> None:
         """The server appended the event this member signed last: catching up need not
@@ -287,3 +316,21 @@ class Member:
 
 def _as_is(at: datetime) -> datetime:
     return at
+
+
+def _verification(
+    ok: bool, checked: int, trust: Trust, bad: int | None, problem: str | None, started: float
+) -> LogVerification:
+    head = trust.head
+    return LogVerification(
+        ok,
+        checked,
+        head[0] if head else 0,
+        head[1].hex() if head else "",
+        bad,
+        problem,
+        0,
+        (),
+        time.perf_counter() - started,
+        every_signature=True,
+    )

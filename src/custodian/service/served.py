@@ -84,7 +84,7 @@ def key_tag(signing_key: bytes) -> bytes:
     return hashlib.sha256(signing_key).digest()[:8]
 
 
-Probe = tuple[str, str, str | None]  # what a refused request's event names: action, target, reason
+Probe = tuple[str, str | None, str | None]  # a refused request's event: action, target, reason
 
 
 @dataclass(frozen=True)

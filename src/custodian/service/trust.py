@@ -39,7 +39,12 @@ PERSIST_EVERY = 1.0  # seconds between writes of the local state while only the 
 class Trust:
     """One member's verified view of one vault (see the module docstring)."""
 
-    def __init__(self, pin: Pin | None, secret: bytes, location: str, member: int) -> None:
+    def __init__(
+        self, pin: Pin | None, secret: bytes, location: str, member: int, *, keep: bool = True
+    ) -> None:
+        """`keep`: remember the newest verified head in the local state file, and trust
+        this process's own appends (False: a replay from the root that starts afresh,
+        checks every byte and leaves nothing, `log verify` through a server)."""
         self.pin = pin
         self.member = member
         self.directory = Directory()
@@ -47,7 +52,8 @@ class Trust:
         self._staged: list[tuple[Change, int | None, datetime]] = []
         self._recorded = 0  # how many staged changes an event already carries
         self._view: Directory | None = None
-        self._state = LocalState(pin, secret, location, member) if pin else None
+        self._state = LocalState(pin, secret, location, member) if pin and keep else None
+        self._every_byte = not keep
         self._loaded = False
         self._saved_at = 0.0
         self._saved_seq = -1
@@ -126,7 +132,9 @@ class Trust:
             raise IntegrityError(f"event {start}, which this client verified, was rewritten")
         before, changed = self.head, 0
         for row in rows[1:]:
-            self.head, n = trust_log.replay(self.directory, self.head, row, decode_at)
+            self.head, n = trust_log.replay(
+                self.directory, self.head, row, decode_at, every_byte=self._every_byte
+            )
             changed += n
         if head_row is not None and (int(head_row[0]), bytes(head_row[1])) != self.head[:2]:
             raise IntegrityError("the log head row does not match the last event")

@@ -102,9 +102,12 @@ def root(pin: Pin, row: Any, decode_at: Any) -> tuple[Directory, Head]:
     return directory, (int(row[0]), bytes(row[12]), _opt(row[13]))
 
 
-def replay(directory: Directory, head: Head, row: Any, decode_at: Any) -> tuple[Head, int]:
+def replay(
+    directory: Directory, head: Head, row: Any, decode_at: Any, *, every_byte: bool = False
+) -> tuple[Head, int]:
     """Check one event after `head` and apply its changes to `directory`; the new head
-    and how many changes it made."""
+    and how many changes it made. `every_byte`: hash and verify this process's own
+    events too (`log verify` through a server)."""
     seq, at_raw, actor_id, actor, action, outcome, cid, target, cred, reason, detail = row[:11]
     prev, digest, signature = bytes(row[11]), bytes(row[12]), _opt(row[13])
     at: datetime = decode_at(at_raw)
@@ -113,7 +116,8 @@ def replay(directory: Directory, head: Head, row: Any, decode_at: Any) -> tuple[
     changes = changes_of(detail)
     entry = directory.techs.get(actor_id) if isinstance(actor_id, int) else None
     if (
-        not changes
+        not every_byte
+        and not changes
         and signature is not None
         and entry is not None
         and signed_here(bytes.fromhex(entry.sign), seq, digest, signature)

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,19 +23,39 @@ from ..secret import PRIMARY_FIELD
 from ..service import RevealRequest
 
 MAX_BODY = 64 * 1024  # bytes a request body may hold
+WAITING_THREADS = 256  # prepares that may wait for the signing slot at once
 log = logging.getLogger("custodian.server")
+_limiters: list[anyio.CapacityLimiter] = []
+
+
+def _waiting() -> anyio.CapacityLimiter:
+    """The threads of requests that may wait for the signing slot (made in the loop)."""
+    if not _limiters:
+        _limiters.append(anyio.CapacityLimiter(WAITING_THREADS))
+    return _limiters[0]
 
 
 async def call(
-    request: Request, run: Callable[[dict[str, Any]], dict[str, Any]], *, body: bool = True
+    request: Request,
+    run: Callable[[dict[str, Any]], dict[str, Any]],
+    *,
+    body: bool = True,
+    waits: bool = False,
 ) -> Response:
-    """Read the JSON body, run `run` in the thread pool (it does database work), and
-    answer with its result or its error; log the request either way."""
+    """Read the JSON body, run `run` in a worker thread (it does database work), and
+    answer with its result or its error; log the request either way.
+
+    `waits`: `run` may wait for the signing slot (a prepare). It runs in threads of its
+    own (`_waiting`), so that prepares waiting for the slot never take the threads the
+    commits that free it need: with one pool, 40 waiting prepares starve every commit."""
     started = time.perf_counter()
     status = 500
     try:
         parsed = await _body(request) if body else {}
-        result = await run_in_threadpool(run, parsed)
+        if waits:
+            result = await anyio.to_thread.run_sync(run, parsed, limiter=_waiting())
+        else:
+            result = await run_in_threadpool(run, parsed)
         status = 200
         return JSONResponse(result)
     except CustodianError as exc:

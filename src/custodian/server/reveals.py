@@ -49,7 +49,7 @@ class RevealRoutes(Routes):
             target = wire.target_out(prepared.target)
             return {**answer, "target": target, "metadata": prepared.metadata}
 
-        return await call(request, run)
+        return await call(request, run, waits=True)
 
     async def reveal(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +109,7 @@ class RevealRoutes(Routes):
                 return {**answer, "refused": wire.refusal_out(prepared.refusal)}
             return answer
 
-        return await call(request, run)
+        return await call(request, run, waits=True)
 
     async def verified(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,7 @@ class WriteRoutes(Routes):
             assert prepared.target is not None
             return {**answer, "target": wire.write_target_out(prepared.target)}
 
-        return await call(request, run)
+        return await call(request, run, waits=True)
 
     async def write(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +141,7 @@ class WriteRoutes(Routes):
                 "refused": wire.refusal_out(found.refusal),
             }
 
-        return await call(request, run)
+        return await call(request, run, waits=True)
 
     async def credentials_refused(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +178,7 @@ class WriteRoutes(Routes):
                 return {**answer, "refused": wire.refusal_out(prepared.refusal)}
             return {**answer, "customer_id": prepared.customer_id}
 
-        return await call(request, run)
+        return await call(request, run, waits=True)
 
     async def system(self, request: Request) -> Response:
         def run(body: dict[str, Any]) -> dict[str, Any]:

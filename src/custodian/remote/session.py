@@ -51,13 +51,17 @@ class RemoteVault:
     def unlock(self, username: str, passphrase: str) -> RemoteSession:
         """Open `username`'s keys with their passphrase, here, and log in with them."""
         found = self.transport.call("POST", "/login/key", body={"user": username})
-        member = Member.unlock(
-            self.url,
-            wire.int_of(found.get("technician_id"), "account"),
-            username,
-            wire.bytes_of(found.get("locked"), "key bundle"),
-            passphrase,
-        )
+        try:
+            member = Member.unlock(
+                wire.int_of(found.get("technician_id"), "account"),
+                username,
+                wire.bytes_of(found.get("locked"), "key bundle"),
+                passphrase,
+            )
+        except AuthenticationFailed:  # counted and logged by the server, as on a database
+            with contextlib.suppress(CustodianError):
+                self.transport.call("POST", "/login/failed", body={"user": username})
+            raise
         session = RemoteSession(self.transport, member)
         session.login()
         return session
@@ -66,7 +70,7 @@ class RemoteVault:
         """A session from a cached bundle (`RemoteSession.export`); logs in again."""
         if len(bundle) < 8:
             raise AuthenticationFailed("the cached session is malformed: unlock again")
-        member = Member(self.url, int.from_bytes(bundle[:8], "big"), username, bundle[8:])
+        member = Member(int.from_bytes(bundle[:8], "big"), username, bundle[8:])
         session = RemoteSession(self.transport, member)
         session.login()
         return session
@@ -137,6 +141,8 @@ class RemoteSession:
                 raise IntegrityError("the server's log answer holds no head")
             head_seq = wire.int_of(head.get("seq"), "log head")
             last = events[-1][0] if events else start
+            if last <= start < head_seq:
+                raise IntegrityError("the server's log page holds nothing after this client's head")
             if last >= head_seq:
                 self.member.catch_up(
                     events, (head_seq, wire.bytes_of(head.get("hash"), "log head"))

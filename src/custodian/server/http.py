@@ -28,6 +28,10 @@ log = logging.getLogger("custodian.server")
 _limiters: list[anyio.CapacityLimiter] = []
 
 
+class BodyTooLarge(UsageError):
+    """A request body over `MAX_BODY`: answered 413 (a usage error to the client)."""
+
+
 def _waiting() -> anyio.CapacityLimiter:
     """The threads of requests that may wait for the signing slot (made in the loop)."""
     if not _limiters:
@@ -58,6 +62,9 @@ async def call(
             result = await run_in_threadpool(run, parsed)
         status = 200
         return JSONResponse(result)
+    except BodyTooLarge as exc:
+        status = 413
+        return JSONResponse(wire.error_body(exc), status_code=status)
     except CustodianError as exc:
         status = wire.status_of(exc)
         return JSONResponse(wire.error_body(exc), status_code=status)
@@ -70,13 +77,15 @@ async def call(
 
 async def _body(request: Request) -> dict[str, Any]:
     size = request.headers.get("content-length")
-    if size is not None and (not size.isdigit() or int(size) > MAX_BODY):
-        raise UsageError(f"a request body holds at most {MAX_BODY} bytes")
+    if size is not None and not size.isdigit():
+        raise UsageError("the request's Content-Length is not a number")
+    if size is not None and int(size) > MAX_BODY:
+        raise BodyTooLarge(f"a request body holds at most {MAX_BODY} bytes")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_BODY:
-            raise UsageError(f"a request body holds at most {MAX_BODY} bytes")
+            raise BodyTooLarge(f"a request body holds at most {MAX_BODY} bytes")
     try:
         body = json.loads(raw)
     except ValueError:

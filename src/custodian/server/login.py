@@ -58,6 +58,19 @@ class LoginRoutes(Routes):
 
         return await call(request, run)
 
+    async def login_failed(self, request: Request) -> Response:
+        """A client's report that the passphrase did not open the bundle: counted for the
+        address and the account, and logged as a failed unlock (an honest client's, as a
+        database-mode client counts its own attempts)."""
+
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            username = text(body, "user")
+            self._throttled(request, username)
+            self._failed(request, username, AuthenticationFailed("wrong passphrase"))
+            return {}
+
+        return await call(request, run)
+
     def _throttled(self, request: Request, username: str) -> None:
         wait = max(self.throttle.wait(who(request, username)), self.throttle.wait(addr(request)))
         if wait > 0:

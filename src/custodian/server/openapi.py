@@ -65,8 +65,21 @@ OPENAPI: dict[str, Any] = {
         },
     },
     "paths": {
-        "/health": {"get": {"summary": "the process answers", "responses": {"200": _ERROR}}},
-        "/ready": {"get": {"summary": "the database answers", "responses": {"200": _ERROR}}},
+        "/health": {
+            "get": {
+                "summary": "the process answers",
+                "responses": {"200": {"description": '{"status": "ok"}'}},
+            }
+        },
+        "/ready": {
+            "get": {
+                "summary": "the database answers and the log has its head",
+                "responses": {
+                    "200": {"description": '{"status": "ready"}'},
+                    "503": {"description": '{"status": "not ready", "why": ...}'},
+                },
+            }
+        },
         "/v1/login/key": _post(
             "the member's passphrase-locked key bundle",
             _props("user", required=("user",)),
@@ -77,6 +90,12 @@ OPENAPI: dict[str, Any] = {
             "a challenge to sign",
             _props("user", required=("user",)),
             _props("challenge", "vault_id"),
+            auth=False,
+        ),
+        "/v1/login/failed": _post(
+            "a passphrase that did not open the member's bundle (counted and logged)",
+            _props("user", required=("user",)),
+            _props(),
             auth=False,
         ),
         "/v1/login": _post(

@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import totp
 from ..audit.append import EventDraft, SigningHead, event_digest, remember_signed
+from ..clock import utcnow
 from ..crypto import KeyPair, PassphraseLock, PublicKey, open_sealed, seal
 from ..db.models import RecipientKind, Role
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, WrongPassphrase
@@ -26,11 +27,12 @@ from ..storage import SecretRef
 from . import inputs, keys, payloads
 from .enrolment import pack_private, technician_lock_context, unpack_private
 from .reveal import RevealTarget, check_version, reveal_event
-from .served import Probe, Refusal, RevealRequest
+from .served import CLOCK_SKEW, Probe, Refusal, RevealRequest
 from .served_write import WriteRequest, WriteTarget, write_event
 from .trust import Trust
 
 AUTH_TAG = b"custodian-server-auth-v1\x00"
+SERVED = "custodian serve"  # the location of every served vault's local state
 
 
 def auth_message(vault_id: str, username: str, challenge: bytes) -> bytes:
@@ -43,9 +45,7 @@ class Member:
     """An unlocked member of a served vault. Holds their private keys; never prints them."""
 
     @classmethod
-    def unlock(
-        cls, location: str, technician_id: int, username: str, locked: bytes, passphrase: str
-    ) -> Member:
+    def unlock(cls, technician_id: int, username: str, locked: bytes, passphrase: str) -> Member:
         """Open the member's passphrase-locked bundle, here (the passphrase goes nowhere)."""
         try:
             raw = PassphraseLock.unlock(
@@ -53,9 +53,9 @@ class Member:
             )
         except WrongPassphrase:
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
-        return cls(location, technician_id, username, raw)
+        return cls(technician_id, username, raw)
 
-    def __init__(self, location: str, technician_id: int, username: str, bundle: bytes) -> None:
+    def __init__(self, technician_id: int, username: str, bundle: bytes) -> None:
         """A member from their opened bundle (`unlock`, or a session cache: `export`)."""
         self.key, self.signer, pin = unpack_private(bundle)
         if pin is None:
@@ -64,8 +64,10 @@ class Member:
                 " admin to run `custodian db certify`"
             )
         self.technician_id, self.username = technician_id, username
+        # One local state per vault, whichever address serves it: a stale instance of the
+        # vault at another address is a log that went back.
         self.trust = Trust(
-            pin, self.key.private_bytes() + self.signer.private_bytes(), location, technician_id
+            pin, self.key.private_bytes() + self.signer.private_bytes(), SERVED, technician_id
         )
         self._customer_keys: dict[tuple[int, int], KeyPair] = {}
         self._signed: tuple[int, bytes, bytes] | None = None
@@ -120,6 +122,7 @@ class Member:
         server reads a non-secret field (`get --field username`), which it holds in clear:
         nothing of it to verify but the customer and the credential."""
         self._check_head(head)
+        self._check_time(at)
         cp, reason, path = request.checked()
         if metadata and not request.metadata:
             raise IntegrityError("the server answers a secret field as a non-secret one")
@@ -133,8 +136,9 @@ class Member:
 
     def sign_event(self, draft: EventDraft, head: SigningHead, at: datetime) -> bytes:
         """Sign an event whose content the server holds in clear (`system add`): only the
-        head it follows is this client's to verify."""
+        head it follows and its time are this client's to verify."""
         self._check_head(head)
+        self._check_time(at)
         digest = event_digest(draft, at, head)
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)
@@ -180,6 +184,7 @@ class Member:
         database-mode client records its own refusals); `probe` is what this client
         asked, from its own request."""
         self._check_head(head)
+        self._check_time(at)
         draft = refusal.event(self.username, self.technician_id, probe)
         return self.signer.sign(event_digest(draft, at, head))
 
@@ -197,6 +202,7 @@ class Member:
         payload to the directory's customer key and sign the write's event. Returns the
         new version, its fields, the sealed payload and the signature."""
         self._check_head(head)
+        self._check_time(at)
         path = request.path
         cp = CredentialPath.parse(path)
         if target.slug != cp.customer:
@@ -270,6 +276,15 @@ class Member:
         )
         payload = payloads.decode(open_sealed(sealed, key, ref.context()))
         return totp.derive(field, payload[totp.stored_field(field)], at)
+
+    @staticmethod
+    def _check_time(at: datetime) -> None:
+        """An event's time, as the server names it, must be this machine's too (within
+        the skew the server allows): a client signs no back- or forward-dated event."""
+        if abs(at - utcnow()) > CLOCK_SKEW:
+            raise IntegrityError(
+                f"the server dates the event {at.isoformat()}, far from this machine's clock"
+            )
 
     def _check_head(self, head: SigningHead) -> None:
         if self.trust.head is None or (head.seq, head.hash, head.signature) != self.trust.head:

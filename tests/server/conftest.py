@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.clikit import Cli, Result, Template
-from tests.cli.conftest import both, template_copy, template_vault  # noqa: F401  (fixtures)
+from tests.cli.conftest import both, cli, template_copy, template_vault  # noqa: F401  (fixtures)
 from tests.server.serverkit import Served, start_server
 
 
@@ -65,13 +65,13 @@ def route(
 ) -> Iterator[Route]:
     name, backend = request.param
     root = tmp_path_factory.mktemp(f"route-{name}-{backend}")
-    with template_copy(request, backend, template_vault, root) as cli:
+    with template_copy(request, backend, template_vault, root) as copy:
         if name == "db":
-            yield Route(name, cli, None)
+            yield Route(name, copy, None)
             return
-        server = start_server(cli, root)
+        server = start_server(copy, root)
         try:
-            yield Route(name, cli, server)
+            yield Route(name, copy, server)
         finally:
             server.stop()
 
@@ -83,8 +83,8 @@ def sqlite_served(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
-    with template_copy(request, "sqlite", template_vault, root) as cli:
-        server = start_server(cli, root)
+    with template_copy(request, "sqlite", template_vault, root) as copy:
+        server = start_server(copy, root)
         try:
             yield server
         finally:

@@ -17,6 +17,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import httpx
 
+from custodian.service import Member
 from tests.cli.clikit import Cli, Result, clean_env
 
 READY_TIMEOUT = 60.0
@@ -111,17 +113,16 @@ def start_server(
 
 
 def wait_ready(served: Served, ca_file: Path | None) -> None:
-    verify: str | bool = str(ca_file) if ca_file else True
     deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if served.process.poll() is not None:
-            raise AssertionError(
-                f"the server exited {served.process.returncode}: {served.log_text()}"
-            )
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(served.url + "/ready", verify=verify, timeout=2).status_code == 200:
-                return
-        time.sleep(0.1)
+    with http_client(served.url, ca_file) as http:
+        while time.monotonic() < deadline:
+            if served.process.poll() is not None:
+                code = served.process.returncode
+                raise AssertionError(f"the server exited {code}: {served.log_text()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get("/ready", timeout=2).status_code == 200:
+                    return
+            time.sleep(0.1)
     raise AssertionError(f"the server did not get ready: {served.log_text()}")
 
 
@@ -136,3 +137,37 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+def http_client(url: str, ca_file: Path | None = None) -> httpx.Client:
+    """Raw HTTP to a server's API (`/v1/...`), as no custodian client would speak it."""
+    verify: ssl.SSLContext | bool = True
+    if ca_file is not None:
+        verify = ssl.create_default_context(cafile=str(ca_file))
+    return httpx.Client(base_url=url, verify=verify, trust_env=False, timeout=30)
+
+
+def unlock_member(http: httpx.Client, user: str, passphrase: str) -> Member:
+    """`user`'s keys, opened here from the bundle the server hands out (as a client does)."""
+    found = http.post("/v1/login/key", json={"user": user})
+    assert found.status_code == 200, found.text
+    body = found.json()
+    return Member(
+        str(http.base_url), body["technician_id"], user, bytes.fromhex(body["locked"]), passphrase
+    )
+
+
+def challenge(http: httpx.Client, user: str) -> tuple[bytes, str]:
+    asked = http.post("/v1/login/challenge", json={"user": user})
+    assert asked.status_code == 200, asked.text
+    return bytes.fromhex(asked.json()["challenge"]), asked.json()["vault_id"]
+
+
+def login(http: httpx.Client, member: Member, *, sign_another: bool = False) -> httpx.Response:
+    """POST /v1/login with `member`'s signature over a fresh challenge (or, with
+    `sign_another`, over another challenge than the one it answers)."""
+    nonce, vault_id = challenge(http, member.username)
+    signed = challenge(http, member.username)[0] if sign_another else nonce
+    signature = member.sign_login(vault_id, signed)
+    body = {"user": member.username, "challenge": nonce.hex(), "signature": signature.hex()}
+    return http.post("/v1/login", json=body)

@@ -6,8 +6,9 @@ answers, except where a test's edit lies.
     proxy.on_request("/v1/reveal/prepare", lambda body: {...})  # rewrite what the server hears
 
 It forwards with httpx, so what reaches the server and what comes back are real HTTP
-exchanges; every (path, answer) it returned is kept in `proxy.answers`, and an edit
-that raised in `proxy.errors` (its client got a 502: a test must check for none).
+exchanges. It keeps every (path, body) it forwarded in `proxy.requests`, every (path,
+answer) it returned in `proxy.answers`, and every edit that raised in `proxy.errors`
+(its client got a 502: a test must find none).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Proxy:
         self._client = httpx.Client(base_url=upstream, trust_env=False, timeout=30)
         self._answer_edits: dict[str, AnswerEdit] = {}
         self._request_edits: dict[str, RequestEdit] = {}
+        self.requests: list[tuple[str, dict[str, Any]]] = []
         self.answers: list[tuple[str, dict[str, Any]]] = []
         self.errors: list[str] = []  # edits that broke: a test must find none
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -62,7 +64,9 @@ class Proxy:
         path = urlsplit(target).path
         body: dict[str, Any] = json.loads(raw) if raw else {}
         if path in self._request_edits:
-            raw = json.dumps(self._request_edits[path](body)).encode()
+            body = self._request_edits[path](body)
+            raw = json.dumps(body).encode()
+        self.requests.append((path, body))
         answer = self._client.request(method, target, content=raw or None, headers=headers)
         if answer.status_code != 200:
             return answer.status_code, answer.content

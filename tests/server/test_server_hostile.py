@@ -24,7 +24,7 @@ from tests.server.serverkit import Served, via_server
 ROLLED = "acme/dc01/rolled"  # two versions: "rolled-v1", then "rolled-v2"
 HASH = 12  # an event's hash in the wire's event list (wire.event_out)
 DETAIL = 10
-STALL_TIMEOUT = 20  # seconds: a get takes a few, even on a busy machine
+STALL_TIMEOUT = 12  # seconds: a get takes a few, even on a busy machine
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ answers, except where a test's edit lies.
 
     proxy.on_answer("/v1/log", lambda request, answer: {...})   # rewrite an answer
     proxy.on_request("/v1/reveal/prepare", lambda body: {...})  # rewrite what the server hears
+    proxy.answer_instead("/v1/reveal", lambda body: {...})      # answer in its place
 
 It forwards with httpx, so what reaches the server and what comes back are real HTTP
 exchanges. It keeps every (path, body) it forwarded in `proxy.requests`, every (path,
@@ -31,6 +32,7 @@ class Proxy:
         self._client = httpx.Client(base_url=upstream, trust_env=False, timeout=30)
         self._answer_edits: dict[str, AnswerEdit] = {}
         self._request_edits: dict[str, RequestEdit] = {}
+        self._instead: dict[str, RequestEdit] = {}
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.answers: list[tuple[str, dict[str, Any]]] = []
         self.errors: list[str] = []  # edits that broke: a test must find none
@@ -48,9 +50,10 @@ class Proxy:
         """Rewrite each JSON request body to `path` before the server sees it."""
         self._request_edits[path] = edit
 
-    def honest(self) -> None:
-        self._answer_edits.clear()
-        self._request_edits.clear()
+    def answer_instead(self, path: str, answer: RequestEdit) -> None:
+        """Answer requests to `path` with `answer(request body)`, never asking the server
+        (as a server that appends nothing would)."""
+        self._instead[path] = answer
 
     def close(self) -> None:
         self._server.shutdown()
@@ -67,6 +70,10 @@ class Proxy:
             body = self._request_edits[path](body)
             raw = json.dumps(body).encode()
         self.requests.append((path, body))
+        if path in self._instead:
+            made = self._instead[path](body)
+            self.answers.append((path, made))
+            return 200, json.dumps(made).encode()
         answer = self._client.request(method, target, content=raw or None, headers=headers)
         if answer.status_code != 200:
             return answer.status_code, answer.content

@@ -131,7 +131,7 @@ def test_a_client_that_trusts_the_ca_reveals(tls_served: Served, pki: dict[str, 
     assert r.stdout == CANARY + "\n"
 
 
-@pytest.mark.parametrize("ca", [None, "other-ca"], ids=["system-cas", "another-ca"])
+@pytest.mark.parametrize("ca", [None, "other-ca"], ids=["default-cas", "another-ca"])
 def test_a_client_that_does_not_trust_the_ca_refuses(
     tls_served: Served, pki: dict[str, Path], ca: str | None
 ) -> None:

@@ -159,3 +159,33 @@ def test_no_documented_success_is_an_error(http: httpx.Client) -> None:
         for method, op in ops.items():
             success = op["responses"]["200"].get("content", {}).get("application/json", {})
             assert success.get("schema", {}).get("$ref") != error, (method, path)
+
+
+MALFORMED = [
+    ("/v1/reveal/prepare", {"path": "acme/dc01", "from": 1}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": -1}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": "one"}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": 1, "version": "2"}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": 1, "version": True}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": 1, "version": 0}),
+    ("/v1/reveal/prepare", {"path": "acme/dc01/administrator", "from": 1, "field": 5}),
+    ("/v1/reveal/prepare", {"path": ["acme"], "from": 1}),
+    ("/v1/reveal", {"path": "acme/dc01/administrator", "lease": "not-a-lease"}),
+    ("/v1/reveal", {"path": "acme/dc01/administrator", "lease": 7}),
+    ("/v1/lease/release", {"lease": None}),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), MALFORMED, ids=[str(i) for i in range(len(MALFORMED))])
+def test_a_malformed_request_is_a_4xx_json_error(
+    http: httpx.Client, ben: Member, path: str, body: dict[str, object]
+) -> None:
+    token = login(http, ben).json()["token"]
+    answer = http.post(path, json=body, headers={"authorization": f"Bearer {token}"})
+    assert 400 <= answer.status_code < 500, answer.text
+    assert set(answer.json()["error"]) == {"type", "exit", "message"}
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'"text"', b"\xff\xfe"])
+def test_a_body_that_is_not_a_json_object_is_a_400(http: httpx.Client, raw: bytes) -> None:
+    assert_error(http.post("/v1/login/challenge", content=raw), 400, "UsageError", "JSON")

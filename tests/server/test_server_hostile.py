@@ -267,3 +267,52 @@ def test_another_credential_of_the_same_customer_is_refused(vault: Served, proxy
     r = get_via(vault, proxy, expect=None)
     assert r.stdout == "", "get printed another credential's value as the one asked for"
     assert r.code == 6
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="service/trust.py keeps the verified head per location (LocalState(pin, secret,"
+    " location, member)), so the same vault at another address starts from the root again"
+    " and a rolled-back instance there is believed",
+)
+def test_the_same_vault_rolled_back_at_another_address_is_refused(vault: Served) -> None:
+    """ben saw version 2 of ROLLED through one address; another address of the same
+    vault serves the whole vault as it was before version 2, consistently."""
+    honest, stale = Proxy(vault.url), Proxy(vault.url)
+    try:
+        assert get_via(vault, honest, ROLLED, expect=0).stdout == "rolled-v2\n"
+        ((added,),) = vault.cli.sql("SELECT min(seq) FROM access_event WHERE target = ?", (ROLLED,))
+
+        def before_v2(kept: list[list[Any]]) -> dict[str, Any]:
+            kept = [e for e in kept if e[0] <= added]
+            return {"seq": added, "hash": kept[-1][HASH], "signature": kept[-1][13]}
+
+        def log(_: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+            kept = [e for e in answer["events"] if e[0] <= added]
+            return {"events": kept, "head": before_v2(kept)}
+
+        def prepare(_: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+            kept = [e for e in answer["events"] if e[0] <= added]
+            return {**answer, "events": kept, "head": before_v2(kept)}
+
+        v1 = vault.cli.sql(
+            "SELECT v.ciphertext FROM secret_version v JOIN credential c"
+            " ON c.id = v.credential_id WHERE c.name = 'rolled' AND v.version = 1"
+        )[0][0]
+        stale.on_answer("/v1/log", log)
+        stale.on_request("/v1/reveal/prepare", lambda body: {**body, "version": 1})
+        stale.on_answer("/v1/reveal/prepare", prepare)
+        stale.answer_instead(
+            "/v1/reveal",
+            lambda _: {
+                "target": [a for p, a in stale.answers if p == "/v1/reveal/prepare"][-1]["target"],
+                "sealed": bytes(v1).hex(),
+            },
+        )
+        r = get_via(vault, stale, ROLLED, expect=None)
+        assert stale.errors == []
+        assert r.stdout == "", "the rolled-back instance's version 1 was printed as current"
+        assert r.code == 6
+    finally:
+        honest.close()
+        stale.close()

@@ -116,3 +116,30 @@ def test_a_wrong_passphrase_is_logged(route: Route, request: pytest.FixtureReque
         request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_LOGS_NO_FAILED_UNLOCK))
     route.get(CRED, passphrase="not ben's passphrase", expect=5)
     assert last_event(route)[:3] == ("ben", "unlock", "failed")
+
+
+SERVER_HAS_NO_METADATA = (
+    'through the server `get --field username|url|host` exits 3 ("has no field"):'
+    " service/served.py _check goes straight to reveal.check_row, which knows only the"
+    " payload's fields; on the database ActorSession.reveal reads them"
+    " (credential_admin.py METADATA_FIELDS) and logs `reveal-metadata`"
+)
+
+
+@pytest.mark.parametrize(
+    ("field", "code", "out"),
+    [
+        ("username", 0, "Administrator\n"),
+        ("url", 0, "https://dc01.acme.example.invalid\n"),
+        ("host", 0, "192.0.2.10\n"),
+        ("notes", 3, ""),
+    ],
+    ids=["username", "url", "host", "notes"],
+)
+def test_get_a_non_secret_field(
+    route: Route, field: str, code: int, out: str, request: pytest.FixtureRequest
+) -> None:
+    if route.name == "server" and code == 0:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_HAS_NO_METADATA))
+    r = route.get(CRED, "--field", field, expect=code)
+    assert r.stdout == out

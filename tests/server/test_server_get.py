@@ -9,6 +9,8 @@ server per test there would slow every CLI test.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.cli.clikit import ADMIN, CANARY, CRED, LOCKED, SWITCH
@@ -143,3 +145,19 @@ def test_get_a_non_secret_field(
         request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_HAS_NO_METADATA))
     r = route.get(CRED, "--field", field, expect=code)
     assert r.stdout == out
+
+
+BLOB = bytes(range(256)) * 4 + b"\x00\xff tail"  # binary: NUL, invalid UTF-8
+
+
+def test_get_a_file_field_byte_for_byte(route: Route, tmp_path: Path) -> None:
+    path = f"acme/dc01/file-{route.name}"  # its own: the vault is the module's
+    src = tmp_path / "cert.p12"
+    src.write_bytes(BLOB)
+    route.cli.run("cred", "add", path, "--username", "f", input="file-pw\n")
+    route.cli.run("cred", "set", path, "--field", "cert", "--file", str(src), user="ben")
+    out = tmp_path / "out.p12"
+    assert route.get(path, "--field", "cert", "--out", str(out)).stdout == ""
+    assert out.read_bytes() == BLOB
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "--out" in route.get(path, "--field", "cert", expect=2).stderr

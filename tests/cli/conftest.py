@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,18 +35,28 @@ def cli(template_vault: Template, tmp_path: Path) -> Cli:
 def both(request: pytest.FixtureRequest, template_vault: Template, tmp_path: Path) -> Iterator[Cli]:
     """The template vault on SQLite (a copy, as `cli`) and on PostgreSQL (a clone of a
     database built through the CLI once per session, as `build_template` builds it)."""
-    runtime = tmp_path / "run"
+    with template_copy(request, request.param, template_vault, tmp_path) as cli:
+        yield cli
+
+
+@contextlib.contextmanager
+def template_copy(
+    request: pytest.FixtureRequest, backend: str, template_vault: Template, root: Path
+) -> Iterator[Cli]:
+    """A copy of the template vault on `backend` with its files under `root` (what `both`
+    gives one test; fixtures of a wider scope share one)."""
+    runtime = root / "run"
     runtime.mkdir(mode=0o700)
-    if request.param == "sqlite":
+    if backend == "sqlite":
         for name in ("vault.db", "vault.db-wal"):
             src = template_vault.dir / name
             if src.exists():
-                shutil.copyfile(src, tmp_path / name)
-        yield Cli(str(tmp_path / "vault.db"), runtime)
+                shutil.copyfile(src, root / name)
+        yield Cli(str(root / "vault.db"), runtime)
         return
     server: PgServer = request.getfixturevalue("pg_server")
     _need_pg(server)
-    builder = tmp_path / "build"
+    builder = root / "build"
     builder.mkdir(mode=0o700)
     template = server.template("cli", lambda url: populate(Cli(url, builder)))
     name = server.clone(template)

@@ -130,11 +130,6 @@ def test_a_body_over_64_kib_is_refused_with_a_json_error(http: httpx.Client, chu
     assert http.get("/health").json() == {"status": "ok"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py _body raises UsageError (400) for an oversized body; the OpenAPI document"
-    " lists 413 for every POST and nothing ever answers it",
-)
 def test_a_body_over_64_kib_is_413_as_the_document_says(http: httpx.Client) -> None:
     answer = http.post("/v1/login/challenge", content=b"{" + b" " * (MAX_BODY + 1) + b"}")
     assert answer.status_code == 413
@@ -166,11 +161,6 @@ def test_the_openapi_document_lists_every_route_the_app_serves(
     assert len(routes) >= 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server/openapi.py documents the 200 answers of /health and /ready with the"
-    " Error schema (`responses: {'200': _ERROR}`)",
-)
 def test_no_documented_success_is_an_error(http: httpx.Client) -> None:
     doc = http.get("/v1/openapi.json").json()
     error = "#/components/schemas/Error"

@@ -84,27 +84,9 @@ def test_get_refusals_have_the_same_exit_codes(
     assert says in r.stderr.lower(), r.stderr
 
 
-SERVER_LOGS_NO_DENIAL = (
-    "a reveal the server refuses is not logged: service/served.py prepare_reveal raises"
-    " in _check and appends nothing, where the database-mode client appends a signed"
-    " 'denied' event (tests/cli test_denied_and_failed_attempts_are_logged); probes"
-    " through the server escape the log and the denied-attempt alert"
-)
-
-
-def test_a_denied_reveal_is_logged(route: Route, request: pytest.FixtureRequest) -> None:
-    if route.name == "server":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_LOGS_NO_DENIAL))
+def test_a_denied_reveal_is_logged(route: Route) -> None:
     route.get(LOCKED, expect=4)
     assert last_event(route) == ("ben", "reveal", "denied", LOCKED, None)
-
-
-SERVER_LOGS_NO_FAILED_UNLOCK = (
-    "a wrong passphrase through the server is neither logged nor throttled: the server"
-    " hands the passphrase-locked bundle to anyone who asks (POST /v1/login/key, app.py"
-    " login_key) and the client fails locally (member.py Member.__init__), so the server"
-    " never learns of it"
-)
 
 
 def test_a_wrong_passphrase_is_exit_5(route: Route) -> None:
@@ -113,19 +95,9 @@ def test_a_wrong_passphrase_is_exit_5(route: Route) -> None:
     assert CANARY not in r.stderr
 
 
-def test_a_wrong_passphrase_is_logged(route: Route, request: pytest.FixtureRequest) -> None:
-    if route.name == "server":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_LOGS_NO_FAILED_UNLOCK))
+def test_a_wrong_passphrase_is_logged(route: Route) -> None:
     route.get(CRED, passphrase="not ben's passphrase", expect=5)
     assert last_event(route)[:3] == ("ben", "unlock", "failed")
-
-
-SERVER_HAS_NO_METADATA = (
-    'through the server `get --field username|url|host` exits 3 ("has no field"):'
-    " service/served.py _check goes straight to reveal.check_row, which knows only the"
-    " payload's fields; on the database ActorSession.reveal reads them"
-    " (credential_admin.py METADATA_FIELDS) and logs `reveal-metadata`"
-)
 
 
 @pytest.mark.parametrize(
@@ -138,11 +110,7 @@ SERVER_HAS_NO_METADATA = (
     ],
     ids=["username", "url", "host", "notes"],
 )
-def test_get_a_non_secret_field(
-    route: Route, field: str, code: int, out: str, request: pytest.FixtureRequest
-) -> None:
-    if route.name == "server" and code == 0:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SERVER_HAS_NO_METADATA))
+def test_get_a_non_secret_field(route: Route, field: str, code: int, out: str) -> None:
     r = route.get(CRED, "--field", field, expect=code)
     assert r.stdout == out
 

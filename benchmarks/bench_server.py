@@ -73,8 +73,8 @@ class Sizes:
 
 
 SIZES: dict[str, Sizes] = {
-    "full": Sizes(200, 2_000, 50, 10.0, 20, 20),
-    "quick": Sizes(200, 200, 50, 2.0, 5, 20),
+    "full": Sizes(200, 2_000, 50, 10.0, 10, 20),
+    "quick": Sizes(200, 100, 50, 1.0, 3, 20),
     "smoke": Sizes(20, 20, 4, 0.5, 2, 2),
 }
 

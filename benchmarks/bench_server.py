@@ -288,7 +288,7 @@ def measure_rate(
         p.start()
     try:
         for _ in procs:  # every client logged in, connected, waiting
-            ready.get(timeout=300)
+            _wait_for(ready, procs, kind, time.monotonic() + 300)
         cpu0 = process_cpu(pid)
         go.set()
         got = [results.get(timeout=size.seconds + 120) for _ in procs]
@@ -304,6 +304,20 @@ def measure_rate(
     errors = sum(g[1] for g in got)
     first = next((g[2] for g in got if g[2]), "")
     return Rate(reads, size.seconds, errors, first, cpu / max(1, reads))
+
+
+def _wait_for(ready: Any, procs: list[Any], kind: str, deadline: float) -> None:
+    """The next process's "ready", failing at once if a client process died first (its
+    traceback is on stderr) rather than at the deadline."""
+    while True:
+        try:
+            ready.get(timeout=0.5)
+            return
+        except queue.Empty:
+            dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+            if dead or time.monotonic() > deadline:
+                why = f"exit {dead[0]}" if dead else "timed out"
+                raise RuntimeError(f"a {kind} client process failed to log in ({why})") from None
 
 
 # --- the part -------------------------------------------------------------------------

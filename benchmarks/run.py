@@ -26,7 +26,8 @@ every step, seconds a part: for tests/bench; its figures mean nothing):
 - server (bench_server.py): `custodian serve` on loopback (SQLite): a reveal through it
   against the same reveal in direct database mode; audited reads per second of 50
   concurrent clients against OpenBao with a file audit device; cold `custodian --server
-  URL get` against `bao kv get` (`--quick`: 100 reveals, 1 s of reads, 3 cold runs).
+  URL get` against `bao kv get` (`--quick`: 100 reveals, 1 s of reads, no
+  20-client run, 3 cold runs).
 - rotation (bench_rotation.py): 200 SSH accounts and 200 LDAP entries rotated on a private
   sshd and slapd at concurrency 1 and 8 (`--quick`: 40 each); needs root.
 

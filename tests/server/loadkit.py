@@ -1,9 +1,10 @@
 """The real `custodian serve` process, for the load test and the server benchmark.
 
-- `ServerProcess(db, log)`: `python -m custodian --db DB serve --listen 127.0.0.1:PORT
-  --quiet` on a free loopback port; `start()` waits for `/health`, `kill()` ends it by PID
-  (SIGKILL: a crash, nothing flushed), `stop()` asks it to end (SIGTERM), and `start()`
-  again serves on the same port. The tests and benchmarks stop it by PID, never by name.
+- `ServerProcess(db, log, args=...)`: `python -m custodian --db DB serve --listen
+  127.0.0.1:PORT --quiet ARGS` on a free loopback port; `start()` waits for `/health`,
+  `kill()` ends it by PID (SIGKILL: a crash, nothing flushed), `stop()` asks it to end
+  (SIGTERM), and `start()` again serves on the same port. The tests and benchmarks stop
+  it by PID, never by name.
 - `free_port()`, `process_cpu(pid)`: a free loopback port; a process's CPU seconds so far.
 """
 
@@ -37,8 +38,10 @@ def process_cpu(pid: int) -> float:
 class ServerProcess:
     """One `custodian serve` on the vault database `db`, its stderr appended to `log`."""
 
-    def __init__(self, db: str, log: Path, port: int | None = None) -> None:
-        self.db, self.log = db, log
+    def __init__(
+        self, db: str, log: Path, port: int | None = None, args: tuple[str, ...] = ()
+    ) -> None:
+        self.db, self.log, self.args = db, log, args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -56,7 +59,7 @@ class ServerProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTODIAN_")}
         argv = [sys.executable, "-m", "custodian", "--db", self.db, "serve"]
-        argv += ["--listen", f"127.0.0.1:{self.port}", "--quiet"]
+        argv += ["--listen", f"127.0.0.1:{self.port}", "--quiet", *self.args]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env

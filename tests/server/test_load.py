@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from custodian.errors import BackendUnavailable, Conflict
+from custodian.errors import BackendUnavailable, Conflict, RateLimited
 from custodian.remote import RemoteSession, RemoteVault
 from custodian.service import Custodian
 from tests.cli import conftest as cli_fixtures
@@ -52,7 +52,7 @@ class Client:
     values: int = 0
     log_reads: int = 0
     interrupted: int = 0  # reveals that ended in a connection error (maybe committed)
-    busy: int = 0  # reveals refused with Conflict ("the server is busy", the log moved on)
+    busy: int = 0  # reveals refused: Conflict ("the server is busy") or 429 (rate limit)
     logins: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -99,12 +99,13 @@ def _work(url: str, client: Client, ready: threading.Barrier, ends: list[float])
                 path, name = rng.choice(reveals)
                 try:
                     value = session.reveal(path, field=name, reason=client.reason).reveal()
+                except (Conflict, RateLimited):
+                    client.busy += 1
+                    time.sleep(RETRY_PAUSE)
+                    continue
                 except BackendUnavailable:
                     client.interrupted += 1
                     raise
-                except Conflict:
-                    client.busy += 1
-                    continue
                 if path in expected and value != expected[path]:
                     client.errors.append(f"{path}: a wrong value")
                 client.values += 1
@@ -171,7 +172,7 @@ def test_fifty_clients_across_a_server_restart_lose_no_event(both: Cli, tmp_path
         f" {values} reveals with a value, {sum(events.values())} reveal events,"
         f" {sum(c.log_reads for c in clients)} log reads,"
         f" {sum(c.interrupted for c in clients)} reveals cut by the restart,"
-        f" {sum(c.busy for c in clients)} refused as busy,"
+        f" {sum(c.busy for c in clients)} refused (busy or rate-limited),"
         f" {sum(c.logins for c in clients)} logins (the first {CLIENTS} in {logged_in:.1f} s);"
         f" {len(after)} events in the log, {len(before_kill)} of them before the kill;"
         f" clients that revealed nothing: {idle}"

@@ -190,5 +190,5 @@ def test_fifty_clients_across_a_server_restart_lose_no_event(both: Cli, tmp_path
         pytest.xfail(
             f"{len(idle)} of {CLIENTS} clients revealed nothing in {SECONDS:g} s: prepares"
             " waiting for the signing slot fill the server's 40 worker threads, so the"
-            " holder's commit waits for its lease to expire (server/slot.py, server/app.py)"
+            " holder's commit waits for its lease to expire (server/slot.py, server/base.py)"
         )

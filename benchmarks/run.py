@@ -23,6 +23,11 @@ every step, seconds a part: for tests/bench; its figures mean nothing):
 - vault (bench_vault.py): reveal through the Vault backend against a bare hvac read on the
   same OpenBao dev server; migrating 10,000 credentials to Vault (`--quick`: 200 reveals,
   200 credentials).
+- server (bench_server.py): `custodian serve` on loopback (SQLite): a reveal through it
+  against the same reveal in direct database mode; audited reads per second of 50
+  concurrent clients against OpenBao with a file audit device; cold `custodian --server
+  URL get` against `bao kv get` (`--quick`: 100 reveals, 1 s of reads, no
+  20-client run, 3 cold runs).
 - rotation (bench_rotation.py): 200 SSH accounts and 200 LDAP entries rotated on a private
   sshd and slapd at concurrency 1 and 8 (`--quick`: 40 each); needs root.
 
@@ -194,6 +199,7 @@ PARTS: dict[str, Callable[[Size, bool], list[str]]] = {
     "import": _module_rows("import"),
     "tui": _module_rows("tui"),
     "vault": vault_rows,
+    "server": _module_rows("server"),
     "rotation": _module_rows("rotation"),
 }
 

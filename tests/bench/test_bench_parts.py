@@ -79,6 +79,12 @@ def expected_rows(part: str) -> list[str]:
     if part == "vault":
         rows = [f"reveal via the Vault backend ({db})" for db in databases]
         return [*rows, "reveal via the Vault backend (SQLite; Vault behind a proxy", "migrate"]
+    if part == "server":
+        return [
+            "reveal through the server (loopback, SQLite), p50",
+            "audited reads per second, ",
+            "cold `custodian get` through the server",
+        ]
     if part == "rotation":
         return [f"rotate 4 {t} accounts, concurrency {n}" for t in ("SSH", "LDAP") for n in (1, 8)]
     raise AssertionError(f"no expectation for part {part!r}")
@@ -105,7 +111,7 @@ def saved_table(directory: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.parametrize("part", list(run.PARTS))
 def test_benchmark_part_runs_end_to_end_in_its_smoke_size(part, tmp_path):
-    if part == "vault" and (reason := bao_cannot_run()):
+    if part in ("vault", "server") and (reason := bao_cannot_run()):
         pytest.skip(reason)
     before = sorted(RESULTS.iterdir())
     argv = ["--smoke", "--only", part, "--results", str(tmp_path), *(["--no-pg"] * NO_PG)]

@@ -132,8 +132,10 @@ class BaoServer:
         assert done.returncode == 0, done.stderr
 
 
-def start_bao(directory: Path, tls: bool = False) -> BaoServer:
-    """A dev server; with `tls`, on HTTPS with a CA of its own (`server.cacert`)."""
+def start_bao(directory: Path, tls: bool = False, config: Path | None = None) -> BaoServer:
+    """A dev server; with `tls`, on HTTPS with a CA of its own (`server.cacert`); with
+    `config`, that HCL file beside `-dev` (an audit device, say: OpenBao 2 refuses
+    `audit enable` over the API)."""
     binary = bao_binary()
     assert binary is not None
     port = _free_port()
@@ -144,6 +146,8 @@ def start_bao(directory: Path, tls: bool = False) -> BaoServer:
     if tls:
         certs.mkdir()
         args += ["-dev-tls", f"-dev-tls-cert-dir={certs}"]
+    if config is not None:
+        args.append(f"-config={config}")
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from custodian.server.app import MAX_BODY, create_app
+from custodian.server.app import create_app
+from custodian.server.http import MAX_BODY
 from custodian.server.throttle import FREE_FAILURES
 from custodian.server.tokens import Tokens
 from custodian.service import Custodian, Member, Served

@@ -64,7 +64,8 @@ def status_of(exc: CustodianError) -> int:
 
 
 def error_body(exc: CustodianError) -> dict[str, Any]:
-    kind = type(exc).__name__ if type(exc).__name__ in _TYPES else "CustodianError"
+    """The error as the client raises it again: its nearest class the client knows."""
+    kind = next(c.__name__ for c in type(exc).__mro__ if c.__name__ in _TYPES)
     return {"error": {"type": kind, "exit": exc.exit_code, "message": str(exc)[:1000]}}
 
 

@@ -152,9 +152,7 @@ def unlock_member(http: httpx.Client, user: str, passphrase: str) -> Member:
     found = http.post("/v1/login/key", json={"user": user})
     assert found.status_code == 200, found.text
     body = found.json()
-    return Member(
-        str(http.base_url), body["technician_id"], user, bytes.fromhex(body["locked"]), passphrase
-    )
+    return Member.unlock(body["technician_id"], user, bytes.fromhex(body["locked"]), passphrase)
 
 
 def challenge(http: httpx.Client, user: str) -> tuple[bytes, str]:

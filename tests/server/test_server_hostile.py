@@ -272,6 +272,8 @@ def test_the_same_vault_rolled_back_at_another_address_is_refused(vault: Served)
 
         def before_v2(kept: list[list[Any]]) -> dict[str, Any]:
             kept = [e for e in kept if e[0] <= added]
+            if not kept:  # the client asks from a head this instance never reached
+                return {"seq": added, "hash": "00" * 32, "signature": None}
             return {"seq": added, "hash": kept[-1][HASH], "signature": kept[-1][13]}
 
         def log(_: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:

@@ -104,6 +104,13 @@ OPENAPI: dict[str, Any] = {
             _props("token", "expires_in", "technician_id"),
             auth=False,
         ),
+        "/v1/customers": {
+            "get": {
+                "summary": "the customers the member may see",
+                "security": [{"bearer": []}],
+                "responses": {"200": {"description": "customers"}, **_ERRORS},
+            }
+        },
         "/v1/log": {
             "get": {
                 "summary": "the access log from event `from` (at most 2000), and its head",
@@ -168,6 +175,54 @@ OPENAPI: dict[str, Any] = {
         "/v1/write/refused": _post(
             "append the signed access event of a refused write; answers with the refusal",
             _props("path", "expected_version", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/system/prepare": _post(
+            "check a system to add (`system add`); where its event goes",
+            _props("path", "kind", "notes", "target", "from", required=("path", "kind", "from")),
+            _props("lease", "events", "head", "at", "customer_id", "refused"),
+            auth=True,
+        ),
+        "/v1/system": _post(
+            "append the signed `system-add` event and add the system",
+            _props("path", "kind", "notes", "target", "lease", "at", "head", "signature"),
+            _props("system"),
+            auth=True,
+        ),
+        "/v1/system/refused": _post(
+            "append the signed event of a refused `system add`; answers with the refusal",
+            _props("path", "kind", "notes", "target", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/credentials": _post(
+            "a page of the credentials the member may see (metadata), or one customer's",
+            _props("customer", "from", "after", "limit", required=("from",)),
+            _props("credentials", "next", "lease", "events", "head", "at", "refused"),
+            auth=True,
+        ),
+        "/v1/credentials/refused": _post(
+            "append the signed event of a refused listing; answers with the refusal",
+            _props("customer", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/log/verify": _post(
+            "where an auditor's verification goes (after their client verified the log)",
+            _props("from", required=("from",)),
+            _props("lease", "events", "head", "at", "refused"),
+            auth=True,
+        ),
+        "/v1/log/verified": _post(
+            "append the signed `log-verify` event",
+            _props("ok", "through", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/log/verify/refused": _post(
+            "append the signed event of a refused verification; answers with the refusal",
+            _props("lease", "at", "head", "signature"),
             _props(),
             auth=True,
         ),

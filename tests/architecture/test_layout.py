@@ -113,6 +113,7 @@ PINNED_SESSION_METHODS = [
     "offboard",
     "preview_certification",
     "purge",
+    "reapply_deletions",
     "reapply_purges",
     "record_restore",
     "recover",

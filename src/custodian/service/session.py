@@ -134,6 +134,7 @@ class ActorSession:
     backup = delegate(backups.backup)
     record_restore = delegate(backups.record_restore)
     reapply_purges = delegate(shredding.reapply_purges)
+    reapply_deletions = delegate(deletion.reapply_deletions)
     hand_over = delegate(offboarding.hand_over)
     hand_over_json = delegate(offboarding.hand_over_json)
 

@@ -96,6 +96,7 @@ PINNED_SESSION_METHODS = [
     "edit_customer",
     "events",
     "export",
+    "field_limit",
     "grant",
     "hand_over",
     "hand_over_json",

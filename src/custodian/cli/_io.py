@@ -11,11 +11,12 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .. import MAX_FIELD_BYTES, SecretPayload, SessionLocked, UsageError
+from .. import SecretPayload, SessionLocked, UsageError
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 ATTEMPTS = 3  # tries at typing a new secret twice alike
-JSON_LIMIT = 8 * MAX_FIELD_BYTES  # --fields-json: several fields, each checked by the service
+TEXT_LIMIT = 1024 * 1024  # a passphrase, a recovery code: what stdin may hold at most
+JSON_FIELDS = 8  # --fields-json reads up to this many fields' worth (the service checks each)
 
 
 def say(message: str) -> None:
@@ -60,10 +61,12 @@ def unlock_passphrase(username: str) -> str:
     return acting_passphrase(username)
 
 
-def read_new_secret(what: str, *, confirm: bool = True) -> str:
-    """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice)."""
+def read_new_secret(what: str, *, confirm: bool = True, field_limit: int | None = None) -> str:
+    """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice).
+    Piped, at most `field_limit` bytes (the vault's limit on a secret field), or
+    `TEXT_LIMIT` for a passphrase or a code."""
     if not sys.stdin.isatty():
-        data = read_stdin_text(what, MAX_FIELD_BYTES)
+        data = read_stdin_text(what, field_limit or TEXT_LIMIT, vault_limit=bool(field_limit))
         value = data[:-1] if data.endswith("\n") else data
         if value.endswith("\r"):
             value = value[:-1]
@@ -81,9 +84,10 @@ def read_new_secret(what: str, *, confirm: bool = True) -> str:
     raise UsageError(f"the two entries of the {what} differed {ATTEMPTS} times")
 
 
-def read_stdin_text(what: str, limit: int) -> str:
+def read_stdin_text(what: str, limit: int, *, vault_limit: bool = False) -> str:
     """Piped stdin as UTF-8 text of at most `limit` bytes and a final line break, read
-    no further than that: a 100 MB paste is refused, not held in memory."""
+    no further than that: a 100 MB paste is refused, not held in memory. `vault_limit`:
+    the limit is the vault's field limit, and the error says so."""
     raw = getattr(sys.stdin, "buffer", None)  # a text stream stands in (tests, the demo)
     data: bytes
     if raw is not None:
@@ -91,7 +95,8 @@ def read_stdin_text(what: str, limit: int) -> str:
     else:
         data = sys.stdin.read(limit + 3).encode("utf-8", "surrogateescape")
     if len(data) > limit + 2:
-        raise UsageError(f"the {what} read from stdin is larger than {_size(limit)}")
+        too_large = over_limit(limit) if vault_limit else f"larger than {size_text(limit)}"
+        raise UsageError(f"the {what} read from stdin is {too_large}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -100,17 +105,27 @@ def read_stdin_text(what: str, limit: int) -> str:
         ) from None
 
 
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+def size_text(limit: int) -> str:
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
 
 
-def read_payload(field: str, fields_json: bool) -> SecretPayload:
+def over_limit(limit: int) -> str:
+    """The service's words (service/inputs.py) for a field over the vault's limit, said
+    here when the CLI refuses to read further."""
+    return f"larger than {size_text(limit)}, this vault's field limit (`custodian field-limit`)"
+
+
+def read_payload(field: str, fields_json: bool, limit: int) -> SecretPayload:
+    """The fields `cred add|set` write, each at most `limit` bytes (the vault's limit)."""
     if not fields_json:
-        return SecretPayload({field: read_new_secret(f"{field} value")})
+        return SecretPayload({field: read_new_secret(f"{field} value", field_limit=limit)})
     if sys.stdin.isatty():
         raw = getpass.getpass("Fields as JSON: ")
     else:
-        raw = read_stdin_text("JSON", JSON_LIMIT)
+        raw = read_stdin_text("JSON", JSON_FIELDS * limit)
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:

@@ -122,6 +122,7 @@ class ActorSession:
     edit = delegate(credential_admin.edit)
     show_credential = delegate(credential_admin.show_credential)
     delete = delegate(deletion.delete)
+    field_limit = delegate(secret_policy.field_limit)  # before the next line shadows it
     secret_policy = delegate(secret_policy.secret_policy)
 
     # --- the reveal (reveal.py; username, url, host, notes: credential_admin.py) ----

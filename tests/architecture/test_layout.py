@@ -23,12 +23,14 @@ MAX_LINES = 400
 
 PINNED_PUBLIC_API = [
     "AccessDenied",
+    "AccessInfo",
     "ActorSession",
     "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
     "BackendConfig",
     "BackendUnavailable",
+    "CredentialDetail",
     "CredentialEdit",
     "CredentialInfo",
     "Custodian",

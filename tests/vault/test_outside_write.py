@@ -82,3 +82,16 @@ def test_a_deletion_re_applied_by_a_restore_destroys_the_kv_versions_too(vkit: V
     assert gone.returncode != 0
     assert vkit.admin.reapply_deletions([record]) == []  # KV and rows gone: nothing to redo
     assert vkit.admin.doctor() == []
+
+
+def test_a_file_field_round_trips_through_kv_byte_for_byte(vkit: VaultKit) -> None:
+    from custodian.secret import Secret
+
+    blob = bytes(range(256)) * 64 + b"\x00\xff tail"  # NUL and invalid UTF-8
+    path = vkit.customer("acme", grant=("admin",))
+    fields = {"password": "pw", "cert.p12": Secret.from_bytes(blob)}
+    assert vkit.admin.set_secret(path, SecretPayload(fields)) == 2
+    got = vkit.admin.reveal(path, field="cert.p12")
+    assert got.is_file and got.reveal_bytes() == blob
+    assert vkit.admin.reveal(path).reveal() == "pw"
+    assert vkit.admin.doctor() == []

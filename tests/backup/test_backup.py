@@ -316,3 +316,12 @@ def test_a_credential_made_after_a_deletion_is_not_deleted_again(vault):
     )
     assert vault.admin.reapply_deletions([old]) == []
     assert vault.admin.reveal(path).reveal() == vault.secret
+
+
+def test_a_damaged_deletion_list_names_its_file_and_line(tmp_path):
+    from custodian.service.deletion import load_deletion_list
+
+    f = tmp_path / "shredded.deletions.jsonl"
+    f.write_text('\n{"vault_id": "v", "customer_id": 1}\n')
+    with pytest.raises(UsageError, match=r"deletions\.jsonl: line 2 is not a deletion-list entry"):
+        load_deletion_list(f)

@@ -158,7 +158,7 @@ def reapply_deletions(actor: Actor, records: Iterable[DeletionRecord] = ()) -> l
     mirror = deletion_list_path(vault_id)
     if mirror is not None and mirror.exists():
         entries += load_deletion_list(mirror)
-    entries += [r for r in records]
+    entries.extend(records)
     redone = []
     for entry in entries:
         if entry.vault_id != vault_id:
@@ -181,7 +181,7 @@ def reapply_deletions(actor: Actor, records: Iterable[DeletionRecord] = ()) -> l
 
 def _delete_again(actor: Actor, tx: Session, entry: DeletionRecord) -> dict[str, int] | None:
     """What `entry` deleted that is here again, deleted in `tx`; None if nothing is."""
-    deleted_at = datetime.fromisoformat(entry.deleted_at)
+    deleted_at = as_utc(datetime.fromisoformat(entry.deleted_at))
     customer = tx.get(Customer, entry.customer_id)
     if customer is None:
         return None

@@ -73,3 +73,10 @@ def test_only_an_admin_sets_the_limit_and_bad_sizes_are_one_line_errors(cli: Cli
     ):
         assert said in cli.run("field-limit", bad, expect=2).stderr
     assert cli.run("field-limit").stdout == "1 MiB\n"
+
+
+def test_a_limit_written_behind_custodians_back_stays_within_the_bounds(cli: Cli) -> None:
+    cli.sql("UPDATE vault_info SET max_field_bytes = ?", (1 << 40,))
+    assert cli.run("field-limit").stdout == "16 MiB\n"
+    cli.sql("UPDATE vault_info SET max_field_bytes = ?", (0,))
+    assert cli.run("field-limit").stdout == "1 KiB\n"

@@ -106,12 +106,18 @@ def field_limit(actor: Actor, size: int | None = None) -> int:
             old, info.max_field_bytes = info.max_field_bytes, size
             tx.add(info)
             actor.record(tx, "field-limit-set", detail={"from": old, "to": size})
-        return info.max_field_bytes
+        return _bounded(info.max_field_bytes)
 
 
 def field_limit_of(tx: Session) -> int:
     """The vault's field size limit, read inside a write's own transaction."""
-    return tx.exec(select(VaultInfo.max_field_bytes)).one()
+    return _bounded(tx.exec(select(VaultInfo.max_field_bytes)).one())
+
+
+def _bounded(size: int) -> int:
+    """Never beyond what `field_limit` lets an admin set, whatever the row says: a row
+    changed behind custodian's back cannot make a client read gigabytes."""
+    return max(MIN_FIELD_BYTES, min(size, MAX_FIELD_BYTES))
 
 
 def ages_by_kind(tx: Session) -> dict[str, int]:

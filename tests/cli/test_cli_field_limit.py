@@ -75,6 +75,16 @@ def test_only_an_admin_sets_the_limit_and_bad_sizes_are_one_line_errors(cli: Cli
     assert cli.run("field-limit").stdout == "1 MiB\n"
 
 
+def test_the_cli_reads_no_further_than_any_vault_allows(cli: Cli, tmp_path: Path) -> None:
+    huge = "x" * (16 * 1024 * KIB + 3)
+    r = cli.run("cred", "add", "acme/dc01/huge", input=huge, expect=2)
+    assert "larger than 16 MiB, the most any vault's field limit allows" in r.stderr
+    f = tmp_path / "huge.bin"
+    f.write_bytes(b"\x00" * (16 * 1024 * KIB + 1))
+    r = cli.run("cred", "set", CRED, "--field", "f", "--file", str(f), user="ben", expect=2)
+    assert "larger than 16 MiB, the most any vault's field limit allows" in r.stderr
+
+
 def test_a_limit_written_behind_custodians_back_stays_within_the_bounds(cli: Cli) -> None:
     cli.sql("UPDATE vault_info SET max_field_bytes = ?", (1 << 40,))
     assert cli.run("field-limit").stdout == "16 MiB\n"

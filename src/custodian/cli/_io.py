@@ -11,12 +11,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .. import SecretPayload, SessionLocked, UsageError
+from .. import MAX_FIELD_BYTES, SecretPayload, SessionLocked, UsageError
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 ATTEMPTS = 3  # tries at typing a new secret twice alike
 TEXT_LIMIT = 1024 * 1024  # a passphrase, a recovery code: what stdin may hold at most
-JSON_FIELDS = 8  # --fields-json reads up to this many fields' worth (the service checks each)
+# A secret field is read up to the most any vault's field limit may be, and the service
+# checks the vault's own limit on the write (the CLI may be a client of a server).
+JSON_LIMIT = 2 * MAX_FIELD_BYTES  # --fields-json: escaping can double a value
 
 
 def say(message: str) -> None:
@@ -61,12 +63,11 @@ def unlock_passphrase(username: str) -> str:
     return acting_passphrase(username)
 
 
-def read_new_secret(what: str, *, confirm: bool = True, field_limit: int | None = None) -> str:
-    """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice).
-    Piped, at most `field_limit` bytes (the vault's limit on a secret field), or
-    `TEXT_LIMIT` for a passphrase or a code."""
+def read_new_secret(what: str, *, confirm: bool = True, limit: int = TEXT_LIMIT) -> str:
+    """A new secret value: from stdin when piped (at most `limit` bytes), otherwise from
+    a hidden prompt (twice)."""
     if not sys.stdin.isatty():
-        data = read_stdin_text(what, field_limit or TEXT_LIMIT, vault_limit=bool(field_limit))
+        data = read_stdin_text(what, limit)
         value = data[:-1] if data.endswith("\n") else data
         if value.endswith("\r"):
             value = value[:-1]
@@ -84,10 +85,9 @@ def read_new_secret(what: str, *, confirm: bool = True, field_limit: int | None 
     raise UsageError(f"the two entries of the {what} differed {ATTEMPTS} times")
 
 
-def read_stdin_text(what: str, limit: int, *, vault_limit: bool = False) -> str:
+def read_stdin_text(what: str, limit: int) -> str:
     """Piped stdin as UTF-8 text of at most `limit` bytes and a final line break, read
-    no further than that: a 100 MB paste is refused, not held in memory. `vault_limit`:
-    the limit is the vault's field limit, and the error says so."""
+    no further than that: a 100 MB paste is refused, not held in memory."""
     raw = getattr(sys.stdin, "buffer", None)  # a text stream stands in (tests, the demo)
     data: bytes
     if raw is not None:
@@ -95,8 +95,8 @@ def read_stdin_text(what: str, limit: int, *, vault_limit: bool = False) -> str:
     else:
         data = sys.stdin.read(limit + 3).encode("utf-8", "surrogateescape")
     if len(data) > limit + 2:
-        too_large = over_limit(limit) if vault_limit else f"larger than {size_text(limit)}"
-        raise UsageError(f"the {what} read from stdin is {too_large}")
+        too_large = BEYOND_ANY_VAULT if limit == MAX_FIELD_BYTES else size_text(limit)
+        raise UsageError(f"the {what} read from stdin is larger than {too_large}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -112,20 +112,17 @@ def size_text(limit: int) -> str:
     return f"{limit} bytes"
 
 
-def over_limit(limit: int) -> str:
-    """The service's words (service/inputs.py) for a field over the vault's limit, said
-    here when the CLI refuses to read further."""
-    return f"larger than {size_text(limit)}, this vault's field limit (`custodian field-limit`)"
+BEYOND_ANY_VAULT = f"{size_text(MAX_FIELD_BYTES)}, the most any vault's field limit allows"
 
 
-def read_payload(field: str, fields_json: bool, limit: int) -> SecretPayload:
-    """The fields `cred add|set` write, each at most `limit` bytes (the vault's limit)."""
+def read_payload(field: str, fields_json: bool) -> SecretPayload:
+    """The fields `cred add|set` write; the service checks them against the vault's limit."""
     if not fields_json:
-        return SecretPayload({field: read_new_secret(f"{field} value", field_limit=limit)})
+        return SecretPayload({field: read_new_secret(f"{field} value", limit=MAX_FIELD_BYTES)})
     if sys.stdin.isatty():
         raw = getpass.getpass("Fields as JSON: ")
     else:
-        raw = read_stdin_text("JSON", JSON_FIELDS * limit)
+        raw = read_stdin_text("JSON", JSON_LIMIT)
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:

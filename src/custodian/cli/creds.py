@@ -27,23 +27,15 @@ pass_ctx = click.make_pass_decorator(CliContext)
 
 
 def _payload(
-    ctx: CliContext,
-    field: str,
-    fields_json: bool,
-    generate: bool,
-    kind: str | None,
-    file: Path | None = None,
+    field: str, fields_json: bool, generate: bool, kind: str | None, file: Path | None = None
 ) -> SecretPayload:
-    """The fields to write; what is read (stdin, a file) is read no further than the
-    vault's field limit, which the service checks again on the write."""
     if sum((generate, fields_json, file is not None)) > 1:
         raise click.UsageError("--generate, --fields-json and --file exclude each other")
+    if file is not None:
+        return SecretPayload({field: read_file_secret(file)})
     if generate:
         return SecretPayload({field: generate_password(kind)})
-    limit = ctx.actor().field_limit()
-    if file is not None:
-        return SecretPayload({field: read_file_secret(file, limit)})
-    return read_payload(field, fields_json, limit)
+    return read_payload(field, fields_json)
 
 
 def _kind_of(ctx: CliContext, path: str) -> str | None:
@@ -92,7 +84,7 @@ def cred_add(
 ) -> None:
     """Add a credential; its secret is read from stdin, a hidden prompt or --file."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
-    payload = _payload(ctx, field, fields_json, generate, kind, file)
+    payload = _payload(field, fields_json, generate, kind, file)
     ctx.actor().add_credential(path, payload, username=username, url=url, notes=notes)
     say(f"added {path}" + (" with a generated secret" if generate else ""))
 
@@ -129,7 +121,7 @@ def cred_set(
 ) -> None:
     """Store a new version of a credential's secret (stdin, a hidden prompt, or --file)."""
     kind = _kind_of(ctx, path) if generate and path.count("/") == 2 else None
-    payload = _payload(ctx, field, fields_json, generate, kind, file)
+    payload = _payload(field, fields_json, generate, kind, file)
     version = ctx.actor().set_secret(
         path, payload, keep_other_fields=not replace, expected_version=if_version
     )

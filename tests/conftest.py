@@ -153,8 +153,10 @@ def _init_vault(url: str) -> VaultSeed:
 @pytest.fixture(autouse=True)
 def _local_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test's clients keep their verified log heads (service/trust.py) in a directory
-    of its own, inherited by the CLI processes it starts."""
+    of its own, inherited by the CLI processes it starts; so do the destruction and
+    deletion lists (service/shredding.py), never in the developer's data directory."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")

@@ -18,12 +18,14 @@ __all__ = [
     "MAX_FIELD_BYTES",
     "PRIMARY_FIELD",
     "AccessDenied",
+    "AccessInfo",
     "ActorSession",
     "AlertPolicy",
     "AlreadyExists",
     "AuthenticationFailed",
     "BackendConfig",
     "BackendUnavailable",
+    "CredentialDetail",
     "CredentialEdit",
     "CredentialInfo",
     "Custodian",
@@ -114,6 +116,8 @@ _WHERE = {
     **{
         n: "custodian.records"
         for n in (
+            "AccessInfo",
+            "CredentialDetail",
             "CredentialEdit",
             "CredentialInfo",
             "CustomerDetail",
@@ -186,6 +190,8 @@ if TYPE_CHECKING:
     from .files import check_out_target, write_private_file
     from .generate import generate_password
     from .records import (
+        AccessInfo,
+        CredentialDetail,
         CredentialEdit,
         CredentialInfo,
         CustomerDetail,

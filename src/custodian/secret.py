@@ -12,7 +12,12 @@ from .errors import IntegrityError, UsageError
 
 MASK = "********"
 PRIMARY_FIELD = "password"
-MAX_FIELD_BYTES = 1024 * 1024  # one secret field, on every write path (service/inputs.py)
+# One secret field, on every write path: each vault sets its own limit (`field-limit`,
+# service/secret_policy.py), DEFAULT_FIELD_BYTES unless an admin changes it, never more
+# than MAX_FIELD_BYTES (what a CSV cell, a handover and a Vault KV write still carry).
+DEFAULT_FIELD_BYTES = 1024 * 1024
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+MIN_FIELD_BYTES = 1024
 FILE_PREFIX = "\x00file:base64:"  # a file field's stored value: this, then its base64
 
 

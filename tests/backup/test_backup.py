@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import io
 import threading
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from custodian import CredentialEdit, SystemKind
 from custodian.audit.verify import verify_log
 from custodian.crypto import KdfParams
 from custodian.crypto.stream import _HEADER, MAGIC
 from custodian.db.engine import create_db_engine
-from custodian.errors import AccessDenied, AuthenticationFailed, IntegrityError, UsageError
+from custodian.errors import (
+    AccessDenied,
+    AuthenticationFailed,
+    IntegrityError,
+    NotFound,
+    UsageError,
+)
 from custodian.exchange.backup import create_backup, verify_backup
 from custodian.exchange.importers import ImportItem
 from custodian.secret import Secret, SecretPayload
@@ -97,7 +105,7 @@ def test_round_trip_with_1000_credentials(vault, target_url, tmp_path):
     manifest, redone = restore_backup(
         f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS
     )
-    assert manifest.tables["credential"] == N and redone == []
+    assert manifest.tables["credential"] == N and redone.purged == redone.deleted == []
     after = _counts(target_url)
     # the source logged its backup after the snapshot; the target logged the restore
     assert {**after, "access_event": after["access_event"] - 1} == {
@@ -255,7 +263,7 @@ def test_restore_reapplies_the_destruction_list(vault, target_url, tmp_path):
     vault.admin.offboard("gone")
     vault.admin.purge("gone", now=True)
     _, redone = restore_backup(f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS)
-    assert redone == ["gone"]
+    assert redone.purged == ["gone"]
     with Custodian.open(target_url) as restored:
         admin = restored.unlock("admin", vault.passphrase)
         with pytest.raises(AccessDenied, match="'gone' is offboarded"):
@@ -264,3 +272,56 @@ def test_restore_reapplies_the_destruction_list(vault, target_url, tmp_path):
         assert admin.reveal("kept/dc01/admin").reveal() == vault.secret
         report = verify_log(restored.db.engine, vault_id=restored.vault_id(), workers=0)
         assert report.ok, report
+
+
+def test_restore_deletes_again_what_was_deleted_after_the_backup(vault, target_url, tmp_path):
+    vault.customer("acme", grant=("admin",))
+    admin = vault.admin
+    admin.add_credential("acme/dc01/svc", SecretPayload({"password": "svc-pw"}))
+    admin.add_system("acme/sql01", SystemKind.DATABASE)
+    admin.add_credential("acme/sql01/sa", SecretPayload({"password": "sa-pw"}))
+    f = tmp_path / "before-deletions.cbk"
+    f.write_bytes(_backup_bytes(vault))
+    vault.clock.advance(timedelta(minutes=5))
+    admin.edit("acme/dc01/svc", CredentialEdit(name="svc-old"))  # deleted by its new name
+    admin.delete("acme/dc01/svc-old")
+    admin.delete("acme/sql01")
+    _, again = restore_backup(f, BACKUP_PASS, target_url, admin=ADMIN, admin_passphrase=PASS)
+    assert again.purged == [] and again.deleted == ["acme/dc01/svc-old", "acme/sql01"]
+    with Custodian.open(target_url, clock=vault.clock) as restored:
+        admin = restored.unlock("admin", vault.passphrase)
+        with pytest.raises(NotFound):
+            admin.show_credential("acme/dc01/svc")
+        assert [s.name for s in admin.show_customer("acme").systems] == ["dc01"]
+        assert admin.reveal("acme/dc01/admin").reveal() == vault.secret  # the rest stays
+        assert admin.reapply_deletions() == []  # idempotent
+        report = admin.customer_report("acme")
+        assert [d["target"] for d in report.deleted] == ["acme/dc01/svc-old", "acme/sql01"]
+        replayed = [e for e in admin.events() if e.action == "delete-reapply"]
+        assert [(e.target, e.actor, e.outcome) for e in replayed] == [
+            ("acme/dc01/svc-old", "admin", "ok"),
+            ("acme/sql01", "admin", "ok"),
+        ]
+        report = verify_log(restored.db.engine, vault_id=restored.vault_id(), workers=0)
+        assert report.ok, report  # every re-applied deletion is signed
+
+
+def test_a_credential_made_after_a_deletion_is_not_deleted_again(vault):
+    from custodian.service.deletion import DeletionRecord
+
+    path = vault.customer("acme", grant=("admin",))
+    (cred_id,) = vault.sql("SELECT id FROM credential")[0]
+    old = DeletionRecord(
+        vault.vault.vault_id(), 1, "acme/dc01/x", (cred_id,), None, "2000-01-01T00:00:00+00:00", "a"
+    )
+    assert vault.admin.reapply_deletions([old]) == []
+    assert vault.admin.reveal(path).reveal() == vault.secret
+
+
+def test_a_damaged_deletion_list_names_its_file_and_line(tmp_path):
+    from custodian.service.deletion import load_deletion_list
+
+    f = tmp_path / "shredded.deletions.jsonl"
+    f.write_text('\n{"vault_id": "v", "customer_id": 1}\n')
+    with pytest.raises(UsageError, match=r"deletions\.jsonl: line 2 is not a deletion-list entry"):
+        load_deletion_list(f)

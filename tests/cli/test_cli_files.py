@@ -41,8 +41,8 @@ def test_a_file_field_round_trips_byte_for_byte_with_mode_0600(both: Cli, tmp_pa
 def test_a_file_over_the_limit_is_refused(cli: Cli, tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(b"\x01" * (1024 * 1024 + 1))
-    r = cli.run("cred", "set", CRED, "--field", "blob", "--file", str(big), expect=2)
-    assert "larger than 1 MiB" in r.stderr
+    r = cli.run("cred", "set", CRED, "--field", "blob", "--file", str(big), user="ben", expect=2)
+    assert "the file 'blob' is larger than 1 MiB, this vault's field limit" in r.stderr
     cli.run("cred", "set", CRED, "--file", str(tmp_path / "missing"), expect=2)
 
 

@@ -10,6 +10,7 @@ import pytest
 from custodian.errors import UsageError
 from custodian.exchange.importers import Rule
 from custodian.exchange.importers.tabular import read_csv
+from custodian.secret import MAX_FIELD_BYTES
 
 
 def write_csv(path, header, rows, encoding="utf-8"):
@@ -172,9 +173,10 @@ def test_errors_name_file_and_line(tmp_path):
         read_csv(f, Rule(), columns=cols)
     with pytest.raises(UsageError, match=r"bad\.csv:1: no column 'Nope' for 'password'"):
         read_csv(f, Rule(), columns="customer=c,system=s,name=n,password=Nope")
-    # One size limit for a secret field on every write path (issue 19): 1 MiB.
-    f.write_text("c,s,n,p\n" + "acme,dc,a," + "x" * (1024 * 1024 + 2) + "\n")
-    with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV \(a cell is larger than 1"):
+    # A cell over the most any vault's field limit allows (the vault's own limit is the
+    # service's to check, tests/cli/test_cli_field_limit.py).
+    f.write_text("c,s,n,p\n" + "acme,dc,a," + "x" * (MAX_FIELD_BYTES + 2) + "\n")
+    with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV \(a cell is larger than 16"):
         read_csv(f, Rule(), columns=cols)
     f.write_text('c,s,n,p\nacme,dc,a,"never closed\n')
     with pytest.raises(UsageError, match=r"bad\.csv:2: malformed CSV \(a quote is never closed"):

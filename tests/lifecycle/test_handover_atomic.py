@@ -13,7 +13,7 @@ KDBX_PASS = "handover passphrase 42"
 def test_a_handover_that_cannot_be_written_commits_no_export_event(vault, tmp_path, monkeypatch):
     # A value no write path accepts today, as a vault written before the check may hold.
     with monkeypatch.context() as m:
-        m.setattr(inputs, "check_payload", lambda payload: payload)
+        m.setattr(inputs, "check_payload", lambda payload, limit: payload)
         vault.customer("acme", extra={"note": "before\x01after"})
     vault.admin.grant("admin", "acme")
     target = tmp_path / "out" / "acme.kdbx"

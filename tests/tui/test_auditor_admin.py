@@ -285,3 +285,13 @@ async def test_admin_screen_is_not_offered_to_technicians(app_for, demo):
         app.action_open_admin()
         await settle(app, pilot)
         assert isinstance(app.screen, HomeScreen)
+
+
+async def test_the_grants_tab_marks_a_write_only_grant(app_for, demo):
+    demo.admin.grant("alice", "initech", write_only=True)
+    demo.admin.grant("audrey", "initech")
+    app = app_for("admin", unlocked=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_grants(app, pilot, "initech")
+        grants = screen.query_one("#grants", DataTable)
+        assert sorted(column(grants, 0)) == ["alice (write-only)", "audrey"]

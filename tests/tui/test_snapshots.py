@@ -209,3 +209,25 @@ def test_help(snap_compare, app_for):
         await settle(pilot)
 
     assert snap_compare(app_for("alice", unlocked=True), terminal_size=(120, 40), run_before=helped)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_credential_card(snap_compare, app_for, size):
+    async def card(pilot):
+        await settle(pilot)
+        pilot.app.screen.query_one("#creds", DataTable).focus()
+        await pilot.press("i")
+        await settle(pilot)
+
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=card)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_edit_form(snap_compare, app_for, size):
+    async def form(pilot):
+        await settle(pilot)
+        pilot.app.screen.query_one("#creds", DataTable).focus()
+        await pilot.press("e")
+        await settle(pilot)
+
+    assert snap_compare(app_for("alice", unlocked=True), terminal_size=size, run_before=form)

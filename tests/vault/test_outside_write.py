@@ -65,3 +65,33 @@ def test_deleting_a_credential_destroys_its_kv_versions(vkit: VaultKit) -> None:
     gone = vkit.bao.bao("kv", "metadata", "get", f"-mount={vkit.store.mount}", kv)
     assert gone.returncode != 0
     assert vkit.admin.doctor() == []
+
+
+def test_a_deletion_re_applied_by_a_restore_destroys_the_kv_versions_too(vkit: VaultKit) -> None:
+    from custodian.service.deletion import DeletionRecord
+
+    path = vkit.customer("acme")
+    kv, cid = vkit.kv_path(path), vkit.credential_id(path)
+    (customer_id,) = vkit.sql("SELECT customer_id FROM credential WHERE id = :c", c=cid)[0]
+    # What a restored backup holds after the deletion: the row, and here its KV versions.
+    record = DeletionRecord(
+        vkit.vault.vault_id(), customer_id, path, (cid,), None, "2100-01-01T00:00:00+00:00", "a"
+    )
+    assert vkit.admin.reapply_deletions([record]) == [path]
+    gone = vkit.bao.bao("kv", "metadata", "get", f"-mount={vkit.store.mount}", kv)
+    assert gone.returncode != 0
+    assert vkit.admin.reapply_deletions([record]) == []  # KV and rows gone: nothing to redo
+    assert vkit.admin.doctor() == []
+
+
+def test_a_file_field_round_trips_through_kv_byte_for_byte(vkit: VaultKit) -> None:
+    from custodian.secret import Secret
+
+    blob = bytes(range(256)) * 64 + b"\x00\xff tail"  # NUL and invalid UTF-8
+    path = vkit.customer("acme", grant=("admin",))
+    fields = {"password": "pw", "cert.p12": Secret.from_bytes(blob)}
+    assert vkit.admin.set_secret(path, SecretPayload(fields)) == 2
+    got = vkit.admin.reveal(path, field="cert.p12")
+    assert got.is_file and got.reveal_bytes() == blob
+    assert vkit.admin.reveal(path).reveal() == "pw"
+    assert vkit.admin.doctor() == []

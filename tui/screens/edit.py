@@ -1,33 +1,46 @@
 """Editing the selected credential (`e`) or its system (`E`) from the home screen: forms
 that dismiss with a `CredentialEdit` / `SystemEdit` of what changed, or None. The home
-screen runs the change in a worker; the service decides who may."""
+screen reads what the forms show (notes, tags, the system's kind) in a worker first,
+and runs the change in a worker after; the service decides who may."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label
+from textual.widgets import Button, Input, Label, Select, TextArea
 
-from custodian import CredentialEdit, SystemEdit
+from custodian import CredentialEdit, NotFound, SystemEdit, SystemKind
 
 if TYPE_CHECKING:
-    from custodian import CredentialInfo
+    from custodian import CredentialDetail, SystemInfo
 
     from .home import HomeScreen
+
+T = TypeVar("T")
 
 _FIELDS = (("name", "Name"), ("system", "System"), ("username", "Username"), ("url", "URL"))
 
 
+def _tags(text: str) -> tuple[str, ...]:
+    """`a, b,,c ` -> ("a", "b", "c"): the tags as the form's one line gives them."""
+    return tuple(t.strip() for t in text.split(",") if t.strip())
+
+
 class EditScreen(ModalScreen[CredentialEdit | None]):
+    """Rename, move, or change a credential's username, URL, notes and tags."""
+
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, cred: CredentialInfo) -> None:
+    def __init__(self, detail: CredentialDetail) -> None:
         super().__init__()
+        cred = detail.credential
         self.cred = cred
         self.before = {
             "name": cred.name,
@@ -35,13 +48,19 @@ class EditScreen(ModalScreen[CredentialEdit | None]):
             "username": cred.username or "",
             "url": cred.url or "",
         }
+        self.notes = detail.notes or ""
+        self.tags = detail.tags
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="edit-box") as box:
+        with VerticalScroll(classes="dialog", id="edit-box") as box:
             box.border_title = f"Edit {self.cred.path}"
             for key, label in _FIELDS:
                 yield Label(label)
                 yield Input(self.before[key], id=f"edit-{key}")
+            yield Label("Tags (comma-separated)")
+            yield Input(", ".join(self.tags), id="edit-tags")
+            yield Label("Notes")
+            yield TextArea(self.notes, id="edit-notes", classes="notes")
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -57,36 +76,54 @@ class EditScreen(ModalScreen[CredentialEdit | None]):
             for key, _ in _FIELDS
             if self.query_one(f"#edit-{key}", Input).value.strip() != self.before[key]
         }
-        if not changed:
-            self.dismiss(None)
-            return
+        tags = _tags(self.query_one("#edit-tags", Input).value)
+        notes = self.query_one("#edit-notes", TextArea).text
         get = changed.get
-        self.dismiss(CredentialEdit(get("name"), get("system"), get("username"), get("url")))
+        change = CredentialEdit(
+            get("name"),
+            get("system"),
+            get("username"),
+            get("url"),
+            notes=notes if notes != self.notes else None,
+            tags=tags if tags != self.tags else None,
+        )
+        self.dismiss(change if change != CredentialEdit() else None)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
 
 
-_SYSTEM_FIELDS = (("name", "Name"), ("host", "Host"), ("port", "Port (0: none)"))
+_SYSTEM_FIELDS = (("name", "Name"), ("host", "Host"), ("port", "Port (empty: none)"))
 
 
 class SystemEditScreen(ModalScreen[SystemEdit | None]):
-    """Rename a system or change its host and port (`E` on the home screen)."""
+    """Rename a system or change its kind, host, port and notes (`E` on the home screen)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, cred: CredentialInfo) -> None:
+    def __init__(self, system: SystemInfo, port: int | None) -> None:
         super().__init__()
-        self.path = f"{cred.customer}/{cred.system}"
-        self.before = {"name": cred.system, "host": cred.host or "", "port": ""}
+        self.path = f"{system.customer}/{system.name}"
+        self.kind = system.kind
+        self.notes = system.notes or ""
+        self.before = {
+            "name": system.name,
+            "host": system.host or "",
+            "port": str(port) if port else "",
+        }
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="system-edit-box") as box:
+        with VerticalScroll(classes="dialog", id="system-edit-box") as box:
             box.border_title = f"Edit system {self.path}"
             for key, label in _SYSTEM_FIELDS:
                 yield Label(label)
                 yield Input(self.before[key], id=f"system-{key}")
+            yield Label("Kind")
+            kinds = [(k.value, k.value) for k in SystemKind]
+            yield Select(kinds, value=self.kind, allow_blank=False, id="system-kind")
+            yield Label("Notes")
+            yield TextArea(self.notes, id="system-notes", classes="notes")
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
@@ -102,10 +139,14 @@ class SystemEditScreen(ModalScreen[SystemEdit | None]):
         if port and not port.isdigit():
             self.notify("the port is a number", severity="warning")
             return
+        kind = str(self.query_one("#system-kind", Select).value)
+        notes = self.query_one("#system-notes", TextArea).text
         change = SystemEdit(
             name=value["name"] if value["name"] != self.before["name"] else None,
+            kind=kind if kind != self.kind else None,
             host=value["host"] if value["host"] != self.before["host"] else None,
-            port=int(port) if port else None,
+            port=(int(port) if port else 0) if port != self.before["port"] else None,
+            notes=notes if notes != self.notes else None,
         )
         self.dismiss(change if change != SystemEdit() else None)
 
@@ -114,7 +155,27 @@ class SystemEditScreen(ModalScreen[SystemEdit | None]):
         self.dismiss(None)
 
 
-# --- the home screen's actions (`e`, `E`, Delete, shift+Delete) --------------------------
+# --- the home screen's actions (`i`, `e`, `E`, Delete, shift+Delete) ---------------------
+
+
+def _read_then(home: HomeScreen, read: Callable[[], T], then: Callable[[T], object]) -> None:
+    """Run the service call `read` in a worker, then `then(result)` on the UI thread (a
+    failure is the app's notification, and `then` is not called)."""
+
+    def work() -> None:
+        with home.app.service_errors():
+            result = read()
+            home.app.call_from_thread(then, result)
+
+    home.run_worker(work, thread=True, group="inventory")
+
+
+def show_credential(home: HomeScreen) -> None:
+    from .show import CredentialScreen
+
+    cred = home.current()
+    if cred is not None:
+        home.app.push_screen(CredentialScreen(cred))
 
 
 def edit_credential(home: HomeScreen) -> None:
@@ -127,7 +188,10 @@ def edit_credential(home: HomeScreen) -> None:
         if change is not None:
             home.change(f"saved {cred.path}", session.edit, cred.path, change)
 
-    home.app.push_screen(EditScreen(cred), done)
+    def ask(detail: CredentialDetail) -> None:
+        home.app.push_screen(EditScreen(detail), done)
+
+    _read_then(home, partial(session.show_credential, cred.path), ask)
 
 
 def edit_system(home: HomeScreen) -> None:
@@ -140,7 +204,14 @@ def edit_system(home: HomeScreen) -> None:
         if change is not None:
             home.change(f"saved {path}", session.edit, path, change)
 
-    home.app.push_screen(SystemEditScreen(cred), done)
+    def read() -> tuple[SystemInfo, int | None]:
+        systems = session.show_customer(cred.customer).systems
+        system = next((s for s in systems if s.name == cred.system), None)
+        if system is None:
+            raise NotFound(f"no system {path!r}")
+        return system, session.show_credential(cred.path).port
+
+    _read_then(home, read, lambda found: home.app.push_screen(SystemEditScreen(*found), done))
 
 
 def delete(home: HomeScreen, *, system: bool) -> None:
@@ -159,3 +230,12 @@ def delete(home: HomeScreen, *, system: bool) -> None:
 
     question = f"Delete {path}? {what} destroyed."
     home.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
+
+
+ACTIONS: dict[str, Callable[[HomeScreen], None]] = {
+    "show": show_credential,
+    "edit": edit_credential,
+    "edit_system": edit_system,
+    "delete": partial(delete, system=False),
+    "delete_system": partial(delete, system=True),
+}

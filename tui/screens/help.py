@@ -17,8 +17,9 @@ HELP = """\
 | `↓` `enter` | home | from the search box to the list; reveal the credential |
 | `c` | home, reveal | copy the password (or the field); the clipboard clears itself |
 | `h` | home | history of the credential; `enter` reveals a version |
-| `e` / `Delete` | home | edit (rename, move, username, URL) / delete the credential |
-| `E` / `shift+Delete` | home | edit (rename, host, port) / delete the credential's system |
+| `i` | home | the credential's card: metadata, fields, versions, who can open it |
+| `e` / `Delete` | home | edit (rename, move, username, URL, tags, notes) / delete the credential |
+| `E` / `shift+Delete` | home | edit (name, kind, host, port, notes) / delete its system |
 | `space` | reveal | show the field for a few seconds; again hides it |
 | `s` | reveal | save the field (an attachment) to a new file, mode 0600 |
 | `r` | home | reload |

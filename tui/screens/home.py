@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -70,10 +71,11 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("f2", "app.open_log", "Log"),
         Binding("f3", "app.open_admin", "Admin"),
         Binding("escape", "clear", "Clear", show=False),
-        Binding("e", "edit", "Edit", show=False),
-        Binding("E", "edit_system", "Edit system", show=False),
-        Binding("delete", "delete", "Delete", show=False),
-        Binding("shift+delete", "delete_system", "Delete system", show=False),
+        Binding("i", "inventory('show')", "Show", show=False),
+        Binding("e", "inventory('edit')", "Edit", show=False),
+        Binding("E", "inventory('edit_system')", "Edit system", show=False),
+        Binding("delete", "inventory('delete')", "Delete", show=False),
+        Binding("shift+delete", "inventory('delete_system')", "Delete system", show=False),
     ]
 
     @dataclass
@@ -346,17 +348,9 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if cred is not None:
             self.app.push_screen(HistoryScreen(cred))
 
-    def action_edit(self) -> None:
-        edit.edit_credential(self)
-
-    def action_edit_system(self) -> None:
-        edit.edit_system(self)
-
-    def action_delete(self) -> None:
-        edit.delete(self, system=False)
-
-    def action_delete_system(self) -> None:
-        edit.delete(self, system=True)
+    def action_inventory(self, what: str) -> None:
+        """Show, edit or delete the selected credential or its system (screens/edit.py)."""
+        edit.ACTIONS[what](self)
 
     @work(thread=True, group="inventory")
     def change(self, text: str, call: Callable[..., object], *args: object) -> None:
@@ -389,12 +383,12 @@ class HomeScreen(SecretWorkers, Screen[None]):
             yield SystemCommand(
                 "History", "Versions of the selected credential", self.action_history
             )
-            yield SystemCommand("Edit", "Rename, move or edit the credential", self.action_edit)
-            yield SystemCommand("Delete", "Delete the credential (admins)", self.action_delete)
-            yield SystemCommand(
-                "Edit system", "Rename the system, its host, port", self.action_edit_system
-            )
-            yield SystemCommand(
-                "Delete system", "Delete the system (admins)", self.action_delete_system
-            )
+            for name, what, does in (
+                ("Show", "show", "Metadata, fields, versions, who can open it"),
+                ("Edit", "edit", "Rename, move or edit the credential"),
+                ("Delete", "delete", "Delete the credential (admins)"),
+                ("Edit system", "edit_system", "The system's name, kind, host, port, notes"),
+                ("Delete system", "delete_system", "Delete the system (admins)"),
+            ):
+                yield SystemCommand(name, does, partial(self.action_inventory, what))
             yield SystemCommand("Rotate", "Change it on the device", self.action_rotate)

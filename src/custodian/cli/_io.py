@@ -15,7 +15,10 @@ from .. import MAX_FIELD_BYTES, SecretPayload, SessionLocked, UsageError
 
 PASSPHRASE_ENV = "CUSTODIAN_PASSPHRASE"  # noqa: S105 (a variable name)
 ATTEMPTS = 3  # tries at typing a new secret twice alike
-JSON_LIMIT = 8 * MAX_FIELD_BYTES  # --fields-json: several fields, each checked by the service
+TEXT_LIMIT = 1024 * 1024  # a passphrase, a recovery code: what stdin may hold at most
+# A secret field is read up to the most any vault's field limit may be, and the service
+# checks the vault's own limit on the write (the CLI may be a client of a server).
+JSON_LIMIT = 2 * MAX_FIELD_BYTES  # --fields-json: escaping can double a value
 
 
 def say(message: str) -> None:
@@ -60,10 +63,11 @@ def unlock_passphrase(username: str) -> str:
     return acting_passphrase(username)
 
 
-def read_new_secret(what: str, *, confirm: bool = True) -> str:
-    """A new secret value: from stdin when piped, otherwise from a hidden prompt (twice)."""
+def read_new_secret(what: str, *, confirm: bool = True, limit: int = TEXT_LIMIT) -> str:
+    """A new secret value: from stdin when piped (at most `limit` bytes), otherwise from
+    a hidden prompt (twice)."""
     if not sys.stdin.isatty():
-        data = read_stdin_text(what, MAX_FIELD_BYTES)
+        data = read_stdin_text(what, limit)
         value = data[:-1] if data.endswith("\n") else data
         if value.endswith("\r"):
             value = value[:-1]
@@ -91,7 +95,8 @@ def read_stdin_text(what: str, limit: int) -> str:
     else:
         data = sys.stdin.read(limit + 3).encode("utf-8", "surrogateescape")
     if len(data) > limit + 2:
-        raise UsageError(f"the {what} read from stdin is larger than {_size(limit)}")
+        too_large = BEYOND_ANY_VAULT if limit == MAX_FIELD_BYTES else size_text(limit)
+        raise UsageError(f"the {what} read from stdin is larger than {too_large}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -100,13 +105,20 @@ def read_stdin_text(what: str, limit: int) -> str:
         ) from None
 
 
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+def size_text(limit: int) -> str:
+    for unit, size in (("MiB", 1024 * 1024), ("KiB", 1024)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit} bytes"
+
+
+BEYOND_ANY_VAULT = f"{size_text(MAX_FIELD_BYTES)}, the most any vault's field limit allows"
 
 
 def read_payload(field: str, fields_json: bool) -> SecretPayload:
+    """The fields `cred add|set` write; the service checks them against the vault's limit."""
     if not fields_json:
-        return SecretPayload({field: read_new_secret(f"{field} value")})
+        return SecretPayload({field: read_new_secret(f"{field} value", limit=MAX_FIELD_BYTES)})
     if sys.stdin.isatty():
         raw = getpass.getpass("Fields as JSON: ")
     else:

@@ -101,7 +101,7 @@ def restore(ctx: CliContext, file: str) -> None:
     The backup passphrase comes from stdin when piped. Verified first, then the
     destruction list is re-applied."""
     backup_passphrase = _passphrase(confirm=False)
-    manifest, shredded = restore_backup(
+    manifest, again = restore_backup(
         file,
         backup_passphrase,
         ctx.db,
@@ -109,8 +109,10 @@ def restore(ctx: CliContext, file: str) -> None:
         admin_passphrase=acting_passphrase(ctx.username),
     )
     say(f"restored {manifest.rows} rows of vault {manifest.vault_id} into {ctx.location}")
-    for slug in shredded:
+    for slug in again.purged:
         say(f"purged again (on the destruction list): {slug}")
+    for target in again.deleted:
+        say(f"deleted again (on the deletion list): {target}")
     if sys.stderr.isatty():
         say("technicians unlock as before; no session cache carries over")
 

@@ -1,4 +1,5 @@
-"""Everyday changes: `cred rename|move|edit|show|delete`, `system rename|edit|delete`.
+"""Everyday changes: `cred rename|move|edit|show|delete`, `system rename|edit|delete`,
+and `field-limit`, the most one secret field may hold.
 
 The commands join the `cred` and `system` groups (creds.py, admin.py). Output for
 scripts on stdout (`cred show`); messages on stderr.
@@ -13,7 +14,7 @@ import click
 from .. import CredentialEdit, SystemEdit, UsageError
 from . import FORMATS
 from ._context import CliContext
-from ._io import emit, say
+from ._io import emit, say, size_text
 from .admin import system
 from .creds import cred
 
@@ -144,4 +145,28 @@ def _deleted(path: str, counts: dict[str, int]) -> None:
     )
 
 
-COMMANDS: list[click.Command] = []  # the commands above join the `cred` and `system` groups
+_UNITS = {"mib": 1024 * 1024, "kib": 1024, "b": 1, "": 1}
+
+
+def parse_size(text: str) -> int:
+    """`2MiB`, `512 KiB`, `4096` (bytes): a size as `field-limit` takes it."""
+    value = text.strip().replace(" ", "").lower()
+    number = value.rstrip("mkib")
+    unit = value[len(number) :]
+    if not number.isdigit() or len(number) > 11 or unit not in _UNITS:
+        raise UsageError(f"not a size: {text[:40]!r} (say 1MiB, 512KiB or a number of bytes)")
+    return int(number) * _UNITS[unit]
+
+
+@click.command("field-limit")
+@click.argument("size", required=False)
+@pass_ctx
+def field_limit(ctx: CliContext, size: str | None) -> None:
+    """Show, or set (admins), the most one secret field may hold: SIZE as 1MiB, 512KiB
+    or bytes. One limit for every write path (cred add|set, --file, import)."""
+    limit = ctx.actor().field_limit(None if size is None else parse_size(size))
+    click.echo(size_text(limit))
+
+
+# The commands above join the `cred` and `system` groups; `field-limit` stands alone.
+COMMANDS: list[click.Command] = [field_limit]

@@ -59,6 +59,8 @@ class VaultInfo(SQLModel, table=True):
     kdf_lanes: int
     retention_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
     max_age_by_kind: str | None = None  # JSON: system kind -> days a password may age
+    # The most one secret field may hold (service/secret_policy.py, `field-limit`).
+    max_field_bytes: int = Field(default=1048576, sa_column_kwargs={"server_default": "1048576"})
 
 
 class Technician(SQLModel, table=True):

@@ -7,11 +7,13 @@ restoring one into an empty database is `restore.py`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..crypto import KdfParams
 from ..db.models import Role
 from ..exchange.backup import Manifest, create_backup
+from .deletion import reapply_deletions
 from .enrolment import check_passphrase
 from .shredding import ShredRecord, reapply_purges
 
@@ -38,11 +40,21 @@ def backup(
     return manifest
 
 
+@dataclass(frozen=True)
+class Reapplied:
+    """What a restore destroyed again: customers a purge had shredded, then credentials
+    and systems a deletion had destroyed, after the backup was taken."""
+
+    purged: list[str]
+    deleted: list[str]
+
+
 def record_restore(
     actor: Actor, manifest: Manifest, records: Iterable[ShredRecord] = ()
-) -> list[str]:
+) -> Reapplied:
     """Record a restore (signed by this admin), then shred again what the destruction list
-    names (`shredding.reapply_purges`, each purge signed too). Returns those slugs."""
+    names (`shredding.reapply_purges`) and delete again what the deletion list names
+    (`deletion.reapply_deletions`), each with an event signed by this admin too."""
     actor.require_role("restore", Role.ADMIN)
     with actor.transaction() as tx:
         actor.record(
@@ -50,4 +62,5 @@ def record_restore(
             "restore",
             detail={"backup_created_at": manifest.created_at, "rows": manifest.rows},
         )
-    return reapply_purges(actor, records)
+    purged = reapply_purges(actor, records)
+    return Reapplied(purged, reapply_deletions(actor))

@@ -35,6 +35,7 @@ from . import (
     reveal,
     revocation,
     rows,
+    secret_policy,
     store_sync,
     views,
 )
@@ -162,7 +163,7 @@ def write_version(
     `cred-add` or `cred-set`; the event names the version and the field names, never a
     value). Returns the version."""
     assert customer.id is not None and cred.id is not None
-    payload = inputs.check_payload(payload)
+    payload = inputs.check_payload(payload, secret_policy.field_limit_of(tx))
     trust = actor.trust
     logged = trust.current_version(cred.id, seen=cred.current_version)
     if cred.current_version != logged:

@@ -28,14 +28,14 @@ from ..exchange.importers import ImportItem, guess_kind
 from ..paths import CredentialPath, check_name, check_slug
 from ..secret import SecretPayload
 from ..totp import parse_seed
-from . import credentials, customers, inputs, reveal, rows
+from . import credentials, customers, inputs, reveal, rows, secret_policy
 
 if TYPE_CHECKING:
     from .actor import Actor
 
 Progress = Callable[[int, int], None]
 
-MAX_VALUE = 64 * 1024  # the notes and other metadata; secret fields: inputs.MAX_FIELD_BYTES
+MAX_VALUE = 64 * 1024  # the notes and other metadata; secret fields: the vault's field limit
 _EXPUNGE_EVERY = 500  # keep the ORM identity map small on big imports
 
 
@@ -118,6 +118,7 @@ class _Importer:
         self._known_customers: set[str] = set()
         self._known_systems: set[tuple[str, str]] = set()
         self._new_systems: set[tuple[str, str]] = set()  # created here: no credentials yet
+        self.field_limit = secret_policy.field_limit_of(tx)
 
     def run(
         self, items: Sequence[ImportItem], dry_run: bool, progress: Progress | None
@@ -142,7 +143,7 @@ class _Importer:
         )
 
     def _one(self, item: ImportItem) -> None:
-        _check_item(item)
+        _check_item(item, self.field_limit)
         payload = SecretPayload(item.fields)
         self._ensure_customer(item)
         self._ensure_system(item)
@@ -226,8 +227,8 @@ class _Importer:
 # --- validation -----------------------------------------------------------------------
 
 
-def _check_item(item: ImportItem) -> None:
-    inputs.check_payload(SecretPayload(item.fields))
+def _check_item(item: ImportItem, field_limit: int) -> None:
+    inputs.check_payload(SecretPayload(item.fields), field_limit)
     if item.notes is not None:
         inputs.check_value(item.notes, "notes", MAX_VALUE)
     for what, text, limit in (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import UsageError
-from ..secret import MAX_FIELD_BYTES, SecretPayload
+from ..secret import SecretPayload
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks allowed
 
@@ -39,7 +39,7 @@ def size_text(limit: int) -> str:
     return f"{limit} bytes"
 
 
-def check_value(value: str, what: str, limit: int = MAX_FIELD_BYTES) -> str:
+def check_value(value: str, what: str, limit: int) -> str:
     """Free text or a secret value: UTF-8 text of at most `limit` bytes, with no NUL or
     other control character (tab and line breaks allowed). Never echoes the value."""
     try:
@@ -53,14 +53,22 @@ def check_value(value: str, what: str, limit: int = MAX_FIELD_BYTES) -> str:
     return value
 
 
-def check_payload(payload: SecretPayload) -> SecretPayload:
+def check_payload(payload: SecretPayload, limit: int) -> SecretPayload:
     """Every field of a version about to be written: the rule of every write path (add,
     set, import, the TUI), so a handover can always write what the vault holds. A file
-    field (`Secret.from_bytes`) holds any bytes, up to the same size."""
+    field (`Secret.from_bytes`) holds any bytes; either holds at most `limit` bytes, the
+    vault's field limit (`secret_policy.field_limit_of`), which the error names."""
     for name, secret in payload.items():
         if secret.is_file:
-            if len(secret.reveal_bytes()) > MAX_FIELD_BYTES:
-                raise UsageError(f"the file {name!r} is larger than {size_text(MAX_FIELD_BYTES)}")
+            if len(secret.reveal_bytes()) > limit:
+                raise UsageError(f"the file {name!r} is {over_limit(limit)}")
+        elif len(secret.reveal().encode("utf-8", "surrogatepass")) > limit:
+            raise UsageError(f"the field {name!r} is {over_limit(limit)}")
         else:
-            check_value(secret.reveal(), f"field {name!r}")
+            check_value(secret.reveal(), f"field {name!r}", limit)
     return payload
+
+
+def over_limit(limit: int) -> str:
+    """How every write path words a field over the vault's limit."""
+    return f"larger than {size_text(limit)}, this vault's field limit (`custodian field-limit`)"

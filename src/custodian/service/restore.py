@@ -14,6 +14,7 @@ from ..crypto import PassphraseLock
 from ..db.engine import resolve_url
 from ..errors import AuthenticationFailed, WrongPassphrase
 from ..exchange.backup import Manifest, load_backup, rows_of
+from .backups import Reapplied
 from .enrolment import technician_lock_context
 from .vault import Custodian
 
@@ -25,12 +26,13 @@ def restore_backup(
     *,
     admin: str,
     admin_passphrase: str,
-) -> tuple[Manifest, list[str]]:
+) -> tuple[Manifest, Reapplied]:
     """Verify the backup, load it into the EMPTY database `db` (a path or a URL; None:
-    $CUSTODIAN_DB or the default) in one transaction, and re-apply the destruction list,
-    as `admin` (an admin in the backup, unlocked with `admin_passphrase` first). Returns
-    the manifest and the customers shredded again. Nothing is written unless the whole
-    backup verified and the admin's passphrase opened their keys."""
+    $CUSTODIAN_DB or the default) in one transaction, and re-apply the destruction list
+    (purges, then deletions), as `admin` (an admin in the backup, unlocked with
+    `admin_passphrase` first). Returns the manifest and what was destroyed again.
+    Nothing is written unless the whole backup verified and the admin's passphrase
+    opened their keys."""
     bundle = _admin_bundle(path, passphrase, admin, admin_passphrase)
     url = resolve_url(db)
     manifest = load_backup(path, passphrase, url)

@@ -6,6 +6,10 @@
 - A password's maximum age, per customer or per system kind (the customer's wins): a
   credential whose current version is older is on the rotation worklist with the cause
   `age` (`rotation.rotation_list`).
+- The field size limit: the most one secret field (text or file) may hold, one limit
+  per vault for every write path (`cred add|set`, `--file`, import, the TUI), so that
+  what one path accepts another can hand over. 1 MiB unless an admin sets another
+  (`field_limit`), between `MIN_FIELD_BYTES` and `MAX_FIELD_BYTES`.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from ..db.models import Role, SystemKind, VaultInfo
 from ..errors import AccessDenied, NotFound, UsageError
 from ..paths import CredentialPath
 from ..records import PolicyChange
+from ..secret import MAX_FIELD_BYTES, MIN_FIELD_BYTES
+from .inputs import size_text
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -82,6 +88,36 @@ def secret_policy(actor: Actor, slug: str | None, change: PolicyChange) -> dict[
                 tx, "policy-set", target=f"kind:{kind}", detail={"max_age_days": max_age_days}
             )
         return {"max_age_by_kind": by_kind}
+
+
+def field_limit(actor: Actor, size: int | None = None) -> int:
+    """The vault's field size limit in bytes; sets it when `size` is given (admins; one
+    `field-limit-set` event). Every technician may read it: every writer needs it."""
+    if size is not None:
+        actor.require_role("field-limit-set", Role.ADMIN)
+        if not MIN_FIELD_BYTES <= size <= MAX_FIELD_BYTES:
+            raise UsageError(
+                f"the field limit lies between {size_text(MIN_FIELD_BYTES)} and"
+                f" {size_text(MAX_FIELD_BYTES)}"
+            )
+    with actor.transaction() as tx:
+        info = tx.exec(select(VaultInfo)).one()
+        if size is not None and size != info.max_field_bytes:
+            old, info.max_field_bytes = info.max_field_bytes, size
+            tx.add(info)
+            actor.record(tx, "field-limit-set", detail={"from": old, "to": size})
+        return _bounded(info.max_field_bytes)
+
+
+def field_limit_of(tx: Session) -> int:
+    """The vault's field size limit, read inside a write's own transaction."""
+    return _bounded(tx.exec(select(VaultInfo.max_field_bytes)).one())
+
+
+def _bounded(size: int) -> int:
+    """Never beyond what `field_limit` lets an admin set, whatever the row says: a row
+    changed behind custodian's back cannot make a client read gigabytes."""
+    return max(MIN_FIELD_BYTES, min(size, MAX_FIELD_BYTES))
 
 
 def ages_by_kind(tx: Session) -> dict[str, int]:

@@ -122,6 +122,7 @@ class ActorSession:
     edit = delegate(credential_admin.edit)
     show_credential = delegate(credential_admin.show_credential)
     delete = delegate(deletion.delete)
+    field_limit = delegate(secret_policy.field_limit)  # before the next line shadows it
     secret_policy = delegate(secret_policy.secret_policy)
 
     # --- the reveal (reveal.py; username, url, host, notes: credential_admin.py) ----
@@ -134,6 +135,7 @@ class ActorSession:
     backup = delegate(backups.backup)
     record_restore = delegate(backups.record_restore)
     reapply_purges = delegate(shredding.reapply_purges)
+    reapply_deletions = delegate(deletion.reapply_deletions)
     hand_over = delegate(offboarding.hand_over)
     hand_over_json = delegate(offboarding.hand_over_json)
 

@@ -194,26 +194,38 @@ def shred_list_path(vault_id: str) -> Path | None:
     return Path(platformdirs.user_data_dir("custodian")) / f"shredded-{vault_id}.jsonl"
 
 
-def mirror(vault_id: str, cert: Certificate) -> None:
-    path = shred_list_path(vault_id)
+def deletion_list_path(vault_id: str) -> Path | None:
+    """Where deletions (`cred delete`, `system delete`) are mirrored: beside the purges'
+    file, `<stem>.deletions<suffix>` (a file of its own: an older custodian reading the
+    purges' file must never take a deletion for a whole customer's purge)."""
+    purges = shred_list_path(vault_id)
+    return purges.with_name(f"{purges.stem}.deletions{purges.suffix}") if purges else None
+
+
+def append_entry(path: Path | None, entry: dict[str, object]) -> None:
+    """Append one JSON line to a destruction-list file, synced; a failure only warns (the
+    destruction itself is committed, and recorded in the database)."""
     if path is None:
         return
-    entry = ShredRecord(
-        vault_id, cert.customer_id, cert.customer, cert.shredded_at.isoformat(), cert.shredded_by
-    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(json.dumps(entry.__dict__, sort_keys=True) + "\n")
+            fh.write(json.dumps(entry, sort_keys=True) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
     except OSError:
-        # The purge is committed and listed in the database; only the mirror is missing.
         import sys
 
         print(
             f"custodian: warning: could not append to the destruction list {path}", file=sys.stderr
         )
+
+
+def mirror(vault_id: str, cert: Certificate) -> None:
+    entry = ShredRecord(
+        vault_id, cert.customer_id, cert.customer, cert.shredded_at.isoformat(), cert.shredded_by
+    )
+    append_entry(shred_list_path(vault_id), dict(entry.__dict__))
 
 
 def load_shred_list(path: Path) -> list[ShredRecord]:

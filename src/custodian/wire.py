@@ -230,6 +230,7 @@ def write_target_out(target: WriteTarget) -> dict[str, Any]:
         "current": None
         if current is None
         else {"key_version": current[0], "sealed": current[1].hex(), "wrapped": current[2].hex()},
+        "field_limit": target.field_limit,
     }
 
 
@@ -257,6 +258,7 @@ def write_target_in(item: Any) -> WriteTarget:
             bytes_of(current.get("sealed"), "payload"),
             bytes_of(current.get("wrapped"), "key wrap"),
         ),
+        int_of(item.get("field_limit"), "field limit"),
     )
 
 

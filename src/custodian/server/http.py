@@ -22,7 +22,8 @@ from ..errors import CustodianError, UsageError
 from ..secret import PRIMARY_FIELD
 from ..service import RevealRequest
 
-MAX_BODY = 64 * 1024  # bytes a request body may hold
+MAX_BODY = 64 * 1024  # bytes a request body may hold ...
+MAX_WRITE_BODY = 48 * 1024 * 1024  # ... and a new version's (its sealed payload, in hex)
 WAITING_THREADS = 256  # prepares that may wait for the signing slot at once
 log = logging.getLogger("custodian.server")
 _limiters: list[anyio.CapacityLimiter] = []
@@ -45,6 +46,7 @@ async def call(
     *,
     body: bool = True,
     waits: bool = False,
+    limit: int = MAX_BODY,
 ) -> Response:
     """Read the JSON body, run `run` in a worker thread (it does database work), and
     answer with its result or its error; log the request either way.
@@ -55,7 +57,7 @@ async def call(
     started = time.perf_counter()
     status = 500
     try:
-        parsed = await _body(request) if body else {}
+        parsed = await _body(request, limit) if body else {}
         if waits:
             result = await anyio.to_thread.run_sync(run, parsed, limiter=_waiting())
         else:
@@ -75,17 +77,17 @@ async def call(
         _log_request(request, status, started)
 
 
-async def _body(request: Request) -> dict[str, Any]:
+async def _body(request: Request, limit: int) -> dict[str, Any]:
     size = request.headers.get("content-length")
     if size is not None and not size.isdigit():
         raise UsageError("the request's Content-Length is not a number")
-    if size is not None and int(size) > MAX_BODY:
-        raise BodyTooLarge(f"a request body holds at most {MAX_BODY} bytes")
+    if size is not None and int(size) > limit:
+        raise BodyTooLarge(f"a request body holds at most {limit} bytes")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
-        if len(raw) > MAX_BODY:
-            raise BodyTooLarge(f"a request body holds at most {MAX_BODY} bytes")
+        if len(raw) > limit:
+            raise BodyTooLarge(f"a request body holds at most {limit} bytes")
     try:
         body = json.loads(raw)
     except ValueError:

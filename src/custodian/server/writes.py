@@ -22,7 +22,7 @@ from ..service import (
     record_write_refusal,
 )
 from .base import Routes
-from .http import call, number, text
+from .http import MAX_WRITE_BODY, call, number, text
 
 
 class WriteRoutes(Routes):
@@ -72,7 +72,7 @@ class WriteRoutes(Routes):
                 )
             return {"version": version}
 
-        return await call(request, run)
+        return await call(request, run, limit=MAX_WRITE_BODY)
 
     async def write_refused(self, request: Request) -> Response:
         """Record the refusal of a write a client signed; answers with the refusal."""

@@ -223,7 +223,7 @@ class Member:
         missing = set(target.current_fields) - set(payload)
         if keep_other_fields and missing:
             payload = self._kept(path, target, missing).merged(payload)
-        payload = inputs.check_payload(payload)
+        payload = inputs.check_payload(payload, target.field_limit)
         version = self.trust.next_version(target.credential_id)
         ref = SecretRef(target.customer_id, target.slug, target.credential_id, version, newest)
         sealed = seal(payload.to_bytes(), PublicKey(target.public_key), ref.context())

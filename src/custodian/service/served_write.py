@@ -37,10 +37,11 @@ from ..db.models import (
 )
 from ..errors import AccessDenied, AlreadyExists, Conflict, CustodianError, NotFound, UsageError
 from ..paths import CredentialPath
-from ..secret import MAX_FIELD_BYTES, check_field_name
+from ..secret import check_field_name
 from ..storage import SecretRef
 from . import inputs, keys, policy, revocation, rows
 from .directory import cred_change
+from .secret_policy import field_limit_of
 from .served import MAX_EVENTS, Account, Login, Probe, Refusal
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class WriteTarget:
     key_version: int  # the customer key a new version is sealed to ...
     public_key: bytes  # ... and its public half
     current: tuple[int, bytes, bytes] | None  # (key version, sealed, wrap): readers only
+    field_limit: int  # the vault's field size limit (`secret_policy.field_limit_of`)
 
 
 @dataclass(frozen=True)
@@ -183,11 +185,15 @@ def commit_write(
         raise UsageError("a version has between 1 and 64 distinct fields")
     for name in fields:
         check_field_name(name)
-    if len(sealed) > MAX_FIELDS * MAX_FIELD_BYTES + SEAL_OVERHEAD:
-        raise UsageError("the sealed version is larger than a version may be")
+
     with served.vault.db.transaction() as tx:
         member = served.logged_in(tx, login)
         target, cred = _check(served, tx, member, request)
+        if len(sealed) > len(fields) * target.field_limit + SEAL_OVERHEAD:
+            raise UsageError(
+                f"the sealed version is larger than {len(fields)} field(s) of the vault's"
+                f" field limit ({target.field_limit} bytes, `custodian field-limit`)"
+            )
         if version <= target.current_version:
             raise Conflict(f"version {version} of {request.path!r} is not a new one")
         draft = write_event(request, member.username, member.id, target, version, fields)
@@ -248,6 +254,7 @@ def _check(
             customer.current_key_version,
             bytes(key.public_key),
             _current(served, tx, member, customer, cred, current) if reader else None,
+            field_limit_of(tx),
         ),
         cred,
     )

@@ -8,9 +8,9 @@ Afterwards, for each client (its reveals carry the reason `load N`): every value
 has its access event (`reveal`/`ok` events >= values, and at most one more per
 interrupted commit); `custodian log verify` passes; every event committed before the kill
 is still there, unchanged. Refused requests ("the server is busy") are counted and
-printed, not failed: the test pins what is committed, not how fast. A client that got no
-value at all in the run makes the test xfail, naming the server's stall at 40 or more
-concurrent reveals (its thread pool fills with prepares waiting for the signing slot).
+printed, not failed: the test pins what is committed, not how fast; but every client
+must get values (before its fix, 40 or more concurrent reveals stalled the server: its
+thread pool filled with prepares waiting for the signing slot).
 
     LOAD_SECONDS=10 .venv/bin/pytest -q -m slow tests/server/test_load.py -s
 """
@@ -186,9 +186,6 @@ def test_fifty_clients_across_a_server_restart_lose_no_event(both: Cli, tmp_path
     assert after[: len(before_kill)] == before_kill  # nothing committed was lost or changed
     verified = cli.run("log", "verify")
     assert verified.code == 0
-    if idle:  # what is committed holds; that so little was is the server's known stall
-        pytest.xfail(
-            f"{len(idle)} of {CLIENTS} clients revealed nothing in {SECONDS:g} s: prepares"
-            " waiting for the signing slot fill the server's 40 worker threads, so the"
-            " holder's commit waits for its lease to expire (server/slot.py, server/base.py)"
-        )
+    # Every client got values: prepares wait for the signing slot in threads of their
+    # own (server/http.py `call(waits=True)`), so they never starve the commits.
+    assert not idle, f"{len(idle)} of {CLIENTS} clients revealed nothing in {SECONDS:g} s"

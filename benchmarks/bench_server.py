@@ -17,7 +17,7 @@ in a config file beside `-dev` (OpenBao 2 refuses `audit enable` over the API).
    clock starts, reading random entries for `seconds`; every read checks its value.
    Against OpenBao the same, KV v2 `read_secret_version`, each read written to the audit
    file. Target: ratio at least 1.0. The servers' own CPU time per read is in the notes.
-   Then custodian alone with 20 clients, fewer than the server's 40 worker threads (not
+   Then custodian alone with 20 clients, who queue less for the signing slot (not
    in `--quick`, which keeps to the 50).
 3. Cold `custodian --server URL get` as a whole process against `bao kv get` (on the
    audited server), after `custodian --server URL unlock` started the session agent:
@@ -72,7 +72,7 @@ class Sizes:
     clients: int
     seconds: float  # how long the clients read (throughput)
     cold_runs: int
-    few: int  # clients of the second rate, under the server's 40 worker threads (0: none)
+    few: int  # clients of the second rate, fewer than the first's (0: none)
 
 
 SIZES: dict[str, Sizes] = {
@@ -452,9 +452,8 @@ def _rows(work: Path, sizes: Sizes) -> list[str]:
     if few is not None:
         rows.append(
             f"| audited reads per second, {sizes.few} concurrent clients (custodian alone) |"
-            f" {_rate(few)} | - | - | as above with {sizes.few} clients: fewer than"
-            " the 40 worker threads of the server's pool (Starlette's `run_in_threadpool`),"
-            " which prepares waiting for the signing slot can all occupy; server CPU"
+            f" {_rate(few)} | - | - | as above with {sizes.few} clients (fewer clients"
+            " queue less for the signing slot); server CPU"
             f" {few.server_cpu * 1000:.2f} ms a read, {few.errors} errors{_first(few)} |"
         )
     rows.append(

@@ -4,11 +4,12 @@ and the signing slot, and the two rules each request meets (`login`, `leased`)."
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from starlette.requests import Request
 
+from .. import wire
 from ..errors import AuthenticationFailed, Conflict, RateLimited
 from ..service import HeadMoved, Login, Served
 from .slot import SigningSlot
@@ -49,6 +50,29 @@ class Routes:
             raise Conflict("the access log moved on: prepare again") from None
         finally:
             self.slot.release(lease)
+
+    def prepared(
+        self, prepare: Callable[[], Any], found: Callable[[Any], dict[str, Any]]
+    ) -> dict[str, Any]:
+        """A prepare under a lease on the signing slot: its answer is the lease, the log
+        since the client's head, the head to sign after and the time, then the refusal
+        to sign or what `found` makes of the prepared result. The lease is freed at once
+        if the prepare fails."""
+        lease = self.leasing()
+        try:
+            prepared = prepare()
+        except BaseException:
+            self.slot.release(lease)
+            raise
+        answer: dict[str, Any] = {
+            "lease": lease,
+            "events": [wire.event_out(e) for e in prepared.events],
+            "head": wire.head_out(prepared.head),
+            "at": prepared.at.isoformat(),
+        }
+        if prepared.refusal is not None:
+            return {**answer, "refused": wire.refusal_out(prepared.refusal)}
+        return {**answer, **found(prepared)}
 
     def leasing(self) -> str:
         """A lease on the signing slot for a prepare (`Conflict` when it stays taken)."""

@@ -31,23 +31,10 @@ class RevealRoutes(Routes):
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self.login_of(request)
             reveal, start = reveal_request(body), number(body.get("from"), "from")
-            lease = self.leasing()
-            try:
-                prepared = self.served.prepare_reveal(login, reveal, start)
-            except BaseException:
-                self.slot.release(lease)
-                raise
-            answer = {
-                "lease": lease,
-                "events": [wire.event_out(e) for e in prepared.events],
-                "head": wire.head_out(prepared.head),
-                "at": prepared.at.isoformat(),
-            }
-            if prepared.refusal is not None:
-                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
-            assert prepared.target is not None
-            target = wire.target_out(prepared.target)
-            return {**answer, "target": target, "metadata": prepared.metadata}
+            return self.prepared(
+                lambda: self.served.prepare_reveal(login, reveal, start),
+                lambda p: {"target": wire.target_out(p.target), "metadata": p.metadata},
+            )
 
         return await call(request, run, waits=True)
 
@@ -91,23 +78,10 @@ class RevealRoutes(Routes):
 
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self.login_of(request)
-            lease = self.leasing()
-            try:
-                prepared = prepare_verification(
-                    self.served, login, number(body.get("from"), "from")
-                )
-            except BaseException:
-                self.slot.release(lease)
-                raise
-            answer = {
-                "lease": lease,
-                "events": [wire.event_out(e) for e in prepared.events],
-                "head": wire.head_out(prepared.head),
-                "at": prepared.at.isoformat(),
-            }
-            if prepared.refusal is not None:
-                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
-            return answer
+            start = number(body.get("from"), "from")
+            return self.prepared(
+                lambda: prepare_verification(self.served, login, start), lambda _: {}
+            )
 
         return await call(request, run, waits=True)
 

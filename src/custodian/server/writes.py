@@ -33,22 +33,10 @@ class WriteRoutes(Routes):
                 wire.write_request_in(body, committing=False),
                 number(body.get("from"), "from"),
             )
-            lease = self.leasing()
-            try:
-                prepared = prepare_write(self.served, login, write, start)
-            except BaseException:
-                self.slot.release(lease)
-                raise
-            answer = {
-                "lease": lease,
-                "events": [wire.event_out(e) for e in prepared.events],
-                "head": wire.head_out(prepared.head),
-                "at": prepared.at.isoformat(),
-            }
-            if prepared.refusal is not None:
-                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
-            assert prepared.target is not None
-            return {**answer, "target": wire.write_target_out(prepared.target)}
+            return self.prepared(
+                lambda: prepare_write(self.served, login, write, start),
+                lambda p: {"target": wire.write_target_out(p.target)},
+            )
 
         return await call(request, run, waits=True)
 
@@ -162,21 +150,10 @@ class WriteRoutes(Routes):
         def run(body: dict[str, Any]) -> dict[str, Any]:
             login = self.login_of(request)
             asked, start = wire.system_request_in(body), number(body.get("from"), "from")
-            lease = self.leasing()
-            try:
-                prepared = prepare_system(self.served, login, asked, start)
-            except BaseException:
-                self.slot.release(lease)
-                raise
-            answer = {
-                "lease": lease,
-                "events": [wire.event_out(e) for e in prepared.events],
-                "head": wire.head_out(prepared.head),
-                "at": prepared.at.isoformat(),
-            }
-            if prepared.refusal is not None:
-                return {**answer, "refused": wire.refusal_out(prepared.refusal)}
-            return {**answer, "customer_id": prepared.customer_id}
+            return self.prepared(
+                lambda: prepare_system(self.served, login, asked, start),
+                lambda p: {"customer_id": p.customer_id},
+            )
 
         return await call(request, run, waits=True)
 

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select
+from sqlmodel import Session
 
 from ..audit.append import EventDraft, SigningHead, append, append_presigned, signing_head
 from ..clock import as_utc
@@ -272,19 +274,41 @@ class Served:
         head: SigningHead,
         signature: bytes,
     ) -> CustodianError:
-        """Append the refusal the client signed, if the request is still refused for the
-        same reason (the server builds the event itself); returns the refusal."""
+        """Append the refusal of a reveal the client signed (`record_refused`)."""
+        return self.record_refused(
+            login,
+            lambda tx, member, found: self._check(tx, member, request, found),
+            request.probe(),
+            "the reveal",
+            at,
+            head,
+            signature,
+        )
+
+    def record_refused(
+        self,
+        login: Login,
+        check: Callable[[Session, Account, dict[str, object]], object],
+        probe: Probe,
+        what: str,
+        at: datetime,
+        head: SigningHead,
+        signature: bytes,
+    ) -> CustodianError:
+        """Append the refusal the client signed, if `check` still refuses the request:
+        the server builds the event itself from its own check (`check` fills in the ids
+        the event names) and what the client asked (`probe`); returns the refusal."""
         self.check_time(at)
-        with self.vault.db.core_transaction() as tx:
+        with self.vault.db.transaction() as tx:
             member = self.logged_in(tx, login)
             found: dict[str, object] = {}
             try:
-                self._check(tx, member, request, found)
+                check(tx, member, found)
             except (AccessDenied, NotFound) as exc:
-                draft = Refusal(exc, found).event(member.username, member.id, request.probe())
+                draft = Refusal(exc, found).event(member.username, member.id, probe)
                 append_presigned(tx, draft, at, head, member.signing_key, signature)
                 return exc
-        raise UsageError("the reveal is no longer refused: ask again")
+        raise UsageError(f"{what} is no longer refused: ask again")
 
     def commit_reveal(
         self,

@@ -80,16 +80,15 @@ def record_verification(
 def record_verification_refusal(
     served: Served, login: Login, at: datetime, head: SigningHead, signature: bytes
 ) -> CustodianError:
-    served.check_time(at)
-    with served.vault.db.transaction() as tx:
-        member = served.logged_in(tx, login)
-        try:
-            _reader(member)
-        except AccessDenied as exc:
-            draft = Refusal(exc, {}).event(member.username, member.id, VERIFY_PROBE)
-            append_presigned(tx, draft, at, head, member.signing_key, signature)
-            return exc
-    raise UsageError("the verification is no longer refused: ask again")
+    return served.record_refused(
+        login,
+        lambda _tx, member, _f: _reader(member),
+        VERIFY_PROBE,
+        "the verification",
+        at,
+        head,
+        signature,
+    )
 
 
 def _reader(member: Account) -> None:

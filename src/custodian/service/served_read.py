@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, select
 
-from ..audit.append import SigningHead, append_presigned, signing_head
+from ..audit.append import SigningHead, signing_head
 from ..db.models import Customer
 from ..errors import AccessDenied, CustodianError, NotFound, UsageError
 from ..paths import CredentialPath, check_slug
@@ -86,17 +86,16 @@ def list_credentials(
 def record_list_refusal(
     served: Served, login: Login, slug: str, at: datetime, head: SigningHead, signature: bytes
 ) -> CustodianError:
-    """Append the refusal the client signed, if the listing is still refused."""
-    served.check_time(at)
-    with served.vault.db.transaction() as tx:
-        member = served.logged_in(tx, login)
-        try:
-            _visible(tx, member, slug, served.vault.clock())
-        except (AccessDenied, NotFound) as exc:
-            draft = Refusal(exc, {}).event(member.username, member.id, list_probe(slug))
-            append_presigned(tx, draft, at, head, member.signing_key, signature)
-            return exc
-    raise UsageError("the listing is no longer refused: ask again")
+    """Append the refusal of a listing the client signed (`Served.record_refused`)."""
+    return served.record_refused(
+        login,
+        lambda tx, member, _f: _visible(tx, member, slug, served.vault.clock()),
+        list_probe(slug),
+        "the listing",
+        at,
+        head,
+        signature,
+    )
 
 
 def _key(after: str | None) -> tuple[str, str, str]:

@@ -97,16 +97,16 @@ def record_system_refusal(
     head: SigningHead,
     signature: bytes,
 ) -> CustodianError:
-    served.check_time(at)
-    with served.vault.db.transaction() as tx:
-        member = served.logged_in(tx, login)
-        try:
-            _check(served, tx, member, request)
-        except (AccessDenied, NotFound) as exc:
-            draft = Refusal(exc, {}).event(member.username, member.id, request.probe())
-            append_presigned(tx, draft, at, head, member.signing_key, signature)
-            return exc
-    raise UsageError("adding the system is no longer refused: ask again")
+    """Append the refusal of `system add` the client signed (`Served.record_refused`)."""
+    return served.record_refused(
+        login,
+        lambda tx, member, _f: _check(served, tx, member, request),
+        request.probe(),
+        "adding the system",
+        at,
+        head,
+        signature,
+    )
 
 
 def _check(served: Served, tx: Session, member: Account, request: SystemRequest) -> System:

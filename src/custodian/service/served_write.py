@@ -153,18 +153,16 @@ def record_write_refusal(
     head: SigningHead,
     signature: bytes,
 ) -> CustodianError:
-    """Append the refusal the client signed, if the write is still refused (the server
-    builds the event itself); returns the refusal."""
-    served.check_time(at)
-    with served.vault.db.transaction() as tx:
-        member = served.logged_in(tx, login)
-        try:
-            _check(served, tx, member, request)
-        except (AccessDenied, NotFound) as exc:
-            draft = Refusal(exc, {}).event(member.username, member.id, request.probe())
-            append_presigned(tx, draft, at, head, member.signing_key, signature)
-            return exc
-    raise UsageError("the write is no longer refused: ask again")
+    """Append the refusal of a write the client signed (`Served.record_refused`)."""
+    return served.record_refused(
+        login,
+        lambda tx, member, _f: _check(served, tx, member, request),
+        request.probe(),
+        "the write",
+        at,
+        head,
+        signature,
+    )
 
 
 def commit_write(

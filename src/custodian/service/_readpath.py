@@ -141,3 +141,21 @@ def account(tx: Session, technician_id: int) -> tuple[bool, bytes | None]:
     """(active, signing public key) of a technician; (False, None) if there is none."""
     found = tx.execute(ACCOUNT, {"technician": technician_id}).first()
     return (bool(found[0]), bytes(found[1])) if found else (False, None)
+
+
+METADATA_FIELDS = ("username", "url", "host", "notes")  # `get --field` reads them too
+_METADATA = (
+    select(_cr.c.username, _cr.c.url, _s.c.host, _cr.c.notes)
+    .select_from(_cr.join(_s, _s.c.id == _cr.c.system_id))
+    .where(_cr.c.id == bindparam("id"))
+)
+
+
+def metadata_field(tx: Tx, credential: int, field: str) -> str | None:
+    """A credential's non-secret field (one of `METADATA_FIELDS`), as the server reads it
+    for `get --field username` (`served.py`)."""
+    row = tx.execute(_METADATA, {"id": credential}).first()
+    if row is None:
+        return None
+    value: str | None = dict(zip(METADATA_FIELDS, row, strict=True))[field]
+    return value

@@ -21,11 +21,11 @@ from ..records import AccessInfo, CredentialDetail, CredentialEdit, SystemEdit
 from ..secret import PRIMARY_FIELD, Secret
 from ..totp import SEED_ALIAS
 from . import credentials, inputs, policy, probes, reveal, rows, secret_policy, views
+from ._readpath import METADATA_FIELDS
 
 if TYPE_CHECKING:
     from .actor import Actor
 
-METADATA_FIELDS = ("username", "url", "host", "notes")  # `get --field` reads them too
 MAX_NOTES = 64 * 1024
 ORG_KEY = "organization key (can grant themselves)"
 

@@ -5,12 +5,10 @@ authenticates members by their Ed25519 keys, enforces grants, roles and reasons 
 the same rules as a client (`reveal.check_row`), and appends every access event, signed
 by the member's client, before the sealed payload and the wrap that opens it leave.
 
-A reveal takes two requests. `prepare_reveal` checks the request and returns the event
-to sign, where it goes in the log (`audit.append.SigningHead`), and the log since the
-client's head, so the client verifies the directory and the version before it signs
-(`remote/session.py`). `commit_reveal` checks everything again, appends the event only
-if the log head has not moved (else `HeadMoved`, and the client signs again), and
-returns the ciphertext in the same transaction.
+A reveal takes two requests: `prepare_reveal` checks it and returns the target and the
+log since the client's head, which the client verifies before it signs the event;
+`commit_reveal` checks again, appends the signed event if the head has not moved, and
+returns the ciphertext in the same transaction (docs/server.md, "A reveal").
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from sqlmodel import Session
 from ..audit.append import EventDraft, SigningHead, append, append_presigned, signing_head
 from ..clock import as_utc
 from ..crypto import verify_signature
-from ..db.models import Credential, Customer, Role, System, Technician
+from ..db.models import Customer, Role, Technician
 from ..db.prepared import Prepared, Tx
 from ..errors import (
     AccessDenied,
@@ -43,7 +41,6 @@ from ..secret import PRIMARY_FIELD
 from ..storage import SecretRef
 from ..totp import SEED_ALIAS
 from . import _readpath, inputs, policy, trust_log
-from .credential_admin import METADATA_FIELDS
 from .reveal import RevealTarget, check_access, check_row, reveal_event
 from .secret_policy import seed_refusal
 
@@ -75,8 +72,7 @@ class Account:
 
 @dataclass(frozen=True)
 class Login:
-    """Who a request's session token names: a member id and a tag of their signing key
-    (a token ends when the member's keys are replaced)."""
+    """Who a session token names: a member, and a tag of the key it was issued for."""
 
     member: int
     key_tag: bytes
@@ -108,7 +104,7 @@ class RevealRequest:
     @property
     def metadata(self) -> bool:
         """A field that may be a credential's metadata (`get --field username`)."""
-        return self.field in METADATA_FIELDS
+        return self.field in _readpath.METADATA_FIELDS
 
     def probe(self) -> Probe:
         _, reason, target = self.checked()
@@ -117,8 +113,7 @@ class RevealRequest:
 
 @dataclass(frozen=True)
 class PreparedReveal:
-    """What a client verifies and signs (see the module). A refused reveal has no
-    target: the client signs its refusal instead (`refusal`, `record_refusal`)."""
+    """What a client verifies and signs; refused, no target but the refusal to sign."""
 
     events: list[Any]  # the log from the client's head up to `head`
     head: SigningHead
@@ -193,8 +188,7 @@ class Served:
             return self.member(tx, username=username)
 
     def logged_in(self, tx: Tx, login: Login) -> Account:
-        """The member a token names, in the request's own transaction: active, and still
-        holding the key the token was issued for."""
+        """The member a token names, active and still holding the key of the token."""
         account = self.member(tx, id=login.member)
         if not hmac.compare_digest(key_tag(account.signing_key), login.key_tag):
             raise AuthenticationFailed("your keys were replaced: log in again")
@@ -247,8 +241,8 @@ class Served:
     # --- the reveal -----------------------------------------------------------------------
 
     def prepare_reveal(self, login: Login, request: RevealRequest, start: int) -> PreparedReveal:
-        """The reveal's checks; refused, the refusal for the client to sign (a probe of a
-        customer the member may not see is an access event, as in database mode)."""
+        """The reveal's checks; refused, the refusal for the client to sign (a probe is an
+        access event, as in database mode)."""
         with self.vault.db.core_transaction() as tx:
             member = self.logged_in(tx, login)
             target: RevealTarget | None = None
@@ -360,7 +354,7 @@ class Served:
             names = checked.field_names.split(",") if checked.field_names else []
             if request.field not in names:
                 assert checked.customer_id is not None and checked.credential_id is not None
-                value = _metadata(tx, checked.credential_id, request.field)
+                value = _readpath.metadata_field(tx, checked.credential_id, request.field)
                 if not value:
                     raise NotFound(f"{str(cp)!r} has no {request.field}")
                 target = RevealTarget(
@@ -404,21 +398,3 @@ class Served:
 
 def _id(value: object) -> int | None:
     return value if isinstance(value, int) else None
-
-
-_cr = Credential.__table__  # type: ignore[attr-defined]
-_sy = System.__table__  # type: ignore[attr-defined]
-_METADATA = (
-    select(_cr.c.username, _cr.c.url, _sy.c.host, _cr.c.notes)
-    .select_from(_cr.join(_sy, _sy.c.id == _cr.c.system_id))
-    .where(_cr.c.id == bindparam("id"))
-)
-
-
-def _metadata(tx: Tx, credential: int, field: str) -> str | None:
-    """A credential's non-secret field (`credential_admin._metadata`'s)."""
-    row = tx.execute(_METADATA, {"id": credential}).first()
-    if row is None:
-        return None
-    value: str | None = dict(zip(METADATA_FIELDS, row, strict=True))[field]
-    return value

@@ -115,13 +115,35 @@ def check_streams(result: Result) -> None:
         assert lines[0].startswith("custodian: "), lines[0]
 
 
+# The commands that work through `custodian serve` (docs/server.md). On a routed `Cli`
+# (`server` set: tests marked `both_routes`) these go through the server; the rest (an
+# admin's setup steps) go to the database, as an operator runs them today.
+THROUGH_SERVER: tuple[tuple[str, ...], ...] = (
+    ("get",),
+    ("ssh-add",),
+    ("whoami",),
+    ("cred", "add"),
+    ("cred", "set"),
+    ("cred", "list"),
+    ("system", "add"),
+    ("customer", "list"),
+    ("log", "verify"),
+)
+
+
+def through_server(args: Sequence[str]) -> bool:
+    return any(tuple(args[: len(p)]) == p for p in THROUGH_SERVER)
+
+
 @dataclass
 class Cli:
-    """Runs `custodian` commands against one vault as `user` (default: the admin)."""
+    """Runs `custodian` commands against one vault as `user` (default: the admin);
+    with `server` set, the commands `THROUGH_SERVER` names run through that server."""
 
     db: str
     runtime: Path
     results: list[Result] = field(default_factory=list)
+    server: str | None = None  # the URL of a `custodian serve` over this vault
 
     @property
     def path(self) -> Path:
@@ -139,6 +161,16 @@ class Cli:
         env.update(extra)
         return env
 
+    def env_for(
+        self, args: Sequence[str], user: str | None = ADMIN, passphrase: str | None = None
+    ) -> dict[str, str]:
+        """The environment `run(*args)` uses: the server's for what goes through it."""
+        env = self.env(user, passphrase)
+        if self.server is not None and through_server(args):
+            del env["CUSTODIAN_DB"]
+            env["CUSTODIAN_URL"] = self.server
+        return env
+
     def run(
         self,
         *args: str,
@@ -148,7 +180,7 @@ class Cli:
         expect: int | None = 0,
         env: dict[str, str] | None = None,
     ) -> Result:
-        proc = run_process(args, env or self.env(user, passphrase), input)
+        proc = run_process(args, env or self.env_for(args, user, passphrase), input)
         result = Result(tuple(args), proc.returncode, proc.stdout, proc.stderr)
         self.results.append(result)
         check_streams(result)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,35 @@ def cli(template_vault: Template, tmp_path: Path) -> Cli:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     return Cli(str(tmp_path / "vault.db"), runtime)
+
+
+@pytest.fixture
+def routed(cli: Cli, route: str, tmp_path: Path) -> Iterator[Cli]:
+    """`cli`, or with `route` "server" the same vault with a server in front of it."""
+    if route == "db":
+        yield cli
+        return
+    from tests.server.serverkit import start_server
+
+    server = start_server(cli, tmp_path)
+    try:
+        yield replace(cli, server=server.url)
+    finally:
+        server.stop()
+
+
+ROUTES = ("db", "server")
+
+
+@pytest.fixture
+def route() -> str:
+    """How `cli` reaches the vault: "db", or "server" for tests marked `both_routes`."""
+    return "db"
+
+
+# The test runs twice: against the database, and with what works through a server going
+# through `custodian serve` over the same vault (`Cli.server`, clikit.THROUGH_SERVER).
+both_routes = pytest.mark.parametrize("route", ROUTES)
 
 
 @pytest.fixture(params=BACKENDS)

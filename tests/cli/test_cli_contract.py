@@ -26,6 +26,7 @@ from tests.cli.clikit import (
     check_streams,
     clean_env,
 )
+from tests.cli.conftest import both_routes
 
 # --- init, technicians, customers, systems ------------------------------------------------
 
@@ -83,9 +84,10 @@ def test_customer_add_list_show(cli: Cli) -> None:
     assert "192.0.2.10" in text and "ben" in text
 
 
-def test_system_add_and_list(cli: Cli) -> None:
-    cli.run("system", "add", "initech/printer-2f", "--kind", "printer", "--host", "192.0.2.40")
-    rows = cli.run("system", "list", "initech", "--format", "json").json()
+@both_routes
+def test_system_add_and_list(routed: Cli) -> None:
+    routed.run("system", "add", "initech/printer-2f", "--kind", "printer", "--host", "192.0.2.40")
+    rows = routed.run("system", "list", "initech", "--format", "json").json()
     assert {(s["name"], s["kind"], s["host"]) for s in rows} == {
         ("fs01", "other", None),
         ("printer-2f", "printer", "192.0.2.40"),
@@ -95,26 +97,28 @@ def test_system_add_and_list(cli: Cli) -> None:
 # --- grants ---------------------------------------------------------------------------------
 
 
-def test_admin_needs_a_grant_to_reveal_and_revoke_ends_it(cli: Cli) -> None:
-    assert cli.run("get", CRED, expect=4).stdout == ""
-    cli.run("grant", ADMIN, "acme", "--until", "2h")
-    assert cli.run("get", CRED).stdout == CANARY + "\n"
-    grants = cli.run("customer", "show", "acme", "--format", "json").json()[0]["grants"]
+@both_routes
+def test_admin_needs_a_grant_to_reveal_and_revoke_ends_it(routed: Cli) -> None:
+    assert routed.run("get", CRED, expect=4).stdout == ""
+    routed.run("grant", ADMIN, "acme", "--until", "2h")
+    assert routed.run("get", CRED).stdout == CANARY + "\n"
+    grants = routed.run("customer", "show", "acme", "--format", "json").json()[0]["grants"]
     mine = next(g for g in grants if g["technician"] == ADMIN)
     expires = datetime.fromisoformat(mine["expires_at"])
     assert timedelta(minutes=110) < expires - datetime.now(UTC) <= timedelta(hours=2)
 
-    r = cli.run("revoke", ADMIN, "acme")
+    r = routed.run("revoke", ADMIN, "acme")
     assert "rotated" in r.stderr
-    assert cli.run("get", CRED, expect=4).stdout == ""
-    assert cli.run("get", CRED, user="ben").stdout == CANARY + "\n"  # others keep access
+    assert routed.run("get", CRED, expect=4).stdout == ""
+    assert routed.run("get", CRED, user="ben").stdout == CANARY + "\n"  # others keep access
 
 
-def test_grant_until_an_iso_date(cli: Cli) -> None:
-    cli.run("grant", "dora", "initech", "--until", "2099-12-31")
-    grants = cli.run("customer", "show", "initech", "--format", "json").json()[0]["grants"]
+@both_routes
+def test_grant_until_an_iso_date(routed: Cli) -> None:
+    routed.run("grant", "dora", "initech", "--until", "2099-12-31")
+    grants = routed.run("customer", "show", "initech", "--format", "json").json()[0]["grants"]
     assert [(g["technician"], g["expires_at"][:10]) for g in grants] == [("dora", "2099-12-31")]
-    assert cli.run("cred", "list", "initech", "--format", "json", user="dora").json()
+    assert routed.run("cred", "list", "initech", "--format", "json", user="dora").json()
 
 
 def test_grant_cannot_expire_in_the_past(cli: Cli) -> None:
@@ -125,19 +129,21 @@ def test_grant_cannot_expire_in_the_past(cli: Cli) -> None:
 # --- credentials ----------------------------------------------------------------------------
 
 
-def test_get_prints_only_the_value_and_a_newline(cli: Cli) -> None:
-    r = cli.run("get", CRED, user="ben")
+@both_routes
+def test_get_prints_only_the_value_and_a_newline(routed: Cli) -> None:
+    r = routed.run("get", CRED, user="ben")
     assert r.stdout == CANARY + "\n" and r.stderr == ""
 
 
-def test_get_works_inside_command_substitution(cli: Cli) -> None:
-    value = cli.run("get", SA, user="ben").stdout.removesuffix("\n")
+@both_routes
+def test_get_works_inside_command_substitution(routed: Cli) -> None:
+    value = routed.run("get", SA, user="ben").stdout.removesuffix("\n")
     script = 'pw=$("$0" -m custodian get acme/sql01/sa) && printf "[%s]" "$pw"'
     proc = subprocess.run(
         ["sh", "-c", script, sys.executable],
         capture_output=True,
         text=True,
-        env=cli.env("ben"),
+        env=routed.env_for(("get",), "ben"),
         timeout=120,
         start_new_session=True,
         stdin=subprocess.DEVNULL,
@@ -146,29 +152,32 @@ def test_get_works_inside_command_substitution(cli: Cli) -> None:
     assert proc.stdout == f"[{value}]"
 
 
-def test_generated_secret_is_strong(cli: Cli) -> None:
-    value = cli.run("get", SA, user="ben").stdout.removesuffix("\n")
+@both_routes
+def test_generated_secret_is_strong(routed: Cli) -> None:
+    value = routed.run("get", SA, user="ben").stdout.removesuffix("\n")
     assert len(value) >= 24
     assert re.search("[a-z]", value) and re.search("[A-Z]", value) and re.search("[0-9]", value)
 
 
-def test_fields_json_and_field(cli: Cli) -> None:
-    r = cli.run("get", SWITCH, "--field", "enable", "--reason", "TICKET-1", user="ben")
+@both_routes
+def test_fields_json_and_field(routed: Cli) -> None:
+    r = routed.run("get", SWITCH, "--field", "enable", "--reason", "TICKET-1", user="ben")
     assert r.stdout == "enable-pw-1\n"
-    r = cli.run("get", SWITCH, "--field", "nope", "--reason", "TICKET-1", user="ben", expect=3)
+    r = routed.run("get", SWITCH, "--field", "nope", "--reason", "TICKET-1", user="ben", expect=3)
     assert "nope" in r.stderr
 
 
-def test_cred_set_keeps_history(cli: Cli) -> None:
-    r = cli.run("cred", "set", CRED, input="second-value\n")
+@both_routes
+def test_cred_set_keeps_history(routed: Cli) -> None:
+    r = routed.run("cred", "set", CRED, input="second-value\n")
     assert "version 2" in r.stderr
     # adding one field keeps the others, so it reads the last version: a grant is needed
-    cli.run("cred", "set", CRED, "--field", "otp", input="JBSWY3DPEHPK3PXP\n", expect=4)
-    cli.run("cred", "set", CRED, "--field", "otp", input="JBSWY3DPEHPK3PXP\n", user="ben")
+    routed.run("cred", "set", CRED, "--field", "otp", input="JBSWY3DPEHPK3PXP\n", expect=4)
+    routed.run("cred", "set", CRED, "--field", "otp", input="JBSWY3DPEHPK3PXP\n", user="ben")
     # the admin holds no grant: rotating only the password would carry `otp` over unread
-    cli.run("cred", "set", CRED, "--generate", expect=4)
-    cli.run("cred", "set", CRED, "--generate", user="ben")
-    history = cli.run("cred", "history", CRED, "--format", "json").json()
+    routed.run("cred", "set", CRED, "--generate", expect=4)
+    routed.run("cred", "set", CRED, "--generate", user="ben")
+    history = routed.run("cred", "history", CRED, "--format", "json").json()
     assert sorted(v["version"] for v in history) == [1, 2, 3, 4]
     assert {tuple(v["fields"]) for v in history if v["version"] >= 3} == {
         ("otp", "password"),
@@ -179,32 +188,34 @@ def test_cred_set_keeps_history(cli: Cli) -> None:
         "ben",
         "ben",
     ]
-    table = cli.run("cred", "history", CRED).stdout.splitlines()
+    table = routed.run("cred", "history", CRED).stdout.splitlines()
     assert table[0].split()[:2] == ["VERSION", "CREATED_AT"] and len(table) == 5
 
     ben = dict(user="ben")
-    assert cli.run("get", CRED, "--version", "1", **ben).stdout == CANARY + "\n"
-    assert cli.run("get", CRED, "--version", "2", **ben).stdout == "second-value\n"
-    cli.run("get", CRED, "--field", "otp-seed", **ben, expect=4)  # admins only by default
-    cli.run("customer", "edit", "acme", "--otp-seed", "granted")
-    assert cli.run("get", CRED, "--field", "otp-seed", **ben).stdout == "JBSWY3DPEHPK3PXP\n"
-    assert re.fullmatch(r"[0-9]{6}\n", cli.run("get", CRED, "--field", "otp", **ben).stdout)
-    newest = cli.run("get", CRED, **ben).stdout
+    assert routed.run("get", CRED, "--version", "1", **ben).stdout == CANARY + "\n"
+    assert routed.run("get", CRED, "--version", "2", **ben).stdout == "second-value\n"
+    routed.run("get", CRED, "--field", "otp-seed", **ben, expect=4)  # admins only by default
+    routed.run("customer", "edit", "acme", "--otp-seed", "granted")
+    assert routed.run("get", CRED, "--field", "otp-seed", **ben).stdout == "JBSWY3DPEHPK3PXP\n"
+    assert re.fullmatch(r"[0-9]{6}\n", routed.run("get", CRED, "--field", "otp", **ben).stdout)
+    newest = routed.run("get", CRED, **ben).stdout
     assert newest not in (CANARY + "\n", "second-value\n") and len(newest) > 20
 
 
-def test_cred_replace_drops_other_fields(cli: Cli) -> None:
-    cli.run("cred", "set", SWITCH, "--replace", input="only-password\n")
-    r = cli.run("get", SWITCH, "--field", "enable", "--reason", "T-2", user="ben", expect=3)
+@both_routes
+def test_cred_replace_drops_other_fields(routed: Cli) -> None:
+    routed.run("cred", "set", SWITCH, "--replace", input="only-password\n")
+    r = routed.run("get", SWITCH, "--field", "enable", "--reason", "T-2", user="ben", expect=3)
     assert "enable" in r.stderr
 
 
-def test_cred_list(cli: Cli) -> None:
-    rows = cli.run("cred", "list", "--format", "json").json()
+@both_routes
+def test_cred_list(routed: Cli) -> None:
+    rows = routed.run("cred", "list", "--format", "json").json()
     assert {c["path"] for c in rows} == {CRED, SA, SWITCH, LOCKED}
-    acme = cli.run("cred", "list", "acme", "--format", "json").json()
+    acme = routed.run("cred", "list", "acme", "--format", "json").json()
     assert {c["path"]: c["username"] for c in acme} == {CRED: "Administrator", SA: "sa"}
-    table = cli.run("cred", "list", "acme").stdout.splitlines()
+    table = routed.run("cred", "list", "acme").stdout.splitlines()
     assert table[0].split()[0] == "PATH" and len(table) == 3
 
 
@@ -218,11 +229,12 @@ def test_gen_prints_a_secret_without_storing_it(cli: Cli) -> None:
 # --- the log --------------------------------------------------------------------------------
 
 
-def test_log_filters_and_formats(cli: Cli) -> None:
-    cli.run("get", CRED, user="ben")
-    cli.run("get", LOCKED, user="ben", expect=4)
+@both_routes
+def test_log_filters_and_formats(routed: Cli) -> None:
+    routed.run("get", CRED, user="ben")
+    routed.run("get", LOCKED, user="ben", expect=4)
 
-    every = cli.run("log", "--format", "json").json()
+    every = routed.run("log", "--format", "json").json()
     seqs = [e["seq"] for e in every]
     assert seqs == sorted(seqs) and len(seqs) == len(set(seqs))
     assert {"init", "tech-add", "customer-add", "cred-add", "grant", "reveal"} <= {
@@ -231,28 +243,30 @@ def test_log_filters_and_formats(cli: Cli) -> None:
     reveals = [(e["actor"], e["target"], e["outcome"]) for e in every if e["action"] == "reveal"]
     assert reveals == [("ben", CRED, "ok"), ("ben", LOCKED, "denied")]
 
-    acme = cli.run("log", "--customer", "acme", "--format", "json").json()
+    acme = routed.run("log", "--customer", "acme", "--format", "json").json()
     assert acme and all(e["target"].startswith("acme") or "@acme" in e["target"] for e in acme)
-    bens = cli.run("log", "--tech", "ben", "--format", "json").json()
+    bens = routed.run("log", "--tech", "ben", "--format", "json").json()
     assert bens and all(e["actor"] == "ben" or "ben" in (e["target"] or "") for e in bens)
-    assert cli.run("log", "--since", "1h", "--format", "json").json() == every
-    assert cli.run("log", "--since", "2099-01-01", "--format", "json").json() == []
+    assert routed.run("log", "--since", "1h", "--format", "json").json() == every
+    assert routed.run("log", "--since", "2099-01-01", "--format", "json").json() == []
 
-    rows = list(csv.DictReader(io.StringIO(cli.run("log", "--format", "csv").stdout)))
+    rows = list(csv.DictReader(io.StringIO(routed.run("log", "--format", "csv").stdout)))
     assert [int(r["seq"]) for r in rows] == seqs
-    table = cli.run("log").stdout.splitlines()
+    table = routed.run("log").stdout.splitlines()
     assert table[0].split() == ["AT", "ACTOR", "ACTION", "OUTCOME", "TARGET", "REASON"]
     assert len(table) == len(seqs) + 1
-    wide = cli.run("log", "--wide").stdout.splitlines()
+    wide = routed.run("log", "--wide").stdout.splitlines()
     assert wide[0].split()[:3] == ["SEQ", "AT", "ACTOR"] and len(wide) == len(seqs) + 1
 
 
-def test_technician_sees_only_their_own_events(cli: Cli) -> None:
-    cli.run("get", CRED, user="ben")
-    mine = cli.run("log", "--format", "json", user="ben").json()
+@both_routes
+def test_technician_sees_only_their_own_events(routed: Cli) -> None:
+    routed.run("get", CRED, user="ben")
+    mine = routed.run("log", "--format", "json", user="ben").json()
     assert mine and all(e["actor"] == "ben" or "ben" in (e["target"] or "") for e in mine)
 
 
+@both_routes
 @pytest.mark.parametrize(
     "command",
     [
@@ -266,8 +280,8 @@ def test_technician_sees_only_their_own_events(cli: Cli) -> None:
     ],
     ids=lambda c: " ".join(c[:2]),
 )
-def test_every_list_command_speaks_json(cli: Cli, command: list[str]) -> None:
-    value = cli.run(*command, "--format", "json").json()
+def test_every_list_command_speaks_json(routed: Cli, command: list[str]) -> None:
+    value = routed.run(*command, "--format", "json").json()
     assert isinstance(value, list) and value
 
 
@@ -302,22 +316,24 @@ ERRORS = [
 ]
 
 
+@both_routes
 @pytest.mark.parametrize(
     ("args", "stdin", "user", "code", "says"), ERRORS, ids=[" ".join(e[0])[:40] for e in ERRORS]
 )
 def test_errors_have_exit_codes_and_one_line(
-    cli: Cli, args: list[str], stdin: str | None, user: str, code: int, says: str
+    routed: Cli, args: list[str], stdin: str | None, user: str, code: int, says: str
 ) -> None:
-    r = cli.run(*args, input=stdin, user=user, expect=code)
+    r = routed.run(*args, input=stdin, user=user, expect=code)
     assert r.stdout == ""
     assert says.lower() in r.stderr.lower(), r.stderr
 
 
-def test_denied_and_failed_attempts_are_logged(cli: Cli) -> None:
-    cli.run("get", SWITCH, user="ben", expect=4)
-    cli.run("get", LOCKED, user="ben", expect=4)
-    cli.run("tech", "list", user="ben", passphrase="wrong passphrase", expect=5)
-    events = cli.run("log", "--format", "json").json()
+@both_routes
+def test_denied_and_failed_attempts_are_logged(routed: Cli) -> None:
+    routed.run("get", SWITCH, user="ben", expect=4)
+    routed.run("get", LOCKED, user="ben", expect=4)
+    routed.run("tech", "list", user="ben", passphrase="wrong passphrase", expect=5)
+    events = routed.run("log", "--format", "json").json()
     tail = [(e["actor"], e["action"], e["outcome"], e["target"]) for e in events[-3:]]
     assert tail == [
         ("ben", "reveal", "denied", SWITCH),

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import events
 from textual.app import App, SystemCommand
@@ -32,6 +32,25 @@ from custodian import (
 
 from .clipboard import LocalClipboard
 from .config import TuiConfig
+from .service_features import can
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    from custodian.remote import RemoteSession
+
+    class Backend(Protocol):
+        """What the app runs on: the vault's database (`Custodian`), or `custodian
+        serve` (`custodian.remote.RemoteVault`, --server)."""
+
+        @property
+        def url(self) -> str: ...
+
+        def unlock(
+            self, username: str, passphrase: str, *, starts_session: bool = ...
+        ) -> ActorSession | RemoteSession: ...
+
+        def resume(self, username: str, bundle: bytes, /) -> ActorSession | RemoteSession: ...
 
 
 class CustodianApp(App[None]):
@@ -45,7 +64,7 @@ class CustodianApp(App[None]):
 
     def __init__(
         self,
-        vault: Custodian,
+        vault: Backend,
         username: str,
         *,
         config: TuiConfig | None = None,
@@ -79,10 +98,12 @@ class CustodianApp(App[None]):
 
         return UnlockScreen(self.username, try_cache=self._cache_allowed)
 
-    def unlocked(self, actor: ActorSession) -> None:
+    def unlocked(self, actor: ActorSession | RemoteSession) -> None:
         from .screens.home import HomeScreen
 
-        self.actor = actor
+        # A server's session offers a subset of `ActorSession`: every call it may lack is
+        # asked for first (`service_features.can`/`offers`), so nothing calls what is not.
+        self.actor = cast(ActorSession, actor)
         self.username = actor.username
         self.last_activity = self.config.clock()
         self.sub_title = f"{actor.username} ({actor.role.value})"
@@ -254,6 +275,8 @@ class CustodianApp(App[None]):
         if screen in ("log", "admin") and find_spec(f"{__package__}.screens.{screen}") is None:
             return False
         role = self.actor.role if self.actor else None
+        if not can(self.actor, screen):
+            return False
         if screen == "admin":
             return role == Role.ADMIN
         if screen == "log":
@@ -295,7 +318,7 @@ def make_app(
     db: str | Path | None = None,
     username: str | None = None,
     *,
-    vault: Custodian | None = None,
+    vault: Backend | None = None,
     config: TuiConfig | None = None,
     actor: ActorSession | None = None,
 ) -> CustodianApp:

@@ -1,7 +1,8 @@
-"""Service capabilities that arrive with other parts of custodian (audit review,
-lifecycle). The TUI shows a screen or badge only when the service offers the method,
-and only to roles the service allows, so that no screen fakes what the service lacks
-and no refused call lands in the access log just because a screen opened."""
+"""Service capabilities that not every session offers: a server's session offers fewer
+than a database's, and audit review and lifecycle arrived with other parts. The TUI
+shows a screen, an action or a badge only when the session offers the method, and only
+to roles the service allows, so that no screen fakes what the service lacks and no
+refused call lands in the access log just because a screen opened."""
 
 from __future__ import annotations
 
@@ -10,8 +11,29 @@ from custodian import ActorSession, Role
 READERS = (Role.ADMIN, Role.AUDITOR)
 
 
+# What each action and screen needs from the session. A server's session (`custodian
+# serve`, `custodian.remote`) offers a subset of a database's: what it lacks is hidden.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "history": ("history",),
+    "show": ("show_credential",),
+    "edit": ("edit", "show_credential"),
+    "edit_system": ("edit", "show_customer", "show_credential"),
+    "delete": ("delete",),
+    "delete_system": ("delete",),
+    "rotate": ("rotator",),
+    "worklist": ("rotation_list",),
+    "log": ("iter_events",),
+    "admin": ("list_technicians", "add_technician", "grant", "revoke"),
+}
+
+
 def offers(actor: ActorSession | None, method: str) -> bool:
     return actor is not None and callable(getattr(actor, method, None))
+
+
+def can(actor: ActorSession | None, what: str) -> bool:
+    """Whether the session offers everything the action or screen `what` calls."""
+    return actor is not None and all(offers(actor, m) for m in NEEDS.get(what, ()))
 
 
 def rotation_due(actor: ActorSession) -> frozenset[str] | None:

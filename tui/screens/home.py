@@ -20,10 +20,11 @@ from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..search import SearchIndex, SearchResult
-from ..service_features import rotation_due
+from ..service_features import can, rotation_due
 from ..widgets.fit_footer import FitFooter
 from ..widgets.fitted_table import Column, FittedTable
 from . import edit
+from .palette import SELECTED_COMMANDS
 from .reveal import SecretWorkers
 
 if TYPE_CHECKING:
@@ -348,6 +349,11 @@ class HomeScreen(SecretWorkers, Screen[None]):
         if cred is not None:
             self.app.push_screen(HistoryScreen(cred))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide what the session does not offer (a server's offers fewer: service_features)."""
+        what = parameters[0] if action == "inventory" and parameters else action
+        return can(self.app.actor, what) if isinstance(what, str) else True
+
     def action_inventory(self, what: str) -> None:
         """Show, edit or delete the selected credential or its system (screens/edit.py)."""
         edit.ACTIONS[what](self)
@@ -377,18 +383,9 @@ class HomeScreen(SecretWorkers, Screen[None]):
     def commands(self) -> Iterable[SystemCommand]:
         yield SystemCommand("Search", "Focus the search box", self.action_search)
         yield SystemCommand("Refresh", "Reload customers and credentials", self.action_refresh)
-        if self.current() is not None:
-            yield SystemCommand("Reveal", "Show the selected credential", self.action_reveal)
-            yield SystemCommand("Copy", "Copy the selected password", self.action_copy)
-            yield SystemCommand(
-                "History", "Versions of the selected credential", self.action_history
-            )
-            for name, what, does in (
-                ("Show", "show", "Metadata, fields, versions, who can open it"),
-                ("Edit", "edit", "Rename, move or edit the credential"),
-                ("Delete", "delete", "Delete the credential (admins)"),
-                ("Edit system", "edit_system", "The system's name, kind, host, port, notes"),
-                ("Delete system", "delete_system", "Delete the system (admins)"),
-            ):
-                yield SystemCommand(name, does, partial(self.action_inventory, what))
-            yield SystemCommand("Rotate", "Change it on the device", self.action_rotate)
+        if self.current() is None:
+            return
+        for name, what, does in SELECTED_COMMANDS:
+            if can(self.app.actor, what):  # what the session does not offer is not listed
+                action = getattr(self, f"action_{what}", None)
+                yield SystemCommand(name, does, action or partial(self.action_inventory, what))

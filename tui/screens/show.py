@@ -16,6 +16,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from ..service_features import can
+
 if TYPE_CHECKING:
     from custodian import CredentialDetail, CredentialInfo
 
@@ -93,6 +95,9 @@ class CredentialScreen(ModalScreen[None]):
         for a in d.access:
             until = f"{a.expires_at:%Y-%m-%d %H:%M}" if a.expires_at else ""
             access.add_row(a.technician, a.role, a.how, until)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return can(self.app.actor, action) if action == "history" else True
 
     def action_history(self) -> None:
         from .history import HistoryScreen

@@ -16,6 +16,7 @@ from custodian import AuthenticationFailed, CustodianError, resume_cached_sessio
 
 if TYPE_CHECKING:
     from custodian import ActorSession
+    from custodian.remote import RemoteSession
 
     from ..app import CustodianApp
 
@@ -25,7 +26,7 @@ class UnlockScreen(Screen[None]):
 
     @dataclass
     class Unlocked(Message):
-        actor: ActorSession
+        actor: ActorSession | RemoteSession
 
     @dataclass
     class Failed(Message):

@@ -16,7 +16,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from ..clock import utcnow
 from ..errors import IntegrityError
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
     from ..crypto import Context
-    from ..service import ActorSession, Custodian
+
+S_co = TypeVar("S_co", covariant=True)
 
 SESSION_ENV = "CUSTODIAN_SESSION"
 KEYRING_SERVICE = "custodian"
@@ -149,7 +150,17 @@ def forget(slot: SessionSlot) -> bool:
     return erased
 
 
-def resume_cached_session(vault: Custodian, username: str) -> ActorSession | None:
+class Resumable(Protocol[S_co]):
+    """A vault a cached session resumes on: a database (`Custodian`) or a server
+    (`remote.RemoteVault`), each cached under its own URL."""
+
+    @property
+    def url(self) -> str: ...
+
+    def resume(self, username: str, private_bundle: bytes, /) -> S_co: ...
+
+
+def resume_cached_session(vault: Resumable[S_co], username: str) -> S_co | None:
     """`username`'s session cached by `custodian unlock` for `vault`, or None when there is
     none or it expired. Raises `AuthenticationFailed` when the account changed since."""
     slot = SessionSlot(vault.url, username)

@@ -36,7 +36,9 @@ pass_ctx = click.make_pass_decorator(CliContext)
 )
 @pass_ctx
 def tui(ctx: CliContext, idle_lock: float, reveal_seconds: float, clipboard_seconds: float) -> None:
-    """Open the terminal UI (unlocks with your passphrase or a cached session)."""
+    """Open the terminal UI (unlocks with your passphrase or a cached session), on the
+    database or through the server (--server): there, what the server does not offer yet
+    is not shown."""
     import sys
 
     if min(idle_lock, reveal_seconds, clipboard_seconds) <= 0:
@@ -50,7 +52,8 @@ def tui(ctx: CliContext, idle_lock: float, reveal_seconds: float, clipboard_seco
         reveal_for=timedelta(seconds=reveal_seconds),
         clipboard_for=timedelta(seconds=clipboard_seconds),
     )
-    make_app(vault=ctx.vault(), username=ctx.username, config=config).run()
+    vault = ctx.remote() if ctx.server is not None else ctx.vault()
+    make_app(vault=vault, username=ctx.username, config=config).run()
 
 
 COMMANDS = [tui]

@@ -1,6 +1,7 @@
 """A client of `custodian serve`: the same sessions, through the server.
 
-    transport.py  HTTP (httpx): TLS, the bearer token, errors back into custodian's own
+    transport.py  HTTP (http.client, kept alive): TLS, the bearer token, errors back
+                  into custodian's own
     session.py    `RemoteVault` (log in) and `RemoteSession` (what a command calls)
 
 What the server sends is verified by `service.Member` (the member's own keys and the

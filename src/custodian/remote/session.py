@@ -12,7 +12,7 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from .. import wire
+from .. import Role, wire
 from ..errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -48,8 +48,16 @@ class RemoteVault:
     def close(self) -> None:
         self.transport.close()
 
-    def unlock(self, username: str, passphrase: str) -> RemoteSession:
-        """Open `username`'s keys with their passphrase, here, and log in with them."""
+    def unlock(
+        self, username: str, passphrase: str, *, starts_session: bool = False
+    ) -> RemoteSession:
+        """Open `username`'s keys with their passphrase, here, and log in with them.
+
+        `starts_session` is accepted as `Custodian.unlock` accepts it (the TUI's unlock
+        screen, `custodian unlock`), but records nothing: through a server a session
+        starts with its login, which the server throttles and writes to its request log;
+        what the member then does is in the access log, signed by them."""
+        del starts_session
         found = self.transport.call("POST", "/login/key", body={"user": username})
         try:
             member = Member.unlock(
@@ -116,8 +124,8 @@ class RemoteSession:
             return self._transport.call(method, path, token=self._token, **kwargs)
 
     @property
-    def role(self) -> str:
-        return self.member.role.value
+    def role(self) -> Role:
+        return self.member.role
 
     def whoami(self) -> Identity:
         """This member as the key directory has them (caught up first), and their root."""
@@ -125,7 +133,7 @@ class RemoteSession:
         head = self.member.trust.head
         return Identity(
             self.username,
-            self.role,
+            self.role.value,
             self.member.trust.require_pin().fingerprint(),
             head[0] if head else 0,
         )
@@ -165,11 +173,15 @@ class RemoteSession:
         field: str = PRIMARY_FIELD,
         reason: str | None = None,
         version: int | None = None,
+        action: str = "reveal",
     ) -> Secret:
         """One field of one credential: the server appends the event this client signs,
-        then returns the sealed version, which only this member's keys open."""
-        request = RevealRequest(path, field, reason, version)
+        then returns the sealed version, which only this member's keys open. `action`:
+        "reveal", or "copy" (the TUI's copy, an access event of its own)."""
+        request = RevealRequest(path, field, reason, version, action)
         asked = {"path": path, "field": field, "reason": reason, "version": version}
+        if action != "reveal":
+            asked["action"] = action
         for _ in range(PREPARE_TRIES):
             m = self.member
             prepared = self.call("POST", "/reveal/prepare", body={**asked, "from": m.trust.start()})

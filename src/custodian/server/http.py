@@ -132,11 +132,14 @@ def reveal_request(body: dict[str, Any]) -> RevealRequest:
     field = body.get("field", PRIMARY_FIELD)
     reason = body.get("reason")
     version = body.get("version")
+    action = body.get("action", "reveal")
     if not isinstance(field, str) or (reason is not None and not isinstance(reason, str)):
         raise UsageError("'field' and 'reason' must be strings")
+    if not isinstance(action, str):
+        raise UsageError("'action' must be a string")
     if version is not None and type(version) is not int:
         raise UsageError("'version' must be a number")
-    return RevealRequest(text(body, "path"), field, reason, version)
+    return RevealRequest(text(body, "path"), field, reason, version, action)
 
 
 def addr(request: Request) -> str:

@@ -39,7 +39,7 @@ def _props(*names: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
     }
 
 
-_REVEAL = ("path", "field", "reason", "version")
+_REVEAL = ("path", "field", "reason", "version", "action")  # action: "reveal" or "copy"
 _SIGNED = ("path", "lease", "at", "head", "signature")
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",

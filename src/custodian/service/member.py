@@ -128,7 +128,9 @@ class Member:
             raise IntegrityError("the server answers a secret field as a non-secret one")
         self._check_target(cp, target, None if metadata else request.version, metadata)
         field = request.field if metadata else None
-        draft = reveal_event(self.username, self.technician_id, target, path, reason, field)
+        draft = reveal_event(
+            self.username, self.technician_id, target, path, reason, field, request.action
+        )
         digest = event_digest(draft, at, head)
         signature = self.signer.sign(digest)
         self._signed = (head.seq + 1, digest, signature)

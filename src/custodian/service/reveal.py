@@ -246,12 +246,14 @@ def reveal_event(
     path: str,
     reason: str | None,
     metadata: str | None = None,
+    action: str = "reveal",
 ) -> EventDraft:
     """The access event of a reveal through a server, as the server appends it and the
     member's client signs it (both build it here). `metadata`: a non-secret field read
-    (`get --field username`), logged as `credential_admin.read_field` logs it."""
+    (`get --field username`), logged as `credential_admin.read_field` logs it; `action`:
+    "reveal", or "copy" (the TUI's copy), as `reveal` records it on a database."""
     return EventDraft(
-        "reveal-metadata" if metadata else "reveal",
+        "reveal-metadata" if metadata else action,
         "ok",
         username,
         member,

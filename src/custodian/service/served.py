@@ -36,13 +36,13 @@ from ..errors import (
     NotFound,
     UsageError,
 )
-from ..paths import CredentialPath
-from ..secret import PRIMARY_FIELD
 from ..storage import SecretRef
 from ..totp import SEED_ALIAS
-from . import _readpath, inputs, policy, trust_log
+from . import _readpath, policy, trust_log
 from .reveal import RevealTarget, check_access, check_row, reveal_event
 from .secret_policy import seed_refusal
+from .served_request import Probe as Probe  # re-exported: every served module uses it
+from .served_request import RevealRequest as RevealRequest
 
 if TYPE_CHECKING:
     from .vault import Custodian
@@ -80,35 +80,6 @@ class Login:
 
 def key_tag(signing_key: bytes) -> bytes:
     return hashlib.sha256(signing_key).digest()[:8]
-
-
-Probe = tuple[str, str | None, str | None]  # a refused request's event: action, target, reason
-
-
-@dataclass(frozen=True)
-class RevealRequest:
-    path: str
-    field: str = PRIMARY_FIELD
-    reason: str | None = None
-    version: int | None = None
-
-    def checked(self) -> tuple[CredentialPath, str | None, str]:
-        """The parsed path, the checked reason and the event's target."""
-        cp = CredentialPath.parse(self.path)
-        reason = inputs.check_text(self.reason, "reason", 500) if self.reason else None
-        if self.version is not None and self.version < 1:
-            raise UsageError("a version is a number from 1")
-        target = str(cp) + (f"#{self.field}" if self.field != PRIMARY_FIELD else "")
-        return cp, reason, target
-
-    @property
-    def metadata(self) -> bool:
-        """A field that may be a credential's metadata (`get --field username`)."""
-        return self.field in _readpath.METADATA_FIELDS
-
-    def probe(self) -> Probe:
-        _, reason, target = self.checked()
-        return "reveal-metadata" if self.metadata else "reveal", target, reason
 
 
 @dataclass(frozen=True)
@@ -393,7 +364,10 @@ class Served:
             refusal = seed_refusal(member.role, policy, cp.customer)
             if refusal is not None:
                 raise refusal
-        return target, reveal_event(member.username, member.id, target, target_path, reason), None
+        draft = reveal_event(
+            member.username, member.id, target, target_path, reason, action=request.action
+        )
+        return target, draft, None
 
 
 def _id(value: object) -> int | None:

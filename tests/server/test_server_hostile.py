@@ -238,15 +238,9 @@ def test_a_reveal_time_far_from_the_clients_clock_is_not_signed(
     assert r.code == 6
 
 
-# --- a lie the client does not catch yet --------------------------------------------------
+# --- the path a credential has in the log ------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/member.py Member._check_target checks that the credential is the"
-    " customer's, not that it is the one at the path asked: the key directory"
-    " (directory.py Directory.creds) holds no path for a credential id",
-)
 def test_another_credential_of_the_same_customer_is_refused(vault: Served, proxy: Proxy) -> None:
     """Asked for CRED, the server prepares SA (acme's too) and returns its payload."""
     proxy.on_request("/v1/reveal/prepare", lambda body: {**body, "path": SA})
@@ -260,6 +254,19 @@ def test_another_credential_of_the_same_customer_is_refused(vault: Served, proxy
     r = get_via(vault, proxy, expect=None)
     assert r.stdout == "", "get printed another credential's value as the one asked for"
     assert r.code == 6
+
+
+def test_a_write_prepared_for_another_credential_is_not_signed(vault: Served, proxy: Proxy) -> None:
+    """`cred set CRED`: the server prepares SA's next version instead; the client seals
+    and signs nothing, and neither credential gets a version."""
+    versions = "SELECT count(*) FROM secret_version"
+    before = vault.cli.sql(versions)
+    proxy.on_request("/v1/write/prepare", lambda body: {**body, "path": SA})
+    env = via_server(vault.cli, proxy.url, "ben")
+    r = vault.cli.run("cred", "set", CRED, user="ben", input="planted\n", expect=6, env=env)
+    assert "swapped" in r.stderr and "planted" not in r.stderr
+    assert [p for p, _ in proxy.requests if p == "/v1/write"] == []
+    assert vault.cli.sql(versions) == before
 
 
 def test_the_same_vault_rolled_back_at_another_address_is_refused(vault: Served) -> None:

@@ -21,11 +21,16 @@ that point of the log (`apply`):
 Versions only go up: an older customer key, organization key or credential version is
 never current again, and a version number is never used twice. Keys are named by the
 SHA-256 of their public bytes (`key_id`); signing keys by their raw public bytes.
+
+Beside the changes, the directory keeps the path each credential has (`names`), from the
+signed events that add, rename or move a credential or rename a system (`follow_names`):
+a reader checks that the credential served for a path is the one the log put there.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -66,6 +71,9 @@ class Directory:
     write_grants: dict[tuple[int, int], datetime | None] = field(default_factory=dict)
     # credential id: (customer, current version, highest version ever written)
     creds: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # credential id: its path (customer/system/name), as the log's events name it
+    # (`follow_names`); none for one added before a legacy vault's certification
+    names: dict[int, str] = field(default_factory=dict)
 
     def live_grant(self, technician: int, customer: int, at: datetime) -> bool:
         """A grant to read: the customer's keys may be wrapped to this technician."""
@@ -97,6 +105,7 @@ class Directory:
                 [t, c, u.isoformat() if u else None] for (t, c), u in self.write_grants.items()
             ],
             "creds": {str(k): list(v) for k, v in self.creds.items()},
+            "names": {str(k): v for k, v in self.names.items()},
         }
 
     @classmethod
@@ -115,6 +124,7 @@ class Directory:
             for t, c, u in data.get("write_grants", [])
         }
         d.creds = {int(k): (v[0], v[1], v[2]) for k, v in data["creds"].items()}
+        d.names = {int(k): str(v) for k, v in data["names"].items()}  # none: replay anew
         return d
 
 
@@ -328,6 +338,30 @@ def _live(
         return False
     until = grants[(technician, customer)]
     return until is None or as_utc(until) > as_utc(at)
+
+
+NAMING_ACTIONS = ("cred-add", "cred-rename", "cred-move")  # their target is the new path
+
+
+def follow_names(
+    d: Directory, action: str, outcome: str, target: object, credential: object, detail: object
+) -> None:
+    """Keep `d.names` as a verified event says: an added, renamed or moved credential is
+    at its event's target; a renamed system's credentials move with it (its `from`)."""
+    if outcome != "ok" or not isinstance(target, str):
+        return
+    if action in NAMING_ACTIONS and isinstance(credential, int):
+        d.names[credential] = target
+    elif action == "system-rename" and isinstance(detail, str):
+        try:
+            old = json.loads(detail).get("from")
+        except (ValueError, AttributeError):
+            raise IntegrityError("an event's detail is malformed") from None
+        if isinstance(old, str):
+            prefix = old + "/"
+            for credential_id, path in list(d.names.items()):
+                if path.startswith(prefix):
+                    d.names[credential_id] = f"{target}/{path[len(prefix) :]}"
 
 
 def with_changes(d: Directory, changes: list[tuple[Change, int | None, datetime]]) -> Directory:

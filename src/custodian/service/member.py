@@ -218,6 +218,10 @@ class Member:
         held = self.trust.view().creds.get(target.credential_id)
         if held is not None and held[0] != target.customer_id:
             raise IntegrityError("the credential is another customer's in the key directory")
+        if request.action == "cred-add" and held is not None:
+            raise IntegrityError("the server adds the credential as one the log already holds")
+        if held is not None:
+            self.trust.check_path(target.credential_id, str(cp))
         newest = self.trust.newest_customer_key(target.customer_id, seen=target.key_version)
         if target.key_version != newest:
             raise IntegrityError("the server names a customer key that is not the newest")
@@ -302,6 +306,7 @@ class Member:
             raise IntegrityError(
                 f"credential #{target.credential_id} is not the customer's in the key directory"
             )
+        self.trust.check_path(target.credential_id, str(cp))
         if metadata:
             return
         check_version(

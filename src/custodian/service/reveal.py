@@ -53,6 +53,13 @@ def open_version(
     return payloads.read(actor.vault.store, tx, ref, customer_key)()
 
 
+def check_served(trust: Trust, credential: int, version: int, path: str, *, current: bool) -> None:
+    """The credential served for `path` is the one the log names so, at a version the log
+    wrote (`check_version`)."""
+    trust.check_path(credential, path)
+    check_version(trust, credential, version, path, current=current)
+
+
 def check_version(trust: Trust, credential: int, version: int, what: str, *, current: bool) -> None:
     """The version served must be one the access log wrote; served as current, it must be
     the log's current one (a database writer who moves the counter back, or deletes the
@@ -112,7 +119,7 @@ def reveal(
                 version=version,
                 sync=sync,
                 event=event,
-                check_logged=lambda cred, v: check_version(
+                check_logged=lambda cred, v: check_served(
                     actor.trust, cred, v, str(cp), current=not version
                 ),
             )

@@ -17,7 +17,7 @@ from ..crypto import verify_signature
 from ..db.models import AccessEvent, LogHead
 from ..db.prepared import Prepared, Tx, datetime_codec
 from ..errors import IntegrityError
-from .directory import Change, Directory, apply
+from .directory import Change, Directory, apply, follow_names
 from .pin import Pin
 from .trust_state import Head
 
@@ -124,6 +124,7 @@ def replay(
     ):
         # This process appended it with this hash and signature, and it changes no
         # key: nothing here depends on re-hashing it (`log verify` checks every byte).
+        follow_names(directory, action, outcome, target, cred, detail)
         return (seq, digest, signature), 0
     canonical = canonical_values(
         seq,
@@ -153,6 +154,7 @@ def replay(
             raise IntegrityError(f"event {seq} is not signed by {entry.name!r}")
     for change in changes:
         apply(directory, change, actor_id, at, root=False)
+    follow_names(directory, action, outcome, target, cred, detail)
     return (seq, digest, signature), len(changes)
 
 

@@ -15,7 +15,16 @@ from ._io import acting_passphrase
 
 if TYPE_CHECKING:
     from .. import BackendConfig, Secret, SecretPayload
-    from ..records import CredentialInfo, CustomerInfo, Identity, LogVerification
+    from ..records import (
+        CredentialDetail,
+        CredentialEdit,
+        CredentialInfo,
+        CustomerInfo,
+        Identity,
+        LogVerification,
+        SystemEdit,
+        VersionInfo,
+    )
     from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
@@ -24,8 +33,9 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
-    `cred add`, `cred set`, `cred list`, `system add`, `customer list`): an
-    `ActorSession`, or a `RemoteSession`."""
+    `cred add`, `cred set`, `cred list`, `system add`, `customer list`, `cred history`,
+    `cred show`, `cred rename|move|edit`, `system rename`): an `ActorSession`, or a
+    `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
 
@@ -61,6 +71,12 @@ class Reader(Protocol):
         keep_other_fields: bool = ...,
         expected_version: int | None = ...,
     ) -> int: ...
+
+    def history(self, path: str) -> list[VersionInfo]: ...
+
+    def show_credential(self, path: str) -> CredentialDetail: ...
+
+    def edit(self, path: str, change: CredentialEdit | SystemEdit) -> str: ...
 
     def reveal(
         self,
@@ -164,8 +180,9 @@ class CliContext:
         if self.server is not None:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
-                " `cred add`, `cred set`, `cred list`, `system add`, `customer list`,"
-                " `log verify`, `whoami`, `unlock` and `lock` do):"
+                " `cred add`, `cred set`, `cred list`, `cred history`, `cred show`,"
+                " `cred rename`, `cred move`, `cred edit`, `system add`, `system rename`,"
+                " `customer list`, `log verify`, `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

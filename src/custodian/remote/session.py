@@ -30,7 +30,7 @@ from ..service import (
     SigningHead,
     list_probe,
 )
-from . import verify, writes
+from . import credentials, verify, writes
 from .transport import Transport
 from .writes import PREPARE_TRIES
 
@@ -216,6 +216,10 @@ class RemoteSession:
     set_secret = writes.set_secret
     add_credential = writes.add_credential
     add_system = writes.add_system
+
+    history = credentials.history
+    show_credential = credentials.show_credential
+    edit = credentials.edit
 
     def list_customers(self) -> list[CustomerInfo]:
         answer = self.call("GET", "/customers")

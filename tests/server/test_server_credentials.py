@@ -173,3 +173,70 @@ def test_a_refused_change_is_the_database_s(
     assert outcome in ("denied", "failed")
     assert on_db(route, *args, user=user, expect=code).stderr == r.stderr
     verified(route)
+
+
+def versions_of(route: Route, path: str) -> int:
+    system, name = path.split("/")[1:]
+    rows = route.cli.sql(
+        "SELECT count(*) FROM secret_version v JOIN credential c ON c.id = v.credential_id"
+        " JOIN system s ON s.id = c.system_id WHERE s.name = ? AND c.name = ?",
+        (system, name),
+    )
+    return int(rows[0][0])
+
+
+def test_delete_a_credential(route: Route) -> None:
+    path = f"acme/dc01/doomed-{route.name}"
+    route.cli.run("cred", "add", path, "--username", "d", input="doomed-1\n")
+    route.cli.run("cred", "set", path, input="doomed-2\n")
+    assert run(route, "cred", "delete", path, user=ADMIN, expect=2).stdout == ""  # no --yes
+    r = run(route, "cred", "delete", path, "--yes", user=ADMIN)
+    assert (r.stdout, r.stderr) == (
+        "",
+        f"deleted {path}: 1 credential(s), 2 version(s) destroyed\n",
+    )
+    actor, action, outcome, target, detail = last_event(route)
+    assert (actor, action, outcome, target) == (ADMIN, "cred-delete", "ok", path)
+    assert '"uncred"' in str(detail)  # the key directory forgets it
+    assert versions_of(route, path) == 0
+    run(route, "get", path, expect=3)  # ben's client catches up with the deletion
+    run(route, "cred", "history", path, expect=3)
+    verified(route)
+
+
+def test_delete_a_system(route: Route) -> None:
+    path = f"acme/gone-{route.name}"
+    route.cli.run("system", "add", path, "--kind", "linux")
+    for name in ("a", "b"):
+        route.cli.run("cred", "add", f"{path}/{name}", "--username", name, input="v\n")
+    r = run(route, "system", "delete", path, "--yes", user=ADMIN)
+    assert r.stderr == f"deleted {path}: 2 credential(s), 2 version(s) destroyed\n"
+    assert last_event(route)[:4] == (ADMIN, "system-delete", "ok", path)
+    assert versions_of(route, f"{path}/a") + versions_of(route, f"{path}/b") == 0
+    run(route, "system", "rename", path, "x", expect=3)
+    verified(route)
+
+
+@pytest.mark.parametrize(
+    ("user", "path", "code", "event"),
+    [
+        ("ben", CRED, 4, ("ben", "delete", "denied", None)),  # admins only
+        (ADMIN, "acme/dc01/missing", 3, (ADMIN, "cred-delete", "failed", "acme/dc01/missing")),
+        (ADMIN, "acme/nowhere", 3, (ADMIN, "system-delete", "failed", "acme/nowhere")),
+        (ADMIN, "acme", 2, None),  # malformed
+    ],
+    ids=["technician", "missing", "no-system", "malformed"],
+)
+def test_a_refused_deletion_is_the_database_s(
+    route: Route, user: str, path: str, code: int, event: tuple[object, ...] | None
+) -> None:
+    before = route.cli.sql("SELECT max(seq) FROM access_event")[0][0]
+    r = run(route, "cred", "delete", path, "--yes", user=user, expect=code)
+    assert r.stdout == ""
+    if event is None:
+        assert route.cli.sql("SELECT max(seq) FROM access_event")[0][0] == before
+    else:
+        assert last_event(route)[:4] == event
+    assert on_db(route, "cred", "delete", path, "--yes", user=user, expect=code).stderr == r.stderr
+    assert versions_of(route, CRED) >= 1
+    verified(route)

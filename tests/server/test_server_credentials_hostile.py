@@ -139,3 +139,35 @@ def test_a_change_the_server_does_not_sign_for_is_refused(vault: Served, proxy: 
     proxy.on_answer("/v1/edit", lambda request, done: {"path": "acme/dc01/elsewhere"})
     r = via(vault, proxy, "cred", "edit", EDITED, "--url", "https://x.invalid")
     assert "elsewhere" not in r.stderr
+
+
+DELETE_LIES = {
+    "another-credential": lambda e: e["detail"]["dir"][0].update(id=e["credential_id"] + 1),
+    "no-directory-change": lambda e: e["detail"].pop("dir"),
+    "counts": lambda e: e["detail"]["destroyed"].update(credentials=2),
+    "target": lambda e: e.update(target=CRED),
+    "action": lambda e: e.update(action="system-delete"),
+}
+
+
+@pytest.mark.parametrize("lie", sorted(DELETE_LIES))
+def test_a_prepared_deletion_that_is_not_the_one_asked_is_refused(
+    vault: Served, proxy: Proxy, lie: str
+) -> None:
+    def answer(request: dict[str, Any], prepared: dict[str, Any]) -> dict[str, Any]:
+        DELETE_LIES[lie](prepared["event"])
+        return prepared
+
+    proxy.on_answer("/v1/delete/prepare", answer)
+    r = vault.cli.run(
+        "cred",
+        "delete",
+        EDITED,
+        "--yes",
+        user=ADMIN,
+        expect=6,
+        env=via_server(vault.cli, proxy.url, ADMIN),
+    )
+    assert r.stdout == "" and "another deletion" in r.stderr, r
+    assert not [p for p, _ in proxy.requests if p == "/v1/delete"]  # nothing signed
+    assert vault.cli.run("cred", "show", EDITED, user=ADMIN).stdout  # nothing deleted

@@ -34,8 +34,8 @@ SERVER_ENV = "CUSTODIAN_URL"
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
     `cred add`, `cred set`, `cred list`, `system add`, `customer list`, `cred history`,
-    `cred show`, `cred rename|move|edit`, `system rename`): an `ActorSession`, or a
-    `RemoteSession`."""
+    `cred show`, `cred rename|move|edit|delete`, `system rename|delete`): an
+    `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
 
@@ -77,6 +77,8 @@ class Reader(Protocol):
     def show_credential(self, path: str) -> CredentialDetail: ...
 
     def edit(self, path: str, change: CredentialEdit | SystemEdit) -> str: ...
+
+    def delete(self, path: str) -> dict[str, int]: ...
 
     def reveal(
         self,
@@ -181,8 +183,9 @@ class CliContext:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
                 " `cred add`, `cred set`, `cred list`, `cred history`, `cred show`,"
-                " `cred rename`, `cred move`, `cred edit`, `system add`, `system rename`,"
-                " `customer list`, `log verify`, `whoami`, `unlock` and `lock` do):"
+                " `cred rename`, `cred move`, `cred edit`, `cred delete`, `system add`,"
+                " `system rename`, `system delete`, `customer list`, `log verify`,"
+                " `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

@@ -108,7 +108,7 @@ def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
     """Delete a credential: every version destroyed (admins; logged, and listed by
     `customer report`)."""
     _confirm(path, yes)
-    _deleted(path, ctx.actor().delete(path))
+    _deleted(path, ctx.reader().delete(path))
 
 
 @system.command("rename")
@@ -127,7 +127,7 @@ def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
 def system_delete(ctx: CliContext, path: str, yes: bool) -> None:
     """Delete a system and every credential in it, every version destroyed (admins)."""
     _confirm(path, yes)
-    _deleted(path, ctx.actor().delete(path))
+    _deleted(path, ctx.reader().delete(path))
 
 
 def _confirm(path: str, yes: bool) -> None:

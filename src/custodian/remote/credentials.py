@@ -1,5 +1,6 @@
-"""`cred history`, `cred show` and the everyday changes (`cred rename|move|edit`,
-`system rename`) through the server (`service.served_admin`). What the server answers
+"""`cred history`, `cred show`, the everyday changes (`cred rename|move|edit`, `system
+rename`) and deletions (`cred delete`, `system delete`) through the server
+(`service.served_admin`, `service.served_delete`). What the server answers
 is checked against the key directory this client verified (`service.verified_detail`,
 `service.check_edit`) before it is shown or signed; refusals are signed here and
 recorded by the server, as database mode records them."""
@@ -9,10 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import wire
+from ..audit.append import EventDraft
 from ..clock import utcnow
 from ..errors import Conflict, IntegrityError
 from ..records import CredentialDetail, CredentialEdit, SystemEdit, VersionInfo
-from ..service import Edited, EditRequest, check_edit, edit_event, read_probe, verified_detail
+from ..service import (
+    Edited,
+    EditRequest,
+    check_delete,
+    check_edit,
+    delete_probe,
+    edit_event,
+    read_probe,
+    verified_detail,
+)
 from .writes import PREPARE_TRIES
 
 if TYPE_CHECKING:
@@ -63,6 +74,47 @@ def edit(session: RemoteSession, path: str, change: CredentialEdit | SystemEdit)
             raise IntegrityError("the server made another change than the one signed")
         m.appended()
         return edited.target
+    raise Conflict("the access log kept moving on: try again")
+
+
+def delete(session: RemoteSession, path: str) -> dict[str, int]:
+    """Delete a credential or a system (admins): the server destroys its versions and
+    appends the event this client signed, with the key-directory changes (`uncred`)
+    checked here first (`service.check_delete`). What was destroyed."""
+    for _ in range(PREPARE_TRIES):
+        m = session.member
+        prepared = session.call(
+            "POST", "/delete/prepare", body={"path": path, "from": m.trust.start()}
+        )
+        try:
+            head, at = session.caught_up(prepared)
+            if "refused" in prepared:
+                probe = delete_probe(path, m.role)
+                session.record_refusal("/delete/refused", {"path": path}, probe, prepared)
+                continue
+            draft = event_in(prepared.get("event"), m.username, m.technician_id)
+            check_delete(m, path, draft)
+            signature = m.sign_event(draft, head, at)
+        except BaseException:
+            session.release(prepared.get("lease"))
+            raise
+        body = {
+            "path": path,
+            "lease": prepared.get("lease"),
+            "at": at.isoformat(),
+            "head": wire.head_out(head),
+            "signature": signature.hex(),
+        }
+        try:
+            done = session.call("POST", "/delete", body=body)
+        except Conflict:
+            continue
+        destroyed = done.get("destroyed")
+        assert draft.detail is not None
+        if not isinstance(destroyed, dict) or destroyed != draft.detail.get("destroyed"):
+            raise IntegrityError("the server made another deletion than the one signed")
+        m.appended()
+        return {str(k): int(v) for k, v in destroyed.items()}
     raise Conflict("the access log kept moving on: try again")
 
 
@@ -129,6 +181,21 @@ def detail_in(item: Any) -> CredentialDetail:
         )
     except (KeyError, TypeError):
         raise IntegrityError("the server sent a malformed credential") from None
+
+
+def event_in(item: Any, username: str, member: int) -> EventDraft:
+    """An event the server prepared, as this member would sign it."""
+    edited = edited_in(item)
+    return EventDraft(
+        edited.action,
+        "ok",
+        username,
+        member,
+        customer_id=edited.customer_id,
+        target=edited.target,
+        credential_id=edited.credential_id,
+        detail=edited.detail,
+    )
 
 
 def edited_in(item: Any) -> Edited:

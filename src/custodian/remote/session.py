@@ -220,6 +220,7 @@ class RemoteSession:
     history = credentials.history
     show_credential = credentials.show_credential
     edit = credentials.edit
+    delete = credentials.delete
 
     def list_customers(self) -> list[CustomerInfo]:
         answer = self.call("GET", "/customers")

@@ -65,6 +65,9 @@ def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
         Route(f"{API}/edit/prepare", api.prepare_edit, methods=["POST"]),
         Route(f"{API}/edit", api.edit, methods=["POST"]),
         Route(f"{API}/edit/refused", api.edit_refused, methods=["POST"]),
+        Route(f"{API}/delete/prepare", api.prepare_delete, methods=["POST"]),
+        Route(f"{API}/delete", api.delete, methods=["POST"]),
+        Route(f"{API}/delete/refused", api.delete_refused, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
 

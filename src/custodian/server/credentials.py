@@ -1,6 +1,7 @@
-"""`cred history`, `cred show` and the everyday changes (`cred rename|move|edit`,
-`system rename`) through the server (`service.served_admin`; docs/server.md,
-"Showing and changing a credential")."""
+"""`cred history`, `cred show`, the everyday changes (`cred rename|move|edit`, `system
+rename`) and deletions (`cred delete`, `system delete`) through the server
+(`service.served_admin`, `service.served_delete`; docs/server.md, "Showing, changing and
+deleting a credential")."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import wire
+from ..audit.append import EventDraft
 from ..errors import UsageError
 from ..records import CredentialDetail, CredentialEdit, SystemEdit
 from ..service import (
     Edited,
     EditRequest,
+    commit_delete,
     commit_edit,
+    prepare_delete,
     prepare_edit,
     read_credential,
+    record_delete_refusal,
     record_edit_refusal,
     record_read_refusal,
 )
@@ -118,6 +123,60 @@ class CredentialRoutes(Routes):
                 )
 
         return await call(request, run)
+
+    async def prepare_delete(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            path, start = text(body, "path"), number(body.get("from"), "from")
+            return self.prepared(
+                lambda: prepare_delete(self.served, login, path, start),
+                lambda p: {"event": event_out(p.event)},
+            )
+
+        return await call(request, run, waits=True)
+
+    async def delete(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                destroyed = commit_delete(
+                    self.served,
+                    login,
+                    text(body, "path"),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+            return {"destroyed": destroyed}
+
+        return await call(request, run)
+
+    async def delete_refused(self, request: Request) -> Response:
+        def run(body: dict[str, Any]) -> dict[str, Any]:
+            login = self.login_of(request)
+            with self.leased(body):
+                raise record_delete_refusal(
+                    self.served,
+                    login,
+                    text(body, "path"),
+                    wire.time_of(body.get("at")),
+                    wire.head_in(body.get("head")),
+                    wire.bytes_of(body.get("signature"), "signature"),
+                )
+
+        return await call(request, run)
+
+
+def event_out(event: EventDraft | None) -> dict[str, Any]:
+    """An event the client is to sign: what it says but who signs it."""
+    assert event is not None
+    return {
+        "action": event.action,
+        "customer_id": event.customer_id,
+        "credential_id": event.credential_id,
+        "target": event.target,
+        "detail": event.detail,
+    }
 
 
 def detail_out(detail: CredentialDetail) -> dict[str, Any]:

@@ -248,6 +248,25 @@ OPENAPI: dict[str, Any] = {
             _props(),
             auth=True,
         ),
+        "/v1/delete/prepare": _post(
+            "delete a credential or a system (admins) and undo it: the event to sign, with"
+            " its key-directory changes",
+            _props("path", "from", required=("path", "from")),
+            _props("lease", "events", "head", "at", "event", "refused"),
+            auth=True,
+        ),
+        "/v1/delete": _post(
+            "delete, append the signed event, shred; answers with what was destroyed",
+            _props("path", "lease", "at", "head", "signature"),
+            _props("destroyed"),
+            auth=True,
+        ),
+        "/v1/delete/refused": _post(
+            "append the signed event of a refused deletion; answers with the refusal",
+            _props("path", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
         "/v1/log/verify": _post(
             "where an auditor's verification goes (after their client verified the log)",
             _props("from", required=("from",)),

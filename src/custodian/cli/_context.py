@@ -15,7 +15,16 @@ from ._io import acting_passphrase
 
 if TYPE_CHECKING:
     from .. import BackendConfig, Secret, SecretPayload
-    from ..records import CredentialInfo, CustomerInfo, Identity, LogVerification
+    from ..records import (
+        CredentialDetail,
+        CredentialEdit,
+        CredentialInfo,
+        CustomerInfo,
+        Identity,
+        LogVerification,
+        SystemEdit,
+        VersionInfo,
+    )
     from ..remote import RemoteSession, RemoteVault
 
 USER_ENV = "CUSTODIAN_USER"
@@ -24,7 +33,8 @@ SERVER_ENV = "CUSTODIAN_URL"
 
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
-    `cred add`, `cred set`, `cred list`, `system add`, `customer list`): an
+    `cred add`, `cred set`, `cred list`, `system add`, `customer list`, `cred history`,
+    `cred show`, `cred rename|move|edit|delete`, `system rename|delete`): an
     `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
@@ -61,6 +71,14 @@ class Reader(Protocol):
         keep_other_fields: bool = ...,
         expected_version: int | None = ...,
     ) -> int: ...
+
+    def history(self, path: str) -> list[VersionInfo]: ...
+
+    def show_credential(self, path: str) -> CredentialDetail: ...
+
+    def edit(self, path: str, change: CredentialEdit | SystemEdit) -> str: ...
+
+    def delete(self, path: str) -> dict[str, int]: ...
 
     def reveal(
         self,
@@ -164,8 +182,10 @@ class CliContext:
         if self.server is not None:
             raise UsageError(
                 "this command does not work through a server yet (`get`, `ssh-add`,"
-                " `cred add`, `cred set`, `cred list`, `system add`, `customer list`,"
-                " `log verify`, `whoami`, `unlock` and `lock` do):"
+                " `cred add`, `cred set`, `cred list`, `cred history`, `cred show`,"
+                " `cred rename`, `cred move`, `cred edit`, `cred delete`, `system add`,"
+                " `system rename`, `system delete`, `customer list`, `log verify`,"
+                " `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

@@ -145,7 +145,7 @@ def cred_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
 @click.option("--format", "fmt", type=FORMATS, default="table")
 @pass_ctx
 def cred_history(ctx: CliContext, path: str, fmt: str) -> None:
-    rows = [v.to_dict() for v in ctx.actor().history(path)]
+    rows = [v.to_dict() for v in ctx.reader().history(path)]
     emit(rows, ["version", "created_at", "created_by", "fields", "key_version"], fmt)
 
 

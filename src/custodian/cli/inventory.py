@@ -27,7 +27,7 @@ pass_ctx = click.make_pass_decorator(CliContext)
 @pass_ctx
 def cred_rename(ctx: CliContext, path: str, new_name: str) -> None:
     """Rename a credential (its id, versions and log entries stay with it)."""
-    say(f"renamed {path} to {ctx.actor().edit(path, CredentialEdit(name=new_name))}")
+    say(f"renamed {path} to {ctx.reader().edit(path, CredentialEdit(name=new_name))}")
 
 
 @cred.command("move")
@@ -36,7 +36,7 @@ def cred_rename(ctx: CliContext, path: str, new_name: str) -> None:
 @pass_ctx
 def cred_move(ctx: CliContext, path: str, system_name: str) -> None:
     """Move a credential to another SYSTEM of the same customer."""
-    moved = ctx.actor().edit(path, CredentialEdit(system=system_name))
+    moved = ctx.reader().edit(path, CredentialEdit(system=system_name))
     say(f"moved {path} to {moved}")
 
 
@@ -63,7 +63,7 @@ def cred_edit(
     change = CredentialEdit(
         username=username, url=url, notes=notes, tags=() if no_tags else (tags or None)
     )
-    say(f"edited {ctx.actor().edit(path, change)}")
+    say(f"edited {ctx.reader().edit(path, change)}")
 
 
 @cred.command("show")
@@ -72,7 +72,7 @@ def cred_edit(
 @pass_ctx
 def cred_show(ctx: CliContext, path: str, fmt: str) -> None:
     """A credential's metadata, field names, versions and who can open it; no value."""
-    detail = ctx.actor().show_credential(path)
+    detail = ctx.reader().show_credential(path)
     if fmt == "json":
         emit([detail.to_dict()], [], "json")
         return
@@ -108,7 +108,7 @@ def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
     """Delete a credential: every version destroyed (admins; logged, and listed by
     `customer report`)."""
     _confirm(path, yes)
-    _deleted(path, ctx.actor().delete(path))
+    _deleted(path, ctx.reader().delete(path))
 
 
 @system.command("rename")
@@ -117,7 +117,7 @@ def cred_delete(ctx: CliContext, path: str, yes: bool) -> None:
 @pass_ctx
 def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
     """Rename a system; its credentials follow it."""
-    say(f"renamed {path} to {ctx.actor().edit(path, SystemEdit(name=new_name))}")
+    say(f"renamed {path} to {ctx.reader().edit(path, SystemEdit(name=new_name))}")
 
 
 @system.command("delete")
@@ -127,7 +127,7 @@ def system_rename(ctx: CliContext, path: str, new_name: str) -> None:
 def system_delete(ctx: CliContext, path: str, yes: bool) -> None:
     """Delete a system and every credential in it, every version destroyed (admins)."""
     _confirm(path, yes)
-    _deleted(path, ctx.actor().delete(path))
+    _deleted(path, ctx.reader().delete(path))
 
 
 def _confirm(path: str, yes: bool) -> None:

@@ -30,7 +30,7 @@ from ..service import (
     SigningHead,
     list_probe,
 )
-from . import verify, writes
+from . import credentials, verify, writes
 from .transport import Transport
 from .writes import PREPARE_TRIES
 
@@ -228,6 +228,11 @@ class RemoteSession:
     set_secret = writes.set_secret
     add_credential = writes.add_credential
     add_system = writes.add_system
+
+    history = credentials.history
+    show_credential = credentials.show_credential
+    edit = credentials.edit
+    delete = credentials.delete
 
     def list_customers(self) -> list[CustomerInfo]:
         answer = self.call("GET", "/customers")

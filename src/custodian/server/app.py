@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..errors import CustodianError
 from ..service import Served
 from ..wire import API
+from .credentials import CredentialRoutes
 from .http import call, not_allowed, not_found, text
 from .login import LoginRoutes
 from .openapi import OPENAPI
@@ -59,11 +60,19 @@ def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
         Route(f"{API}/credentials", api.credentials, methods=["POST"]),
         Route(f"{API}/credentials/refused", api.credentials_refused, methods=["POST"]),
         Route(f"{API}/lease/release", api.release, methods=["POST"]),
+        Route(f"{API}/credential", api.credential, methods=["POST"]),
+        Route(f"{API}/credential/refused", api.credential_refused, methods=["POST"]),
+        Route(f"{API}/edit/prepare", api.prepare_edit, methods=["POST"]),
+        Route(f"{API}/edit", api.edit, methods=["POST"]),
+        Route(f"{API}/edit/refused", api.edit_refused, methods=["POST"]),
+        Route(f"{API}/delete/prepare", api.prepare_delete, methods=["POST"]),
+        Route(f"{API}/delete", api.delete, methods=["POST"]),
+        Route(f"{API}/delete/refused", api.delete_refused, methods=["POST"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
 
 
-class _Api(LoginRoutes, RevealRoutes, WriteRoutes):
+class _Api(LoginRoutes, RevealRoutes, WriteRoutes, CredentialRoutes):
     """Every route of the application, and the probes."""
 
     async def health(self, request: Request) -> Response:

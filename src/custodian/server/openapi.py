@@ -208,6 +208,65 @@ OPENAPI: dict[str, Any] = {
             _props(),
             auth=True,
         ),
+        "/v1/credential": _post(
+            "a credential's versions (`what`: history) or details (show), with the log up to"
+            " the head it was read at; who can open it is the client's to build",
+            _props("what", "path", "from", required=("what", "path", "from")),
+            _props(
+                "events",
+                "head",
+                "at",
+                "customer_id",
+                "credential_id",
+                "detail",
+                "lease",
+                "refused",
+            ),
+            auth=True,
+        ),
+        "/v1/credential/refused": _post(
+            "append the signed event of a refused `cred history|show`; answers with the refusal",
+            _props("what", "path", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/edit/prepare": _post(
+            "make a change (`kind`: credential or system) and undo it: the event to sign",
+            _props("path", "kind", "change", "from", required=("path", "kind", "change", "from")),
+            _props("lease", "events", "head", "at", "event", "refused"),
+            auth=True,
+        ),
+        "/v1/edit": _post(
+            "make the change and append its signed event; answers with the path after it",
+            _props("path", "kind", "change", "lease", "at", "head", "signature"),
+            _props("path"),
+            auth=True,
+        ),
+        "/v1/edit/refused": _post(
+            "append the signed event of a refused change; answers with the refusal",
+            _props("path", "kind", "change", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/delete/prepare": _post(
+            "delete a credential or a system (admins) and undo it: the event to sign, with"
+            " its key-directory changes",
+            _props("path", "from", required=("path", "from")),
+            _props("lease", "events", "head", "at", "event", "refused"),
+            auth=True,
+        ),
+        "/v1/delete": _post(
+            "delete, append the signed event, shred; answers with what was destroyed",
+            _props("path", "lease", "at", "head", "signature"),
+            _props("destroyed"),
+            auth=True,
+        ),
+        "/v1/delete/refused": _post(
+            "append the signed event of a refused deletion; answers with the refusal",
+            _props("path", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
         "/v1/log/verify": _post(
             "where an auditor's verification goes (after their client verified the log)",
             _props("from", required=("from",)),

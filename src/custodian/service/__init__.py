@@ -15,10 +15,30 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 """
 
 from ..audit.append import HeadMoved, SigningHead
+from .credential_admin import Edited
 from .device_targets import TargetSettings
 from .member import Member, auth_message
+from .member_admin import check_edit, verified_detail
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
+from .served_admin import (
+    CredentialRead,
+    EditRequest,
+    commit_edit,
+    edit_event,
+    prepare_edit,
+    read_credential,
+    read_probe,
+    record_edit_refusal,
+    record_read_refusal,
+)
+from .served_delete import (
+    check_delete,
+    commit_delete,
+    delete_probe,
+    prepare_delete,
+    record_delete_refusal,
+)
 from .served_log import (
     VERIFY_PROBE,
     prepare_verification,
@@ -60,7 +80,10 @@ __all__ = [
     "Account",
     "ActorSession",
     "CredentialListing",
+    "CredentialRead",
     "Custodian",
+    "EditRequest",
+    "Edited",
     "HeadMoved",
     "InitResult",
     "Login",
@@ -80,20 +103,34 @@ __all__ = [
     "WriteRequest",
     "WriteTarget",
     "auth_message",
+    "check_delete",
+    "check_edit",
+    "commit_delete",
+    "commit_edit",
     "commit_system",
     "commit_write",
+    "delete_probe",
+    "edit_event",
     "key_tag",
     "list_credentials",
     "list_customers",
     "list_probe",
+    "prepare_delete",
+    "prepare_edit",
     "prepare_system",
     "prepare_verification",
     "prepare_write",
+    "read_credential",
+    "read_probe",
+    "record_delete_refusal",
+    "record_edit_refusal",
     "record_list_refusal",
+    "record_read_refusal",
     "record_system_refusal",
     "record_verification",
     "record_verification_refusal",
     "record_write_refusal",
     "system_event",
     "verification_event",
+    "verified_detail",
 ]

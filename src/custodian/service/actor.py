@@ -201,11 +201,9 @@ class Actor:
     def require_role(self, action: str, *roles: Role) -> None:
         """Refuse (and record) unless this actor holds one of `roles`. An admin's action
         first ends every lapsed grant (`revocation.end_lapsed_grants`)."""
-        if self.role not in roles:
-            self.refuse(
-                AccessDenied(f"{action} needs the role {' or '.join(r.value for r in roles)}"),
-                action,
-            )
+        refusal = policy.role_refusal(action, self.role, *roles)
+        if refusal is not None:
+            self.refuse(refusal, action)
         if self.role == Role.ADMIN:
             revocation.end_lapsed_grants(self)
 

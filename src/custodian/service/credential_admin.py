@@ -10,6 +10,7 @@ recorded as every probe is (`probes.recorded`).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from sqlmodel import Session, col, select
@@ -42,40 +43,62 @@ def edit_credential(actor: Actor, path: str, change: CredentialEdit) -> str:
     metadata; returns its path after the change."""
     cp = CredentialPath.parse(path)
     with probes.recorded(actor, "cred-edit", str(cp)), actor.transaction() as tx:
-        customer = actor.writable_customer(tx, cp.customer)
-        system, cred = rows.credential(tx, customer, cp)
-        changed = []
-        name = check_name(change.name, "credential") if change.name is not None else cred.name
-        target = system
-        if change.system is not None and change.system != system.name:
-            found = rows.find_system(tx, customer, check_name(change.system, "system"))
-            if found is None:
-                raise NotFound(f"no system {customer.slug + '/' + change.system!r}")
-            target, changed = found, ["system"]
-        if name != cred.name:
-            changed.append("name")
-        if changed and rows.find_credential(tx, target, name) is not None:
-            raise AlreadyExists(f"credential {f'{customer.slug}/{target.name}/{name}'!r} exists")
-        cred.name, cred.system_id = name, target.id or 0
-        for attr, value in _texts(change).items():
-            if value != getattr(cred, attr):
-                setattr(cred, attr, value)
-                changed.append(attr)
-        if not changed:
-            raise UsageError(f"nothing to change for {str(cp)!r}")
-        tx.add(cred)
-        new = f"{customer.slug}/{target.name}/{name}"
-        action = "cred-move" if "system" in changed else "cred-rename"
-        action = action if {"system", "name"} & set(changed) else "cred-edit"
-        actor.record(
-            tx,
-            action,
-            customer_id=customer.id,
-            credential_id=cred.id,
-            target=new,
-            detail={"from": str(cp), "changed": sorted(changed)},
-        )
-        return new
+        edited = credential_edit(tx, actor.writable_customer(tx, cp.customer), cp, change)
+        actor.record(tx, edited.action, "ok", **edited.fields())
+        return edited.target
+
+
+@dataclass(frozen=True)
+class Edited:
+    """A change made in a transaction, as its event records it (database mode and the
+    server's `served_admin` build the event from this one place)."""
+
+    action: str
+    customer_id: int | None
+    credential_id: int | None
+    target: str  # the path after the change
+    detail: dict[str, object]
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "customer_id": self.customer_id,
+            "credential_id": self.credential_id,
+            "target": self.target,
+            "detail": self.detail,
+        }
+
+
+def credential_edit(
+    tx: Session, customer: Customer, cp: CredentialPath, change: CredentialEdit
+) -> Edited:
+    """`edit_credential`'s rules and change, in `tx`, on a customer the actor may change."""
+    system, cred = rows.credential(tx, customer, cp)
+    changed = []
+    name = check_name(change.name, "credential") if change.name is not None else cred.name
+    target = system
+    if change.system is not None and change.system != system.name:
+        found = rows.find_system(tx, customer, check_name(change.system, "system"))
+        if found is None:
+            raise NotFound(f"no system {customer.slug + '/' + change.system!r}")
+        target, changed = found, ["system"]
+    if name != cred.name:
+        changed.append("name")
+    if changed and rows.find_credential(tx, target, name) is not None:
+        raise AlreadyExists(f"credential {f'{customer.slug}/{target.name}/{name}'!r} exists")
+    cred.name, cred.system_id = name, target.id or 0
+    for attr, value in _texts(change).items():
+        if value != getattr(cred, attr):
+            setattr(cred, attr, value)
+            changed.append(attr)
+    if not changed:
+        raise UsageError(f"nothing to change for {str(cp)!r}")
+    tx.add(cred)
+    tx.flush()
+    action = "cred-move" if "system" in changed else "cred-rename"
+    action = action if {"system", "name"} & set(changed) else "cred-edit"
+    new = f"{customer.slug}/{target.name}/{name}"
+    detail: dict[str, object] = {"from": str(cp), "changed": sorted(changed)}
+    return Edited(action, customer.id, cred.id, new, detail)
 
 
 def _texts(change: CredentialEdit) -> dict[str, str | None]:
@@ -101,44 +124,45 @@ def edit_system(actor: Actor, path: str, change: SystemEdit) -> str:
     after the change. Its credentials follow it (their ids do not change)."""
     sp = SystemPath.parse(path)
     with probes.recorded(actor, "system-edit", str(sp)), actor.transaction() as tx:
-        customer = actor.writable_customer(tx, sp.customer)
-        system = rows.find_system(tx, customer, sp.system)
-        if system is None:
-            raise NotFound(f"no system {str(sp)!r}")
-        changed = []
-        if change.name is not None and change.name != system.name:
-            name = check_name(change.name, "system")
-            if rows.find_system(tx, customer, name) is not None:
-                raise AlreadyExists(f"system {customer.slug + '/' + name!r} already exists")
-            system.name = name
-            changed.append("name")
-        values: dict[str, object] = {}
-        if change.kind is not None:
-            values["kind"] = _kind(change.kind)
-        if change.host is not None:
-            values["host"] = inputs.check_text(change.host, "host", 255) if change.host else None
-        if change.port is not None:
-            if not 0 <= change.port <= 65535:
-                raise UsageError("the port must lie between 1 and 65535 (0 clears it)")
-            values["port"] = change.port or None
-        if change.notes is not None:
-            values["notes"] = inputs.check_value(change.notes, "notes", MAX_NOTES) or None
-        for attr, value in values.items():
-            if value != getattr(system, attr):
-                setattr(system, attr, value)
-                changed.append(attr)
-        if not changed:
-            raise UsageError(f"nothing to change for {str(sp)!r}")
-        tx.add(system)
-        new = f"{customer.slug}/{system.name}"
-        actor.record(
-            tx,
-            "system-rename" if "name" in changed else "system-edit",
-            customer_id=customer.id,
-            target=new,
-            detail={"from": str(sp), "changed": sorted(changed)},
-        )
-        return new
+        edited = system_edit(tx, actor.writable_customer(tx, sp.customer), sp, change)
+        actor.record(tx, edited.action, "ok", **edited.fields())
+        return edited.target
+
+
+def system_edit(tx: Session, customer: Customer, sp: SystemPath, change: SystemEdit) -> Edited:
+    """`edit_system`'s rules and change, in `tx`, on a customer the actor may change."""
+    system = rows.find_system(tx, customer, sp.system)
+    if system is None:
+        raise NotFound(f"no system {str(sp)!r}")
+    changed = []
+    if change.name is not None and change.name != system.name:
+        name = check_name(change.name, "system")
+        if rows.find_system(tx, customer, name) is not None:
+            raise AlreadyExists(f"system {customer.slug + '/' + name!r} already exists")
+        system.name = name
+        changed.append("name")
+    values: dict[str, object] = {}
+    if change.kind is not None:
+        values["kind"] = _kind(change.kind)
+    if change.host is not None:
+        values["host"] = inputs.check_text(change.host, "host", 255) if change.host else None
+    if change.port is not None:
+        if not 0 <= change.port <= 65535:
+            raise UsageError("the port must lie between 1 and 65535 (0 clears it)")
+        values["port"] = change.port or None
+    if change.notes is not None:
+        values["notes"] = inputs.check_value(change.notes, "notes", MAX_NOTES) or None
+    for attr, value in values.items():
+        if value != getattr(system, attr):
+            setattr(system, attr, value)
+            changed.append(attr)
+    if not changed:
+        raise UsageError(f"nothing to change for {str(sp)!r}")
+    tx.add(system)
+    tx.flush()
+    action = "system-rename" if "name" in changed else "system-edit"
+    detail: dict[str, object] = {"from": str(sp), "changed": sorted(changed)}
+    return Edited(action, customer.id, None, f"{customer.slug}/{system.name}", detail)
 
 
 def _kind(text: str) -> SystemKind:
@@ -154,17 +178,27 @@ def show_credential(actor: Actor, path: str) -> CredentialDetail:
     cp = CredentialPath.parse(path)
     with probes.recorded(actor, "cred-show", str(cp)), actor.transaction() as tx:
         customer = actor.customer(tx, cp.customer)
-        system, cred = rows.credential(tx, customer, cp)
-        current = rows.version(tx, cred, None)
-        fields = tuple(current.field_names.split(",")) if current else ()
-        return CredentialDetail(
-            views.credential_info(customer, system, cred, fields),
-            system.port,
-            cred.notes,
-            tuple(cred.tags.split(",")) if cred.tags else (),
-            tuple(credentials.version_infos(tx, cred)),
-            tuple(_openers(actor, tx, customer)),
-        )
+        detail, _ = credential_detail(tx, customer, cp)
+        return replace(detail, access=tuple(_openers(actor, tx, customer)))
+
+
+def credential_detail(
+    tx: Session, customer: Customer, cp: CredentialPath
+) -> tuple[CredentialDetail, int]:
+    """`show_credential` but who can open it (`access` empty), and the credential's id;
+    on a customer the actor may see."""
+    system, cred = rows.credential(tx, customer, cp)
+    current = rows.version(tx, cred, None)
+    fields = tuple(current.field_names.split(",")) if current else ()
+    detail = CredentialDetail(
+        views.credential_info(customer, system, cred, fields),
+        system.port,
+        cred.notes,
+        tuple(cred.tags.split(",")) if cred.tags else (),
+        tuple(credentials.version_infos(tx, cred)),
+        (),
+    )
+    return detail, cred.id or 0
 
 
 def _openers(actor: Actor, tx: Session, customer: Customer) -> list[AccessInfo]:

@@ -18,7 +18,7 @@ the purges' destruction list), and a restore deletes again what it names
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from ..db.models import (
 )
 from ..errors import NotFound, UsageError
 from ..paths import CredentialPath, SystemPath
+from ..storage import SecretStore
 from . import directory, probes, rows
 from .shredding import after_shred, append_entry, deletion_list_path, secure_delete
 
@@ -68,53 +69,94 @@ def delete(actor: Actor, path: str) -> dict[str, int]:
     """Delete the credential (`SLUG/SYSTEM/NAME`) or the system with every credential in
     it (`SLUG/SYSTEM`) at `path`; returns what was destroyed."""
     actor.require_role("delete", Role.ADMIN)
-    depth = path.count("/")
-    if depth not in (1, 2):
-        raise UsageError(f"malformed path {path[:200]!r}: expected SLUG/SYSTEM[/NAME]")
-    action = "cred-delete" if depth == 2 else "system-delete"
-    target = str(CredentialPath.parse(path) if depth == 2 else SystemPath.parse(path))
+    action, target = deletion_target(path)
     with (
         probes.recorded(actor, action, target),
         actor.transaction() as tx,
         secure_delete(tx),
     ):
         customer = actor.writable_customer(tx, target.split("/")[0])
-        if depth == 2:
-            _, cred = rows.credential(tx, customer, CredentialPath.parse(target))
-            creds, system = [cred], None
-        else:
-            system = rows.find_system(tx, customer, target.split("/")[1])
-            if system is None:
-                raise NotFound(f"no system {target!r}")
-            creds = list(tx.exec(select(Credential).where(Credential.system_id == system.id)))
-        vault_id = tx.exec(select(VaultInfo.vault_id)).one()
-        entry = DeletionRecord(
-            vault_id,
-            customer.id or 0,
-            target,
-            tuple(c.id or 0 for c in creds),
-            system.id if system is not None else None,
-            actor.now.isoformat(),
-            actor.username,
+        deleted = delete_in(
+            tx, actor.vault.store, customer, target, actor.stage, actor.username, actor.now
         )
-        counts = {"credentials": 0, "secret_versions": 0, "payloads": 0}
-        for cred in creds:
-            for key, n in _destroy(actor, tx, customer, cred).items():
-                counts[key] += n
-        if system is not None:
-            tx.delete(system)
-            counts["systems"] = 1
-        actor.record(
-            tx,
-            action,
-            customer_id=customer.id,
-            credential_id=creds[0].id if depth == 2 else None,
-            target=target,
-            detail={"destroyed": counts},
-        )
+        actor.record(tx, action, "ok", **deleted.fields())
     after_shred(actor.vault)
-    append_entry(deletion_list_path(vault_id), dict(entry.__dict__))
-    return counts
+    deleted.mirror()
+    return deleted.counts
+
+
+def deletion_target(path: str) -> tuple[str, str]:
+    """The event's action (`cred-delete`, `system-delete`) and the path it names."""
+    depth = path.count("/")
+    if depth not in (1, 2):
+        raise UsageError(f"malformed path {path[:200]!r}: expected SLUG/SYSTEM[/NAME]")
+    if depth == 2:
+        return "cred-delete", str(CredentialPath.parse(path))
+    return "system-delete", str(SystemPath.parse(path))
+
+
+@dataclass(frozen=True)
+class Deleted:
+    """A deletion made in a transaction: what its event records (database mode and the
+    server's `served_delete` build the event from this one place)."""
+
+    customer_id: int
+    credential_id: int | None  # a credential's deletion
+    target: str
+    counts: dict[str, int]
+    entry: DeletionRecord
+
+    def fields(self) -> dict[str, object]:
+        return {
+            "customer_id": self.customer_id,
+            "credential_id": self.credential_id,
+            "target": self.target,
+            "detail": {"destroyed": self.counts},
+        }
+
+    def mirror(self) -> None:
+        """Append the deletion to the list outside the database (after the commit)."""
+        append_entry(deletion_list_path(self.entry.vault_id), dict(self.entry.__dict__))
+
+
+def delete_in(
+    tx: Session,
+    store: SecretStore,
+    customer: Customer,
+    target: str,
+    stage: Callable[[dict[str, object]], None],
+    username: str,
+    now: datetime,
+) -> Deleted:
+    """`delete`'s destruction in `tx`, on a customer the actor may change: `stage` gets
+    each credential's key-directory change (`uncred`)."""
+    if target.count("/") == 2:
+        _, cred = rows.credential(tx, customer, CredentialPath.parse(target))
+        creds, system = [cred], None
+    else:
+        system = rows.find_system(tx, customer, target.split("/")[1])
+        if system is None:
+            raise NotFound(f"no system {target!r}")
+        creds = list(tx.exec(select(Credential).where(Credential.system_id == system.id)))
+    vault_id = tx.exec(select(VaultInfo.vault_id)).one()
+    entry = DeletionRecord(
+        vault_id,
+        customer.id or 0,
+        target,
+        tuple(c.id or 0 for c in creds),
+        system.id if system is not None else None,
+        now.isoformat(),
+        username,
+    )
+    counts = {"credentials": 0, "secret_versions": 0, "payloads": 0}
+    for cred in creds:
+        for key, n in _destroy(tx, store, stage, customer, cred).items():
+            counts[key] += n
+    if system is not None:
+        tx.delete(system)
+        counts["systems"] = 1
+    credential_id = creds[0].id if system is None else None
+    return Deleted(customer.id or 0, credential_id, target, counts, entry)
 
 
 def load_deletion_list(path: Path) -> list[DeletionRecord]:
@@ -197,7 +239,7 @@ def _delete_again(actor: Actor, tx: Session, entry: DeletionRecord) -> dict[str,
     for cred_id in entry.credential_ids:
         cred = tx.get(Credential, cred_id)
         if cred is not None and here(cred):
-            for key, n in _destroy(actor, tx, customer, cred).items():
+            for key, n in _destroy(tx, actor.vault.store, actor.stage, customer, cred).items():
                 counts[key] += n
     if entry.system_id is not None:
         system = tx.get(System, entry.system_id)
@@ -212,15 +254,21 @@ def _delete_again(actor: Actor, tx: Session, entry: DeletionRecord) -> dict[str,
     return counts if any(counts.values()) else None
 
 
-def _destroy(actor: Actor, tx: Session, customer: Customer, cred: Credential) -> dict[str, int]:
+def _destroy(
+    tx: Session,
+    store: SecretStore,
+    stage: Callable[[dict[str, object]], None],
+    customer: Customer,
+    cred: Credential,
+) -> dict[str, int]:
     assert customer.id is not None and cred.id is not None
 
     def gone(stmt: Any) -> int:
         return int(tx.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
 
     gone(sql_delete(RotationItem).where(col(RotationItem.credential_id) == cred.id))
-    actor.stage(directory.uncred_change(customer.id, cred.id))
-    payloads = actor.vault.store.destroy_credential(tx, customer.id, customer.slug, cred.id)
+    stage(directory.uncred_change(customer.id, cred.id))
+    payloads = store.destroy_credential(tx, customer.id, customer.slug, cred.id)
     versions = gone(sql_delete(SecretVersion).where(col(SecretVersion.credential_id) == cred.id))
     tx.delete(cred)
     tx.flush()

@@ -83,6 +83,14 @@ def check_reason(customer: ReasonPolicy, reason: str | None) -> None:
         )
 
 
+def role_refusal(action: str, role: Role, *roles: Role) -> AccessDenied | None:
+    """The refusal of `action` to a member without one of `roles` (`Actor.require_role`,
+    and the server's checks of the same actions)."""
+    if role in roles:
+        return None
+    return AccessDenied(f"{action} needs the role {' or '.join(r.value for r in roles)}")
+
+
 def refusal_outcome(exc: CustodianError) -> str:
     """How a refused or failed attempt is recorded in the access log."""
     return {AccessDenied: "denied", IntegrityError: "integrity"}.get(type(exc), "failed")

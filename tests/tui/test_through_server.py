@@ -16,9 +16,11 @@ from textual.widgets import Static
 
 from custodian.remote import RemoteSession, RemoteVault
 from custodian_tui import CustodianApp, make_app
+from custodian_tui.screens.history import HistoryScreen
 from custodian_tui.screens.home import HomeScreen
 from custodian_tui.screens.reason import ReasonScreen
 from custodian_tui.screens.reveal import RevealScreen
+from custodian_tui.screens.show import CredentialScreen
 from custodian_tui.screens.unlock import UnlockScreen
 from custodian_tui.service_features import NEEDS
 from custodian_tui.widgets.secret_field import SecretField
@@ -111,6 +113,25 @@ async def test_a_wrong_passphrase_is_refused_and_counted_by_the_server(remote_ap
         assert "authentication failed" in error
     failed = [e for e in events(demo, "unlock") if e.outcome == "failed"]
     assert failed and failed[-1].actor == "alice"
+
+
+async def test_history_and_the_credential_card_through_the_server(remote_app):
+    app = remote_app("alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(app, pilot)
+        await open_home_row(app, pilot, "acme/dc01/admin")
+        await pilot.press("h")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, HistoryScreen)
+        shot = app.export_screenshot()
+        assert "admin" in shot and "otp" in shot  # versions 1 and 2, with their fields
+        await pilot.press("escape")
+        await pilot.press("i")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, CredentialScreen)
+        assert "alice" in app.export_screenshot()  # who can open it, from the directory
 
 
 async def test_what_the_server_does_not_offer_is_hidden_and_inert(remote_app):

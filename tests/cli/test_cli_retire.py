@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic import command
+
+from custodian.db.engine import create_db_engine, resolve_url
+from custodian.db.migrate import _config
 from tests.cli.clikit import CANARY, CRED, LOCKED, SA, Cli
 
 NEW = "a-value-for-a-retired-credential"
@@ -159,3 +163,22 @@ def test_retire_does_not_work_through_a_server(cli: Cli) -> None:
     r = cli.run("cred", "retire", CRED, env=env, expect=2)
     assert "does not work through a server" in r.stderr
     assert CRED in _paths(cli, "acme")
+
+
+def test_a_vault_at_0010_upgrades_to_0011_with_its_data(both: Cli) -> None:
+    before = both.run("cred", "list", "--format", "json").json()
+    engine = create_db_engine(resolve_url(both.db))
+    try:
+        command.downgrade(_config(engine), "0010")
+    finally:
+        engine.dispose()
+    r = both.run("cred", "list", expect=2)
+    assert "0010" in r.stderr and "custodian db upgrade" in r.stderr
+    r = both.run("db", "upgrade")
+    assert "0010" in r.stderr and "0011" in r.stderr
+    assert both.sql("SELECT COUNT(*) FROM credential WHERE retired_at IS NULL") == [(4,)]
+    assert both.run("cred", "list", "--format", "json").json() == before
+    assert both.run("get", CRED, user="ben").stdout == CANARY + "\n"
+    both.run("cred", "retire", CRED)
+    assert CRED not in _paths(both)
+    both.run("log", "verify")

@@ -61,11 +61,6 @@ CUSTOMERS_ALL = _CUSTOMERS
 CUSTOMERS_GRANTED = _granted(_CUSTOMERS)
 
 
-def _filtered(query: Select[Any], clause: Any, paged: bool) -> Select[Any]:
-    query = query if clause is None else query.where(clause)
-    return query.where(_AFTER).limit(bindparam("page_size", type_=Integer)) if paged else query
-
-
 _CREDENTIALS = (
     select(
         _c.c.slug,
@@ -97,6 +92,13 @@ CREDENTIALS_OF = _CREDENTIALS.where(_c.c.id == bindparam("customer"))
 _AFTER = tuple_(_c.c.slug, _s.c.name, _cr.c.name) > tuple_(
     bindparam("a_slug"), bindparam("a_system"), bindparam("a_name")
 )
+
+
+def _filtered(query: Select[Any], clause: Any, paged: bool) -> Select[Any]:
+    query = query if clause is None else query.where(clause)
+    return query.where(_AFTER).limit(bindparam("page_size", type_=Integer)) if paged else query
+
+
 # Retired credentials (`cred retire`) are left out unless asked for (RETIRED_FILTERS).
 _RETIRED = {
     "hide": _cr.c.retired_at.is_(None),

@@ -5,7 +5,7 @@ one un-retires it. The service decides who may, and records every refusal."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from custodian_tui.screens.confirm import ConfirmScreen
 from custodian_tui.screens.home import HomeScreen
@@ -44,6 +44,13 @@ async def test_retire_asks_hides_the_row_and_un_retire_brings_it_back(app_for, d
         table = app.screen.query_one("#creds", DataTable)
         name = table.get_row(PATH)[[c.key.value for c in table.ordered_columns].index("name")]
         assert str(name) == "admin (retired)"
+        await open_home_row(app, pilot, PATH)
+        await pilot.press("i")  # the card says so
+        await settle(app, pilot)
+        meta = str(app.screen.query_one("#show-meta", Static).render())
+        assert "Retired" in meta and "UTC" in meta
+        await pilot.press("escape")
+        await settle(app, pilot)
         await open_home_row(app, pilot, PATH)
         await pilot.press("t")
         assert isinstance(app.screen, ConfirmScreen) and "Un-retire" in app.screen.question

@@ -74,6 +74,11 @@ class SystemInfo(_Record):
     notes: str | None
 
 
+# Which credentials a listing holds: the active ones (the default), only the retired
+# ones (`cred list --retired`), or both (`--all`).
+RETIRED_FILTERS = ("hide", "only", "include")
+
+
 @dataclass(frozen=True)
 class CredentialInfo(_Record):
     path: str
@@ -87,6 +92,7 @@ class CredentialInfo(_Record):
     version: int
     fields: tuple[str, ...]
     updated_at: datetime
+    retired_at: datetime | None = None  # retired (`cred retire`): kept, not listed by default
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,7 @@ def credential_in(item: Any) -> CredentialInfo:
             version=int_of(item["version"], "credential"),
             fields=tuple(str(f) for f in item["fields"]),
             updated_at=time_of(item["updated_at"]),
+            retired_at=time_of(item["retired_at"]) if item.get("retired_at") else None,
         )
     except (KeyError, TypeError):
         raise IntegrityError("the server sent a malformed credential") from None

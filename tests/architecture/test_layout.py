@@ -124,6 +124,7 @@ PINNED_SESSION_METHODS = [
     "report",
     "reset_passphrase",
     "retention_days",
+    "retire_credential",
     "reveal",
     "revoke",
     "rotation_list",

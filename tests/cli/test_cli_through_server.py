@@ -179,6 +179,24 @@ def test_a_listing_through_the_server_is_the_databases(served: Served) -> None:
             assert through.strip()
 
 
+def test_a_retired_credential_is_listed_through_the_server_as_in_the_database(
+    served: Served,
+) -> None:
+    served.cli.run("cred", "retire", CRED)
+    for args in (("cred", "list"), ("cred", "list", "acme", "--format", "json")):
+        for extra in ((), ("--retired",), ("--all",)):
+            through = served.run(*args, *extra).stdout
+            assert through == served.cli.run(*args, *extra, user="ben").stdout, (args, extra)
+            assert (CRED in through) == bool(extra), (args, extra)
+    r = served.write(CRED, NEW, expect=2)
+    assert r.stderr == (
+        f"custodian: {CRED} is retired: un-retire it first with `cred retire {CRED} --undo`\n"
+    )
+    r = served.run("cred", "retire", CRED, "--undo", expect=2)
+    assert "does not work through a server" in r.stderr
+    assert served.run("get", CRED).stdout == CANARY + "\n"  # still revealed
+
+
 def test_a_refused_listing_is_recorded_as_in_database_mode(served: Served) -> None:
     r = served.run("cred", "list", "initech", expect=4)
     assert r.stderr.strip() == "custodian: no access to customer 'initech'"

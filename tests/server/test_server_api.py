@@ -183,6 +183,8 @@ MALFORMED = [
     ("/v1/reveal", {"path": "acme/dc01/administrator", "lease": "not-a-lease"}),
     ("/v1/reveal", {"path": "acme/dc01/administrator", "lease": 7}),
     ("/v1/lease/release", {"lease": None}),
+    ("/v1/credentials", {"from": 1, "retired": "yes"}),
+    ("/v1/credentials", {"from": 1, "retired": ["only"]}),
 ]
 
 

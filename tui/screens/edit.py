@@ -232,10 +232,41 @@ def delete(home: HomeScreen, *, system: bool) -> None:
     home.app.push_screen(ConfirmScreen(question, yes="Delete", danger=True), done)
 
 
+def retire(home: HomeScreen) -> None:
+    """Retire the selected credential (kept, out of the list), or un-retire a retired one,
+    once confirmed. The service decides who may (edit's rule)."""
+    from .confirm import ConfirmScreen
+
+    cred = home.current()
+    if cred is None:
+        return
+    path, session, undo = cred.path, home.app.session, cred.retired_at is not None
+
+    def done(yes: bool | None) -> None:
+        if yes:
+            verb = "un-retired" if undo else "retired"
+            home.change(f"{verb} {path}", partial(session.retire_credential, undo=undo), path)
+
+    if undo:
+        question, yes = f"Un-retire {path}? It is listed and rotated again.", "Un-retire"
+    else:
+        question, yes = f"Retire {path}? It is kept, but hidden and never rotated.", "Retire"
+    home.app.push_screen(ConfirmScreen(question, yes=yes), done)
+
+
+def toggle_retired(home: HomeScreen) -> None:
+    """List retired credentials too, or hide them again (the default)."""
+    home.show_retired = not home.show_retired
+    home.app.notify("retired credentials shown" if home.show_retired else "retired hidden")
+    home.load()
+
+
 ACTIONS: dict[str, Callable[[HomeScreen], None]] = {
     "show": show_credential,
     "edit": edit_credential,
     "edit_system": edit_system,
     "delete": partial(delete, system=False),
     "delete_system": partial(delete, system=True),
+    "retire": retire,
+    "toggle_retired": toggle_retired,
 }

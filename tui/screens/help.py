@@ -20,6 +20,7 @@ HELP = """\
 | `i` | home | the credential's card: metadata, fields, versions, who can open it |
 | `e` / `Delete` | home | edit (rename, move, username, URL, tags, notes) / delete the credential |
 | `E` / `shift+Delete` | home | edit (name, kind, host, port, notes) / delete its system |
+| `t` / `T` | home | retire (or un-retire) the credential / list retired ones too |
 | `space` | reveal | show the field for a few seconds; again hides it |
 | `s` | reveal | save the field (an attachment) to a new file, mode 0600 |
 | `r` | home | reload |

@@ -77,6 +77,8 @@ class HomeScreen(SecretWorkers, Screen[None]):
         Binding("E", "inventory('edit_system')", "Edit system", show=False),
         Binding("delete", "inventory('delete')", "Delete", show=False),
         Binding("shift+delete", "inventory('delete_system')", "Delete system", show=False),
+        Binding("t", "inventory('retire')", "Retire", show=False),
+        Binding("T", "inventory('toggle_retired')", "Show retired", show=False),
     ]
 
     @dataclass
@@ -93,6 +95,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
         self.due: frozenset[str] | None = None
         self.result: SearchResult | None = None
         self.selected = ALL
+        self.show_retired = False  # retired credentials listed too (edit.toggle_retired)
         self._listed: list[str] = []  # the customer ids the list holds or will hold
 
     def compose(self) -> ComposeResult:
@@ -125,7 +128,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
             customers = actor.list_customers()
             self.post_message(self.Loaded(SearchIndex(customers, [], limit=limit), None, False))
             self.shown.wait(timeout=5)
-            credentials = actor.list_credentials()
+            credentials = actor.list_credentials(retired="include" if self.show_retired else "hide")
             due = rotation_due(actor)
             self.post_message(self.Loaded(SearchIndex(customers, credentials, limit=limit), due))
 
@@ -201,7 +204,7 @@ class HomeScreen(SecretWorkers, Screen[None]):
                 "customer": cred.customer,
                 "kind": kind,
                 "system": cred.system,
-                "name": cred.name,
+                "name": cred.name + (" (retired)" if cred.retired_at else ""),
                 "username": cred.username or "",
                 "version": str(cred.version),
                 "updated": cred.updated_at.strftime("%Y-%m-%d"),

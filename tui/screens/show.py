@@ -75,6 +75,7 @@ class CredentialScreen(ModalScreen[None]):
             ("Tags", ", ".join(d.tags)),
             ("Fields", ", ".join(c.fields)),
             ("Version", f"{c.version}, updated {c.updated_at:%Y-%m-%d %H:%M}"),
+            ("Retired", f"{c.retired_at:%Y-%m-%d %H:%M} UTC" if c.retired_at else ""),
             ("Notes", d.notes or ""),
         ]
         self.query_one("#show-meta", Static).update(

@@ -48,7 +48,7 @@ def _kind_of(ctx: CliContext, path: str) -> str | None:
 
 @click.group()
 def cred() -> None:
-    """Credentials: add, set, list, history, show, rename, move, edit, delete."""
+    """Credentials: add, set, list, history, show, rename, move, edit, retire, delete."""
 
 
 @cred.command("add")
@@ -133,11 +133,18 @@ def cred_set(
 @cred.command("list")
 @click.argument("slug", required=False)
 @click.option("--format", "fmt", type=FORMATS, default="table")
+@click.option("--retired", "only_retired", is_flag=True, help="Only retired credentials.")
+@click.option("--all", "every", is_flag=True, help="Retired credentials too.")
 @pass_ctx
-def cred_list(ctx: CliContext, slug: str | None, fmt: str) -> None:
-    """Credentials you may see (metadata only, never secrets)."""
-    rows = [c.to_dict() for c in ctx.reader().list_credentials(slug)]
-    emit(rows, ["path", "system_kind", "host", "username", "version", "fields"], fmt)
+def cred_list(ctx: CliContext, slug: str | None, fmt: str, only_retired: bool, every: bool) -> None:
+    """Credentials you may see (metadata only, never secrets); retired ones
+    (`cred retire`) only with --retired or --all."""
+    if only_retired and every:
+        raise click.UsageError("--retired and --all exclude each other")
+    retired = "only" if only_retired else "include" if every else "hide"
+    rows = [c.to_dict() for c in ctx.reader().list_credentials(slug, retired=retired)]
+    columns = ["path", "system_kind", "host", "username", "version", "fields"]
+    emit(rows, columns + (["retired_at"] if retired != "hide" else []), fmt)
 
 
 @cred.command("history")

@@ -1,4 +1,4 @@
-"""Everyday changes: `cred rename|move|edit|show|delete`, `system rename|edit|delete`,
+"""Everyday changes: `cred rename|move|edit|show|retire|delete`, `system rename|edit|delete`,
 and `field-limit`, the most one secret field may hold.
 
 The commands join the `cred` and `system` groups (creds.py, admin.py). Output for
@@ -88,6 +88,8 @@ def cred_show(ctx: CliContext, path: str, fmt: str) -> None:
         ("version", str(c.version)),
         ("notes", detail.notes or ""),
     ]
+    if c.retired_at is not None:
+        lines.insert(1, ("retired", f"{c.retired_at:%Y-%m-%d %H:%M} UTC"))
     for label, value in lines:
         click.echo(f"{label + ':':<10}{value}".rstrip())
     click.echo("")
@@ -98,6 +100,18 @@ def cred_show(ctx: CliContext, path: str, fmt: str) -> None:
     )
     click.echo("")
     emit([a.to_dict() for a in detail.access], ["technician", "role", "how", "expires_at"], "table")
+
+
+@cred.command("retire")
+@click.argument("path", metavar="SLUG/SYSTEM/NAME")
+@click.option("--undo", is_flag=True, help="Make a retired credential active again.")
+@pass_ctx
+def cred_retire(ctx: CliContext, path: str, undo: bool) -> None:
+    """Retire a credential whose device is gone: kept with its versions and log (and
+    still revealable), but out of `cred list` and the rotation worklist, and no new
+    version until --undo."""
+    since = ctx.actor().retire_credential(path, undo=undo)
+    say(f"un-retired {path}" if since is None else f"retired {path} ({since:%Y-%m-%d %H:%M} UTC)")
 
 
 @cred.command("delete")

@@ -267,9 +267,10 @@ def customer_report(ctx: CliContext, slug: str, fmt: str) -> None:
         emit(rows, ["action", "target", "at", "by", "versions"], "table")
     if r.credentials:
         click.echo("")
+        columns = ["system", "name", "username", "url", "versions", "last_access"]
         emit(
             [c.to_dict() for c in r.credentials],
-            ["system", "name", "username", "url", "versions", "last_access", "last_access_by"],
+            [*columns, "last_access_by", "retired_at"],
             "table",
         )
     if r.access:

@@ -173,6 +173,9 @@ class Credential(SQLModel, table=True):
     current_version: int = 0
     created_at: datetime
     updated_at: datetime
+    # Set when the credential was retired (`cred retire`): kept, but out of the listings
+    # and the rotation worklist, and no new version until it is un-retired.
+    retired_at: datetime | None = None
 
 
 class SecretVersion(SQLModel, table=True):

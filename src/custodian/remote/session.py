@@ -238,15 +238,20 @@ class RemoteSession:
         answer = self.call("GET", "/customers")
         return [wire.customer_in(c) for c in wire.list_of(answer.get("customers"))]
 
-    def list_credentials(self, slug: str | None = None) -> list[CredentialInfo]:
+    def list_credentials(
+        self, slug: str | None = None, *, retired: str = "hide"
+    ) -> list[CredentialInfo]:
         """Credentials this member may see (metadata only), or one customer's: page after
-        page (`next`), each a JSON answer of at most `PAGE_SIZE`."""
+        page (`next`), each a JSON answer of at most `PAGE_SIZE`. Retired ones only as
+        `retired` asks (RETIRED_FILTERS; the server's default leaves them out)."""
         found: list[CredentialInfo] = []
         after: str | None = None
         tries = 0
         while True:
             start = self.member.trust.start()
             body = {"customer": slug, "from": start, "after": after}
+            if retired != "hide":
+                body["retired"] = retired
             answer = self.call("POST", "/credentials", body=body)
             if "refused" in answer:
                 tries += 1

@@ -198,7 +198,7 @@ OPENAPI: dict[str, Any] = {
         ),
         "/v1/credentials": _post(
             "a page of the credentials the member may see (metadata), or one customer's",
-            _props("customer", "from", "after", "limit", required=("from",)),
+            _props("customer", "from", "after", "limit", "retired", required=("from",)),
             _props("credentials", "next", "lease", "events", "head", "at", "refused"),
             auth=True,
         ),

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from .. import wire
 from ..errors import UsageError
+from ..records import RETIRED_FILTERS
 from ..service import (
     PAGE_SIZE,
     commit_system,
@@ -105,6 +106,7 @@ class WriteRoutes(Routes):
                     start,
                     after=_after(body.get("after")),
                     size=number(body.get("limit", PAGE_SIZE), "limit"),
+                    retired=_retired(body.get("retired", "hide")),
                 )
             except BaseException:
                 self.slot.release(lease)
@@ -193,3 +195,9 @@ def _after(value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         raise UsageError("'after' must be a credential's path")
     return value
+
+
+def _retired(value: Any) -> str:
+    if value not in RETIRED_FILTERS:
+        raise UsageError(f"'retired' must be one of {', '.join(RETIRED_FILTERS)}")
+    return str(value)

@@ -20,6 +20,7 @@ from sqlalchemy.sql import Select
 
 from ..clock import as_utc
 from ..db.models import Credential, Customer, CustomerStatus, Grant, SecretVersion, System
+from ..errors import UsageError
 from ..records import CredentialInfo, CustomerInfo
 from . import policy
 
@@ -59,6 +60,7 @@ _CUSTOMERS = (
 CUSTOMERS_ALL = _CUSTOMERS
 CUSTOMERS_GRANTED = _granted(_CUSTOMERS)
 
+
 _CREDENTIALS = (
     select(
         _c.c.slug,
@@ -71,6 +73,7 @@ _CREDENTIALS = (
         _cr.c.current_version,
         _sv.c.field_names,
         _cr.c.updated_at,
+        _cr.c.retired_at,
     )
     .select_from(
         _cr.join(_s, _s.c.id == _cr.c.system_id)
@@ -89,9 +92,25 @@ CREDENTIALS_OF = _CREDENTIALS.where(_c.c.id == bindparam("customer"))
 _AFTER = tuple_(_c.c.slug, _s.c.name, _cr.c.name) > tuple_(
     bindparam("a_slug"), bindparam("a_system"), bindparam("a_name")
 )
-PAGES = {
-    query: query.where(_AFTER).limit(bindparam("page_size", type_=Integer))
+
+
+def _filtered(query: Select[Any], clause: Any, paged: bool) -> Select[Any]:
+    query = query if clause is None else query.where(clause)
+    return query.where(_AFTER).limit(bindparam("page_size", type_=Integer)) if paged else query
+
+
+# Retired credentials (`cred retire`) are left out unless asked for (RETIRED_FILTERS).
+_RETIRED = {
+    "hide": _cr.c.retired_at.is_(None),
+    "only": _cr.c.retired_at.is_not(None),
+    "include": None,
+}
+# Every listing, built once: (query, retired filter, paged) -> the statement.
+QUERIES = {
+    (query, retired, paged): _filtered(query, clause, paged)
     for query in (CREDENTIALS_ALL, CREDENTIALS_GRANTED, CREDENTIALS_OF)
+    for retired, clause in _RETIRED.items()
+    for paged in (False, True)
 }
 
 
@@ -116,10 +135,14 @@ def credentials(
     customer_id: int | None = None,
     *,
     page: tuple[tuple[str, str, str], int] | None = None,
+    retired: str = "hide",
 ) -> list[CredentialInfo]:
     """The current version of every credential visible as for `customers`, or of one
     customer already authorized by the caller (`customer_id`). `page`: only the first
-    `size` after the path (slug, system, name) given, in the listing's order."""
+    `size` after the path (slug, system, name) given, in the listing's order. `retired`
+    (RETIRED_FILTERS): retired credentials left out, alone, or included."""
+    if retired not in _RETIRED:
+        raise UsageError(f"unknown retired filter {retired[:20]!r} (one of hide, only, include)")
     params: dict[str, Any] = {}
     if customer_id is not None:
         query, params = CREDENTIALS_OF, {"customer": customer_id}
@@ -129,8 +152,8 @@ def credentials(
         query, params = CREDENTIALS_GRANTED, {"technician": technician_id, "now": now}
     if page is not None:
         (slug, system, name), size = page
-        query = PAGES[query]
         params.update(a_slug=slug, a_system=system, a_name=name, page_size=size)
+    query = QUERIES[query, retired, page is not None]
     rows: Sequence[Any] = tx.execute(query, params).all()
     return [
         CredentialInfo(
@@ -145,6 +168,9 @@ def credentials(
             version,
             tuple(fields.split(",")),
             as_utc(updated),
+            as_utc(retired_at) if retired_at else None,
         )
-        for slug, system, kind, host, name, username, url, version, fields, updated in rows
+        for slug, system, kind, host, name, username, url, version, fields, updated, retired_at in (
+            rows
+        )
     ]

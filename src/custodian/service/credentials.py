@@ -127,6 +127,7 @@ def set_secret(
         rows.lock(tx, customer, share=True)  # no rotation while this seals to its key
         _, cred = rows.credential(tx, customer, cp)
         rows.lock(tx, cred)  # concurrent writers of one credential queue here
+        rows.check_active(cred, str(cp))
         if expected_version is not None and cred.current_version != expected_version:
             raise Conflict(
                 f"{str(cp)!r} is at version {cred.current_version}, not"
@@ -163,6 +164,7 @@ def write_version(
     `cred-add` or `cred-set`; the event names the version and the field names, never a
     value). Returns the version."""
     assert customer.id is not None and cred.id is not None
+    rows.check_active(cred, target)
     payload = inputs.check_payload(payload, secret_policy.field_limit_of(tx))
     trust = actor.trust
     logged = trust.current_version(cred.id, seen=cred.current_version)
@@ -237,10 +239,14 @@ def version_infos(tx: Session, cred: Credential) -> list[VersionInfo]:
     ]
 
 
-def list_credentials(actor: Actor, slug: str | None = None) -> list[CredentialInfo]:
+def list_credentials(
+    actor: Actor, slug: str | None = None, *, retired: str = "hide"
+) -> list[CredentialInfo]:
+    """The credentials this actor may see, or one customer's. Retired ones (`cred
+    retire`) are left out unless `retired` is "only" or "include" (RETIRED_FILTERS)."""
     if slug is None:
         with actor.transaction() as tx:
-            return _listing.credentials(tx, actor.listing_scope, actor.now)
+            return _listing.credentials(tx, actor.listing_scope, actor.now, retired=retired)
     with probes.recorded(actor, "cred-list", slug), actor.transaction() as tx:
         customer = actor.customer(tx, slug)
-        return _listing.credentials(tx, None, actor.now, customer.id)
+        return _listing.credentials(tx, None, actor.now, customer.id, retired=retired)

@@ -157,6 +157,7 @@ def _seal(actor: Actor, path: str, reason: str | None) -> Job:
         policy.check_reason(customer, reason)
         system, cred = rows.credential(tx, customer, cp)
         rows.lock(tx, cred)  # two rotations of one credential queue here, then one refuses
+        rows.check_active(cred, str(cp))
         assert cred.id is not None
         busy = tx.exec(
             select(PendingRotation).where(PendingRotation.credential_id == cred.id)

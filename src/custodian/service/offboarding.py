@@ -211,6 +211,7 @@ def customer_report(actor: Actor, slug: str) -> CustomerReport:
                     as_utc(c.updated_at),
                     seen[0] if seen else None,
                     seen[1] if seen else None,
+                    as_utc(c.retired_at) if c.retired_at else None,
                 )
             )
         access = [

@@ -67,6 +67,7 @@ class ReportCredential(_Record):
     updated_at: datetime
     last_access: datetime | None
     last_access_by: str | None
+    retired_at: datetime | None = None  # retired (`cred retire`): kept, device gone
 
 
 @dataclass(frozen=True)

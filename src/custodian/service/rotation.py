@@ -3,6 +3,7 @@
 Entries are added when access ends (`revocation.mark_exposed`: what a technician saw, or
 everything when assumed compromised) and leave when a new version is set. Credentials
 older than their maximum age (`secret_policy`) are listed too, with the cause `age`.
+A retired credential (`cred retire`) is never listed: its device is gone.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def rotation_list(actor: Actor, slug: str | None = None) -> list[RotationEntry]:
             .join(Credential, col(Credential.id) == col(RotationItem.credential_id))
             .join(System, col(System.id) == col(Credential.system_id))
             .join(Customer, col(Customer.id) == col(RotationItem.customer_id))
+            .where(col(Credential.retired_at).is_(None))  # retired: nothing left to rotate
             .order_by(
                 col(Customer.slug), col(System.name), col(Credential.name), col(RotationItem.id)
             )
@@ -107,6 +109,7 @@ def _too_old(actor: Actor, tx: Session, customer_id: int | None) -> list[Rotatio
             & (col(SecretVersion.version) == col(Credential.current_version)),
         )
         .where(Customer.status == CustomerStatus.ACTIVE)
+        .where(col(Credential.retired_at).is_(None))
     )
     if customer_id is not None:
         query = query.where(Credential.customer_id == customer_id)

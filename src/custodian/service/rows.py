@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from ..db.models import Credential, Customer, Grant, SecretVersion, System
-from ..errors import NotFound
+from ..errors import NotFound, UsageError
 from ..paths import CredentialPath
 
 
@@ -58,3 +58,10 @@ def grant(tx: Session, technician_id: int, customer_id: int) -> Grant | None:
         .where(Grant.technician_id == technician_id)
         .where(Grant.customer_id == customer_id)
     ).first()
+
+
+def check_active(cred: Credential, path: str) -> None:
+    """A retired credential (`cred retire`) takes no new version: `cred set`, a write
+    through the server, a rotation, an import."""
+    if cred.retired_at is not None:
+        raise UsageError(f"{path} is retired: un-retire it first with `cred retire {path} --undo`")

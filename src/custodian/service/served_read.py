@@ -63,15 +63,17 @@ def list_credentials(
     *,
     after: str | None = None,
     size: int = PAGE_SIZE,
+    retired: str = "hide",
 ) -> CredentialListing:
     """A page of every credential the member may see, or of one customer's (`slug`), in
-    path order after the path `after`."""
+    path order after the path `after`; retired ones as `retired` says (RETIRED_FILTERS)."""
     page = (_key(after), min(max(size, 1), PAGE_SIZE))
     with served.vault.db.transaction() as tx:
         member = served.logged_in(tx, login)
         now = served.vault.clock()
         if slug is None:
-            return _page(_listing.credentials(tx, _scope(member), now, page=page), page[1])
+            found = _listing.credentials(tx, _scope(member), now, page=page, retired=retired)
+            return _page(found, page[1])
         try:
             customer = _visible(tx, member, slug, now)
         except (AccessDenied, NotFound) as exc:
@@ -80,7 +82,8 @@ def list_credentials(
                 raise UsageError("the client is too far behind the log: sync it first") from None
             events, _ = served.events_in(tx, start, head.seq)
             return CredentialListing([], None, Refusal(exc, {}), events, head, now)
-        return _page(_listing.credentials(tx, None, now, customer.id, page=page), page[1])
+        found = _listing.credentials(tx, None, now, customer.id, page=page, retired=retired)
+        return _page(found, page[1])
 
 
 def record_list_refusal(

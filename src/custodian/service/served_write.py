@@ -231,6 +231,7 @@ def _check(
     else:
         _, cred = rows.credential(tx, customer, cp)
         rows.lock(tx, cred)
+        rows.check_active(cred, str(cp))
     if request.expected_version is not None and cred.current_version != request.expected_version:
         raise Conflict(
             f"{str(cp)!r} is at version {cred.current_version}, not"

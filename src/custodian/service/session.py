@@ -26,6 +26,7 @@ from . import (
     imports,
     offboarding,
     purge,
+    retirement,
     rotation,
     secret_policy,
     shredding,
@@ -112,7 +113,8 @@ class ActorSession:
     def rotator(self) -> Rotator:  # rotation on the device (rotator.py)
         return Rotator(self._actor)
 
-    # --- systems and credentials (credentials.py, credential_admin.py, deletion.py) --
+    # --- systems and credentials (credentials.py, credential_admin.py, deletion.py,
+    # retirement.py) ---------------------------------------------------------------
 
     add_system = delegate(credentials.add_system)
     add_credential = delegate(credentials.add_credential)
@@ -122,6 +124,7 @@ class ActorSession:
     edit = delegate(credential_admin.edit)
     show_credential = delegate(credential_admin.show_credential)
     delete = delegate(deletion.delete)
+    retire_credential = delegate(retirement.retire_credential)
     field_limit = delegate(secret_policy.field_limit)  # before the next line shadows it
     secret_policy = delegate(secret_policy.secret_policy)
 

@@ -44,4 +44,5 @@ def credential_info(
         c.current_version,
         fields,
         as_utc(c.updated_at),
+        as_utc(c.retired_at) if c.retired_at else None,
     )

@@ -20,6 +20,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "edit_system": ("edit", "show_customer", "show_credential"),
     "delete": ("delete",),
     "delete_system": ("delete",),
+    "retire": ("retire_credential",),
     "rotate": ("rotator",),
     "worklist": ("rotation_list",),
     "log": ("iter_events",),

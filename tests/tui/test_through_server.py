@@ -18,6 +18,7 @@ from custodian.remote import RemoteSession, RemoteVault
 from custodian_tui import CustodianApp, make_app
 from custodian_tui.screens.history import HistoryScreen
 from custodian_tui.screens.home import HomeScreen
+from custodian_tui.screens.palette import SELECTED_COMMANDS
 from custodian_tui.screens.reason import ReasonScreen
 from custodian_tui.screens.reveal import RevealScreen
 from custodian_tui.screens.show import CredentialScreen
@@ -153,7 +154,8 @@ async def test_what_the_server_does_not_offer_is_hidden_and_inert(remote_app):
         assert hidden, "a server's session offers everything now: drop this test's premise"
         names = {c.title for c in home.commands()}
         assert "Reveal" in names and "Copy" in names
-        keys = {"history": "h", "show": "i", "edit": "e", "delete": "delete", "admin": "f3"}
+        assert not {title for title, what, _ in SELECTED_COMMANDS if what in hidden} & names
+        keys = {"history": "h", "show": "i", "edit": "e", "retire": "t", "admin": "f3"}
         for what in hidden:
             if what in keys:
                 await pilot.press(keys[what])

@@ -10,5 +10,7 @@ SELECTED_COMMANDS = (
     ("Delete", "delete", "Delete the credential (admins)"),
     ("Edit system", "edit_system", "The system's name, kind, host, port, notes"),
     ("Delete system", "delete_system", "Delete the system (admins)"),
+    ("Retire", "retire", "Retire the credential (kept, out of the list), or un-retire it"),
+    ("Show retired", "toggle_retired", "List retired credentials too, or hide them"),
     ("Rotate", "rotate", "Change it on the device"),
 )

@@ -150,14 +150,14 @@ def test_the_public_api_is_what_was_pinned() -> None:
 
 def test_the_service_facade_is_what_was_pinned() -> None:
     assert sorted(service.__all__) == [
-        "Account",  # the server's side (`custodian serve`, docs/server.md) ...
+        "Account",
         "ActorSession",
         "CredentialListing",
         "Custodian",
         "HeadMoved",
         "InitResult",
         "Login",
-        "Member",  # ... and a client's side of a served vault
+        "Member",
         "NewCredential",
         "PAGE_SIZE",
         "PreparedSystem",
@@ -175,12 +175,16 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "WriteRequest",
         "WriteTarget",
         "auth_message",
+        "check_proof",
         "commit_system",
         "commit_write",
         "key_tag",
         "list_credentials",
         "list_customers",
         "list_probe",
+        "lock_header",
+        "login_public",
+        "passphrase_proof",
         "prepare_system",
         "prepare_verification",
         "prepare_write",
@@ -189,8 +193,10 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "record_verification",
         "record_verification_refusal",
         "record_write_refusal",
+        "register_login_key",
         "system_event",
         "verification_event",
+        "verifier_message",
     ]
     methods = sorted(
         name

@@ -26,6 +26,14 @@ from .served_log import (
     record_verification_refusal,
     verification_event,
 )
+from .served_login import (
+    check_proof,
+    lock_header,
+    login_public,
+    passphrase_proof,
+    register_login_key,
+    verifier_message,
+)
 from .served_read import (
     PAGE_SIZE,
     CredentialListing,
@@ -80,12 +88,16 @@ __all__ = [
     "WriteRequest",
     "WriteTarget",
     "auth_message",
+    "check_proof",
     "commit_system",
     "commit_write",
     "key_tag",
     "list_credentials",
     "list_customers",
     "list_probe",
+    "lock_header",
+    "login_public",
+    "passphrase_proof",
     "prepare_system",
     "prepare_verification",
     "prepare_write",
@@ -94,6 +106,8 @@ __all__ = [
     "record_verification",
     "record_verification_refusal",
     "record_write_refusal",
+    "register_login_key",
     "system_event",
     "verification_event",
+    "verifier_message",
 ]

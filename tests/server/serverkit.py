@@ -154,8 +154,8 @@ def unlock_member(http: httpx.Client, user: str, passphrase: str) -> Member:
     assert asked.status_code == 200, asked.text
     a = asked.json()
     header, nonce = bytes.fromhex(a["lock"]), bytes.fromhex(a["challenge"])
-    tid, vault_id = a["technician_id"], a["vault_id"]
-    key, proof = passphrase_proof(tid, user, header, passphrase, vault_id, nonce)
+    tid = a["technician_id"]
+    key, proof = passphrase_proof(tid, user, header, passphrase, nonce)
     body = {"user": user, "challenge": a["challenge"], "proof": proof.hex()}
     found = http.post("/v1/login/key", json=body)
     assert found.status_code == 200, found.text

@@ -46,7 +46,6 @@ def proof_body(http: httpx.Client, user: str, passphrase: str) -> dict[str, str]
         user,
         bytes.fromhex(asked["lock"]),
         passphrase,
-        asked["vault_id"],
         bytes.fromhex(asked["challenge"]),
     )
     return {"user": user, "challenge": asked["challenge"], "proof": proof.hex()}

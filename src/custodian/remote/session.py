@@ -74,7 +74,6 @@ class RemoteVault:
             username,
             wire.bytes_of(asked.get("lock"), "lock"),
             passphrase,
-            str(asked.get("vault_id")),
             challenge,
         )
         body = {"user": username, "challenge": challenge.hex(), "proof": proof.hex()}

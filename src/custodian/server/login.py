@@ -34,7 +34,7 @@ class LoginRoutes(Routes):
                     self.tokens.check_challenge(username, challenge)
                     proof = body.get("proof")
                     proven = wire.bytes_of(proof, "proof") if proof is not None else None
-                    check_proof(account, self.vault_id, challenge, proven)
+                    check_proof(account, challenge, proven)
             except CustodianError as exc:
                 self._failed(request, username, exc)
                 raise AuthenticationFailed("authentication failed") from None

@@ -35,10 +35,12 @@ VERIFIER_TAG = b"custodian-server-verifier-v1\x00"
 _t = Technician.__table__  # type: ignore[attr-defined]
 
 
-def bundle_message(vault_id: str, username: str, challenge: bytes) -> bytes:
+def bundle_message(username: str, challenge: bytes) -> bytes:
     """What the login key signs to get the bundle (never a message a member's own
-    signing key signs: another tag)."""
-    return BUNDLE_TAG + vault_id.encode() + b"\x00" + username.encode() + b"\x00" + challenge
+    signing key signs: another tag). No vault id: the client does not know its vault
+    before it opens the bundle, and the login key is already one lock's alone (its salt
+    and context are in the derivation), so a proof is worth nothing anywhere else."""
+    return BUNDLE_TAG + username.encode() + b"\x00" + challenge
 
 
 def verifier_message(vault_id: str, username: str, login_key: bytes) -> bytes:
@@ -54,14 +56,14 @@ def lock_header(account: Account) -> bytes | None:
     return account.locked[:HEADER_SIZE]
 
 
-def check_proof(account: Account, vault_id: str, challenge: bytes, proof: bytes | None) -> None:
+def check_proof(account: Account, challenge: bytes, proof: bytes | None) -> None:
     """A bundle goes only to a client that proves the passphrase (`AuthenticationFailed`
     otherwise); an account without a verifier needs no proof yet."""
     if account.login_key is None:
         return
     if proof is None:
         raise AuthenticationFailed("authentication failed: no proof of the passphrase")
-    message = bundle_message(vault_id, account.username, challenge)
+    message = bundle_message(account.username, challenge)
     if not verify_signature(account.login_key, proof, message):
         raise AuthenticationFailed("authentication failed: wrong passphrase")
 
@@ -71,14 +73,13 @@ def passphrase_proof(
     username: str,
     header: bytes,
     passphrase: str,
-    vault_id: str,
     challenge: bytes,
 ) -> tuple[PassphraseKey, bytes]:
     """The client's side: the key the passphrase derives for the account's lock, and the
     login key's signature of the challenge."""
     key = PassphraseKey.derive(header, passphrase)
     context = technician_lock_context(technician_id, username)
-    return key, key.login_key(context).sign(bundle_message(vault_id, username, challenge))
+    return key, key.login_key(context).sign(bundle_message(username, challenge))
 
 
 def login_public(key: PassphraseKey, technician_id: int, username: str) -> bytes:

@@ -151,7 +151,7 @@ def test_the_public_api_is_what_was_pinned() -> None:
 
 def test_the_service_facade_is_what_was_pinned() -> None:
     assert sorted(service.__all__) == [
-        "Account",  # the server's side (`custodian serve`, docs/server.md) ...
+        "Account",
         "ActorSession",
         "CredentialListing",
         "CredentialRead",
@@ -161,7 +161,7 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "HeadMoved",
         "InitResult",
         "Login",
-        "Member",  # ... and a client's side of a served vault
+        "Member",
         "NewCredential",
         "PAGE_SIZE",
         "PreparedSystem",
@@ -181,6 +181,7 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "auth_message",
         "check_delete",
         "check_edit",
+        "check_proof",
         "commit_delete",
         "commit_edit",
         "commit_system",
@@ -191,6 +192,9 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "list_credentials",
         "list_customers",
         "list_probe",
+        "lock_header",
+        "login_public",
+        "passphrase_proof",
         "prepare_delete",
         "prepare_edit",
         "prepare_system",
@@ -206,9 +210,11 @@ def test_the_service_facade_is_what_was_pinned() -> None:
         "record_verification",
         "record_verification_refusal",
         "record_write_refusal",
+        "register_login_key",
         "system_event",
         "verification_event",
         "verified_detail",
+        "verifier_message",
     ]
     methods = sorted(
         name

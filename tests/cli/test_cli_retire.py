@@ -9,7 +9,7 @@ from typing import Any
 from alembic import command
 
 from custodian.db.engine import create_db_engine, resolve_url
-from custodian.db.migrate import _config
+from custodian.db.migrate import SCHEMA_HEAD, _config
 from tests.cli.clikit import CANARY, CRED, LOCKED, SA, Cli
 
 NEW = "a-value-for-a-retired-credential"
@@ -165,7 +165,9 @@ def test_retire_does_not_work_through_a_server(cli: Cli) -> None:
     assert CRED in _paths(cli, "acme")
 
 
-def test_a_vault_at_0010_upgrades_to_0011_with_its_data(both: Cli) -> None:
+def test_a_vault_at_0010_upgrades_to_the_head_with_its_data(both: Cli) -> None:
+    """0011 (retired credentials) and 0012 (the passphrase's verifier, set again at the
+    next unlock) keep every credential and every account."""
     before = both.run("cred", "list", "--format", "json").json()
     engine = create_db_engine(resolve_url(both.db))
     try:
@@ -175,10 +177,13 @@ def test_a_vault_at_0010_upgrades_to_0011_with_its_data(both: Cli) -> None:
     r = both.run("cred", "list", expect=2)
     assert "0010" in r.stderr and "custodian db upgrade" in r.stderr
     r = both.run("db", "upgrade")
-    assert "0010" in r.stderr and "0011" in r.stderr
+    assert "0010" in r.stderr and SCHEMA_HEAD in r.stderr
     assert both.sql("SELECT COUNT(*) FROM credential WHERE retired_at IS NULL") == [(4,)]
+    assert both.sql("SELECT COUNT(*) FROM technician WHERE login_key IS NOT NULL") == [(0,)]
     assert both.run("cred", "list", "--format", "json").json() == before
     assert both.run("get", CRED, user="ben").stdout == CANARY + "\n"
+    ((verifier,),) = both.sql("SELECT login_key FROM technician WHERE username = 'ben'")
+    assert verifier is not None and len(bytes(verifier)) == 32
     both.run("cred", "retire", CRED)
     assert CRED not in _paths(both)
     both.run("log", "verify")

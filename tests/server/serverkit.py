@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from custodian.service import Member
+from custodian.service import Member, passphrase_proof
 from tests.cli.clikit import Cli, Result, clean_env
 
 READY_TIMEOUT = 60.0
@@ -148,11 +148,18 @@ def http_client(url: str, ca_file: Path | None = None) -> httpx.Client:
 
 
 def unlock_member(http: httpx.Client, user: str, passphrase: str) -> Member:
-    """`user`'s keys, opened here from the bundle the server hands out (as a client does)."""
-    found = http.post("/v1/login/key", json={"user": user})
+    """`user`'s keys, opened here from the bundle the server hands out for a proof of
+    the passphrase (as a client does: service/served_login.py)."""
+    asked = http.post("/v1/login/challenge", json={"user": user})
+    assert asked.status_code == 200, asked.text
+    a = asked.json()
+    header, nonce = bytes.fromhex(a["lock"]), bytes.fromhex(a["challenge"])
+    tid = a["technician_id"]
+    key, proof = passphrase_proof(tid, user, header, passphrase, nonce)
+    body = {"user": user, "challenge": a["challenge"], "proof": proof.hex()}
+    found = http.post("/v1/login/key", json=body)
     assert found.status_code == 200, found.text
-    body = found.json()
-    return Member.unlock(body["technician_id"], user, bytes.fromhex(body["locked"]), passphrase)
+    return Member.opened(a["technician_id"], user, bytes.fromhex(found.json()["locked"]), key)
 
 
 def challenge(http: httpx.Client, user: str) -> tuple[bytes, str]:

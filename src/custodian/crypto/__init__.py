@@ -6,7 +6,9 @@
 - `seal_with_key(key, plaintext, context)` / `open_with_key(blob, key, context)`:
   AES-256-GCM under a random key from `new_symmetric_key()`, the `Context` as associated
   data (the session cache).
-- `PassphraseLock`: Argon2id + AES-256-GCM around a technician's private keys.
+- `PassphraseLock`: Argon2id + AES-256-GCM around a technician's private keys;
+  `PassphraseKey`: what a passphrase derives for one lock, which opens it and gives the
+  login key that proves the passphrase to a server (its public half is the verifier).
 - `RecoveryCode`: the break-glass code shown once at `init`; it derives a key pair.
 - `SigningKey`, `verify_signature`, `first_bad_signature`: Ed25519 over access events.
 - `totp_code`: an RFC 6238 code from a seed (the `otp` field).
@@ -26,7 +28,7 @@ from ..errors import WrongPassphrase
 from ._hazmat import totp_code
 from .context import Context
 from .keys import KeyPair, PublicKey, RecoveryCode, open_sealed, seal
-from .passphrase import KdfParams, PassphraseLock
+from .passphrase import KdfParams, PassphraseKey, PassphraseLock, decoy_header
 from .signing import SigningKey, first_bad_signature, verify_signature
 from .symmetric import derive_key, new_symmetric_key, open_with_key, seal_with_key
 
@@ -34,11 +36,13 @@ __all__ = [
     "Context",
     "KdfParams",
     "KeyPair",
+    "PassphraseKey",
     "PassphraseLock",
     "PublicKey",
     "RecoveryCode",
     "SigningKey",
     "WrongPassphrase",
+    "decoy_header",
     "derive_key",
     "first_bad_signature",
     "new_symmetric_key",

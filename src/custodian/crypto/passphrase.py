@@ -3,6 +3,12 @@
 `PassphraseLock.unlock` raises `WrongPassphrase` when the passphrase (or the context)
 does not open the blob, and `IntegrityError` when the blob is malformed, of an unknown
 format or asks for out-of-bounds key-derivation parameters.
+
+The same Argon2id output also gives a *login key* (`PassphraseKey.login_key`: an Ed25519
+key from HKDF-SHA256 of it, bound to the lock's context), whose public half a server keeps
+as the verifier of the passphrase: a client proves the passphrase from the lock's header
+alone (salt and parameters, nothing to test a guess against) before the server hands
+out the locked blob, so nobody who merely reaches the server can guess offline.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 from ..errors import IntegrityError, WrongPassphrase
 from . import _hazmat
 from .context import FORMAT_VERSION, Context
+from .signing import SigningKey
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +83,8 @@ def derive(passphrase: bytes, salt: bytes, params: KdfParams) -> bytes:
 
 _LOCK_HEADER = struct.Struct(">BBIII16s12s")  # version, kdf id, m, t, p, salt, nonce
 _KDF_ARGON2ID = 1
+HEADER_SIZE = _LOCK_HEADER.size
+_LOGIN_INFO = b"custodian login key v1\x00"
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,12 @@ class PassphraseLock:
     params: KdfParams = field(default_factory=KdfParams.floor)
 
     def lock(self, secret: bytes, passphrase: str, context: Context) -> bytes:
+        return self.lock_for_login(secret, passphrase, context)[0]
+
+    def lock_for_login(
+        self, secret: bytes, passphrase: str, context: Context
+    ) -> tuple[bytes, bytes]:
+        """The locked blob, and the public half of its login key (`PassphraseKey`)."""
         if not self.params.within_bounds():
             raise ValueError("key-derivation parameters outside the floor and ceiling")
         salt, nonce = os.urandom(16), _hazmat.new_nonce()
@@ -92,8 +107,9 @@ class PassphraseLock:
         header = _LOCK_HEADER.pack(
             FORMAT_VERSION, _KDF_ARGON2ID, p.memory_kib, p.iterations, p.lanes, salt, nonce
         )
-        key = derive(passphrase.encode(), salt, p)
-        return header + _hazmat.gcm_encrypt(key, nonce, secret, header + context.encode())
+        key = PassphraseKey(header, derive(passphrase.encode(), salt, p))
+        blob = header + _hazmat.gcm_encrypt(key._key, nonce, secret, header + context.encode())
+        return blob, key.login_key(context).public_bytes()
 
     @staticmethod
     def params_of(blob: bytes) -> KdfParams:
@@ -106,18 +122,61 @@ class PassphraseLock:
     def unlock(blob: bytes, passphrase: str, context: Context) -> bytes:
         """Open `blob`. Raises `IntegrityError` for a malformed or downgraded blob and
         `WrongPassphrase` (deliberately distinct) when the passphrase does not open it."""
-        if len(blob) < _LOCK_HEADER.size:
+        return PassphraseKey.derive(blob, passphrase).open(blob, context)
+
+
+def decoy_header(params: KdfParams, seed: bytes) -> bytes:
+    """The header of a lock that does not exist (salt and nonce from `seed`, 28 bytes or
+    more): what a server shows for an unknown account, so that its answer names none."""
+    if len(seed) < 28:
+        raise ValueError("a decoy needs 28 bytes of seed")
+    p = params
+    return _LOCK_HEADER.pack(
+        FORMAT_VERSION, _KDF_ARGON2ID, p.memory_kib, p.iterations, p.lanes, seed[:16], seed[16:28]
+    )
+
+
+class PassphraseKey:
+    """The key a passphrase derives for one lock (from its header: salt, parameters):
+    it opens the blob (`open`) and gives the login key (`login_key`); one Argon2id run."""
+
+    __slots__ = ("_key", "header")
+
+    def __init__(self, header: bytes, key: bytes) -> None:
+        self.header, self._key = header, key
+
+    def __repr__(self) -> str:
+        return "PassphraseKey(...)"
+
+    @classmethod
+    def derive(cls, header: bytes, passphrase: str) -> PassphraseKey:
+        """`header`: a lock's first `HEADER_SIZE` bytes (or the whole blob). Raises
+        `IntegrityError` for an unknown format or out-of-bounds parameters."""
+        if len(header) < _LOCK_HEADER.size:
             raise IntegrityError("a wrapped key is truncated")
-        header = blob[: _LOCK_HEADER.size]
-        version, kdf, m, t, p, salt, nonce = _LOCK_HEADER.unpack(header)
+        header = header[: _LOCK_HEADER.size]
+        version, kdf, m, t, p, salt, _ = _LOCK_HEADER.unpack(header)
         if version != FORMAT_VERSION or kdf != _KDF_ARGON2ID:
             raise IntegrityError("a wrapped key has an unknown format")
         params = KdfParams(m, t, p)
         if not params.within_bounds():
             raise IntegrityError("a wrapped key's key-derivation parameters are out of bounds")
-        key = derive(passphrase.encode(), salt, params)
-        aad = header + context.encode()
+        return cls(header, derive(passphrase.encode(), salt, params))
+
+    def open(self, blob: bytes, context: Context) -> bytes:
+        """The secret `blob` locks (`WrongPassphrase` if this key does not open it)."""
+        header = blob[: _LOCK_HEADER.size]
+        if len(blob) < _LOCK_HEADER.size or header != self.header:
+            raise IntegrityError("the wrapped key is not the one the login was made for")
+        nonce = _LOCK_HEADER.unpack(header)[6]
         try:
-            return _hazmat.gcm_decrypt(key, nonce, blob[_LOCK_HEADER.size :], aad)
+            return _hazmat.gcm_decrypt(
+                self._key, nonce, blob[_LOCK_HEADER.size :], header + context.encode()
+            )
         except _hazmat.InvalidTag:
             raise WrongPassphrase("the passphrase does not open this key") from None
+
+    def login_key(self, context: Context) -> SigningKey:
+        """The Ed25519 key that proves this passphrase for this lock to a server."""
+        info = _LOGIN_INFO + self.header + context.encode()
+        return SigningKey(_hazmat.hkdf_sha256(self._key, 32, info))

@@ -72,6 +72,8 @@ class Technician(SQLModel, table=True):
     public_key: bytes = Field(sa_column=_blob())
     signing_public_key: bytes = Field(sa_column=_blob())
     locked_private: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
+    # the passphrase's verifier for `custodian serve` (crypto PassphraseKey.login_key)
+    login_key: bytes | None = Field(default=None, sa_column=_blob(nullable=True))
     created_at: datetime
     failed_unlocks: int = 0
     last_failed_at: datetime | None = None

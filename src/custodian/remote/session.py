@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from .. import Role, wire
+from ..crypto import PassphraseKey
 from ..errors import (
     AccessDenied,
     AuthenticationFailed,
@@ -29,6 +30,9 @@ from ..service import (
     RevealRequest,
     SigningHead,
     list_probe,
+    login_public,
+    passphrase_proof,
+    verifier_message,
 )
 from . import credentials, verify, writes
 from .transport import Transport
@@ -51,27 +55,61 @@ class RemoteVault:
     def unlock(
         self, username: str, passphrase: str, *, starts_session: bool = False
     ) -> RemoteSession:
-        """Open `username`'s keys with their passphrase, here, and log in with them.
+        """Open `username`'s keys with their passphrase, here, and log in with them: the
+        passphrase derives the lock's key once; its login key proves the passphrase to
+        the server, which then hands out the bundle that key opens (served_login.py).
 
         `starts_session` is accepted as `Custodian.unlock` accepts it (the TUI's unlock
         screen, `custodian unlock`), but records nothing: through a server a session
         starts with its login, which the server throttles and writes to its request log;
         what the member then does is in the access log, signed by them."""
         del starts_session
+        asked = self.transport.call("POST", "/login/challenge", body={"user": username})
+        if asked.get("lock") is None:
+            return self._unlock_unverified(username, passphrase)
+        technician_id = wire.int_of(asked.get("technician_id"), "account")
+        challenge = wire.bytes_of(asked.get("challenge"), "challenge")
+        key, proof = passphrase_proof(
+            technician_id,
+            username,
+            wire.bytes_of(asked.get("lock"), "lock"),
+            passphrase,
+            challenge,
+        )
+        body = {"user": username, "challenge": challenge.hex(), "proof": proof.hex()}
+        found = self.transport.call("POST", "/login/key", body=body)
+        if found.get("technician_id") != technician_id:
+            raise IntegrityError("the server handed out another account's keys")
+        locked = wire.bytes_of(found.get("locked"), "key bundle")
+        session = RemoteSession(self.transport, Member.opened(technician_id, username, locked, key))
+        session.login()
+        return session
+
+    def _unlock_unverified(self, username: str, passphrase: str) -> RemoteSession:
+        """An account locked before the server kept a verifier: the bundle comes without
+        a proof; once unlocked, the client registers the verifier (and the server then
+        asks for the proof)."""
         found = self.transport.call("POST", "/login/key", body={"user": username})
+        technician_id = wire.int_of(found.get("technician_id"), "account")
+        locked = wire.bytes_of(found.get("locked"), "key bundle")
         try:
-            member = Member.unlock(
-                wire.int_of(found.get("technician_id"), "account"),
-                username,
-                wire.bytes_of(found.get("locked"), "key bundle"),
-                passphrase,
-            )
+            key = PassphraseKey.derive(locked, passphrase)
+            member = Member.opened(technician_id, username, locked, key)
         except AuthenticationFailed:  # counted and logged by the server, as on a database
             with contextlib.suppress(CustodianError):
                 self.transport.call("POST", "/login/failed", body={"user": username})
             raise
         session = RemoteSession(self.transport, member)
         session.login()
+        public = login_public(key, technician_id, username)
+        vault_id = member.trust.require_pin().vault_id
+        signature = member.signer.sign(verifier_message(vault_id, username, public))
+        with contextlib.suppress(CustodianError):  # the next login registers it, then
+            session.call(
+                "POST",
+                "/login/verifier",
+                body={"login_key": public.hex(), "signature": signature.hex()},
+            )
         return session
 
     def resume(self, username: str, bundle: bytes) -> RemoteSession:

@@ -41,6 +41,7 @@ def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
         Route(f"{API}/openapi.json", api.openapi, methods=["GET"]),
         Route(f"{API}/login/key", api.login_key, methods=["POST"]),
         Route(f"{API}/login/challenge", api.login_challenge, methods=["POST"]),
+        Route(f"{API}/login/verifier", api.login_verifier, methods=["POST"]),
         Route(f"{API}/login/failed", api.login_failed, methods=["POST"]),
         Route(f"{API}/login", api.login, methods=["POST"]),
         Route(f"{API}/log", api.log, methods=["GET"]),

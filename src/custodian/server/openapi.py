@@ -81,16 +81,25 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "/v1/login/key": _post(
-            "the member's passphrase-locked key bundle",
-            _props("user", required=("user",)),
+            "the member's passphrase-locked key bundle, for the challenge signed with the"
+            " login key the passphrase derives from the lock's header (`proof`)",
+            _props("user", "challenge", "proof", required=("user",)),
             _props("technician_id", "locked"),
             auth=False,
         ),
         "/v1/login/challenge": _post(
-            "a challenge to sign",
+            "a challenge to sign, and the header of the account's lock (`lock`: salt and"
+            " key-derivation parameters) with its id",
             _props("user", required=("user",)),
-            _props("challenge", "vault_id"),
+            _props("challenge", "vault_id", "technician_id", "lock"),
             auth=False,
+        ),
+        "/v1/login/verifier": _post(
+            "keep the passphrase's verifier (the login key's public half, signed with the"
+            " member's own key) for an account that has none",
+            _props("login_key", "signature", required=("login_key", "signature")),
+            _props("kept"),
+            auth=True,
         ),
         "/v1/login/failed": _post(
             "a passphrase that did not open the member's bundle (counted and logged)",

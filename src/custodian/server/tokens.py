@@ -60,6 +60,11 @@ class Tokens:
         if not 0 <= time.time() - issued <= CHALLENGE_TTL:
             raise AuthenticationFailed("authentication failed: the challenge expired")
 
+    def decoy(self, username: str) -> bytes:
+        """32 bytes this server always derives for `username` (a lock header and an id
+        for an account that does not exist: the same answer every time)."""
+        return self._mac(b"decoy", username.encode())
+
     def issue(self, member: int, signing_key: bytes) -> tuple[str, int]:
         """A token for `member`, and how many seconds it lasts."""
         head = _HEAD.pack(member, 0, int(time.time()) + TOKEN_TTL)

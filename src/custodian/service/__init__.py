@@ -46,6 +46,14 @@ from .served_log import (
     record_verification_refusal,
     verification_event,
 )
+from .served_login import (
+    check_proof,
+    lock_header,
+    login_public,
+    passphrase_proof,
+    register_login_key,
+    verifier_message,
+)
 from .served_read import (
     PAGE_SIZE,
     CredentialListing,
@@ -105,6 +113,7 @@ __all__ = [
     "auth_message",
     "check_delete",
     "check_edit",
+    "check_proof",
     "commit_delete",
     "commit_edit",
     "commit_system",
@@ -115,6 +124,9 @@ __all__ = [
     "list_credentials",
     "list_customers",
     "list_probe",
+    "lock_header",
+    "login_public",
+    "passphrase_proof",
     "prepare_delete",
     "prepare_edit",
     "prepare_system",
@@ -130,7 +142,9 @@ __all__ = [
     "record_verification",
     "record_verification_refusal",
     "record_write_refusal",
+    "register_login_key",
     "system_event",
     "verification_event",
     "verified_detail",
+    "verifier_message",
 ]

@@ -47,9 +47,10 @@ def lock_bundle(
     passphrase: str,
     params: KdfParams,
 ) -> None:
-    """Lock `tech`'s bundle under `passphrase`, bound to their id and name."""
+    """Lock `tech`'s bundle under `passphrase`, bound to their id and name, and keep the
+    passphrase's verifier for the server (the login key's public half)."""
     assert tech.id is not None
-    tech.locked_private = PassphraseLock(params).lock(
+    tech.locked_private, tech.login_key = PassphraseLock(params).lock_for_login(
         pack_private(key, signer, pin), passphrase, technician_lock_context(tech.id, tech.username)
     )
 

@@ -17,7 +17,7 @@ from typing import Any
 from .. import totp
 from ..audit.append import EventDraft, SigningHead, event_digest, remember_signed
 from ..clock import utcnow
-from ..crypto import KeyPair, PassphraseLock, PublicKey, open_sealed, seal
+from ..crypto import KeyPair, PassphraseKey, PublicKey, open_sealed, seal
 from ..db.models import RecipientKind, Role
 from ..errors import AccessDenied, AuthenticationFailed, IntegrityError, WrongPassphrase
 from ..paths import CredentialPath
@@ -47,10 +47,14 @@ class Member:
     @classmethod
     def unlock(cls, technician_id: int, username: str, locked: bytes, passphrase: str) -> Member:
         """Open the member's passphrase-locked bundle, here (the passphrase goes nowhere)."""
+        return cls.opened(technician_id, username, locked, PassphraseKey.derive(locked, passphrase))
+
+    @classmethod
+    def opened(cls, technician_id: int, username: str, locked: bytes, key: PassphraseKey) -> Member:
+        """Open the bundle with the key the passphrase derived for its lock (the one that
+        proved the passphrase to the server: `served_login.passphrase_proof`)."""
         try:
-            raw = PassphraseLock.unlock(
-                locked, passphrase, technician_lock_context(technician_id, username)
-            )
+            raw = key.open(locked, technician_lock_context(technician_id, username))
         except WrongPassphrase:
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
         return cls(technician_id, username, raw)

@@ -53,7 +53,13 @@ CLOCK_SKEW = timedelta(seconds=60)  # how far a signed event's time may be from 
 _t = Technician.__table__  # type: ignore[attr-defined]
 _c = Customer.__table__  # type: ignore[attr-defined]
 _MEMBER = select(
-    _t.c.id, _t.c.username, _t.c.role, _t.c.active, _t.c.signing_public_key, _t.c.locked_private
+    _t.c.id,
+    _t.c.username,
+    _t.c.role,
+    _t.c.active,
+    _t.c.signing_public_key,
+    _t.c.locked_private,
+    _t.c.login_key,
 )
 _MEMBER_BY_ID = Prepared(_MEMBER.where(_t.c.id == bindparam("id")))
 _MEMBER_BY_NAME = Prepared(_MEMBER.where(_t.c.username == bindparam("username")))
@@ -68,6 +74,7 @@ class Account:
     role: Role
     signing_key: bytes
     locked: bytes | None
+    login_key: bytes | None = None  # the passphrase's verifier (served_login.py)
 
 
 @dataclass(frozen=True)
@@ -145,13 +152,14 @@ class Served:
             row = _MEMBER_BY_ID.one(tx, {"id": id})
         if row is None or not row[3]:
             raise AuthenticationFailed("authentication failed")
-        member, name, role, _, signing_key, locked = row
+        member, name, role, _, signing_key, locked, login_key = row
         return Account(
             int(member),
             name,
             Role(role),
             bytes(signing_key),
             bytes(locked) if locked is not None else None,
+            bytes(login_key) if login_key is not None else None,
         )
 
     def find_member(self, username: str) -> Account:

@@ -124,7 +124,7 @@ def remove_technician(
         was_admin = tech.role == Role.ADMIN
         grants = tx.exec(select(Grant).where(Grant.technician_id == tech.id)).all()
         tech.active = False
-        tech.locked_private = None
+        tech.locked_private, tech.login_key = None, None
         tx.add(tech)
         tx.flush()
         stage_technician(actor, tech)

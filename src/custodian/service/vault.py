@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from ..audit.append import GENESIS, EventDraft, append, key_binding
 from ..clock import Clock, as_utc, utcnow
-from ..crypto import Context, KdfParams, KeyPair, PassphraseLock, RecoveryCode
+from ..crypto import Context, KdfParams, KeyPair, PassphraseKey, PassphraseLock, RecoveryCode
 from ..db.engine import create_db_engine, display_url, resolve_url, schema_revision
 from ..db.migrate import head_revision, upgrade
 from ..db.models import (
@@ -289,7 +289,8 @@ class Custodian:
             )
         try:
             context = technician_lock_context(tech_id, username)
-            raw = PassphraseLock.unlock(blob, passphrase, context)
+            opener = PassphraseKey.derive(blob, passphrase)
+            raw = opener.open(blob, context)
         except WrongPassphrase:
             self._record_failed_unlock(username, tech_id, "wrong passphrase")
             raise AuthenticationFailed(f"authentication failed for {username!r}") from None
@@ -306,6 +307,9 @@ class Custodian:
                     if pin is not None:
                         params = PassphraseLock.params_of(blob)
                         lock_bundle(row, key, signer, pin, passphrase, params)
+                if row.login_key is None and row.locked_private == blob:
+                    # locked before the server's verifier existed (served_login.py)
+                    row.login_key = opener.login_key(context).public_bytes()
                 tx.add(row)
             if starts_session:
                 append(tx, EventDraft("unlock", "ok", username, tech_id), self.clock(), signer)

@@ -16,6 +16,13 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 
 from ..audit.append import HeadMoved, SigningHead
 from .device_targets import TargetSettings
+from .log_review import (
+    VerifiedLog,
+    customer_report,
+    reads_whole_log,
+    review_event,
+    review_probe,
+)
 from .member import Member, auth_message
 from .reveal import RevealTarget
 from .served import Account, Login, Probe, Refusal, RevealRequest, Served, key_tag
@@ -33,6 +40,13 @@ from .served_read import (
     list_customers,
     list_probe,
     record_list_refusal,
+)
+from .served_review import (
+    ReviewRequest,
+    check_review,
+    prepare_review,
+    record_review,
+    record_review_refusal,
 )
 from .served_system import (
     PreparedSystem,
@@ -72,28 +86,38 @@ __all__ = [
     "Refusal",
     "RevealRequest",
     "RevealTarget",
+    "ReviewRequest",
     "SchemaStatus",
     "Served",
     "SigningHead",
     "SystemRequest",
     "TargetSettings",
+    "VerifiedLog",
     "WriteRequest",
     "WriteTarget",
     "auth_message",
+    "check_review",
     "commit_system",
     "commit_write",
+    "customer_report",
     "key_tag",
     "list_credentials",
     "list_customers",
     "list_probe",
+    "prepare_review",
     "prepare_system",
     "prepare_verification",
     "prepare_write",
+    "reads_whole_log",
     "record_list_refusal",
+    "record_review",
+    "record_review_refusal",
     "record_system_refusal",
     "record_verification",
     "record_verification_refusal",
     "record_write_refusal",
+    "review_event",
+    "review_probe",
     "system_event",
     "verification_event",
 ]

@@ -94,9 +94,10 @@ def log(
             events = actor.events(limit=limit, **filters)
             emit([event_row(e, fmt) for e in events], columns, fmt)
             return
+        found = actor.iter_events(EventFilter(**filters))  # through a server: all verified
         writer = EventWriter(fmt, columns)
         writer.start()
-        for e in actor.iter_events(EventFilter(**filters)):
+        for e in found:
             writer.row(event_row(e, fmt))
         writer.end()
         return

@@ -23,7 +23,7 @@ from ..errors import Conflict, IntegrityError
 from ..records import AccessReport, AlertInfo, EventInfo
 from ..service import (
     VerifiedLog,
-    customer_report,
+    access_report,
     reads_whole_log,
     review_event,
     review_probe,
@@ -96,7 +96,7 @@ def report(
     if session.review_log is None or session.review_log.slugs.get(cid) != customer:
         raise IntegrityError(f"the access log holds no customer {customer!r} by that id")
     mine = EventFilter(customer=customer, since=since, until=until)
-    made = customer_report(
+    made = access_report(
         (customer, name if isinstance(name, str) else None),
         since,
         until,

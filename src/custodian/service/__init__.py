@@ -18,7 +18,7 @@ from ..audit.append import HeadMoved, SigningHead
 from .device_targets import TargetSettings
 from .log_review import (
     VerifiedLog,
-    customer_report,
+    access_report,
     reads_whole_log,
     review_event,
     review_probe,
@@ -95,11 +95,11 @@ __all__ = [
     "VerifiedLog",
     "WriteRequest",
     "WriteTarget",
+    "access_report",
     "auth_message",
     "check_review",
     "commit_system",
     "commit_write",
-    "customer_report",
     "key_tag",
     "list_credentials",
     "list_customers",

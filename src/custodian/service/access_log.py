@@ -25,7 +25,7 @@ from ..audit.query import EventFilter
 from ..db.models import Role
 from ..errors import IntegrityError
 from ..records import AccessReport, AlertInfo, CheckpointInfo, EventInfo, LogVerification
-from .log_review import customer_report
+from .log_review import access_report
 from .policy import READERS
 
 if TYPE_CHECKING:
@@ -124,7 +124,7 @@ def report(
     actor.require_role("log-report", *READERS)
     with actor.transaction() as tx:
         cust = actor.customer(tx, customer)
-    made = customer_report(
+    made = access_report(
         (cust.slug, cust.name),
         since,
         until,

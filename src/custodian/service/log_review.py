@@ -125,7 +125,7 @@ def review_event(
     return EventDraft(action, "ok", username, member, detail={"alerts": alerts})
 
 
-def customer_report(
+def access_report(
     customer: tuple[str, str | None],
     since: datetime | None,
     until: datetime | None,

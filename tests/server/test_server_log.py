@@ -111,21 +111,22 @@ _ACTORS = "SELECT DISTINCT actor FROM access_event WHERE at < ?"
 
 
 @pytest.mark.parametrize(
-    ("user", "customer", "code"),
-    [("ben", "initech", 4), (ADMIN, "nowhere", 3)],
+    ("user", "customer", "code", "fmt"),
+    [("ben", "initech", 4, "table"), (ADMIN, "nowhere", 3, "json")],
     ids=["not-granted", "missing"],
 )
 def test_a_refused_customer_filter_is_refused_and_recorded(
-    route: Route, until: str, user: str, customer: str, code: int
+    route: Route, until: str, user: str, customer: str, code: int, fmt: str
 ) -> None:
     before = len(events(route, "log"))
-    r = run(route, "log", "--customer", customer, user=user, expect=code)
-    assert r.stdout == ""
+    args = ("log", "--customer", customer, "--format", fmt)
+    r = run(route, *args, user=user, expect=code)
+    assert r.stdout == ""  # not even a JSON array's "["
     assert customer in r.stderr
     logged = events(route, "log")
     assert len(logged) == before + 1
     assert (logged[-1][0], logged[-1][2]) == (user, customer)
-    assert on_db(route, "log", "--customer", customer, user=user, expect=code).stdout == ""
+    assert on_db(route, *args, user=user, expect=code).stdout == ""
     assert events(route, "log")[-1] == logged[-1]  # the same event either way
     route.cli.run("log", "verify")  # the refusal the client signed verifies
 

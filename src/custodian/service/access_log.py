@@ -74,8 +74,12 @@ def events(
 
 def iter_events(actor: Actor, flt: EventFilter = EventFilter()) -> Iterator[EventInfo]:
     """Every matching event, oldest first, fetched in batches (constant memory), each in
-    a transaction of its own."""
+    a transaction of its own. A refused customer filter is refused here, before any."""
     _probe(actor, flt)
+    return _batches(actor, flt)
+
+
+def _batches(actor: Actor, flt: EventFilter) -> Iterator[EventInfo]:
     after = flt.after or 0
     while True:
         with actor.transaction() as tx:

@@ -1,5 +1,10 @@
 """Reading events: `EventFilter`, the query it becomes, and rows turned into `EventInfo`.
 
+One rule, said twice: `select_events` in SQL (database mode, where the database filters
+a large log fast) and `matches` over `EventInfo` (a client through a server filters the
+events it verified itself); tests/audit/test_query_rule.py holds them to the same
+answers.
+
 Which events an actor may read is for the service to decide (service/access_log.py): it
 says how a customer's slug becomes an id (its visibility rule), and whose own events a
 technician is limited to.
@@ -77,6 +82,33 @@ def select_events(
     if flt.after:
         query = query.where(_ev.c.seq > flt.after)
     return query
+
+
+def matches(flt: EventFilter, e: EventInfo) -> bool:
+    """Whether `flt` keeps `e`: `select_events`'s rule over an event in memory (the
+    customer by its slug, which names one customer as its id does). Which events an
+    actor may read at all is the caller's (a technician: their own)."""
+    if flt.customer is not None and e.customer != flt.customer:
+        return False
+    if flt.technician is not None and not (
+        e.actor == flt.technician or (e.target or "").startswith(f"{flt.technician}@")
+    ):
+        return False
+    if flt.credential is not None and not (
+        e.target == flt.credential or (e.target or "").startswith(f"{flt.credential}#")
+    ):
+        return False
+    if (flt.actions and e.action not in flt.actions) or (
+        flt.outcomes and e.outcome not in flt.outcomes
+    ):
+        return False
+    if (flt.since is not None and e.at < flt.since) or (
+        flt.until is not None and e.at >= flt.until
+    ):
+        return False
+    if flt.reason and (e.reason is None or flt.reason.lower() not in e.reason.lower()):
+        return False
+    return not (flt.after and e.seq <= flt.after)
 
 
 def oldest(tx: Session, query: Select[Any], n: int) -> list[EventInfo]:

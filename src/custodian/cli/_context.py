@@ -14,12 +14,18 @@ from ..service import ActorSession, Custodian
 from ._io import acting_passphrase
 
 if TYPE_CHECKING:
-    from .. import BackendConfig, Secret, SecretPayload
+    from collections.abc import Iterator
+    from datetime import datetime
+
+    from .. import AlertPolicy, BackendConfig, EventFilter, Secret, SecretPayload
     from ..records import (
+        AccessReport,
+        AlertInfo,
         CredentialDetail,
         CredentialEdit,
         CredentialInfo,
         CustomerInfo,
+        EventInfo,
         Identity,
         LogVerification,
         SystemEdit,
@@ -34,8 +40,8 @@ SERVER_ENV = "CUSTODIAN_URL"
 class Reader(Protocol):
     """What the commands that work through a server need (`get`, `ssh-add`, `whoami`,
     `cred add`, `cred set`, `cred list`, `system add`, `customer list`, `cred history`,
-    `cred show`, `cred rename|move|edit|delete`, `system rename|delete`): an
-    `ActorSession`, or a `RemoteSession`."""
+    `cred show`, `cred rename|move|edit|delete`, `system rename|delete`, `log`, `log
+    report`, `log alerts`, `log verify`): an `ActorSession`, or a `RemoteSession`."""
 
     def whoami(self) -> Identity: ...
 
@@ -50,6 +56,42 @@ class Reader(Protocol):
         incremental: bool = ...,
         every_signature: bool = ...,
     ) -> LogVerification: ...
+
+    def events(
+        self,
+        *,
+        customer: str | None = ...,
+        technician: str | None = ...,
+        since: datetime | None = ...,
+        limit: int | None = ...,
+        until: datetime | None = ...,
+        credential: str | None = ...,
+        actions: tuple[str, ...] = ...,
+        outcomes: tuple[str, ...] = ...,
+        reason: str | None = ...,
+        after: int | None = ...,
+    ) -> list[EventInfo]: ...
+
+    def iter_events(self, flt: EventFilter = ...) -> Iterator[EventInfo]: ...
+
+    def last_seq(self) -> int: ...
+
+    def report(
+        self,
+        customer: str,
+        *,
+        since: datetime | None = ...,
+        until: datetime | None = ...,
+        policy: AlertPolicy | None = ...,
+    ) -> AccessReport: ...
+
+    def alerts(
+        self,
+        *,
+        since: datetime | None = ...,
+        until: datetime | None = ...,
+        policy: AlertPolicy | None = ...,
+    ) -> list[AlertInfo]: ...
 
     def add_credential(
         self,
@@ -186,8 +228,8 @@ class CliContext:
                 "this command does not work through a server yet (`get`, `ssh-add`,"
                 " `cred add`, `cred set`, `cred list`, `cred history`, `cred show`,"
                 " `cred rename`, `cred move`, `cred edit`, `cred delete`, `system add`,"
-                " `system rename`, `system delete`, `customer list`, `log verify`,"
-                " `whoami`, `unlock` and `lock` do):"
+                " `system rename`, `system delete`, `customer list`, `log`, `log report`,"
+                " `log alerts`, `log verify`, `whoami`, `unlock` and `lock` do):"
                 f" run it against the database with --db, without --server/{SERVER_ENV}"
             )
 

@@ -77,7 +77,7 @@ def log(
     """Show the access log (admins and auditors see all; technicians their own)."""
     if click_ctx.invoked_subcommand is not None:
         return
-    actor = click_ctx.obj.actor()
+    actor = click_ctx.obj.reader()  # through a server: reviewed over events verified here
     filters: dict[str, Any] = dict(
         customer=customer,
         technician=tech,
@@ -94,9 +94,10 @@ def log(
             events = actor.events(limit=limit, **filters)
             emit([event_row(e, fmt) for e in events], columns, fmt)
             return
+        found = actor.iter_events(EventFilter(**filters))  # through a server: all verified
         writer = EventWriter(fmt, columns)
         writer.start()
-        for e in actor.iter_events(EventFilter(**filters)):
+        for e in found:
             writer.row(event_row(e, fmt))
         writer.end()
         return
@@ -220,7 +221,7 @@ def report(
     **thresholds: Any,
 ) -> None:
     """Who revealed which credential of a customer, how often, last when, and why."""
-    rep = ctx.actor().report(
+    rep = ctx.reader().report(
         customer, since=_when(since), until=_when(until), policy=_policy(**thresholds)
     )
     uses = [_jsonable(u.to_dict()) for u in rep.credentials]
@@ -264,7 +265,9 @@ def alerts(
     ctx: CliContext, /, since: str | None, until: str | None, fmt: str, **thresholds: Any
 ) -> None:
     """Anomalies: bursts of reveals, unusual customers, off-hours reveals, repeated denials."""
-    found = ctx.actor().alerts(since=_when(since), until=_when(until), policy=_policy(**thresholds))
+    found = ctx.reader().alerts(
+        since=_when(since), until=_when(until), policy=_policy(**thresholds)
+    )
     emit([_jsonable(a.to_dict()) for a in found], ALERT_COLUMNS, fmt)
 
 
@@ -372,6 +375,12 @@ def checkpoint(ctx: CliContext, append_to: str | None) -> None:
     database."""
     import os
 
+    if ctx.server is not None:
+        raise UsageError(
+            "log checkpoint signs the head of the log the database holds, and checks it"
+            " there: run it against the database with --db, without --server/CUSTODIAN_URL"
+            " (`log verify` works through a server)"
+        )
     previous = _read(append_to) if append_to and os.path.exists(append_to) else None
     if previous is not None and "custodian-checkpoint v1 " not in previous:
         previous = None

@@ -29,12 +29,13 @@ from ..service import (
     Probe,
     RevealRequest,
     SigningHead,
+    VerifiedLog,
     list_probe,
     login_public,
     passphrase_proof,
     verifier_message,
 )
-from . import credentials, verify, writes
+from . import credentials, review, verify, writes
 from .transport import Transport
 from .writes import PREPARE_TRIES
 
@@ -124,6 +125,8 @@ class RemoteVault:
 
 class RemoteSession:
     """An unlocked member acting through the server (what `ActorSession` is on a database)."""
+
+    review_log: VerifiedLog | None = None  # the log checked by the last review (review.py)
 
     def __init__(self, transport: Transport, member: Member) -> None:
         self._transport, self.member = transport, member
@@ -259,9 +262,15 @@ class RemoteSession:
             return m.open(target, wire.bytes_of(sealed.get("sealed"), "payload"), field, at)
         raise Conflict("the access log kept moving on: try again")
 
-    # --- the verification (verify.py) and writes (writes.py) ----------------------
+    # --- the verification (verify.py), reviews (review.py) and writes (writes.py) -----
 
     verify_log = verify.verify_log
+
+    events = review.events
+    iter_events = review.iter_events
+    last_seq = review.last_seq
+    report = review.report
+    alerts = review.alerts
 
     set_secret = writes.set_secret
     add_credential = writes.add_credential

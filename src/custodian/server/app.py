@@ -3,9 +3,9 @@
 Nothing here decides who may read what: `Served` applies the service's rules, and a
 client verifies every answer. This module routes requests to their handlers: `login.py`
 (logging in), `reveals.py` (the log feed, the reveal), `writes.py` (new versions, the
-listings), all over `base.Routes` (the bearer token, the signing slot's lease); `http.py`
-reads bodies, maps errors to statuses (`custodian.wire`) and logs each request as one
-JSON line without its body, token or any value.
+listings), `logs.py` (reviewing the log), all over `base.Routes` (the bearer token, the
+signing slot's lease); `http.py` reads bodies, maps errors to statuses (`custodian.wire`)
+and logs each request as one JSON line without its body, token or any value.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ..wire import API
 from .credentials import CredentialRoutes
 from .http import call, not_allowed, not_found, text
 from .login import LoginRoutes
+from .logs import LogReviewRoutes
 from .openapi import OPENAPI
 from .reveals import RevealRoutes
 from .throttle import RATE
@@ -48,6 +49,10 @@ def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
         Route(f"{API}/log/verify", api.prepare_verification, methods=["POST"]),
         Route(f"{API}/log/verified", api.verified, methods=["POST"]),
         Route(f"{API}/log/verify/refused", api.verification_refused, methods=["POST"]),
+        Route(f"{API}/log/review/check", api.check_review, methods=["POST"]),
+        Route(f"{API}/log/review/prepare", api.prepare_review, methods=["POST"]),
+        Route(f"{API}/log/reviewed", api.reviewed, methods=["POST"]),
+        Route(f"{API}/log/review/refused", api.review_refused, methods=["POST"]),
         Route(f"{API}/reveal/prepare", api.prepare_reveal, methods=["POST"]),
         Route(f"{API}/reveal", api.reveal, methods=["POST"]),
         Route(f"{API}/reveal/refused", api.refused, methods=["POST"]),
@@ -73,7 +78,7 @@ def create_app(served: Served, tokens: Tokens, rate: float = RATE) -> Starlette:
     return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_allowed})
 
 
-class _Api(LoginRoutes, RevealRoutes, WriteRoutes, CredentialRoutes):
+class _Api(LoginRoutes, RevealRoutes, WriteRoutes, CredentialRoutes, LogReviewRoutes):
     """Every route of the application, and the probes."""
 
     async def health(self, request: Request) -> Response:

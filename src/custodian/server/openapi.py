@@ -294,6 +294,32 @@ OPENAPI: dict[str, Any] = {
             _props(),
             auth=True,
         ),
+        "/v1/log/review/check": _post(
+            "whether a review of the log (`log`, `log report`, `log alerts`) is allowed;"
+            " refused, the refusal for the client to sign (the client reviews the log it"
+            " fetched from /v1/log and verified itself)",
+            _props("action", "customer", "from", required=("action", "from")),
+            _props("customer", "lease", "events", "head", "at", "refused"),
+            auth=True,
+        ),
+        "/v1/log/review/prepare": _post(
+            "where a report's or an alerts run's event goes",
+            _props("action", "customer", "alerts", "from", required=("action", "from")),
+            _props("lease", "events", "head", "at", "refused"),
+            auth=True,
+        ),
+        "/v1/log/reviewed": _post(
+            "append the signed `log-report` or `log-alerts` event",
+            _props("action", "customer", "alerts", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
+        "/v1/log/review/refused": _post(
+            "append the signed event of a refused review; answers with the refusal",
+            _props("action", "customer", "lease", "at", "head", "signature"),
+            _props(),
+            auth=True,
+        ),
         "/v1/lease/release": _post(
             "a prepared signer that will not commit frees the signing slot",
             _props("lease", required=("lease",)),

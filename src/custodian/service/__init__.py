@@ -17,6 +17,13 @@ the shared value modules (errors, records, secret, paths, clock); never a front 
 from ..audit.append import HeadMoved, SigningHead
 from .credential_admin import Edited
 from .device_targets import TargetSettings
+from .log_review import (
+    VerifiedLog,
+    access_report,
+    reads_whole_log,
+    review_event,
+    review_probe,
+)
 from .member import Member, auth_message
 from .member_admin import check_edit, verified_detail
 from .reveal import RevealTarget
@@ -62,6 +69,13 @@ from .served_read import (
     list_probe,
     record_list_refusal,
 )
+from .served_review import (
+    ReviewRequest,
+    check_review,
+    prepare_review,
+    record_review,
+    record_review_refusal,
+)
 from .served_system import (
     PreparedSystem,
     SystemRequest,
@@ -103,17 +117,21 @@ __all__ = [
     "Refusal",
     "RevealRequest",
     "RevealTarget",
+    "ReviewRequest",
     "SchemaStatus",
     "Served",
     "SigningHead",
     "SystemRequest",
     "TargetSettings",
+    "VerifiedLog",
     "WriteRequest",
     "WriteTarget",
+    "access_report",
     "auth_message",
     "check_delete",
     "check_edit",
     "check_proof",
+    "check_review",
     "commit_delete",
     "commit_edit",
     "commit_system",
@@ -129,20 +147,26 @@ __all__ = [
     "passphrase_proof",
     "prepare_delete",
     "prepare_edit",
+    "prepare_review",
     "prepare_system",
     "prepare_verification",
     "prepare_write",
     "read_credential",
     "read_probe",
+    "reads_whole_log",
     "record_delete_refusal",
     "record_edit_refusal",
     "record_list_refusal",
     "record_read_refusal",
+    "record_review",
+    "record_review_refusal",
     "record_system_refusal",
     "record_verification",
     "record_verification_refusal",
     "record_write_refusal",
     "register_login_key",
+    "review_event",
+    "review_probe",
     "system_event",
     "verification_event",
     "verified_detail",

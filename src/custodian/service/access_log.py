@@ -22,10 +22,10 @@ from ..audit.alerts import AlertPolicy, find_alerts
 from ..audit.checkpoint import Checkpoint, read_checkpoints
 from ..audit.harden import harden
 from ..audit.query import EventFilter
-from ..audit.report import tally
 from ..db.models import Role
 from ..errors import IntegrityError
 from ..records import AccessReport, AlertInfo, CheckpointInfo, EventInfo, LogVerification
+from .log_review import access_report
 from .policy import READERS
 
 if TYPE_CHECKING:
@@ -74,8 +74,12 @@ def events(
 
 def iter_events(actor: Actor, flt: EventFilter = EventFilter()) -> Iterator[EventInfo]:
     """Every matching event, oldest first, fetched in batches (constant memory), each in
-    a transaction of its own."""
+    a transaction of its own. A refused customer filter is refused here, before any."""
     _probe(actor, flt)
+    return _batches(actor, flt)
+
+
+def _batches(actor: Actor, flt: EventFilter) -> Iterator[EventInfo]:
     after = flt.after or 0
     while True:
         with actor.transaction() as tx:
@@ -124,18 +128,16 @@ def report(
     actor.require_role("log-report", *READERS)
     with actor.transaction() as tx:
         cust = actor.customer(tx, customer)
-    credentials, technicians = tally(
-        iter_events(actor, EventFilter(customer=customer, since=since, until=until))
+    made = access_report(
+        (cust.slug, cust.name),
+        since,
+        until,
+        iter_events(actor, EventFilter(customer=customer, since=since, until=until)),
+        alerts(actor, since=since, until=until, policy=policy, record=False),
     )
-    involved = {t.technician for t in technicians}
-    found = [
-        a
-        for a in alerts(actor, since=since, until=until, policy=policy, record=False)
-        if a.customer == cust.slug or (a.customer is None and a.technician in involved)
-    ]
     with actor.transaction() as tx:
         actor.record(tx, "log-report", customer_id=cust.id, target=cust.slug)
-    return AccessReport(cust.slug, cust.name, since, until, credentials, technicians, tuple(found))
+    return made
 
 
 def alerts(

@@ -135,7 +135,7 @@ THROUGH_SERVER: tuple[tuple[str, ...], ...] = (
     ("system", "rename"),
     ("system", "delete"),
     ("customer", "list"),
-    ("log", "verify"),
+    ("log",),
 )
 
 

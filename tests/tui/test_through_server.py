@@ -12,12 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from custodian.remote import RemoteSession, RemoteVault
 from custodian_tui import CustodianApp, make_app
 from custodian_tui.screens.history import HistoryScreen
 from custodian_tui.screens.home import HomeScreen
+from custodian_tui.screens.log import LogScreen
 from custodian_tui.screens.palette import SELECTED_COMMANDS
 from custodian_tui.screens.reason import ReasonScreen
 from custodian_tui.screens.reveal import RevealScreen
@@ -133,6 +134,23 @@ async def test_history_and_the_credential_card_through_the_server(remote_app):
         await pilot.pause()
         assert isinstance(app.screen, CredentialScreen)
         assert "alice" in app.export_screenshot()  # who can open it, from the directory
+
+
+async def test_an_auditor_reviews_and_verifies_the_log_through_the_server(remote_app, demo):
+    app = remote_app("audrey")
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(app, pilot)
+        app.action_open_log()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LogScreen)
+        table = app.screen.query_one("#events", DataTable)
+        assert table.row_count == len(demo.admin.events())  # every event, verified here
+        await pilot.press("V")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "chain verified" in str(app.screen.query_one("#log-status", Static).render())
+    assert [e.action for e in demo.admin.events()][-1] == "log-verify"
 
 
 async def test_what_the_server_does_not_offer_is_hidden_and_inert(remote_app):

@@ -27,7 +27,7 @@ from ..service import (
     record_read_refusal,
 )
 from .base import Routes
-from .http import call, number, text
+from .http import call, number, signed, text
 
 _CRED_TEXTS = ("name", "system", "username", "url", "notes")
 _SYSTEM_TEXTS = ("name", "kind", "host", "notes")
@@ -75,9 +75,7 @@ class CredentialRoutes(Routes):
                     login,
                     text(body, "what"),
                     text(body, "path"),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)
@@ -101,9 +99,7 @@ class CredentialRoutes(Routes):
                     self.served,
                     login,
                     edit_request_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
             return {"path": path}
 
@@ -117,9 +113,7 @@ class CredentialRoutes(Routes):
                     self.served,
                     login,
                     edit_request_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)
@@ -143,9 +137,7 @@ class CredentialRoutes(Routes):
                     self.served,
                     login,
                     text(body, "path"),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
             return {"destroyed": destroyed}
 
@@ -159,9 +151,7 @@ class CredentialRoutes(Routes):
                     self.served,
                     login,
                     text(body, "path"),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)

@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from .. import wire
 from ..errors import CustodianError, UsageError
 from ..secret import PRIMARY_FIELD
-from ..service import RevealRequest
+from ..service import RevealRequest, SigningHead
 
 MAX_BODY = 64 * 1024  # bytes a request body may hold ...
 MAX_WRITE_BODY = 48 * 1024 * 1024  # ... and a new version's (its sealed payload, in hex)
@@ -109,6 +110,16 @@ def _log_request(request: Request, status: int, started: float) -> None:
         "member": getattr(request.state, "member", None),
     }
     log.info(json.dumps(record))
+
+
+def signed(body: dict[str, Any]) -> tuple[datetime, SigningHead, bytes]:
+    """What every commit of a prepared event carries: the event's time, the head it
+    follows and the member's signature."""
+    return (
+        wire.time_of(body.get("at")),
+        wire.head_in(body.get("head")),
+        wire.bytes_of(body.get("signature"), "signature"),
+    )
 
 
 def text(body: dict[str, Any], key: str) -> str:

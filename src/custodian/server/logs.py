@@ -20,7 +20,7 @@ from ..service import (
     record_review_refusal,
 )
 from .base import Routes
-from .http import call, number, text
+from .http import call, number, signed, text
 
 
 class LogReviewRoutes(Routes):
@@ -74,9 +74,7 @@ class LogReviewRoutes(Routes):
                     self.served,
                     login,
                     review_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
             return {}
 
@@ -90,9 +88,7 @@ class LogReviewRoutes(Routes):
                     self.served,
                     login,
                     review_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)

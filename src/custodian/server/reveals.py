@@ -11,7 +11,7 @@ from .. import wire
 from ..errors import UsageError
 from ..service import prepare_verification, record_verification, record_verification_refusal
 from .base import Routes
-from .http import call, number, reveal_request
+from .http import call, number, reveal_request, signed
 
 
 class RevealRoutes(Routes):
@@ -45,9 +45,7 @@ class RevealRoutes(Routes):
                 sealed = self.served.commit_reveal(
                     login,
                     reveal_request(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
             answer: dict[str, Any] = {"target": wire.target_out(sealed.target)}
             if sealed.value is not None:
@@ -66,9 +64,7 @@ class RevealRoutes(Routes):
                 raise self.served.record_refusal(
                     login,
                     reveal_request(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)
@@ -92,14 +88,15 @@ class RevealRoutes(Routes):
             if not isinstance(ok, bool):
                 raise UsageError("'ok' says whether the log verified")
             with self.leased(body):
+                at, head, signature = signed(body)  # inside: a bad one frees the slot too
                 record_verification(
                     self.served,
                     login,
                     ok=ok,
                     through=number(body.get("through"), "through"),
-                    at=wire.time_of(body.get("at")),
-                    head=wire.head_in(body.get("head")),
-                    signature=wire.bytes_of(body.get("signature"), "signature"),
+                    at=at,
+                    head=head,
+                    signature=signature,
                 )
             return {}
 
@@ -112,9 +109,7 @@ class RevealRoutes(Routes):
                 raise record_verification_refusal(
                     self.served,
                     login,
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)

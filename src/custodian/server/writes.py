@@ -23,7 +23,7 @@ from ..service import (
     record_write_refusal,
 )
 from .base import Routes
-from .http import MAX_WRITE_BODY, call, number, text
+from .http import MAX_WRITE_BODY, call, number, signed, text
 
 
 class WriteRoutes(Routes):
@@ -48,13 +48,14 @@ class WriteRoutes(Routes):
             if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
                 raise UsageError("'fields' must be a list of field names")
             with self.leased(body):
+                at, head, signature = signed(body)  # inside: a bad one frees the slot too
                 version = commit_write(
                     self.served,
                     login,
                     wire.write_request_in(body, committing=True),
-                    at=wire.time_of(body.get("at")),
-                    head=wire.head_in(body.get("head")),
-                    signature=wire.bytes_of(body.get("signature"), "signature"),
+                    at=at,
+                    head=head,
+                    signature=signature,
                     version=number(body.get("version"), "version"),
                     fields=fields,
                     sealed=wire.bytes_of(body.get("sealed"), "sealed version"),
@@ -73,9 +74,7 @@ class WriteRoutes(Routes):
                     self.served,
                     login,
                     wire.write_request_in(body, committing=False),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)
@@ -141,9 +140,7 @@ class WriteRoutes(Routes):
                     self.served,
                     login,
                     text(body, "customer"),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)
@@ -167,9 +164,7 @@ class WriteRoutes(Routes):
                     self.served,
                     login,
                     wire.system_request_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
             return {"system": added.to_dict()}
 
@@ -183,9 +178,7 @@ class WriteRoutes(Routes):
                     self.served,
                     login,
                     wire.system_request_in(body),
-                    wire.time_of(body.get("at")),
-                    wire.head_in(body.get("head")),
-                    wire.bytes_of(body.get("signature"), "signature"),
+                    *signed(body),
                 )
 
         return await call(request, run)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.cli.clikit import Cli, Template, build_template, populate
+from tests.cli.clikit import Cli, Template, build_template, populate, through_server
 from tests.conftest import BACKENDS, PgServer, _need_pg, pg_url
 
 
@@ -59,6 +60,17 @@ def route() -> str:
 # The test runs twice: against the database, and with what works through a server going
 # through `custodian serve` over the same vault (`Cli.server`, clikit.THROUGH_SERVER).
 both_routes = pytest.mark.parametrize("route", ROUTES)
+
+
+def routed_cases(cases: list[tuple[Any, ...]], argv: Callable[[Any], list[str]]) -> list[Any]:
+    """`cases` for a parametrized test of `routed`, each with its route first: through
+    the server too when its command goes through one (a case that would go to the
+    database either way runs once)."""
+    return [
+        pytest.param(route, *case)
+        for case in cases
+        for route in (ROUTES if through_server(argv(case)) else ("db",))
+    ]
 
 
 @pytest.fixture(params=BACKENDS)

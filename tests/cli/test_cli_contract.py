@@ -26,7 +26,7 @@ from tests.cli.clikit import (
     check_streams,
     clean_env,
 )
-from tests.cli.conftest import both_routes
+from tests.cli.conftest import both_routes, routed_cases
 
 # --- init, technicians, customers, systems ------------------------------------------------
 
@@ -266,19 +266,21 @@ def test_technician_sees_only_their_own_events(routed: Cli) -> None:
     assert mine and all(e["actor"] == "ben" or "ben" in (e["target"] or "") for e in mine)
 
 
-@both_routes
 @pytest.mark.parametrize(
-    "command",
-    [
-        ["tech", "list"],
-        ["customer", "list"],
-        ["customer", "show", "acme"],
-        ["system", "list", "acme"],
-        ["cred", "list"],
-        ["cred", "history", CRED],
-        ["log"],
-    ],
-    ids=lambda c: " ".join(c[:2]),
+    ("route", "command"),
+    routed_cases(
+        [
+            (["tech", "list"],),
+            (["customer", "list"],),
+            (["customer", "show", "acme"],),
+            (["system", "list", "acme"],),
+            (["cred", "list"],),
+            (["cred", "history", CRED],),
+            (["log"],),
+        ],
+        lambda case: case[0],
+    ),
+    ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None,
 )
 def test_every_list_command_speaks_json(routed: Cli, command: list[str]) -> None:
     value = routed.run(*command, "--format", "json").json()
@@ -316,9 +318,10 @@ ERRORS = [
 ]
 
 
-@both_routes
 @pytest.mark.parametrize(
-    ("args", "stdin", "user", "code", "says"), ERRORS, ids=[" ".join(e[0])[:40] for e in ERRORS]
+    ("route", "args", "stdin", "user", "code", "says"),
+    routed_cases(ERRORS, lambda e: e[0]),
+    ids=lambda v: " ".join(v)[:40] if isinstance(v, list) else None,
 )
 def test_errors_have_exit_codes_and_one_line(
     routed: Cli, args: list[str], stdin: str | None, user: str, code: int, says: str

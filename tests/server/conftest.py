@@ -57,15 +57,27 @@ ROUTES = [
 ]
 
 
+# Through a server only: for suites whose every test already compares the server's answer
+# with the database's own (the "db" route would compare the database with itself).
+SERVER_ROUTES = ROUTES[1:]
+
+
 @pytest.fixture(scope="module", params=ROUTES)
 def route(
     request: pytest.FixtureRequest,
     template_vault: Template,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Route]:
+    yield from open_route(request, template_vault, tmp_path_factory)
+
+
+def open_route(
+    request: pytest.FixtureRequest, template: Template, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Route]:
+    """The `route` the request's param names, over a copy of the template vault."""
     name, backend = request.param
     root = tmp_path_factory.mktemp(f"route-{name}-{backend}")
-    with template_copy(request, backend, template_vault, root) as copy:
+    with template_copy(request, backend, template, root) as copy:
         if name == "db":
             yield Route(name, copy, None)
             return

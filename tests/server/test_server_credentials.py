@@ -2,17 +2,29 @@
 server behave as against the database: the same stdout and exit codes, the same events
 (refusals too, signed by the client), and the log still verifies afterwards.
 
-One suite over `route` ("db" or "server", SQLite and PostgreSQL: conftest.py). Where a
-command only reads, the server route's output is also compared with the database's on
-the same vault, byte for byte.
+One suite over `route`: through a server, on SQLite and PostgreSQL (database mode's own
+behaviour is tests/cli/test_cli_inventory.py's). Where a command only reads, the
+server's output is also compared with the database's on the same vault, byte for byte.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.cli.clikit import ADMIN, CRED, LOCKED, SWITCH, Result
-from tests.server.conftest import Route
+from tests.cli.clikit import ADMIN, CRED, LOCKED, SWITCH, Result, Template
+from tests.server.conftest import SERVER_ROUTES, Route, open_route
+
+
+@pytest.fixture(scope="module", params=SERVER_ROUTES)
+def route(
+    request: pytest.FixtureRequest,
+    template_vault: Template,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Route]:
+    """Through a server only (conftest.SERVER_ROUTES)."""
+    yield from open_route(request, template_vault, tmp_path_factory)
 
 
 def run(

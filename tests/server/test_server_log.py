@@ -3,10 +3,11 @@ the same stdout, the same exit codes, the same roles, the same events recorded; 
 client prints only events it verified itself, so a server that alters or drops one is
 refused (exit 6) with nothing on stdout.
 
-One suite, parametrized by `route` ("db" or "server", conftest.py). Each review runs the
-same command twice on the same vault, once through `route` and once against the database,
-and the two outputs must be equal byte for byte. Reviews end before `UNTIL`, a time after
-this module's events, since every command against the database appends its own unlock.
+One suite, parametrized by `route` (through a server, on SQLite and PostgreSQL). Each
+review runs the same command twice on the same vault, once through the server and once
+against the database, and the two outputs must be equal byte for byte. Reviews end
+before `UNTIL`, a time after this module's events, since every command against the
+database appends its own unlock.
 """
 
 from __future__ import annotations
@@ -20,12 +21,24 @@ from typing import Any
 
 import pytest
 
-from tests.cli.clikit import ADMIN, CRED, LOCKED, SWITCH, Result
-from tests.server.conftest import Route
+from tests.cli.clikit import ADMIN, CRED, LOCKED, SWITCH, Result, Template
+from tests.server.conftest import SERVER_ROUTES, Route, open_route
 from tests.server.proxykit import Proxy
 from tests.server.serverkit import Served, via_server
 
 HASH, REASON, TARGET = 12, 9, 7  # columns of an event on the wire (wire.event_out)
+
+
+@pytest.fixture(scope="module", params=SERVER_ROUTES)
+def route(
+    request: pytest.FixtureRequest,
+    template_vault: Template,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Route]:
+    """Through a server only (SQLite and PostgreSQL): each test compares the server's
+    answer with the database's own, so a "db" route would compare the database with
+    itself (conftest.SERVER_ROUTES)."""
+    yield from open_route(request, template_vault, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
